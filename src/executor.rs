@@ -145,6 +145,18 @@ impl<N: Notifier> Executor<N> {
         task
     }
 
+    /// Creates a detached task without scheduling it: the caller runs the returned runnable
+    /// (to poll the future at once, on this thread) or schedules it. The future must settle
+    /// its result itself, typically through a channel or a callback.
+    pub fn spawn_detached<F>(&self, future: F) -> Runnable
+    where
+        F: Future<Output = ()> + 'static,
+    {
+        let (runnable, task) = self.spawner().make_local(future);
+        task.detach();
+        runnable
+    }
+
     /// Polls ready tasks, at most [`budget`](Self::budget) of them; see the module docs for
     /// the re-arm protocol. A panic escaping a task's poll is caught and counted; the task is
     /// then closed by async-task and the drain goes on.

@@ -2,11 +2,38 @@
 //!
 //! Layers, one module each:
 //! - [`executor`]: the run queue and its drain protocol (no OCaml; tested by `cargo test`);
-//! - [`stats`]: counters;
-//! - with the `ocaml` feature, the bridge: `runtime` (the OCaml thread's executor and its
-//!   `Lwt_unix` notifier), `root` (counted GC roots), `callbacks` (the OCaml functions Rust
-//!   calls), `promise` (OCaml → Rust), `lwt_future` (Rust → OCaml), `closure` (OCaml closures
-//!   called from tasks), `error`, and `stubs` (every exported C symbol).
+//! - [`stats`]: the executor's counters;
+//! - with the `ocaml` feature, the bridge:
+//!   - `runtime`: the OCaml thread's executor, its `Lwt_unix` notifier, runtime access;
+//!   - `root`: counted GC roots; `conv`: OCaml type markers; `error`: errors crossing over;
+//!   - `promise`: OCaml `'a Lwt.t` awaited by Rust (OCaml → Rust);
+//!   - `lwt_future`: Rust futures returned to OCaml as `'a Lwt.t` (Rust → OCaml);
+//!   - `closure`: OCaml closures called by Rust tasks;
+//!   - `callbacks`: the OCaml functions Rust calls; `stubs`: every C symbol OCaml calls.
+//!
+//! Which thread: the [`executor::Executor`] and everything holding an OCaml value live on the
+//! OCaml main thread and are `!Send`; only wakers and [`executor::Spawner`] cross threads.
 
 pub mod executor;
 pub mod stats;
+
+#[cfg(feature = "ocaml")]
+mod callbacks;
+#[cfg(feature = "ocaml")]
+pub mod closure;
+#[cfg(feature = "ocaml")]
+pub mod conv;
+#[cfg(feature = "demo")]
+mod demo;
+#[cfg(feature = "ocaml")]
+pub mod error;
+#[cfg(feature = "ocaml")]
+pub mod lwt_future;
+#[cfg(feature = "ocaml")]
+pub mod promise;
+#[cfg(feature = "ocaml")]
+pub mod root;
+#[cfg(feature = "ocaml")]
+pub mod runtime;
+#[cfg(feature = "ocaml")]
+mod stubs;

@@ -1,0 +1,96 @@
+(* The OCaml half of the bridge.
+
+   Rust calls into this module only through the functions registered with [Callback] below
+   (see src/callbacks.rs); this module calls Rust only through the externals below (see
+   src/stubs.rs). None of the registered functions raises, and the notification handler
+   never lets an exception reach the Lwt engine. *)
+
+exception Rust_panic of string
+exception Rust_error of string
+exception Task_dropped of string
+exception Setup_failed of string
+
+external setup : unit -> string option = "lwt_rust_setup"
+external start : int -> unit = "lwt_rust_start"
+external drain : unit -> unit = "lwt_rust_drain"
+external promise_fulfilled : int -> 'a -> unit = "lwt_rust_promise_fulfilled"
+external promise_rejected : int -> exn -> unit = "lwt_rust_promise_rejected"
+external set_budget : int -> bool = "lwt_rust_set_drain_budget"
+external raw_stats : unit -> int array = "lwt_rust_stats"
+
+(* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
+   exists. Referring to [Thread] makes it a dependency, so it is initialised before this
+   module; the program's own code, which could create threads, runs after. *)
+let () =
+  ignore (Thread.self () : Thread.t);
+  match setup () with
+  | None -> ()
+  | Some reason -> raise (Setup_failed reason)
+
+(* The notification handler. [drain] contains every panic and never raises; the [try] keeps
+   even an asynchronous exception (Out_of_memory, Stack_overflow) out of the Lwt engine. *)
+let handle_notification () =
+  try drain () with exn -> !Lwt.async_exception_hook exn
+
+let initialised = ref false
+
+let init () =
+  if not !initialised then begin
+    initialised := true;
+    start (Lwt_unix.make_notification handle_notification)
+  end
+
+let set_drain_budget n =
+  if n < 1 then invalid_arg "Lwt_rust.set_drain_budget: the budget must be at least 1";
+  init ();
+  if not (set_budget n) then
+    invalid_arg "Lwt_rust.set_drain_budget: budget refused"
+
+type stats = {
+  live_tasks : int;
+  live_roots : int;
+  live_promises : int;
+  spawned : int;
+  wakes : int;
+  notifications : int;
+  drains : int;
+  max_batch : int;
+  panics : int;
+}
+
+let stats () =
+  match raw_stats () with
+  | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; drains;
+       max_batch; panics |] ->
+    { live_tasks; live_roots; live_promises; spawned; wakes; notifications; drains;
+      max_batch; panics }
+  | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
+
+(* Makes the Rust promise slot [key] follow [p]. Already-settled promises report at once. *)
+let attach p key =
+  match Lwt.state p with
+  | Lwt.Return v -> promise_fulfilled key v
+  | Lwt.Fail exn -> promise_rejected key exn
+  | Lwt.Sleep ->
+    Lwt.on_any p (fun v -> promise_fulfilled key v) (fun exn -> promise_rejected key exn)
+
+(* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
+   (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
+let resolve u v = try Lwt.wakeup_later u v with Invalid_argument _ -> ()
+let reject u exn = try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ()
+
+let fail u kind message =
+  reject u
+    (match kind with
+     | 0 -> Rust_panic message
+     | 1 -> Rust_error message
+     | _ -> Task_dropped message)
+
+let () =
+  Callback.register "lwt_rust.init" init;
+  Callback.register "lwt_rust.task" (fun () -> Lwt.task ());
+  Callback.register "lwt_rust.resolve" resolve;
+  Callback.register "lwt_rust.reject" reject;
+  Callback.register "lwt_rust.fail" fail;
+  Callback.register "lwt_rust.attach" attach;
+  Callback.register "lwt_rust.describe_exn" Printexc.to_string

@@ -1,0 +1,65 @@
+(** Run Rust async code from an Lwt program, and let it await Lwt promises.
+
+    Rust functions exposed with lwt_rust return ['a Lwt.t]: each call runs a Rust future as
+    a task on an executor that lives on this (the main) thread, driven by the Lwt event loop
+    through one [Lwt_unix] notification. Rust tasks can await OCaml promises and call OCaml
+    closures; their values and exceptions cross over unchanged.
+
+    {2 Threads}
+
+    Everything here must be called from the thread that runs [Lwt_main.run] (the main
+    thread). The library sets up its GC roots (boxroot) when this module is initialised,
+    which happens after the threads library initialises and before your program's own code
+    runs: do not create threads from a module initialised before [Lwt_rust]. *)
+
+(** {1 Exceptions} *)
+
+exception Rust_panic of string
+(** A Rust task panicked; the payload is the panic message. The panic was caught in Rust: the
+    executor goes on running other tasks. *)
+
+exception Rust_error of string
+(** A Rust task returned an error of its own (not an OCaml exception); the payload is the
+    error's text. *)
+
+exception Task_dropped of string
+(** A Rust task was dropped before it finished (for example by a bug in Rust code, or because
+    the executor went away), so it will never produce a value. The payload says why. *)
+
+exception Setup_failed of string
+(** Raised when this module is initialised if the GC root library (boxroot) cannot be set up,
+    which happens when a thread was created before [Lwt_rust] was initialised. *)
+
+(** {1 Initialisation} *)
+
+val init : unit -> unit
+(** [init ()] creates the [Lwt_unix] notification that drives the Rust executor and starts
+    the executor. Idempotent. Calling it is optional: the first call of any Rust function
+    that spawns a task calls it. Call it early if you want the notification created at a
+    known time. *)
+
+val set_drain_budget : int -> unit
+(** [set_drain_budget n] sets how many ready Rust tasks one notification handler call polls
+    before handing control back to the Lwt loop (default 256). Work left over is picked up
+    by a fresh notification, so Lwt I/O is never starved by Rust tasks.
+
+    @raise Invalid_argument if [n < 1]. *)
+
+(** {1 Observability} *)
+
+type stats = {
+  live_tasks : int;  (** Rust tasks spawned and not yet dropped. *)
+  live_roots : int;  (** OCaml GC roots held by the library. *)
+  live_promises : int;  (** OCaml promises Rust is awaiting (or has not yet read). *)
+  spawned : int;  (** Rust tasks ever spawned. *)
+  wakes : int;  (** Times a Rust task was queued to be polled. *)
+  notifications : int;  (** [Lwt_unix] notifications sent to drain the queue. *)
+  drains : int;  (** Notification handler calls that polled the queue. *)
+  max_batch : int;  (** The most tasks polled by a single drain. *)
+  panics : int;  (** Panics caught outside a task's own future (should stay 0). *)
+}
+(** Counters of the bridge. [live_tasks], [live_roots] and [live_promises] return to 0 when
+    nothing is in flight: tests use them to check that nothing leaks. *)
+
+val stats : unit -> stats
+(** [stats ()] reads the counters. *)

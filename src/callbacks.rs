@@ -1,0 +1,164 @@
+//! The OCaml functions Rust calls, registered by `lib/lwt_rust.ml` with `Callback.register`.
+//!
+//! Invariants:
+//! - called only in the OCaml context (OCaml thread, inside a stub: the runtime lock is held);
+//! - every call goes through `caml_callback*_exn`: an OCaml exception comes back as `Err`, it
+//!   never unwinds through Rust frames;
+//! - arguments are read from roots (or are immediates) right before the call, so no raw value
+//!   is held across an allocation.
+
+use std::cell::OnceCell;
+use std::ffi::CStr;
+
+use ocaml::sys::{self, Value as RawOCaml};
+
+use crate::root::Root;
+
+/// How a Rust-side failure is surfaced to OCaml (the exception constructor `fail` picks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(isize)]
+pub(crate) enum FailureKind {
+    /// `Lwt_rust.Rust_panic msg`.
+    Panic = 0,
+    /// `Lwt_rust.Rust_error msg`.
+    Error = 1,
+    /// `Lwt_rust.Task_dropped msg`.
+    Dropped = 2,
+}
+
+/// Addresses of the registered closures; `caml_named_value` cells never move.
+struct Named {
+    init: *const RawOCaml,
+    task: *const RawOCaml,
+    resolve: *const RawOCaml,
+    reject: *const RawOCaml,
+    fail: *const RawOCaml,
+    attach: *const RawOCaml,
+    describe_exn: *const RawOCaml,
+}
+
+thread_local! {
+    static NAMED: OnceCell<Named> = const { OnceCell::new() };
+}
+
+fn lookup(name: &CStr) -> *const RawOCaml {
+    // SAFETY: `name` is NUL-terminated; caml_named_value only reads the table under the
+    // runtime lock, which callers hold (module invariant).
+    let cell = unsafe { sys::caml_named_value(name.as_ptr()) };
+    assert!(
+        !cell.is_null(),
+        "lwt_rust: OCaml callback {name:?} is not registered (is the Lwt_rust module linked?)"
+    );
+    cell
+}
+
+fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
+    NAMED.with(|cell| {
+        f(cell.get_or_init(|| Named {
+            init: lookup(c"lwt_rust.init"),
+            task: lookup(c"lwt_rust.task"),
+            resolve: lookup(c"lwt_rust.resolve"),
+            reject: lookup(c"lwt_rust.reject"),
+            fail: lookup(c"lwt_rust.fail"),
+            attach: lookup(c"lwt_rust.attach"),
+            describe_exn: lookup(c"lwt_rust.describe_exn"),
+        }))
+    })
+}
+
+/// The result of a `caml_callback*_exn`: the value, or the exception raised.
+fn check(result: RawOCaml) -> Result<RawOCaml, RawOCaml> {
+    if sys::is_exception_result(result) {
+        Err(sys::extract_exception(result))
+    } else {
+        Ok(result)
+    }
+}
+
+/// Reports an exception raised by one of our own registered functions: they are written not
+/// to raise, so this is a bug in lwt_rust, never something to propagate.
+fn internal(what: &str, result: RawOCaml) -> RawOCaml {
+    match check(result) {
+        Ok(v) => v,
+        Err(_) => {
+            eprintln!("lwt_rust: internal callback {what} raised an exception");
+            sys::UNIT
+        }
+    }
+}
+
+/// Calls `Lwt_rust.init ()` (creates the notification and starts the executor).
+pub(crate) fn init_library(_cr: &mut ocaml_interop::OCamlRuntime) {
+    // SAFETY: OCaml context (module invariant; `_cr` proves the lock is held).
+    with_named(|n| unsafe { internal("init", sys::caml_callback_exn(*n.init, sys::UNIT)) });
+}
+
+/// `Lwt.task ()`: a fresh cancelable promise and its resolver, as an OCaml pair.
+pub(crate) fn task() -> RawOCaml {
+    // SAFETY: OCaml context (module invariant).
+    with_named(|n| unsafe { internal("task", sys::caml_callback_exn(*n.task, sys::UNIT)) })
+}
+
+/// `Lwt.wakeup_later resolver value`. A cancelled promise ignores it.
+///
+/// # Safety
+/// OCaml context; `resolver` and `value` are valid values read just before the call.
+pub(crate) unsafe fn resolve(resolver: RawOCaml, value: RawOCaml) {
+    with_named(|n| internal("resolve", sys::caml_callback2_exn(*n.resolve, resolver, value)));
+}
+
+/// `Lwt.wakeup_later_exn resolver exn`. A cancelled promise ignores it.
+///
+/// # Safety
+/// As [`resolve`].
+pub(crate) unsafe fn reject(resolver: RawOCaml, exn: RawOCaml) {
+    with_named(|n| internal("reject", sys::caml_callback2_exn(*n.reject, resolver, exn)));
+}
+
+/// Rejects `resolver` with the exception `kind` names, carrying `message`.
+///
+/// # Safety
+/// OCaml context.
+pub(crate) unsafe fn fail<T>(resolver: &Root<T>, kind: FailureKind, message: &str) {
+    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+    // The resolver is read after the allocation above, which may have moved it.
+    let mut args = [resolver.raw(), kind as isize * 2 + 1, msg];
+    with_named(|n| {
+        internal(
+            "fail",
+            sys::caml_callbackN_exn(*n.fail, args.len(), args.as_mut_ptr()),
+        )
+    });
+}
+
+/// Makes `promise` report to the slot `key`: `Lwt_rust` calls the fulfilled / rejected stubs
+/// when it settles (at once if it already has).
+///
+/// # Safety
+/// OCaml context; `promise` is a valid `'a Lwt.t` read just before the call.
+pub(crate) unsafe fn attach(promise: RawOCaml, key: isize) {
+    with_named(|n| internal("attach", sys::caml_callback2_exn(*n.attach, promise, key * 2 + 1)));
+}
+
+/// `Printexc.to_string exn`, copied into Rust.
+///
+/// # Safety
+/// OCaml context; `exn` is a valid exception value read just before the call.
+pub(crate) unsafe fn describe_exn(exn: RawOCaml) -> String {
+    with_named(|n| match check(sys::caml_callback_exn(*n.describe_exn, exn)) {
+        Ok(s) => {
+            let len = sys::caml_string_length(s);
+            let bytes = std::slice::from_raw_parts(sys::string_val(s), len);
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        Err(_) => "<exception printer raised>".to_owned(),
+    })
+}
+
+/// Calls an OCaml closure with one argument, returning its result or the exception it raised.
+///
+/// # Safety
+/// OCaml context; `closure` and `arg` are valid values read just before the call.
+pub(crate) unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCaml> {
+    check(sys::caml_callback_exn(closure, arg))
+}

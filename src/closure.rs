@@ -1,0 +1,52 @@
+//! OCaml closures held and called by Rust tasks.
+//!
+//! Invariants: an [`OCamlFn`] roots its closure until dropped; it is called only in the OCaml
+//! context (a task polled by the executor, or a stub). Lives on the OCaml thread (`!Send`).
+
+use ocaml_interop::{OCaml, OCamlException, ToOCaml};
+
+use crate::callbacks;
+use crate::conv::LwtFn;
+use crate::error::OCamlError;
+use crate::promise::Promise;
+use crate::root::Root;
+use crate::runtime::with_runtime;
+
+/// A rooted OCaml closure of type `'a -> 'b Lwt.t`, with `A` and `B` the markers of `'a`, `'b`.
+pub struct OCamlFn<A: 'static, B: 'static> {
+    closure: Root<LwtFn<A, B>>,
+}
+
+impl<A: 'static, B: 'static> OCamlFn<A, B> {
+    /// Roots `closure`.
+    pub fn new(closure: OCaml<'_, LwtFn<A, B>>) -> Self {
+        OCamlFn {
+            closure: Root::new(closure),
+        }
+    }
+
+    /// Calls the closure with `arg` (converted with `ToOCaml<A>`) and returns the promise it
+    /// returned, as a Rust future. An exception raised by the call itself (before any promise
+    /// exists) is returned as `Err`.
+    ///
+    /// # Panics
+    /// Outside the OCaml context.
+    pub fn call<R: ToOCaml<A>>(&self, arg: &R) -> Result<Promise<B>, OCamlError> {
+        with_runtime(|cr| {
+            let arg = arg.to_boxroot(cr);
+            // SAFETY: OCaml context; closure and argument are read from roots just before the
+            // call, and its result is used before any further allocation.
+            unsafe {
+                match callbacks::call1(self.closure.raw(), arg.get_raw()) {
+                    Ok(promise) => Ok(Promise::attach_raw(promise)),
+                    Err(exn) => {
+                        let exn: Root<OCamlException> = Root::from_raw(cr, exn);
+                        let message = callbacks::describe_exn(exn.raw());
+                        Err(OCamlError::new(exn, message))
+                    }
+                }
+            }
+        })
+    }
+}
+

@@ -1,0 +1,82 @@
+//! Errors crossing the bridge.
+//!
+//! An [`OCamlError`] holds the OCaml exception itself (rooted), so that Rust can hand the very
+//! same value back to OCaml, plus its `Printexc.to_string` form for Rust-side messages.
+//! Lives on the OCaml thread (`!Send`: it holds a root).
+
+use std::fmt;
+
+use ocaml_interop::OCamlException;
+
+use crate::root::Root;
+
+/// An OCaml exception seen by Rust: raised by an OCaml callback, or carried by a rejected
+/// promise.
+pub struct OCamlError {
+    exn: Root<OCamlException>,
+    message: String,
+}
+
+impl OCamlError {
+    pub(crate) fn new(exn: Root<OCamlException>, message: String) -> Self {
+        OCamlError { exn, message }
+    }
+
+    /// The exception, rooted.
+    pub fn exception(&self) -> &Root<OCamlException> {
+        &self.exn
+    }
+
+    /// The exception as `Printexc.to_string` printed it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Debug for OCamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OCamlError({})", self.message)
+    }
+}
+
+impl fmt::Display for OCamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OCaml exception: {}", self.message)
+    }
+}
+
+impl std::error::Error for OCamlError {}
+
+/// Why a Rust task surfaced to OCaml failed; decides the exception its promise is rejected
+/// with.
+#[derive(Debug)]
+pub enum Error {
+    /// Re-raise this OCaml exception, the same value (matchable by constructor and payload).
+    OCaml(OCamlError),
+    /// Reject with `Lwt_rust.Rust_error message`.
+    Rust(String),
+}
+
+impl Error {
+    /// A Rust-side error, surfaced as `Lwt_rust.Rust_error` with `err`'s `Display` text.
+    pub fn rust(err: impl fmt::Display) -> Self {
+        Error::Rust(err.to_string())
+    }
+}
+
+impl From<OCamlError> for Error {
+    fn from(err: OCamlError) -> Self {
+        Error::OCaml(err)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::OCaml(e) => e.fmt(f),
+            Error::Rust(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,104 @@
+//! GC roots held by the library, counted so that tests can assert none leaks.
+//!
+//! Invariants:
+//! - a [`Root`] keeps one OCaml value alive (and tracks it when the GC moves it) until dropped;
+//! - creating or reading a root needs the runtime lock (the OCaml thread, inside a stub);
+//!   dropping one does not (boxroot's `boxroot_delete` takes no lock), so a root may be dropped
+//!   anywhere — but it is `!Send`, so in practice on the thread that made it;
+//! - [`live_roots`] is the number of `Root`s alive in the process.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+
+use ocaml::sys::Value as RawOCaml;
+use ocaml_interop::{BoxRoot, FromOCaml, OCaml, OCamlRuntime};
+
+use crate::conv::Opaque;
+
+static LIVE_ROOTS: AtomicI64 = AtomicI64::new(0);
+
+/// Number of [`Root`]s alive.
+pub fn live_roots() -> i64 {
+    LIVE_ROOTS.load(Relaxed)
+}
+
+/// A counted GC root for an OCaml value of type `T` (an ocaml-interop type marker).
+///
+/// Lives on the OCaml thread (`!Send`); created and read only with the runtime lock held.
+pub struct Root<T: 'static> {
+    // Rooted as `Opaque` so that `cast` is free; `T` is only a compile-time promise.
+    boxroot: BoxRoot<Opaque>,
+    _type: PhantomData<*const T>,
+}
+
+impl<T: 'static> Root<T> {
+    /// Roots `value`.
+    pub fn new(value: OCaml<T>) -> Self {
+        LIVE_ROOTS.fetch_add(1, Relaxed);
+        Root {
+            // SAFETY: an `OCaml` value exists only while the runtime lock is held, so the
+            // handle is valid; we re-type the marker only, the raw value is unchanged.
+            boxroot: BoxRoot::new(unsafe {
+                OCaml::new(
+                    ocaml_interop::internal::recover_runtime_handle(),
+                    value.raw(),
+                )
+            }),
+            _type: PhantomData,
+        }
+    }
+
+    /// Re-types the root. The value is not checked: the caller vouches for its OCaml type.
+    ///
+    /// # Safety
+    /// The rooted value must be of OCaml type `U`.
+    pub(crate) unsafe fn cast<U>(self) -> Root<U> {
+        let this = std::mem::ManuallyDrop::new(self);
+        Root {
+            boxroot: std::ptr::read(&this.boxroot),
+            _type: PhantomData,
+        }
+    }
+
+    /// Roots a raw value.
+    ///
+    /// # Safety
+    /// The runtime lock is held and `raw` is a valid OCaml value of type `T`, read after the
+    /// last allocation.
+    pub(crate) unsafe fn from_raw(cr: &OCamlRuntime, raw: RawOCaml) -> Self {
+        Self::new(OCaml::new(cr, raw))
+    }
+
+    /// The rooted value, valid until the next allocation or call into OCaml.
+    pub fn get<'a>(&self, cr: &'a OCamlRuntime) -> OCaml<'a, T> {
+        // SAFETY: the value was rooted as a `T` (constructors and `cast` guarantee it).
+        unsafe { OCaml::new(cr, self.boxroot.get_raw()) }
+    }
+
+    /// Converts the rooted value to Rust.
+    pub fn to_rust<R: FromOCaml<T>>(&self, cr: &OCamlRuntime) -> R {
+        self.get(cr).to_rust()
+    }
+
+    /// The current raw value.
+    ///
+    /// # Safety
+    /// Runtime lock held; the result is invalid after the next allocation.
+    pub(crate) unsafe fn raw(&self) -> RawOCaml {
+        self.boxroot.get_raw()
+    }
+}
+
+impl<T: 'static> Drop for Root<T> {
+    fn drop(&mut self) {
+        LIVE_ROOTS.fetch_sub(1, Relaxed);
+    }
+}
+
+// SAFETY: the root holds a valid value of OCaml type `T` (constructors and `cast` guarantee
+// it), and `to_ocaml` is only callable with the runtime handle, i.e. with the lock held.
+unsafe impl<T: 'static> ocaml_interop::ToOCaml<T> for Root<T> {
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, T> {
+        self.get(cr)
+    }
+}

@@ -1,0 +1,127 @@
+//! Every C symbol the OCaml library `lwt_rust` calls: the FFI boundary of the bridge.
+//!
+//! Invariants:
+//! - every stub runs on the OCaml main thread with the runtime lock held (OCaml calls it);
+//! - every stub body runs inside [`guard`]: it marks the OCaml context ([`Entered`]) and
+//!   catches any panic, so no panic unwinds into an OCaml frame;
+//! - no stub raises an OCaml exception: errors are returned as values and the OCaml side
+//!   decides (the drain and settle stubs run inside Lwt callbacks, where a raise would reach
+//!   the Lwt engine).
+//!
+//! Stubs on hot paths (drain, settle) take `ocaml::Raw` arguments directly: `#[ocaml::func]`
+//! would root every argument with a boxroot on each call. The others use `#[ocaml::func]`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ocaml::Raw;
+
+use crate::lwt_future::panic_message;
+use crate::runtime::{self, Entered};
+use crate::{promise, root};
+
+/// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
+/// and `fallback` is returned to OCaml instead.
+pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
+    let _entered = Entered::new();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(panic) => {
+            eprintln!("lwt_rust: panic in a stub: {}", panic_message(&panic));
+            fallback
+        }
+    }
+}
+
+const UNIT: Raw = Raw(ocaml::sys::UNIT);
+
+/// Module initialisation of `Lwt_rust`: records the OCaml thread and sets up boxroot. Must run
+/// after the threads library initialised and before any other thread exists (boxroot on
+/// OCaml 4). Returns `None` on success, or boxroot's error message.
+#[ocaml::func]
+#[ocaml::sig("unit -> string option")]
+pub fn lwt_rust_setup() -> Option<String> {
+    guard(Some("panic during setup".to_owned()), || {
+        runtime::claim_ocaml_thread();
+        // SAFETY: called from OCaml's main thread with the runtime lock held, which is
+        // what boxroot_setup requires; it is idempotent.
+        if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
+            None
+        } else {
+            // SAFETY: right after a failed setup, boxroot's error string is meaningful and
+            // NUL-terminated.
+            let msg = unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
+            Some(msg.to_string_lossy().into_owned())
+        }
+    })
+}
+
+/// Starts the executor, driven by the `Lwt_unix` notification `id`.
+#[ocaml::func]
+#[ocaml::sig("int -> unit")]
+pub fn lwt_rust_start(id: ocaml::Int) {
+    guard((), || runtime::start(id))
+}
+
+/// The notification handler: drains one budget of ready tasks.
+#[no_mangle]
+pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
+    guard(UNIT, || {
+        runtime::try_with_executor(|ex| ex.drain());
+        UNIT
+    })
+}
+
+/// An awaited `'a Lwt.t` was fulfilled with `value`.
+#[no_mangle]
+pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
+    guard(UNIT, || {
+        // SAFETY: OCaml context (guard); `key` is an immediate and `value` a live argument,
+        // used before any allocation.
+        unsafe { promise::fulfilled(ocaml::sys::int_val(key.0) as i64, value.0) };
+        UNIT
+    })
+}
+
+/// An awaited `'a Lwt.t` was rejected with `exn`.
+#[no_mangle]
+pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
+    guard(UNIT, || {
+        // SAFETY: as in `lwt_rust_promise_fulfilled`.
+        unsafe { promise::rejected(ocaml::sys::int_val(key.0) as i64, exn.0) };
+        UNIT
+    })
+}
+
+/// Sets the drain budget. Returns false (and changes nothing) for a budget below 1.
+#[ocaml::func]
+#[ocaml::sig("int -> bool")]
+pub fn lwt_rust_set_drain_budget(budget: ocaml::Int) -> bool {
+    guard(false, || {
+        usize::try_from(budget).is_ok_and(|budget| {
+            runtime::with_executor(|ex| ex.set_budget(budget).is_ok())
+        })
+    })
+}
+
+/// The counters, in the order of the `Lwt_rust.stats` record fields.
+#[ocaml::func]
+#[ocaml::sig("unit -> int array")]
+pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
+    guard(Vec::new(), || {
+        let s = runtime::try_with_executor(|ex| ex.stats()).unwrap_or_default();
+        [
+            s.live_tasks,
+            root::live_roots(),
+            promise::live_promises() as i64,
+            s.spawned as i64,
+            s.wakes as i64,
+            s.notifications as i64,
+            s.drains as i64,
+            s.max_batch as i64,
+            s.panics as i64,
+        ]
+        .iter()
+        .map(|&n| n as ocaml::Int)
+        .collect()
+    })
+}
