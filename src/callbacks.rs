@@ -104,7 +104,12 @@ pub(crate) fn task() -> RawOCaml {
 /// # Safety
 /// OCaml context; `resolver` and `value` are valid values read just before the call.
 pub(crate) unsafe fn resolve(resolver: RawOCaml, value: RawOCaml) {
-    with_named(|n| internal("resolve", sys::caml_callback2_exn(*n.resolve, resolver, value)));
+    with_named(|n| {
+        internal(
+            "resolve",
+            sys::caml_callback2_exn(*n.resolve, resolver, value),
+        )
+    });
 }
 
 /// `Lwt.wakeup_later_exn resolver exn`. A cancelled promise ignores it.
@@ -137,7 +142,12 @@ pub(crate) unsafe fn fail<T>(resolver: &Root<T>, kind: FailureKind, message: &st
 /// # Safety
 /// OCaml context; `promise` is a valid `'a Lwt.t` read just before the call.
 pub(crate) unsafe fn attach(promise: RawOCaml, key: isize) {
-    with_named(|n| internal("attach", sys::caml_callback2_exn(*n.attach, promise, key * 2 + 1)));
+    with_named(|n| {
+        internal(
+            "attach",
+            sys::caml_callback2_exn(*n.attach, promise, key * 2 + 1),
+        )
+    });
 }
 
 /// `Printexc.to_string exn`, copied into Rust.
@@ -145,14 +155,16 @@ pub(crate) unsafe fn attach(promise: RawOCaml, key: isize) {
 /// # Safety
 /// OCaml context; `exn` is a valid exception value read just before the call.
 pub(crate) unsafe fn describe_exn(exn: RawOCaml) -> String {
-    with_named(|n| match check(sys::caml_callback_exn(*n.describe_exn, exn)) {
-        Ok(s) => {
-            let len = sys::caml_string_length(s);
-            let bytes = std::slice::from_raw_parts(sys::string_val(s), len);
-            String::from_utf8_lossy(bytes).into_owned()
-        }
-        Err(_) => "<exception printer raised>".to_owned(),
-    })
+    with_named(
+        |n| match check(sys::caml_callback_exn(*n.describe_exn, exn)) {
+            Ok(s) => {
+                let len = sys::caml_string_length(s);
+                let bytes = std::slice::from_raw_parts(sys::string_val(s), len);
+                String::from_utf8_lossy(bytes).into_owned()
+            }
+            Err(_) => "<exception printer raised>".to_owned(),
+        },
+    )
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.

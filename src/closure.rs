@@ -49,4 +49,3 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
         })
     }
 }
-

@@ -14,6 +14,8 @@
 //! Which thread: the [`executor::Executor`] and everything holding an OCaml value live on the
 //! OCaml main thread and are `!Send`; only wakers and [`executor::Spawner`] cross threads.
 
+#![warn(missing_docs)]
+
 pub mod executor;
 pub mod stats;
 

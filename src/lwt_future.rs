@@ -1,6 +1,6 @@
 //! Rust futures surfaced to OCaml as `'a Lwt.t` (the Rust → OCaml direction).
 //!
-//! [`spawn`] makes a cancelable `Lwt.task` pair, keeps the resolver rooted in a [`Settle`]
+//! [`spawn`] makes a cancelable `Lwt.task` pair, keeps the resolver rooted in a `SettleOnDrop`
 //! guard, and runs the future as a task on the OCaml thread's executor. The task is polled
 //! once at once, so a future that is ready immediately resolves the promise before `spawn`
 //! returns, without a trip through the queue.
@@ -94,7 +94,10 @@ where
         let Some(future) = self.future.as_mut() else {
             return Poll::Ready(());
         };
-        let outcome = match AssertUnwindSafe(future.as_mut()).catch_unwind().poll_unpin(cx) {
+        let outcome = match AssertUnwindSafe(future.as_mut())
+            .catch_unwind()
+            .poll_unpin(cx)
+        {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(outcome) => outcome,
         };

@@ -4,7 +4,7 @@
 //! Invariants:
 //! - the executor lives in a thread-local of the OCaml main thread (the thread that called
 //!   `Lwt_rust.init`, directly or by first use); it is created once and never moved;
-//! - OCaml may be touched only inside an exported stub ([`Entered`] is alive on this thread):
+//! - OCaml may be touched only inside an exported stub (an `Entered` guard is alive on this thread):
 //!   there the runtime lock is held. [`with_runtime`] checks this and lends at most one
 //!   `&mut OCamlRuntime` per stub frame; a stub re-entered through an OCaml callback gets its own.
 

@@ -49,7 +49,8 @@ pub fn lwt_rust_setup() -> Option<String> {
         } else {
             // SAFETY: right after a failed setup, boxroot's error string is meaningful and
             // NUL-terminated.
-            let msg = unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
+            let msg =
+                unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
             Some(msg.to_string_lossy().into_owned())
         }
     })
@@ -97,9 +98,8 @@ pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
 #[ocaml::sig("int -> bool")]
 pub fn lwt_rust_set_drain_budget(budget: ocaml::Int) -> bool {
     guard(false, || {
-        usize::try_from(budget).is_ok_and(|budget| {
-            runtime::with_executor(|ex| ex.set_budget(budget).is_ok())
-        })
+        usize::try_from(budget)
+            .is_ok_and(|budget| runtime::with_executor(|ex| ex.set_budget(budget).is_ok()))
     })
 }
 

@@ -1,0 +1,37 @@
+# lwt_rust: see README.md. `make test` and `make demo` install missing dependencies first.
+
+CARGO ?= cargo
+DUNE ?= dune
+
+.PHONY: all deps build test test-ocaml test-rust lint fmt demo clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	$(DUNE) build
+
+# The OCaml suites (they link the Rust staticlib, built with the `demo` feature), then the
+# executor core on its own (no OCaml involved).
+test: build
+	$(DUNE) test --force
+	$(CARGO) test --quiet
+
+# Warnings as errors, formatting checked: what CI enforces.
+lint: deps
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --all-targets --features demo -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --features demo --quiet
+
+fmt:
+	$(CARGO) fmt
+
+demo: build
+	./_build/default/demo/callback_loop.exe
+
+clean:
+	$(DUNE) clean
+	$(CARGO) clean
