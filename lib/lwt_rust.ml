@@ -17,6 +17,7 @@ external promise_fulfilled : int -> 'a -> unit = "lwt_rust_promise_fulfilled"
 external promise_rejected : int -> exn -> unit = "lwt_rust_promise_rejected"
 external set_budget : int -> bool = "lwt_rust_set_drain_budget"
 external raw_stats : unit -> int array = "lwt_rust_stats"
+external cancel_task : int -> unit = "lwt_rust_cancel_task"
 
 (* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
    exists. Referring to [Thread] makes it a dependency, so it is initialised before this
@@ -79,16 +80,28 @@ let attach p key =
 let resolve u v = try Lwt.wakeup_later u v with Invalid_argument _ -> ()
 let reject u exn = try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ()
 
-let fail u kind message =
-  reject u
-    (match kind with
-     | 0 -> Rust_panic message
-     | 1 -> Rust_error message
-     | _ -> Task_dropped message)
+let failure kind message =
+  match kind with
+  | 0 -> Rust_panic message
+  | 1 -> Rust_error message
+  | _ -> Task_dropped message
+
+let fail u kind message = reject u (failure kind message)
+
+(* A cancelable promise and its resolver. For the promise of a Rust task ([cancel_key >= 0]),
+   cancelling it (Lwt.cancel) drops the Rust future at once. *)
+let task cancel_key =
+  let p, u = Lwt.task () in
+  if cancel_key >= 0 then Lwt.on_cancel p (fun () -> cancel_task cancel_key);
+  (p, u)
 
 let () =
   Callback.register "lwt_rust.init" init;
-  Callback.register "lwt_rust.task" (fun () -> Lwt.task ());
+  Callback.register "lwt_rust.task" task;
+  Callback.register "lwt_rust.returned" Lwt.return;
+  Callback.register "lwt_rust.failed" (fun kind message -> Lwt.fail (failure kind message));
+  Callback.register "lwt_rust.failed_with" Lwt.fail;
+  Callback.register "lwt_rust.cancel" Lwt.cancel;
   Callback.register "lwt_rust.resolve" resolve;
   Callback.register "lwt_rust.reject" reject;
   Callback.register "lwt_rust.fail" fail;

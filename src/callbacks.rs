@@ -30,6 +30,10 @@ pub(crate) enum FailureKind {
 struct Named {
     init: *const RawOCaml,
     task: *const RawOCaml,
+    returned: *const RawOCaml,
+    failed: *const RawOCaml,
+    failed_with: *const RawOCaml,
+    cancel: *const RawOCaml,
     resolve: *const RawOCaml,
     reject: *const RawOCaml,
     fail: *const RawOCaml,
@@ -57,6 +61,10 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
         f(cell.get_or_init(|| Named {
             init: lookup(c"lwt_rust.init"),
             task: lookup(c"lwt_rust.task"),
+            returned: lookup(c"lwt_rust.returned"),
+            failed: lookup(c"lwt_rust.failed"),
+            failed_with: lookup(c"lwt_rust.failed_with"),
+            cancel: lookup(c"lwt_rust.cancel"),
             resolve: lookup(c"lwt_rust.resolve"),
             reject: lookup(c"lwt_rust.reject"),
             fail: lookup(c"lwt_rust.fail"),
@@ -93,10 +101,50 @@ pub(crate) fn init_library(_cr: &mut ocaml_interop::OCamlRuntime) {
     with_named(|n| unsafe { internal("init", sys::caml_callback_exn(*n.init, sys::UNIT)) });
 }
 
-/// `Lwt.task ()`: a fresh cancelable promise and its resolver, as an OCaml pair.
-pub(crate) fn task() -> RawOCaml {
+/// A fresh cancelable promise and its resolver, as an OCaml pair. With `cancel_key`, cancelling
+/// the promise calls the task-cancel stub with that key.
+pub(crate) fn task(cancel_key: Option<i64>) -> RawOCaml {
+    let key = cancel_key.map_or(-1, |key| key as isize) * 2 + 1;
     // SAFETY: OCaml context (module invariant).
-    with_named(|n| unsafe { internal("task", sys::caml_callback_exn(*n.task, sys::UNIT)) })
+    with_named(|n| unsafe { internal("task", sys::caml_callback_exn(*n.task, key)) })
+}
+
+/// `Lwt.return value`.
+///
+/// # Safety
+/// OCaml context; `value` is valid (read after the last allocation).
+pub(crate) unsafe fn returned(value: RawOCaml) -> RawOCaml {
+    with_named(|n| internal("returned", sys::caml_callback_exn(*n.returned, value)))
+}
+
+/// `Lwt.fail exn`.
+///
+/// # Safety
+/// As [`returned`].
+pub(crate) unsafe fn failed_with(exn: RawOCaml) -> RawOCaml {
+    with_named(|n| internal("failed_with", sys::caml_callback_exn(*n.failed_with, exn)))
+}
+
+/// A promise already rejected with the exception `kind` names, carrying `message`.
+///
+/// # Safety
+/// OCaml context.
+pub(crate) unsafe fn failed(kind: FailureKind, message: &str) -> RawOCaml {
+    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+    with_named(|n| {
+        internal(
+            "failed",
+            sys::caml_callback2_exn(*n.failed, kind as isize * 2 + 1, msg),
+        )
+    })
+}
+
+/// `Lwt.cancel promise` (a no-op on a promise that is not cancelable or already settled).
+///
+/// # Safety
+/// As [`returned`].
+pub(crate) unsafe fn cancel(promise: RawOCaml) {
+    with_named(|n| internal("cancel", sys::caml_callback_exn(*n.cancel, promise)));
 }
 
 /// `Lwt.wakeup_later resolver value`. A cancelled promise ignores it.

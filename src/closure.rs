@@ -40,7 +40,7 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
                 match callbacks::call1(self.closure.raw(), arg.get_raw()) {
                     Ok(promise) => Ok(Promise::attach_raw(promise)),
                     Err(exn) => {
-                        let exn: Root<OCamlException> = Root::from_raw(cr, exn);
+                        let exn: Root<OCamlException> = Root::from_raw(exn);
                         let message = callbacks::describe_exn(exn.raw());
                         Err(OCamlError::new(exn, message))
                     }

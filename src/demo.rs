@@ -10,10 +10,11 @@ use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 use crate::closure::OCamlFn;
 use crate::conv::{Lwt, LwtFn, Opaque};
 use crate::error::Error;
+use crate::lwt_future::lwt_stub;
 use crate::lwt_future::spawn;
 use crate::promise::Promise;
+use crate::root::Root;
 use crate::runtime::with_runtime;
-use crate::stubs::guard;
 
 /// `callback_loop : (unit -> unit Lwt.t) -> int -> int Lwt.t`: calls `f ()` and awaits its
 /// promise, `n` times in sequence, then resolves with the number of completed calls. An
@@ -21,7 +22,7 @@ use crate::stubs::guard;
 /// exception.
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_callback_loop(f: Raw, n: Raw) -> Raw {
-    guard(Raw(ocaml::sys::UNIT), || {
+    lwt_stub(|| {
         // SAFETY: OCaml context (guard); `f` is a live argument of the right type, rooted
         // before anything allocates; `n` is an immediate.
         let (f, n) = with_runtime(|cr| unsafe {
@@ -43,7 +44,7 @@ pub extern "C" fn lwt_rust_demo_callback_loop(f: Raw, n: Raw) -> Raw {
 /// same value, or the same exception.
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_echo(promise: Raw) -> Raw {
-    guard(Raw(ocaml::sys::UNIT), || {
+    lwt_stub(|| {
         // SAFETY: OCaml context; `promise` is a live argument, attached before any
         // allocation.
         let awaited = unsafe { Promise::<Opaque>::attach_raw(promise.0) };
@@ -56,21 +57,25 @@ pub extern "C" fn lwt_rust_demo_echo(promise: Raw) -> Raw {
 /// plus one.
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_pending(_unit: Raw) -> Raw {
-    guard(Raw(ocaml::sys::UNIT), || {
+    lwt_stub(|| {
         let (awaited, resolver) = Promise::<OCamlInt>::pending();
-        let result = crate::lwt_future::spawn_rooted::<OCamlInt, i64, _>(async move {
+        let result = spawn::<OCamlInt, i64, _>(async move {
             let value = awaited.await?;
             Ok(with_runtime(|cr| value.to_rust::<i64>(cr)) + 1)
         });
-        // SAFETY: OCaml context; the pair is returned to OCaml at once.
-        with_runtime(|cr| unsafe { Raw((resolver, result).to_ocaml(cr).raw()) })
+        // SAFETY: OCaml context; `result` is rooted before the tuple is allocated, and the
+        // pair is returned to OCaml at once.
+        with_runtime(|cr| unsafe {
+            let result: Root<Lwt<OCamlInt>> = Root::from_raw(result.0);
+            Raw((resolver, result).to_ocaml(cr).raw())
+        })
     })
 }
 
 /// `panic_after_await : unit Lwt.t -> unit Lwt.t`: awaits the promise, then panics.
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_panic_after_await(promise: Raw) -> Raw {
-    guard(Raw(ocaml::sys::UNIT), || {
+    lwt_stub(|| {
         // SAFETY: as in `lwt_rust_demo_echo`.
         let awaited = unsafe { Promise::<()>::attach_raw(promise.0) };
         spawn::<(), (), _>(async move {
@@ -84,11 +89,5 @@ pub extern "C" fn lwt_rust_demo_panic_after_await(promise: Raw) -> Raw {
 #[ocaml::func]
 #[ocaml::sig("string -> unit Lwt.t")]
 pub fn lwt_rust_demo_rust_error(message: String) -> Raw {
-    guard(Raw(ocaml::sys::UNIT), || {
-        spawn::<(), (), _>(async move { Err(Error::Rust(message)) })
-    })
+    lwt_stub(|| spawn::<(), (), _>(async move { Err(Error::Rust(message)) }))
 }
-
-// Keeps the marker import used when reading the signatures above.
-#[allow(dead_code)]
-type EchoType = Lwt<Opaque>;

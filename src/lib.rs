@@ -30,6 +30,8 @@ mod demo;
 #[cfg(feature = "ocaml")]
 pub mod error;
 #[cfg(feature = "ocaml")]
+mod keyed;
+#[cfg(feature = "ocaml")]
 pub mod lwt_future;
 #[cfg(feature = "ocaml")]
 pub mod promise;

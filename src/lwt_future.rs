@@ -1,150 +1,284 @@
 //! Rust futures surfaced to OCaml as `'a Lwt.t` (the Rust → OCaml direction).
 //!
-//! [`spawn`] makes a cancelable `Lwt.task` pair, keeps the resolver rooted in a `SettleOnDrop`
-//! guard, and runs the future as a task on the OCaml thread's executor. The task is polled
-//! once at once, so a future that is ready immediately resolves the promise before `spawn`
-//! returns, without a trip through the queue.
+//! [`spawn`] polls the future once, synchronously. If it is ready, the caller gets an already
+//! settled promise (`Lwt.return` / `Lwt.fail`): no task, no queue, no notification. Otherwise
+//! the future becomes a task on the OCaml thread's executor, polled again at once so that it
+//! registers the task's real waker, and the caller gets the promise of a cancelable
+//! `Lwt.task` whose resolver the task holds rooted.
 //!
 //! Invariants:
-//! - the promise settles exactly once: with the value, with the exception of an
-//!   [`Error`], with `Rust_panic` if the future panicked, or with `Task_dropped` if the future
-//!   was dropped before finishing (the guard's `Drop`);
-//! - a panic in the future's poll or destructor is caught here and never reaches OCaml.
+//! - the promise settles exactly once: with the value, with the exception of an [`Error`],
+//!   with `Rust_panic` if the future panicked, or with `Task_dropped` if the task was dropped
+//!   before finishing;
+//! - `Lwt.cancel` on the promise drops the future at once, in the cancel callback (or right
+//!   after its current poll, if it is being polled), so its destructors have run when
+//!   `Lwt.cancel` returns; the promise is then rejected with `Lwt.Canceled` by Lwt itself;
+//! - a panic in the future's poll or destructor, or in the conversion of its output, is
+//!   caught here and never reaches OCaml;
+//! - everything here runs on the OCaml thread, in the OCaml context.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
+use futures::future::CatchUnwind;
 use futures::FutureExt;
-use ocaml::sys;
+use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
 use crate::callbacks::{self, FailureKind};
-use crate::conv::{Lwt, Resolver};
+use crate::conv::Resolver;
 use crate::error::Error;
+use crate::keyed::KeyedSlab;
 use crate::root::Root;
-use crate::runtime::{in_ocaml_context, with_executor, with_runtime};
+use crate::runtime::{in_ocaml_context, with_executor, with_runtime, Entered};
 
-/// Runs `future` on the OCaml thread's executor and returns the `'a Lwt.t` of its outcome, as
-/// a raw value to hand straight back to OCaml from a stub (nothing may allocate in between).
-/// See [`spawn_rooted`] to keep the promise across allocations.
+/// A panic payload.
+type Panic = Box<dyn std::any::Any + Send>;
+
+type Outcome<T> = Result<Result<T, Error>, Panic>;
+
+type Guarded<F> = Pin<Box<CatchUnwind<AssertUnwindSafe<F>>>>;
+
+/// Runs `future` on the OCaml thread and returns the `'a Lwt.t` of its outcome, as a raw value
+/// to hand straight back to OCaml from a stub (nothing may allocate in between).
+///
+/// `O` is the ocaml-interop marker of `'a` (for example `OCamlInt` for `int`); the output `T`
+/// is converted with `ToOCaml<O>` on the OCaml thread when the future completes.
+///
+/// # Panics
+/// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]). Wrap stubs in
+/// [`lwt_stub`], which turns such a panic into a rejected promise.
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
 where
     O: 'static,
     T: ToOCaml<O> + 'static,
     F: Future<Output = Result<T, Error>> + 'static,
 {
-    let promise = spawn_rooted(future);
-    // SAFETY: OCaml context (spawn_rooted checked it); the caller returns the value to OCaml
-    // with no allocation in between.
-    unsafe { ocaml::Raw(promise.raw()) }
-}
-
-/// As [`spawn`], returning the `'a Lwt.t` rooted.
-///
-/// `O` is the ocaml-interop marker of `'a` (for example `OCamlInt` for `int`); the output `T`
-/// is converted with `ToOCaml<O>` on the OCaml thread when the future completes.
-///
-/// # Panics
-/// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]).
-pub fn spawn_rooted<O, T, F>(future: F) -> Root<Lwt<O>>
-where
-    O: 'static,
-    T: ToOCaml<O> + 'static,
-    F: Future<Output = Result<T, Error>> + 'static,
-{
-    let (promise, resolver) = with_runtime(|cr| {
-        // SAFETY: OCaml context; the pair is read before any further allocation, and
-        // `Root::from_raw` does not allocate on the OCaml heap.
-        unsafe {
-            let pair = callbacks::task();
-            let promise: Root<Lwt<O>> = Root::from_raw(cr, sys::field(pair, 0).read());
-            let resolver: Root<Resolver<O>> = Root::from_raw(cr, sys::field(pair, 1).read());
-            (promise, resolver)
+    assert!(
+        in_ocaml_context(),
+        "lwt_rust::lwt_future::spawn called outside the OCaml thread or outside a stub"
+    );
+    let mut future: Guarded<F> = Box::pin(AssertUnwindSafe(future).catch_unwind());
+    let first = future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()));
+    match first {
+        Poll::Ready(outcome) => {
+            let drop_panic = drop_contained(Some(future));
+            ocaml::Raw(ready_promise(merge(outcome, drop_panic)))
         }
-    });
-    let task = SettleOnDrop {
-        future: Some(Box::pin(future)),
-        resolver: Some(resolver),
-    };
-    let runnable = with_executor(|ex| ex.spawn_detached(task));
-    // The first poll happens now: a ready future settles before we return.
-    if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
-        eprintln!("lwt_rust: a panic escaped a task's first poll");
+        Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
-    promise
 }
 
-/// A task's future plus the resolver of its Lwt promise.
-struct SettleOnDrop<F, O: 'static> {
-    future: Option<Pin<Box<F>>>,
-    resolver: Option<Root<Resolver<O>>>,
+/// Runs a stub body that returns an `'a Lwt.t`, in the OCaml context, containing panics: a
+/// panic (in argument conversion, say) gives a promise rejected with `Lwt_rust.Rust_panic`.
+/// Every exported function returning a promise should be wrapped in it; `#[lwt_rust::func]`
+/// does so.
+pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
+    let _entered = Entered::new();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(promise) => promise,
+        // SAFETY: OCaml context (`_entered`); the result goes straight back to OCaml.
+        Err(panic) => {
+            ocaml::Raw(unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) })
+        }
+    }
 }
 
-impl<O, T, F> Future for SettleOnDrop<F, O>
-where
-    O: 'static,
-    T: ToOCaml<O>,
-    F: Future<Output = Result<T, Error>>,
-{
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(future) = self.future.as_mut() else {
-            return Poll::Ready(());
-        };
-        let outcome = match AssertUnwindSafe(future.as_mut())
-            .catch_unwind()
-            .poll_unpin(cx)
-        {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(outcome) => outcome,
-        };
-        // Drop the future before settling, so its destructors have run when OCaml resumes.
-        let future = self.future.take();
-        let drop_panic = catch_unwind(AssertUnwindSafe(|| drop(future))).err();
-        let resolver = self.resolver.take().expect("settled twice");
-        with_runtime(|cr| match (outcome, drop_panic) {
-            (Err(panic), _) | (Ok(_), Some(panic)) => {
-                // SAFETY: OCaml context.
-                unsafe { callbacks::fail(&resolver, FailureKind::Panic, &panic_message(&panic)) }
-            }
-            (Ok(Ok(value)), None) => {
-                let value = catch_unwind(AssertUnwindSafe(|| value.to_boxroot(cr)));
-                match value {
-                    // SAFETY: OCaml context; both values are read from roots just before the
-                    // call.
-                    Ok(value) => unsafe { callbacks::resolve(resolver.raw(), value.get_raw()) },
+/// A settled promise for an outcome available at once.
+fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
+    with_runtime(|cr| {
+        // SAFETY (all arms): OCaml context; each value is passed to OCaml right after it is
+        // made or read from its root, with no allocation in between.
+        match outcome {
+            Ok(Ok(value)) => {
+                match catch_unwind(AssertUnwindSafe(|| unsafe { value.to_ocaml(cr).raw() })) {
+                    Ok(value) => unsafe { callbacks::returned(value) },
                     Err(panic) => unsafe {
-                        callbacks::fail(&resolver, FailureKind::Panic, &panic_message(&panic))
+                        callbacks::failed(FailureKind::Panic, &panic_message(&panic))
                     },
                 }
             }
-            // SAFETY: OCaml context; both values are read from roots just before the call.
-            (Ok(Err(Error::OCaml(err))), None) => unsafe {
+            Ok(Err(Error::OCaml(err))) => unsafe { callbacks::failed_with(err.exception().raw()) },
+            Ok(Err(Error::Rust(msg))) => unsafe { callbacks::failed(FailureKind::Error, &msg) },
+            Err(panic) => unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) },
+        }
+    })
+}
+
+/// Settles `resolver` with `outcome`.
+fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
+    with_runtime(|cr| {
+        // SAFETY (all arms): OCaml context; values are read from roots or made just before
+        // the call that uses them.
+        match outcome {
+            Ok(Ok(value)) => match catch_unwind(AssertUnwindSafe(|| value.to_boxroot(cr))) {
+                Ok(value) => unsafe { callbacks::resolve(resolver.raw(), value.get_raw()) },
+                Err(panic) => unsafe {
+                    callbacks::fail(resolver, FailureKind::Panic, &panic_message(&panic))
+                },
+            },
+            Ok(Err(Error::OCaml(err))) => unsafe {
                 callbacks::reject(resolver.raw(), err.exception().raw())
             },
-            (Ok(Err(Error::Rust(msg))), None) => unsafe {
-                callbacks::fail(&resolver, FailureKind::Error, &msg)
+            Ok(Err(Error::Rust(msg))) => unsafe {
+                callbacks::fail(resolver, FailureKind::Error, &msg)
             },
-        });
+            Err(panic) => unsafe {
+                callbacks::fail(resolver, FailureKind::Panic, &panic_message(&panic))
+            },
+        }
+    })
+}
+
+/// A panic while dropping the future turns a success into a `Rust_panic`.
+fn merge<T>(outcome: Outcome<T>, drop_panic: Option<Panic>) -> Outcome<T> {
+    match (outcome, drop_panic) {
+        (Ok(_), Some(panic)) => Err(panic),
+        (outcome, _) => outcome,
+    }
+}
+
+/// Drops a future, returning the panic its destructor raised, if any.
+fn drop_contained<F>(future: Option<F>) -> Option<Panic> {
+    catch_unwind(AssertUnwindSafe(|| drop(future))).err()
+}
+
+/// The state a running task shares with its cancel entry.
+struct TaskState<F: Future<Output = Result<T, Error>>, O: 'static, T> {
+    future: RefCell<Option<Guarded<F>>>,
+    resolver: RefCell<Option<Root<Resolver<O>>>>,
+    /// Set when `Lwt.cancel` arrives while the future is being polled.
+    cancel_requested: Cell<bool>,
+    cancel_key: Cell<i64>,
+}
+
+/// What the cancel stub sees of a task.
+trait Cancel {
+    fn cancel(&self);
+}
+
+thread_local! {
+    /// Tasks whose promise may still be cancelled, by the key their `on_cancel` carries.
+    static CANCELLABLE: RefCell<KeyedSlab<Rc<dyn Cancel>>> =
+        const { RefCell::new(KeyedSlab::new()) };
+}
+
+impl<F, O, T> Cancel for TaskState<F, O, T>
+where
+    F: Future<Output = Result<T, Error>>,
+    O: 'static,
+{
+    fn cancel(&self) {
+        // The promise is already cancelled (Lwt rejected it with Canceled): release the
+        // resolver without settling.
+        drop(self.resolver.borrow_mut().take());
+        match self.future.try_borrow_mut() {
+            Ok(mut future) => {
+                let future = future.take();
+                if let Some(panic) = drop_contained(future) {
+                    eprintln!(
+                        "lwt_rust: a cancelled task's destructor panicked: {}",
+                        panic_message(&panic)
+                    );
+                }
+            }
+            // Being polled right now (the poll called OCaml, which cancelled): the task drops
+            // the future as soon as the poll returns.
+            Err(_) => self.cancel_requested.set(true),
+        }
+    }
+}
+
+fn spawn_task<F, O, T>(future: Guarded<F>) -> RawOCaml
+where
+    F: Future<Output = Result<T, Error>> + 'static,
+    O: 'static,
+    T: ToOCaml<O> + 'static,
+{
+    let state = Rc::new(TaskState {
+        future: RefCell::new(Some(future)),
+        resolver: RefCell::new(None),
+        cancel_requested: Cell::new(false),
+        cancel_key: Cell::new(-1),
+    });
+    let key = CANCELLABLE.with(|c| c.borrow_mut().insert(state.clone() as Rc<dyn Cancel>));
+    state.cancel_key.set(key);
+    // SAFETY: OCaml context (spawn checked it); the pair is read at once and
+    // `Root::from_raw` does not allocate on the OCaml heap.
+    let promise = unsafe {
+        let pair = callbacks::task(Some(key));
+        let promise: Root<Resolver<O>> = Root::from_raw(sys::field(pair, 0).read());
+        *state.resolver.borrow_mut() = Some(Root::from_raw(sys::field(pair, 1).read()));
+        promise
+    };
+    let runnable = with_executor(|ex| ex.spawn_detached(RunTask { state }));
+    // Poll again at once, now with the task's own waker.
+    if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
+        eprintln!("lwt_rust: a panic escaped a task's poll");
+    }
+    // SAFETY: OCaml context; returned to OCaml with no allocation in between.
+    unsafe { promise.raw() }
+}
+
+/// The future the executor polls for a task: drives the user's future and settles the
+/// promise.
+struct RunTask<F: Future<Output = Result<T, Error>>, O: 'static, T> {
+    state: Rc<TaskState<F, O, T>>,
+}
+
+impl<F, O, T> Future for RunTask<F, O, T>
+where
+    F: Future<Output = Result<T, Error>>,
+    O: 'static,
+    T: ToOCaml<O>,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let state = &self.state;
+        let polled = {
+            let mut slot = state.future.borrow_mut();
+            let Some(future) = slot.as_mut() else {
+                return Poll::Ready(());
+            };
+            match future.as_mut().poll(cx) {
+                Poll::Pending if !state.cancel_requested.get() => return Poll::Pending,
+                Poll::Pending => None,
+                Poll::Ready(outcome) => Some(outcome),
+            }
+        };
+        // Finished or cancelled: drop the future before settling, so that its destructors
+        // have run when OCaml resumes.
+        let drop_panic = drop_contained(state.future.borrow_mut().take());
+        forget_cancel_key(state.cancel_key.get());
+        let resolver = state.resolver.borrow_mut().take();
+        if let (Some(outcome), Some(resolver)) = (polled, resolver) {
+            settle(&resolver, merge(outcome, drop_panic));
+        }
         Poll::Ready(())
     }
 }
 
-impl<F, O: 'static> Drop for SettleOnDrop<F, O> {
+impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O, T> {
     fn drop(&mut self) {
-        let future = self.future.take();
-        let panic = catch_unwind(AssertUnwindSafe(|| drop(future))).err();
-        let Some(resolver) = self.resolver.take() else {
+        let state = &self.state;
+        let drop_panic = drop_contained(state.future.borrow_mut().take());
+        forget_cancel_key(state.cancel_key.get());
+        let Some(resolver) = state.resolver.borrow_mut().take() else {
             return;
         };
         if !in_ocaml_context() {
-            // No runtime to settle with (the process is exiting): release the root only.
+            // No runtime to settle with (the executor is being torn down at exit): release
+            // the root only.
             return;
         }
-        let message = match panic {
+        let message = match drop_panic {
             Some(panic) => format!(
                 "the Rust task was dropped before it finished, and its destructor panicked: {}",
                 panic_message(&panic)
@@ -156,8 +290,27 @@ impl<F, O: 'static> Drop for SettleOnDrop<F, O> {
     }
 }
 
+fn forget_cancel_key(key: i64) {
+    // The entry holds an `Rc` to the state; drop it outside the table's borrow.
+    let entry = CANCELLABLE.with(|c| c.borrow_mut().remove(key));
+    drop(entry);
+}
+
+/// The cancel stub's body: `Lwt.cancel` was called on the promise of task `key`.
+pub(crate) fn cancel_task(key: i64) {
+    let entry = CANCELLABLE.with(|c| c.borrow_mut().remove(key));
+    if let Some(task) = entry {
+        task.cancel();
+    }
+}
+
+/// Number of Rust tasks whose promise can still be cancelled.
+pub fn live_cancellable() -> usize {
+    CANCELLABLE.with(|c| c.borrow().len())
+}
+
 /// The text of a panic payload.
-pub(crate) fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(payload: &Panic) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -65,8 +65,11 @@ impl<T: 'static> Root<T> {
     /// # Safety
     /// The runtime lock is held and `raw` is a valid OCaml value of type `T`, read after the
     /// last allocation.
-    pub(crate) unsafe fn from_raw(cr: &OCamlRuntime, raw: RawOCaml) -> Self {
-        Self::new(OCaml::new(cr, raw))
+    pub(crate) unsafe fn from_raw(raw: RawOCaml) -> Self {
+        Self::new(OCaml::new(
+            ocaml_interop::internal::recover_runtime_handle(),
+            raw,
+        ))
     }
 
     /// The rooted value, valid until the next allocation or call into OCaml.

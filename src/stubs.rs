@@ -15,7 +15,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ocaml::Raw;
 
-use crate::lwt_future::panic_message;
+use crate::lwt_future::{self, panic_message};
 use crate::runtime::{self, Entered};
 use crate::{promise, root};
 
@@ -89,6 +89,16 @@ pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
     guard(UNIT, || {
         // SAFETY: as in `lwt_rust_promise_fulfilled`.
         unsafe { promise::rejected(ocaml::sys::int_val(key.0) as i64, exn.0) };
+        UNIT
+    })
+}
+
+/// `Lwt.cancel` was called on the promise of the Rust task `key`: drop its future now.
+#[no_mangle]
+pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
+    guard(UNIT, || {
+        // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
+        lwt_future::cancel_task(unsafe { ocaml::sys::int_val(key.0) } as i64);
         UNIT
     })
 }
