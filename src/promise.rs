@@ -10,7 +10,7 @@
 //! - while pending, the slot roots the Lwt promise itself, so that dropping the `Promise`
 //!   (a `select` loser, a timeout) can `Lwt.cancel` it: cancelable promises (`Lwt.task`) are
 //!   cancelled, others are unaffected;
-//! - keys are generation-checked ([`KeyedSlab`]): a settlement arriving after the `Promise`
+//! - keys are generation-checked (`keyed::KeyedSlab`): a settlement arriving after the `Promise`
 //!   was dropped is ignored;
 //! - everything here runs on the OCaml thread with the runtime lock held: `Promise` is `!Send`.
 
