@@ -7,3 +7,54 @@ external echo : 'a Lwt.t -> 'a Lwt.t = "lwt_rust_demo_echo"
 external pending : unit -> int Lwt.u * int Lwt.t = "lwt_rust_demo_pending"
 external panic_after_await : unit Lwt.t -> unit Lwt.t = "lwt_rust_demo_panic_after_await"
 external rust_error : string -> unit Lwt.t = "lwt_rust_demo_rust_error"
+
+(* Typed round trips: each returns its first argument, after yielding once if the second is
+   true (so both the ready path and the task path are exercised). *)
+
+external echo_unit : unit -> bool -> unit Lwt.t = "lwt_rust_demo_echo_unit"
+external echo_bool : bool -> bool -> bool Lwt.t = "lwt_rust_demo_echo_bool"
+external echo_int : int -> bool -> int Lwt.t = "lwt_rust_demo_echo_int"
+external echo_int32 : int32 -> bool -> int32 Lwt.t = "lwt_rust_demo_echo_int32"
+external echo_int64 : int64 -> bool -> int64 Lwt.t = "lwt_rust_demo_echo_int64"
+external echo_float : float -> bool -> float Lwt.t = "lwt_rust_demo_echo_float"
+external echo_string : string -> bool -> string Lwt.t = "lwt_rust_demo_echo_string"
+external echo_bytes : bytes -> bool -> bytes Lwt.t = "lwt_rust_demo_echo_bytes"
+external echo_int_option : int option -> bool -> int option Lwt.t = "lwt_rust_demo_echo_int_option"
+
+external echo_result : (int, string) result -> bool -> (int, string) result Lwt.t
+  = "lwt_rust_demo_echo_result"
+
+external echo_string_list : string list -> bool -> string list Lwt.t
+  = "lwt_rust_demo_echo_string_list"
+
+external echo_int_array : int array -> bool -> int array Lwt.t = "lwt_rust_demo_echo_int_array"
+
+external echo_float_array : float array -> bool -> float array Lwt.t
+  = "lwt_rust_demo_echo_float_array"
+
+external echo_tuple : int * string * float -> bool -> (int * string * float) Lwt.t
+  = "lwt_rust_demo_echo_tuple"
+
+external echo_nested : (int * string list) option list -> bool -> (int * string list) option list Lwt.t
+  = "lwt_rust_demo_echo_nested"
+
+external divide : int -> int -> int Lwt.t = "lwt_rust_demo_divide"
+
+(* Cancellation and containment. *)
+
+external dropped_futures : unit -> int = "lwt_rust_demo_dropped_futures"
+external never : unit -> unit Lwt.t = "lwt_rust_demo_never"
+external guarded_echo : 'a Lwt.t -> 'a Lwt.t = "lwt_rust_demo_guarded_echo"
+external first_of : 'a Lwt.t -> 'a Lwt.t -> 'a Lwt.t = "lwt_rust_demo_first_of"
+external forgotten : unit -> unit Lwt.t = "lwt_rust_demo_forgotten"
+external panic_in_drop : bool -> unit Lwt.t = "lwt_rust_demo_panic_in_drop"
+external never_panic_in_drop : unit -> unit Lwt.t = "lwt_rust_demo_never_panic_in_drop"
+external panic_in_conversion : bool -> int Lwt.t = "lwt_rust_demo_panic_in_conversion"
+
+(* Deliberately wrong types, to check that the boundary refuses them. *)
+
+external echo_int_given_a_string : string -> bool -> int Lwt.t = "lwt_rust_demo_echo_int"
+external echo_string_given_an_int : int -> bool -> string Lwt.t = "lwt_rust_demo_echo_string"
+
+external echo_int_array_given_floats : float array -> bool -> int array Lwt.t
+  = "lwt_rust_demo_echo_int_array"

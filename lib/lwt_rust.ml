@@ -33,6 +33,10 @@ let () =
 let handle_notification () =
   try drain () with exn -> !Lwt.async_exception_hook exn
 
+(* A drain requested by a wake on this thread: run it when Lwt resumes paused promises, which
+   also keeps the engine from blocking meanwhile. No system call. *)
+let schedule_drain () = Lwt.on_success (Lwt.pause ()) handle_notification
+
 let initialised = ref false
 
 let init () =
@@ -54,6 +58,7 @@ type stats = {
   spawned : int;
   wakes : int;
   notifications : int;
+  local_drains : int;
   drains : int;
   max_batch : int;
   panics : int;
@@ -61,10 +66,10 @@ type stats = {
 
 let stats () =
   match raw_stats () with
-  | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; drains;
-       max_batch; panics |] ->
-    { live_tasks; live_roots; live_promises; spawned; wakes; notifications; drains;
-      max_batch; panics }
+  | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
+       drains; max_batch; panics |] ->
+    { live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
+      drains; max_batch; panics }
   | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
 
 (* Makes the Rust promise slot [key] follow [p]. Already-settled promises report at once. *)
@@ -84,7 +89,8 @@ let failure kind message =
   match kind with
   | 0 -> Rust_panic message
   | 1 -> Rust_error message
-  | _ -> Task_dropped message
+  | 2 -> Task_dropped message
+  | _ -> Invalid_argument message
 
 let fail u kind message = reject u (failure kind message)
 
@@ -102,6 +108,7 @@ let () =
   Callback.register "lwt_rust.failed" (fun kind message -> Lwt.fail (failure kind message));
   Callback.register "lwt_rust.failed_with" Lwt.fail;
   Callback.register "lwt_rust.cancel" Lwt.cancel;
+  Callback.register "lwt_rust.schedule_drain" schedule_drain;
   Callback.register "lwt_rust.resolve" resolve;
   Callback.register "lwt_rust.reject" reject;
   Callback.register "lwt_rust.fail" fail;

@@ -53,8 +53,12 @@ type stats = {
   live_promises : int;  (** OCaml promises Rust is awaiting (or has not yet read). *)
   spawned : int;  (** Rust tasks ever spawned. *)
   wakes : int;  (** Times a Rust task was queued to be polled. *)
-  notifications : int;  (** [Lwt_unix] notifications sent to drain the queue. *)
-  drains : int;  (** Notification handler calls that polled the queue. *)
+  notifications : int;
+      (** [Lwt_unix] notifications sent to drain the queue: needed only for wakes that come
+          from other threads. *)
+  local_drains : int;
+      (** Drains scheduled through [Lwt.pause] for wakes on this thread (no system call). *)
+  drains : int;  (** Drains that ran (from either kind of scheduling). *)
   max_batch : int;  (** The most tasks polled by a single drain. *)
   panics : int;  (** Panics caught outside a task's own future (should stay 0). *)
 }

@@ -24,6 +24,8 @@ pub(crate) enum FailureKind {
     Error = 1,
     /// `Lwt_rust.Task_dropped msg`.
     Dropped = 2,
+    /// `Invalid_argument msg` (an argument of the wrong OCaml type reached a Rust function).
+    InvalidArgument = 3,
 }
 
 /// Addresses of the registered closures; `caml_named_value` cells never move.
@@ -34,6 +36,7 @@ struct Named {
     failed: *const RawOCaml,
     failed_with: *const RawOCaml,
     cancel: *const RawOCaml,
+    schedule_drain: *const RawOCaml,
     resolve: *const RawOCaml,
     reject: *const RawOCaml,
     fail: *const RawOCaml,
@@ -65,6 +68,7 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
             failed: lookup(c"lwt_rust.failed"),
             failed_with: lookup(c"lwt_rust.failed_with"),
             cancel: lookup(c"lwt_rust.cancel"),
+            schedule_drain: lookup(c"lwt_rust.schedule_drain"),
             resolve: lookup(c"lwt_rust.resolve"),
             reject: lookup(c"lwt_rust.reject"),
             fail: lookup(c"lwt_rust.fail"),
@@ -107,6 +111,17 @@ pub(crate) fn task(cancel_key: Option<i64>) -> RawOCaml {
     let key = cancel_key.map_or(-1, |key| key as isize) * 2 + 1;
     // SAFETY: OCaml context (module invariant).
     with_named(|n| unsafe { internal("task", sys::caml_callback_exn(*n.task, key)) })
+}
+
+/// Asks Lwt to run the drain handler soon, through a paused promise.
+pub(crate) fn schedule_drain() {
+    // SAFETY: OCaml context (module invariant).
+    with_named(|n| unsafe {
+        internal(
+            "schedule_drain",
+            sys::caml_callback_exn(*n.schedule_drain, sys::UNIT),
+        )
+    });
 }
 
 /// `Lwt.return value`.

@@ -1,8 +1,36 @@
-//! Type markers for OCaml values the bridge passes around, in ocaml-interop's style: an
-//! `OCaml<'gc, Lwt<OCamlInt>>` is an `int Lwt.t`. Conversions of plain data use ocaml-interop's
-//! `ToOCaml` / `FromOCaml` traits directly.
+//! Conversions between Rust values and OCaml values, on top of ocaml-interop's `ToOCaml` /
+//! `FromOCaml`, plus the type markers the bridge uses (`Lwt<T>` is `'a Lwt.t`, and so on).
+//!
+//! [`OCamlRepr`] gives each supported Rust type its OCaml counterpart and a shape check, so
+//! that a value of the wrong OCaml type (an `external` whose type disagrees with the Rust
+//! function) is refused with a message instead of being misread:
+//!
+//! | Rust | OCaml |
+//! |---|---|
+//! | `()` | `unit` |
+//! | `bool` | `bool` |
+//! | `i64` | `int` (63-bit; larger values are truncated) |
+//! | `i32` | `int32` |
+//! | [`Int64`] | `int64` |
+//! | `f64` | `float` |
+//! | `String` | `string` (must be UTF-8 when read) |
+//! | [`Bytes`] | `bytes` |
+//! | `Option<T>` | `t option` |
+//! | `Result<T, E>` | `(t, e) result` (as a value; as a function's return, see the macro) |
+//! | `Vec<T>` | `t list` |
+//! | [`Array<T>`] | `t array` (flat float arrays for `Array<f64>`) |
+//! | `(A, B)`, `(A, B, C)`, `(A, B, C, D)` | tuples |
+//!
+//! Everything here runs on the OCaml thread with the runtime lock held.
 
+use std::any::TypeId;
 use std::marker::PhantomData;
+
+use ocaml::sys::{self, Value as RawOCaml};
+use ocaml_interop::{
+    FromOCaml, OCaml, OCamlBytes, OCamlFloat, OCamlInt, OCamlInt32, OCamlInt64, OCamlList,
+    OCamlRuntime, OCamlUniformArray, ToOCaml,
+};
 
 /// The OCaml type `'a Lwt.t`, with `T` the marker of `'a`.
 pub struct Lwt<T>(PhantomData<T>);
@@ -15,3 +43,280 @@ pub enum Opaque {}
 
 /// The OCaml type `'a -> 'b Lwt.t`.
 pub type LwtFn<A, B> = fn(A) -> Lwt<B>;
+
+/// The OCaml type `'a array` (marker of [`Array`]).
+pub struct OCamlArray<A>(PhantomData<A>);
+
+/// An OCaml `int64` (a plain `i64` maps to `int`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Int64(pub i64);
+
+/// An OCaml `bytes` (a `Vec<T>` maps to a list).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Bytes(pub Vec<u8>);
+
+/// An OCaml `'a array` (a `Vec<T>` maps to a list).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Array<T>(pub Vec<T>);
+
+/// A Rust type with an OCaml counterpart: its ocaml-interop marker, a readable name, and a
+/// check that an OCaml value has the right shape to be converted.
+pub trait OCamlRepr: Sized + 'static {
+    /// The ocaml-interop marker of the OCaml type.
+    type Marker: 'static;
+
+    /// The OCaml type, as written in OCaml (for error messages).
+    fn ocaml_type() -> String;
+
+    /// Whether `value` has the shape of this OCaml type. Deep: a list's elements are checked.
+    ///
+    /// # Safety
+    /// Runtime lock held; `value` is a valid OCaml value (of any type).
+    unsafe fn check(value: RawOCaml) -> bool;
+}
+
+/// Converts an argument received from OCaml, after checking its shape.
+///
+/// # Safety
+/// OCaml context; `value` is a valid OCaml value read after the last allocation.
+pub unsafe fn from_ocaml_checked<T>(cr: &OCamlRuntime, value: RawOCaml) -> Result<T, String>
+where
+    T: OCamlRepr + FromOCaml<T::Marker>,
+{
+    if T::check(value) {
+        Ok(OCaml::<T::Marker>::new(cr, value).to_rust())
+    } else {
+        Err(format!("expected a value of type {}", T::ocaml_type()))
+    }
+}
+
+/// Block tags from OCaml's `caml/mlvalues.h` (ocaml-sys keeps its `tag` module private).
+mod tag {
+    pub const STRING: u8 = 252;
+    pub const DOUBLE: u8 = 253;
+    pub const DOUBLE_ARRAY: u8 = 254;
+    pub const CUSTOM: u8 = 255;
+}
+
+unsafe fn is_block_with(value: RawOCaml, tag: u8, size: Option<usize>) -> bool {
+    sys::is_block(value)
+        && sys::tag_val(value) == tag
+        && size.is_none_or(|n| sys::wosize_val(value) == n)
+}
+
+macro_rules! leaf {
+    ($rust:ty, $marker:ty, $name:expr, |$v:ident| $check:expr) => {
+        impl OCamlRepr for $rust {
+            type Marker = $marker;
+            fn ocaml_type() -> String {
+                $name.to_owned()
+            }
+            unsafe fn check($v: RawOCaml) -> bool {
+                $check
+            }
+        }
+    };
+}
+
+leaf!((), (), "unit", |v| v == sys::UNIT);
+leaf!(bool, bool, "bool", |v| v == sys::TRUE || v == sys::FALSE);
+leaf!(i64, OCamlInt, "int", |v| sys::is_long(v));
+leaf!(i32, OCamlInt32, "int32", |v| is_block_with(
+    v,
+    tag::CUSTOM,
+    None
+));
+leaf!(Int64, OCamlInt64, "int64", |v| is_block_with(
+    v,
+    tag::CUSTOM,
+    None
+));
+leaf!(f64, OCamlFloat, "float", |v| is_block_with(
+    v,
+    tag::DOUBLE,
+    None
+));
+leaf!(String, String, "string", |v| is_block_with(
+    v,
+    tag::STRING,
+    None
+));
+leaf!(Bytes, OCamlBytes, "bytes", |v| is_block_with(
+    v,
+    tag::STRING,
+    None
+));
+
+impl<T: OCamlRepr> OCamlRepr for Option<T> {
+    type Marker = Option<T::Marker>;
+    fn ocaml_type() -> String {
+        format!("{} option", T::ocaml_type())
+    }
+    unsafe fn check(v: RawOCaml) -> bool {
+        v == sys::NONE || (is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)))
+    }
+}
+
+impl<T: OCamlRepr, E: OCamlRepr> OCamlRepr for Result<T, E> {
+    type Marker = Result<T::Marker, E::Marker>;
+    fn ocaml_type() -> String {
+        format!("({}, {}) result", T::ocaml_type(), E::ocaml_type())
+    }
+    unsafe fn check(v: RawOCaml) -> bool {
+        (is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)))
+            || (is_block_with(v, 1, Some(1)) && E::check(*sys::field(v, 0)))
+    }
+}
+
+impl<T: OCamlRepr> OCamlRepr for Vec<T> {
+    type Marker = OCamlList<T::Marker>;
+    fn ocaml_type() -> String {
+        format!("{} list", T::ocaml_type())
+    }
+    unsafe fn check(mut v: RawOCaml) -> bool {
+        while v != sys::EMPTY_LIST {
+            if !is_block_with(v, 0, Some(2)) || !T::check(*sys::field(v, 0)) {
+                return false;
+            }
+            v = *sys::field(v, 1);
+        }
+        true
+    }
+}
+
+fn is_f64<T: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<f64>()
+}
+
+impl<T: OCamlRepr> OCamlRepr for Array<T> {
+    type Marker = OCamlArray<T::Marker>;
+    fn ocaml_type() -> String {
+        format!("{} array", T::ocaml_type())
+    }
+    unsafe fn check(v: RawOCaml) -> bool {
+        if !sys::is_block(v) {
+            return false;
+        }
+        match sys::tag_val(v) {
+            // Flat float arrays; the empty array is a tag-0 atom for every element type.
+            tag::DOUBLE_ARRAY => is_f64::<T>(),
+            0 => (0..sys::wosize_val(v)).all(|i| T::check(*sys::field(v, i))),
+            _ => false,
+        }
+    }
+}
+
+// SAFETY: builds a well-formed OCaml array: a flat float array when `T` is `f64` (OCaml's
+// representation of `float array`), else a block of converted elements (ocaml-interop's
+// uniform array conversion, which roots as it goes).
+unsafe impl<T> ToOCaml<OCamlArray<T::Marker>> for Array<T>
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+{
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, OCamlArray<T::Marker>> {
+        if is_f64::<T>() && !self.0.is_empty() {
+            // SAFETY: `T` is `f64` (checked by TypeId), so the slice has f64 elements; the
+            // array is filled before anything else allocates.
+            unsafe {
+                let floats =
+                    std::slice::from_raw_parts(self.0.as_ptr() as *const f64, self.0.len());
+                let array = sys::caml_alloc_float_array(floats.len());
+                for (i, x) in floats.iter().enumerate() {
+                    sys::caml_sys_store_double_field(array, i, *x);
+                }
+                OCaml::new(cr, array)
+            }
+        } else {
+            let array: OCaml<OCamlUniformArray<T::Marker>> = self.0.to_ocaml(cr);
+            // SAFETY: same value, marker re-typed.
+            unsafe {
+                OCaml::new(
+                    ocaml_interop::internal::recover_runtime_handle(),
+                    array.raw(),
+                )
+            }
+        }
+    }
+}
+
+// SAFETY: reads either representation of an OCaml array (see the ToOCaml impl).
+unsafe impl<T> FromOCaml<OCamlArray<T::Marker>> for Array<T>
+where
+    T: OCamlRepr + FromOCaml<T::Marker>,
+{
+    fn from_ocaml(v: OCaml<OCamlArray<T::Marker>>) -> Self {
+        // SAFETY: `v` is a valid array (the caller checked its shape, or OCaml's types
+        // guarantee it); a flat float array only exists when `T` is `f64`.
+        unsafe {
+            let raw = v.raw();
+            if sys::tag_val(raw) == tag::DOUBLE_ARRAY {
+                assert!(
+                    is_f64::<T>(),
+                    "a float array read as {}",
+                    Self::ocaml_type()
+                );
+                let floats: Vec<f64> = (0..sys::wosize_val(raw))
+                    .map(|i| sys::caml_sys_double_field(raw, i))
+                    .collect();
+                let mut floats = std::mem::ManuallyDrop::new(floats);
+                Array(Vec::from_raw_parts(
+                    floats.as_mut_ptr() as *mut T,
+                    floats.len(),
+                    floats.capacity(),
+                ))
+            } else {
+                let cr = ocaml_interop::internal::recover_runtime_handle();
+                let uniform: OCaml<OCamlUniformArray<T::Marker>> = OCaml::new(cr, raw);
+                Array(uniform.to_rust())
+            }
+        }
+    }
+}
+
+// SAFETY: delegates to ocaml-interop's `int64` conversion.
+unsafe impl ToOCaml<OCamlInt64> for Int64 {
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, OCamlInt64> {
+        self.0.to_ocaml(cr)
+    }
+}
+
+// SAFETY: delegates to ocaml-interop's `int64` conversion.
+unsafe impl FromOCaml<OCamlInt64> for Int64 {
+    fn from_ocaml(v: OCaml<OCamlInt64>) -> Self {
+        Int64(v.to_rust())
+    }
+}
+
+// SAFETY: delegates to ocaml-interop's `bytes` conversion.
+unsafe impl ToOCaml<OCamlBytes> for Bytes {
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, OCamlBytes> {
+        self.0.to_ocaml(cr)
+    }
+}
+
+// SAFETY: delegates to ocaml-interop's `bytes` conversion.
+unsafe impl FromOCaml<OCamlBytes> for Bytes {
+    fn from_ocaml(v: OCaml<OCamlBytes>) -> Self {
+        Bytes(v.to_rust())
+    }
+}
+
+macro_rules! tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: OCamlRepr),+> OCamlRepr for ($($t,)+) {
+            type Marker = ($($t::Marker,)+);
+            fn ocaml_type() -> String {
+                let parts: Vec<String> = vec![$($t::ocaml_type()),+];
+                format!("({})", parts.join(" * "))
+            }
+            unsafe fn check(v: RawOCaml) -> bool {
+                const SIZE: usize = [$($i),+].len();
+                is_block_with(v, 0, Some(SIZE)) $(&& $t::check(*sys::field(v, $i)))+
+            }
+        }
+    };
+}
+
+tuple!(A 0, B 1);
+tuple!(A 0, B 1, C 2);
+tuple!(A 0, B 1, C 2, D 3);

@@ -4,11 +4,13 @@
 //! they live in this crate because one OCaml program can link only one Rust staticlib.
 //! Every stub runs on the OCaml thread, inside [`crate::stubs::guard`].
 
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 
 use crate::closure::OCamlFn;
-use crate::conv::{Lwt, LwtFn, Opaque};
+use crate::conv::{Array, Bytes, Int64, Lwt, LwtFn, Opaque};
 use crate::error::Error;
 use crate::lwt_future::lwt_stub;
 use crate::lwt_future::spawn;
@@ -90,4 +92,195 @@ pub extern "C" fn lwt_rust_demo_panic_after_await(promise: Raw) -> Raw {
 #[ocaml::sig("string -> unit Lwt.t")]
 pub fn lwt_rust_demo_rust_error(message: String) -> Raw {
     lwt_stub(|| spawn::<(), (), _>(async move { Err(Error::Rust(message)) }))
+}
+
+/// Pending for two polls, waking itself each time: `spawn`'s first probe and the task's first
+/// run both see it pending, so it completes from the executor's queue (the task path).
+async fn yield_once() {
+    let mut polls = 0;
+    futures::future::poll_fn(|cx| {
+        polls += 1;
+        if polls > 2 {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+async fn maybe_yield(yield_first: bool) {
+    if yield_first {
+        yield_once().await
+    }
+}
+
+macro_rules! typed_echo {
+    ($($name:ident : $ty:ty),* $(,)?) => {$(
+        /// Returns its argument, after yielding once if asked: a typed round trip.
+        #[crate::func]
+        pub async fn $name(value: $ty, yield_first: bool) -> $ty {
+            maybe_yield(yield_first).await;
+            value
+        }
+    )*};
+}
+
+typed_echo! {
+    lwt_rust_demo_echo_unit: (),
+    lwt_rust_demo_echo_bool: bool,
+    lwt_rust_demo_echo_int: i64,
+    lwt_rust_demo_echo_int32: i32,
+    lwt_rust_demo_echo_int64: Int64,
+    lwt_rust_demo_echo_float: f64,
+    lwt_rust_demo_echo_string: String,
+    lwt_rust_demo_echo_bytes: Bytes,
+    lwt_rust_demo_echo_int_option: Option<i64>,
+    lwt_rust_demo_echo_result: Result<i64, String>,
+    lwt_rust_demo_echo_string_list: Vec<String>,
+    lwt_rust_demo_echo_int_array: Array<i64>,
+    lwt_rust_demo_echo_float_array: Array<f64>,
+    lwt_rust_demo_echo_tuple: (i64, String, f64),
+    lwt_rust_demo_echo_nested: Vec<Option<(i64, Vec<String>)>>,
+}
+
+/// `divide : int -> int -> int Lwt.t`: a `Result` return: `Err` becomes `Rust_error`.
+#[crate::func]
+pub async fn lwt_rust_demo_divide(a: i64, b: i64) -> Result<i64, String> {
+    yield_once().await;
+    a.checked_div(b)
+        .ok_or_else(|| format!("cannot divide {a} by {b}"))
+}
+
+/// Futures dropped so far by [`DropCounted`] guards.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts its drop in [`DROPPED`].
+struct DropCounted;
+
+impl Drop for DropCounted {
+    fn drop(&mut self) {
+        DROPPED.fetch_add(1, Relaxed);
+    }
+}
+
+/// `dropped_futures : unit -> int`: how many guarded demo futures have been dropped.
+#[ocaml::func]
+#[ocaml::sig("unit -> int")]
+pub fn lwt_rust_demo_dropped_futures() -> ocaml::Int {
+    DROPPED.load(Relaxed) as ocaml::Int
+}
+
+/// `never : unit -> unit Lwt.t`: a future that never completes and counts its drop.
+#[crate::func]
+pub async fn lwt_rust_demo_never() {
+    let _guard = DropCounted;
+    // Keep a waker registered so the task stays alive (only cancellation ends it).
+    futures::future::poll_fn(|cx| {
+        let _ = cx.waker();
+        std::task::Poll::<()>::Pending
+    })
+    .await;
+}
+
+/// `guarded_echo : 'a Lwt.t -> 'a Lwt.t`: as `echo`, with a drop-counted guard in the future.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_guarded_echo(promise: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: OCaml context; `promise` is a live argument, attached before any
+        // allocation.
+        let awaited = unsafe { Promise::<Opaque>::attach_raw(promise.0) };
+        spawn::<Opaque, _, _>(async move {
+            let _guard = DropCounted;
+            Ok(awaited.await?)
+        })
+    })
+}
+
+/// `first_of : 'a Lwt.t -> 'a Lwt.t -> 'a Lwt.t`: the outcome of whichever promise settles
+/// first; the other `Promise` is dropped, which cancels it if it is cancelable.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_first_of(first: Raw, second: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: OCaml context; both arguments are attached before anything allocates on
+        // the OCaml heap (attaching allocates only Rust memory and calls OCaml with the
+        // value it is given; `second` is an argument of this stub frame, which OCaml's GC
+        // does not update, so it is rooted first).
+        let second: Root<Lwt<Opaque>> = unsafe { Root::from_raw(second.0) };
+        let first = unsafe { Promise::<Opaque>::attach_raw(first.0) };
+        let second = unsafe { Promise::<Opaque>::attach_raw(second.raw()) };
+        spawn::<Opaque, _, _>(async move {
+            let _guard = DropCounted;
+            match futures::future::select(first, second).await {
+                futures::future::Either::Left((outcome, _loser))
+                | futures::future::Either::Right((outcome, _loser)) => Ok(outcome?),
+            }
+        })
+    })
+}
+
+/// `forgotten : unit -> unit Lwt.t`: a future that returns `Pending` without keeping its
+/// waker, so nothing can ever wake it. Its promise stays pending (as for any future that
+/// never completes) and `Lwt.cancel` frees it.
+#[crate::func]
+pub async fn lwt_rust_demo_forgotten() {
+    let _guard = DropCounted;
+    std::future::pending::<()>().await
+}
+
+/// Panics in its destructor.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("deliberate panic in a destructor");
+    }
+}
+
+/// `panic_in_drop : bool -> unit Lwt.t`: completes (after yielding if asked) while holding a
+/// value whose destructor panics.
+#[crate::func]
+pub async fn lwt_rust_demo_panic_in_drop(yield_first: bool) {
+    let _guard = PanicOnDrop;
+    maybe_yield(yield_first).await;
+}
+
+/// `never_panic_in_drop : unit -> unit Lwt.t`: never completes; its destructor panics when
+/// the promise is cancelled.
+#[crate::func]
+pub async fn lwt_rust_demo_never_panic_in_drop() {
+    let _guard = PanicOnDrop;
+    futures::future::poll_fn(|cx| {
+        let _ = cx.waker();
+        std::task::Poll::<()>::Pending
+    })
+    .await;
+}
+
+/// A value whose conversion to OCaml panics.
+pub struct Unconvertible;
+
+impl crate::conv::OCamlRepr for Unconvertible {
+    type Marker = OCamlInt;
+    fn ocaml_type() -> String {
+        "int".to_owned()
+    }
+    unsafe fn check(_: ocaml::sys::Value) -> bool {
+        true
+    }
+}
+
+// SAFETY: never returns a value: it panics.
+unsafe impl ToOCaml<OCamlInt> for Unconvertible {
+    fn to_ocaml<'a>(&self, _: &'a mut ocaml_interop::OCamlRuntime) -> OCaml<'a, OCamlInt> {
+        panic!("deliberate panic in a conversion")
+    }
+}
+
+/// `panic_in_conversion : bool -> int Lwt.t`: its output's conversion to OCaml panics.
+#[crate::func]
+pub async fn lwt_rust_demo_panic_in_conversion(yield_first: bool) -> Unconvertible {
+    maybe_yield(yield_first).await;
+    Unconvertible
 }

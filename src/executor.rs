@@ -145,16 +145,14 @@ impl<N: Notifier> Executor<N> {
         task
     }
 
-    /// Creates a detached task without scheduling it: the caller runs the returned runnable
-    /// (to poll the future at once, on this thread) or schedules it. The future must settle
-    /// its result itself, typically through a channel or a callback.
-    pub fn spawn_detached<F>(&self, future: F) -> Runnable
+    /// Creates a task without scheduling it: the caller runs the returned runnable (to poll
+    /// the future at once, on this thread) or schedules it, and keeps or detaches the task.
+    pub fn spawn_unscheduled<F>(&self, future: F) -> (Runnable, Task<F::Output>)
     where
-        F: Future<Output = ()> + 'static,
+        F: Future + 'static,
+        F::Output: 'static,
     {
-        let (runnable, task) = self.spawner().make_local(future);
-        task.detach();
-        runnable
+        self.spawner().make_local(future)
     }
 
     /// Polls ready tasks, at most [`budget`](Self::budget) of them; see the module docs for

@@ -16,6 +16,9 @@
 
 #![warn(missing_docs)]
 
+// Lets `#[lwt_rust::func]` (whose expansion names `::lwt_rust`) be used inside this crate too.
+extern crate self as lwt_rust;
+
 pub mod executor;
 pub mod stats;
 
@@ -41,3 +44,12 @@ pub mod root;
 pub mod runtime;
 #[cfg(feature = "ocaml")]
 mod stubs;
+
+/// Exposes a Rust `async fn` to OCaml as an external returning `'a Lwt.t`; see
+/// [`lwt_rust_macros::func`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::func;
+
+/// ocaml-rs, re-exported for the code `#[lwt_rust::func]` generates.
+#[cfg(feature = "ocaml")]
+pub use ocaml;

@@ -30,8 +30,8 @@ use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
 use crate::callbacks::{self, FailureKind};
-use crate::conv::Resolver;
-use crate::error::Error;
+use crate::conv::{OCamlRepr, Resolver};
+use crate::error::{Error, OCamlError};
 use crate::keyed::KeyedSlab;
 use crate::root::Root;
 use crate::runtime::{in_ocaml_context, with_executor, with_runtime, Entered};
@@ -73,6 +73,51 @@ where
         }
         Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
+}
+
+/// [`spawn`] for a future whose output is a plain value, converted by its [`OCamlRepr`].
+pub fn spawn_value<T, F>(future: F) -> ocaml::Raw
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    F: Future<Output = T> + 'static,
+{
+    spawn::<T::Marker, T, _>(async move { Ok(future.await) })
+}
+
+/// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
+/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`], and with
+/// `Lwt_rust.Rust_error` carrying `E`'s `Display` text otherwise.
+pub fn spawn_result<T, E, F>(future: F) -> ocaml::Raw
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    E: std::fmt::Display + 'static,
+    F: Future<Output = Result<T, E>> + 'static,
+{
+    spawn::<T::Marker, T, _>(async move { future.await.map_err(into_error) })
+}
+
+/// Maps any displayable error to an [`Error`], keeping OCaml exceptions as they are.
+pub fn into_error<E: std::fmt::Display + 'static>(err: E) -> Error {
+    let mut slot = Some(err);
+    let any = &mut slot as &mut dyn std::any::Any;
+    if let Some(err) = any.downcast_mut::<Option<Error>>() {
+        return err.take().expect("present");
+    }
+    if let Some(err) = any.downcast_mut::<Option<OCamlError>>() {
+        return Error::OCaml(err.take().expect("present"));
+    }
+    Error::rust(slot.expect("present"))
+}
+
+/// A promise rejected with `Invalid_argument message`: what a stub returns when an argument
+/// fails its [`OCamlRepr`] check.
+pub fn invalid_argument(message: &str) -> ocaml::Raw {
+    assert!(
+        in_ocaml_context(),
+        "invalid_argument outside the OCaml context"
+    );
+    // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
+    ocaml::Raw(unsafe { callbacks::failed(FailureKind::InvalidArgument, message) })
 }
 
 /// Runs a stub body that returns an `'a Lwt.t`, in the OCaml context, containing panics: a
@@ -150,9 +195,14 @@ fn drop_contained<F>(future: Option<F>) -> Option<Panic> {
 }
 
 /// The state a running task shares with its cancel entry.
+///
+/// While the task is pending, `handle` keeps it alive: async-task frees a detached task whose
+/// last waker is gone without dropping its future, so the handle is only detached once the
+/// future is gone. Cancelling drops the handle, which makes the executor free the task.
 struct TaskState<F: Future<Output = Result<T, Error>>, O: 'static, T> {
     future: RefCell<Option<Guarded<F>>>,
     resolver: RefCell<Option<Root<Resolver<O>>>>,
+    handle: RefCell<Option<async_task::Task<()>>>,
     /// Set when `Lwt.cancel` arrives while the future is being polled.
     cancel_requested: Cell<bool>,
     cancel_key: Cell<i64>,
@@ -176,8 +226,10 @@ where
 {
     fn cancel(&self) {
         // The promise is already cancelled (Lwt rejected it with Canceled): release the
-        // resolver without settling.
+        // resolver without settling. Dropping the handle cancels the task: async-task has the
+        // executor free it (it was idle) or frees it when its current poll returns.
         drop(self.resolver.borrow_mut().take());
+        drop(self.handle.borrow_mut().take());
         match self.future.try_borrow_mut() {
             Ok(mut future) => {
                 let future = future.take();
@@ -204,6 +256,7 @@ where
     let state = Rc::new(TaskState {
         future: RefCell::new(Some(future)),
         resolver: RefCell::new(None),
+        handle: RefCell::new(None),
         cancel_requested: Cell::new(false),
         cancel_key: Cell::new(-1),
     });
@@ -217,7 +270,13 @@ where
         *state.resolver.borrow_mut() = Some(Root::from_raw(sys::field(pair, 1).read()));
         promise
     };
-    let runnable = with_executor(|ex| ex.spawn_detached(RunTask { state }));
+    let (runnable, handle) = with_executor(|ex| {
+        ex.spawn_unscheduled(RunTask {
+            state: state.clone(),
+        })
+    });
+    *state.handle.borrow_mut() = Some(handle);
+    drop(state);
     // Poll again at once, now with the task's own waker.
     if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
         eprintln!("lwt_rust: a panic escaped a task's poll");
@@ -257,6 +316,10 @@ where
         // have run when OCaml resumes.
         let drop_panic = drop_contained(state.future.borrow_mut().take());
         forget_cancel_key(state.cancel_key.get());
+        // Nothing is left to cancel: let the task be freed once this poll returns.
+        if let Some(handle) = state.handle.borrow_mut().take() {
+            handle.detach();
+        }
         let resolver = state.resolver.borrow_mut().take();
         if let (Some(outcome), Some(resolver)) = (polled, resolver) {
             settle(&resolver, merge(outcome, drop_panic));

@@ -1,5 +1,17 @@
-//! The OCaml main thread's context: its executor, the `Lwt_unix` notifier that wakes it, and
-//! scoped access to the OCaml runtime.
+//! The OCaml main thread's context: its executor, how a drain gets scheduled, and scoped
+//! access to the OCaml runtime.
+//!
+//! # Scheduling a drain
+//!
+//! The executor core calls [`Notifier::notify`] once per drain it needs. [`LwtNotifier`]
+//! picks the cheapest way that is safe where it is called:
+//! - from another thread, or from the OCaml thread outside any stub: `Lwt_unix`'s
+//!   notification (a mutex and an eventfd write; its handler runs the drain);
+//! - from inside a stub on the OCaml thread (a task woken by a settled promise, a task that
+//!   woke itself, a drain that must re-arm): no system call. A thread-local flag is set, and
+//!   when the outermost stub returns it asks Lwt for a drain through `Lwt.pause`, which also
+//!   keeps the Lwt engine from blocking while work is queued. OCaml is not called from the
+//!   wake itself, which may happen deep inside Rust code holding borrows.
 //!
 //! Invariants:
 //! - the executor lives in a thread-local of the OCaml main thread (the thread that called
@@ -9,6 +21,7 @@
 //!   `&mut OCamlRuntime` per stub frame; a stub re-entered through an OCaml callback gets its own.
 
 use std::cell::{Cell, OnceCell};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::thread::ThreadId;
 
@@ -31,11 +44,29 @@ pub struct LwtNotifier {
     id: isize,
 }
 
+static EVENTFD_NOTIFICATIONS: AtomicU64 = AtomicU64::new(0);
+static LOCAL_DRAINS: AtomicU64 = AtomicU64::new(0);
+
+/// Notifications sent through `Lwt_unix` (wakes from other threads).
+pub fn eventfd_notifications() -> u64 {
+    EVENTFD_NOTIFICATIONS.load(Relaxed)
+}
+
+/// Drains scheduled through `Lwt.pause` (wakes on the OCaml thread).
+pub fn local_drains() -> u64 {
+    LOCAL_DRAINS.load(Relaxed)
+}
+
 impl Notifier for LwtNotifier {
     fn notify(&self) {
-        // SAFETY: `id` came from `Lwt_unix.make_notification`; the C function is thread-safe
-        // and needs no OCaml runtime lock (see its declaration above).
-        unsafe { lwt_unix_send_notification(self.id) }
+        if in_ocaml_context() {
+            DRAIN_REQUESTED.with(|flag| flag.set(true));
+        } else {
+            EVENTFD_NOTIFICATIONS.fetch_add(1, Relaxed);
+            // SAFETY: `id` came from `Lwt_unix.make_notification`; the C function is
+            // thread-safe and needs no OCaml runtime lock (see its declaration above).
+            unsafe { lwt_unix_send_notification(self.id) }
+        }
     }
 }
 
@@ -50,6 +81,8 @@ thread_local! {
     static STUB_DEPTH: Cell<u32> = const { Cell::new(0) };
     /// Whether the innermost stub frame has lent out its `&mut OCamlRuntime`.
     static RUNTIME_LENT: Cell<bool> = const { Cell::new(false) };
+    /// A wake inside a stub asked for a drain; the outermost stub schedules it on return.
+    static DRAIN_REQUESTED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Records the OCaml main thread. Called once by the setup stub, at module initialisation.
@@ -62,9 +95,10 @@ pub fn on_ocaml_thread() -> bool {
     OCAML_THREAD.get() == Some(&std::thread::current().id())
 }
 
-/// Whether OCaml may be called right now: on the OCaml thread, inside a stub.
+/// Whether OCaml may be called right now: on the OCaml thread, inside a stub. (Stubs run
+/// only on the OCaml thread, so the stub depth alone tells.)
 pub fn in_ocaml_context() -> bool {
-    on_ocaml_thread() && STUB_DEPTH.with(Cell::get) > 0
+    STUB_DEPTH.with(Cell::get) > 0
 }
 
 /// Creates the executor, driven by notification `id`. Later calls are ignored.
@@ -141,6 +175,13 @@ impl Entered {
 impl Drop for Entered {
     fn drop(&mut self) {
         RUNTIME_LENT.with(|lent| lent.set(self.lent_before));
+        let outermost = STUB_DEPTH.with(|d| d.get() == 1);
+        if outermost && DRAIN_REQUESTED.with(|flag| flag.replace(false)) {
+            LOCAL_DRAINS.fetch_add(1, Relaxed);
+            // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of
+            // this library is live.
+            callbacks::schedule_drain();
+        }
         STUB_DEPTH.with(|d| d.set(d.get() - 1));
     }
 }

@@ -1,0 +1,160 @@
+//! `#[lwt_rust::func]`: exposes a Rust `async fn` to OCaml as an external returning a promise.
+//!
+//! ```ignore
+//! #[lwt_rust::func]
+//! pub async fn fetch(url: String, retries: i64) -> Result<String, MyError> { ... }
+//! ```
+//! ```ocaml
+//! external fetch : string -> int -> string Lwt.t = "fetch"
+//! ```
+//!
+//! The function stays callable from Rust. Next to it the macro emits a C stub (exported under
+//! the function's name, or `#[lwt_rust::func(name = "...")]`) that, on the OCaml thread:
+//! 1. checks and converts every argument to Rust (`lwt_rust::conv::OCamlRepr`) before the
+//!    future exists, so the future owns Rust values only; an argument of the wrong OCaml type
+//!    gives a promise rejected with `Invalid_argument`;
+//! 2. calls the function and hands its future to `lwt_rust::lwt_future::spawn_result` (return
+//!    type written `Result<..>` or `...::Result<..>`: `Err` rejects the promise) or
+//!    `spawn_value` (any other return type);
+//! 3. runs inside `lwt_stub`, so a panic anywhere gives a promise rejected with
+//!    `Lwt_rust.Rust_panic`.
+//!
+//! An `async fn` with no parameter is an OCaml `unit -> _ Lwt.t`. At most 5 parameters (the
+//! native calling convention of OCaml externals without a bytecode variant).
+
+use proc_macro::TokenStream;
+use quote::{format_ident, quote};
+use syn::parse::Parser;
+use syn::{parse_macro_input, FnArg, ItemFn, LitStr, Pat, ReturnType, Type};
+
+/// See the crate documentation.
+#[proc_macro_attribute]
+pub fn func(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    match expand(attr.into(), function) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+fn export_name(attr: proc_macro2::TokenStream, default: String) -> syn::Result<String> {
+    let mut name = default;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("name") {
+            name = meta.value()?.parse::<LitStr>()?.value();
+            Ok(())
+        } else {
+            Err(meta.error("expected `name = \"...\"`"))
+        }
+    });
+    parser.parse2(attr)?;
+    Ok(name)
+}
+
+fn returns_result(output: &ReturnType) -> bool {
+    match output {
+        ReturnType::Type(_, ty) => match ty.as_ref() {
+            Type::Path(path) => path
+                .path
+                .segments
+                .last()
+                .is_some_and(|segment| segment.ident == "Result"),
+            _ => false,
+        },
+        ReturnType::Default => false,
+    }
+}
+
+fn expand(
+    attr: proc_macro2::TokenStream,
+    function: ItemFn,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(
+            sig.fn_token,
+            "#[lwt_rust::func] needs an `async fn`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "#[lwt_rust::func] functions cannot be generic: OCaml calls one concrete stub",
+        ));
+    }
+    if sig.inputs.len() > 5 {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            "#[lwt_rust::func] supports at most 5 parameters",
+        ));
+    }
+    let name = &sig.ident;
+    let symbol = export_name(attr, name.to_string())?;
+    let stub = format_ident!("__lwt_rust_stub_{}", name);
+
+    let mut raw_params = Vec::new();
+    let mut conversions = Vec::new();
+    let mut call_args = Vec::new();
+    for (position, input) in sig.inputs.iter().enumerate() {
+        let FnArg::Typed(typed) = input else {
+            return Err(syn::Error::new_spanned(
+                input,
+                "#[lwt_rust::func] functions cannot take `self`",
+            ));
+        };
+        let Pat::Ident(_) = typed.pat.as_ref() else {
+            return Err(syn::Error::new_spanned(
+                &typed.pat,
+                "#[lwt_rust::func] parameters must be plain names",
+            ));
+        };
+        let ty = &typed.ty;
+        let raw = format_ident!("raw_{}", position);
+        let value = format_ident!("arg_{}", position);
+        let message = format!("{symbol}: argument {}: ", position + 1);
+        raw_params.push(quote! { #raw: ::lwt_rust::ocaml::Raw });
+        conversions.push(quote! {
+            // SAFETY: the stub runs in the OCaml context; every argument is converted before
+            // anything allocates on the OCaml heap (conversions only read).
+            let #value: #ty = match unsafe {
+                ::lwt_rust::conv::from_ocaml_checked::<#ty>(cr, #raw.0)
+            } {
+                ::core::result::Result::Ok(value) => value,
+                ::core::result::Result::Err(err) => {
+                    return ::core::result::Result::Err(::std::format!("{}{}", #message, err));
+                }
+            };
+        });
+        call_args.push(value);
+    }
+    if raw_params.is_empty() {
+        raw_params.push(quote! { _unit: ::lwt_rust::ocaml::Raw });
+    }
+    let spawn = if returns_result(&sig.output) {
+        quote! { ::lwt_rust::lwt_future::spawn_result }
+    } else {
+        quote! { ::lwt_rust::lwt_future::spawn_value }
+    };
+
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[export_name = #symbol]
+        pub extern "C" fn #stub(#(#raw_params),*) -> ::lwt_rust::ocaml::Raw {
+            ::lwt_rust::lwt_future::lwt_stub(|| {
+                let args: ::core::result::Result<_, ::std::string::String> =
+                    ::lwt_rust::runtime::with_runtime(|cr| {
+                    #(#conversions)*
+                    ::core::result::Result::Ok((#(#call_args,)*))
+                });
+                match args {
+                    ::core::result::Result::Ok((#(#call_args,)*)) => #spawn(#name(#(#call_args),*)),
+                    ::core::result::Result::Err(message) => {
+                        ::lwt_rust::lwt_future::invalid_argument(&message)
+                    }
+                }
+            })
+        }
+    })
+}
