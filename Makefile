@@ -13,10 +13,12 @@ deps:
 build: deps
 	$(DUNE) build
 
-# The OCaml suites (they link the Rust staticlib, built with the `demo` feature), then the
-# executor core on its own (no OCaml involved).
+# The OCaml suites (they link the Rust staticlib, built with the `demo` feature), again under a
+# hostile GC (4k-word minor heap, aggressive major GC), then the executor core on its own (no
+# OCaml involved).
 test: build
 	$(DUNE) test --force
+	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
 	$(CARGO) test --quiet
 
 # Warnings as errors, formatting checked: what CI enforces.

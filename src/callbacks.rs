@@ -52,10 +52,16 @@ fn lookup(name: &CStr) -> *const RawOCaml {
     // SAFETY: `name` is NUL-terminated; caml_named_value only reads the table under the
     // runtime lock, which callers hold (module invariant).
     let cell = unsafe { sys::caml_named_value(name.as_ptr()) };
-    assert!(
-        !cell.is_null(),
-        "lwt_rust: OCaml callback {name:?} is not registered (is the Lwt_rust module linked?)"
-    );
+    if cell.is_null() {
+        // Nothing sensible can be done without the OCaml half, and panicking here could
+        // reach an `extern "C"` frame: say why, and stop.
+        eprintln!(
+            "lwt_rust: OCaml callback {name:?} is not registered: the Lwt_rust module is not \
+             linked into this program (link the lwt_rust library with -linkall, as its dune \
+             file does)"
+        );
+        std::process::abort();
+    }
     cell
 }
 

@@ -13,7 +13,7 @@
 //! | `i32` | `int32` |
 //! | [`Int64`] | `int64` |
 //! | `f64` | `float` |
-//! | `String` | `string` (must be UTF-8 when read) |
+//! | `String` | `string` (must be valid UTF-8, else the argument is refused) |
 //! | [`Bytes`] | `bytes` |
 //! | `Option<T>` | `t option` |
 //! | `Result<T, E>` | `(t, e) result` (as a value; as a function's return, see the macro) |
@@ -136,11 +136,18 @@ leaf!(f64, OCamlFloat, "float", |v| is_block_with(
     tag::DOUBLE,
     None
 ));
-leaf!(String, String, "string", |v| is_block_with(
+// A Rust `String` must be UTF-8: other OCaml strings are refused, never silently altered
+// (`Bytes` takes any bytes).
+leaf!(String, String, "string (valid UTF-8)", |v| is_block_with(
     v,
     tag::STRING,
     None
-));
+)
+    && std::str::from_utf8(std::slice::from_raw_parts(
+        sys::string_val(v),
+        sys::caml_string_length(v)
+    ))
+    .is_ok());
 leaf!(Bytes, OCamlBytes, "bytes", |v| is_block_with(
     v,
     tag::STRING,

@@ -30,7 +30,7 @@ use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
 use crate::callbacks::{self, FailureKind};
-use crate::conv::{OCamlRepr, Resolver};
+use crate::conv::{OCamlRepr, Opaque, Resolver};
 use crate::error::{Error, OCamlError};
 use crate::keyed::KeyedSlab;
 use crate::root::Root;
@@ -125,13 +125,24 @@ pub fn invalid_argument(message: &str) -> ocaml::Raw {
 /// Every exported function returning a promise should be wrapped in it; `#[lwt_rust::func]`
 /// does so.
 pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
-    let _entered = Entered::new();
-    match catch_unwind(AssertUnwindSafe(body)) {
+    let entered = Entered::new();
+    let promise = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(promise) => promise,
-        // SAFETY: OCaml context (`_entered`); the result goes straight back to OCaml.
+        // SAFETY: OCaml context (`entered`).
         Err(panic) => {
             ocaml::Raw(unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) })
         }
+    };
+    if entered.exit_calls_ocaml() {
+        // Leaving the stub will call OCaml (to schedule a drain), which may move the promise:
+        // keep it rooted across that call.
+        // SAFETY: OCaml context; `promise` was made by the body with nothing allocated since.
+        let rooted: Root<Opaque> = unsafe { Root::from_raw(promise.0) };
+        drop(entered);
+        // SAFETY: still inside the stub (the runtime lock is held); returned at once.
+        ocaml::Raw(unsafe { rooted.raw() })
+    } else {
+        promise
     }
 }
 

@@ -172,6 +172,14 @@ impl Entered {
     }
 }
 
+impl Entered {
+    /// Whether dropping this guard will call OCaml (to schedule a requested drain): a stub
+    /// returning an OCaml value must keep it rooted across the drop.
+    pub(crate) fn exit_calls_ocaml(&self) -> bool {
+        STUB_DEPTH.with(|d| d.get() == 1) && DRAIN_REQUESTED.with(Cell::get)
+    }
+}
+
 impl Drop for Entered {
     fn drop(&mut self) {
         RUNTIME_LENT.with(|lent| lent.set(self.lent_before));
@@ -179,7 +187,8 @@ impl Drop for Entered {
         if outermost && DRAIN_REQUESTED.with(|flag| flag.replace(false)) {
             LOCAL_DRAINS.fetch_add(1, Relaxed);
             // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of
-            // this library is live.
+            // this library is live. This allocates: a stub returning an OCaml value roots it
+            // across this drop (see `exit_calls_ocaml`).
             callbacks::schedule_drain();
         }
         STUB_DEPTH.with(|d| d.set(d.get() - 1));

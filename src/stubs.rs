@@ -21,6 +21,11 @@ use crate::{promise, root};
 
 /// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
 /// and `fallback` is returned to OCaml instead.
+///
+/// `R` must not be a raw OCaml pointer: leaving the guard may call OCaml (to schedule a
+/// drain), which can move heap values. Immediates (`UNIT`) and Rust values that ocaml-rs
+/// converts after the guard returns are fine; stubs returning a promise use
+/// [`crate::lwt_future::lwt_stub`], which roots it.
 pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
     let _entered = Entered::new();
     match catch_unwind(AssertUnwindSafe(body)) {

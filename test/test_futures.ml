@@ -83,6 +83,10 @@ let wrong_types () =
   rejected_with_invalid_argument "int for string" (echo_string_given_an_int 12 false);
   rejected_with_invalid_argument "float array for int array"
     (echo_int_array_given_floats [| 1.; 2. |] false);
+  rejected_with_invalid_argument "a string that is not UTF-8 for a Rust String"
+    (echo_string "\xff\xfe" false);
+  Alcotest.(check bytes) "the same bytes are fine as bytes" (Bytes.of_string "\xff\xfe")
+    (await (echo_bytes (Bytes.of_string "\xff\xfe") true));
   check_nothing_live "after the wrong types"
 
 let ready_future_is_resolved_at_once () =
