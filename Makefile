@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DUNE ?= dune
 
-.PHONY: all deps build test test-ocaml test-rust lint fmt demo clean
+.PHONY: all deps build test lint fmt demo example-tcp clean
 
 all: build
 
@@ -25,14 +25,18 @@ test: build
 lint: deps
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --all-targets --features demo -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --features demo --quiet
+	$(CARGO) clippy --all-targets --all-features -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --all-features --quiet
 
 fmt:
 	$(CARGO) fmt
 
 demo: build
 	./_build/default/demo/callback_loop.exe
+
+# An Lwt_io echo server and 1000 concurrent tokio clients in one process.
+example-tcp: build
+	./_build/default/examples/tcp/tcp_echo.exe
 
 clean:
 	$(DUNE) clean

@@ -58,3 +58,20 @@ external echo_string_given_an_int : int -> bool -> string Lwt.t = "lwt_rust_demo
 
 external echo_int_array_given_floats : float array -> bool -> int array Lwt.t
   = "lwt_rust_demo_echo_int_array"
+
+(* Other threads and tokio (src/demo/threads.rs). *)
+
+external handle_stress : int -> int -> (int * int) Lwt.t = "lwt_rust_demo_handle_stress"
+external run_in_thread : (int -> int) -> int -> int Lwt.t = "lwt_rust_demo_run_in_thread"
+external run_blocking_here : unit -> string = "lwt_rust_demo_run_blocking_here"
+
+external run_blocking_from_thread : int -> float -> (int * string) Lwt.t
+  = "lwt_rust_demo_run_blocking_from_thread"
+
+external backpressure_probe : int -> (int * int * bool) * int Lwt.t
+  = "lwt_rust_demo_backpressure_probe"
+
+external tcp_round_trips : int -> int -> int -> (int * int * float) Lwt.t
+  = "lwt_rust_demo_tcp_round_trips"
+
+external tokio_sleep : float -> float Lwt.t = "lwt_rust_demo_tokio_sleep"

@@ -9,6 +9,7 @@ exception Rust_panic of string
 exception Rust_error of string
 exception Task_dropped of string
 exception Setup_failed of string
+exception Shut_down
 
 external setup : unit -> string option = "lwt_rust_setup"
 external start : int -> unit = "lwt_rust_start"
@@ -18,6 +19,9 @@ external promise_rejected : int -> exn -> unit = "lwt_rust_promise_rejected"
 external set_budget : int -> bool = "lwt_rust_set_drain_budget"
 external raw_stats : unit -> int array = "lwt_rust_stats"
 external cancel_task : int -> unit = "lwt_rust_cancel_task"
+external shutdown_stub : unit -> unit = "lwt_rust_shutdown"
+external set_capacity : int -> string option = "lwt_rust_set_submission_capacity"
+external set_workers : int -> string option = "lwt_rust_set_tokio_workers"
 
 (* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
    exists. Referring to [Thread] makes it a dependency, so it is initialised before this
@@ -37,13 +41,33 @@ let handle_notification () =
    also keeps the engine from blocking meanwhile. No system call. *)
 let schedule_drain () = Lwt.on_success (Lwt.pause ()) handle_notification
 
-let initialised = ref false
+let notification = ref None
 
 let init () =
-  if not !initialised then begin
-    initialised := true;
-    start (Lwt_unix.make_notification handle_notification)
+  if !notification = None then begin
+    let id = Lwt_unix.make_notification handle_notification in
+    notification := Some id;
+    start id
   end
+
+let shut_down = ref false
+
+let shutdown () =
+  if not !shut_down then begin
+    shut_down := true;
+    shutdown_stub ();
+    match !notification with
+    | Some id -> Lwt_unix.stop_notification id
+    | None -> ()
+  end;
+  Lwt.return_unit
+
+let refuse what = function
+  | None -> ()
+  | Some reason -> invalid_arg (Printf.sprintf "Lwt_rust.%s: %s" what reason)
+
+let set_submission_capacity n = refuse "set_submission_capacity" (set_capacity n)
+let set_tokio_workers n = refuse "set_tokio_workers" (set_workers n)
 
 let set_drain_budget n =
   if n < 1 then invalid_arg "Lwt_rust.set_drain_budget: the budget must be at least 1";
@@ -90,7 +114,8 @@ let failure kind message =
   | 0 -> Rust_panic message
   | 1 -> Rust_error message
   | 2 -> Task_dropped message
-  | _ -> Invalid_argument message
+  | 3 -> Invalid_argument message
+  | _ -> Shut_down
 
 let fail u kind message = reject u (failure kind message)
 

@@ -30,6 +30,10 @@ exception Setup_failed of string
 (** Raised when this module is initialised if the GC root library (boxroot) cannot be set up,
     which happens when a thread was created before [Lwt_rust] was initialised. *)
 
+exception Shut_down
+(** Raised by (the promises of) Rust functions called after {!shutdown}, and the rejection of
+    Rust tasks still pending when it ran. *)
+
 (** {1 Initialisation} *)
 
 val init : unit -> unit
@@ -44,6 +48,35 @@ val set_drain_budget : int -> unit
     by a fresh notification, so Lwt I/O is never starved by Rust tasks.
 
     @raise Invalid_argument if [n < 1]. *)
+
+val set_submission_capacity : int -> unit
+(** [set_submission_capacity n] sets how many tasks other threads may submit through a Rust
+    [lwt_rust::handle::Handle] before they start running on this thread (default 65536).
+    Beyond it, [Handle::try_spawn] fails at once with [Full] and [Handle::spawn] waits for
+    room. Wakes of running tasks are never limited.
+
+    @raise Invalid_argument if [n < 1] or a handle already exists. *)
+
+val set_tokio_workers : int -> unit
+(** [set_tokio_workers n] sets the worker threads of the tokio runtime the library starts on
+    first use ([0]: one per core, the default).
+
+    @raise Invalid_argument if the runtime has started, [n < 0], or the library was built
+    without its [tokio] feature. *)
+
+(** {1 Shutting down} *)
+
+val shutdown : unit -> unit Lwt.t
+(** [shutdown ()] stops the bridge for good: every pending Rust task is dropped (its
+    destructors run now) and its promise rejected with {!Shut_down}; tasks submitted from
+    other threads and [Handle::run] calls in flight get a [ShutDown] error; the tokio runtime
+    stops; the [Lwt_unix] notification is released. Afterwards, Rust functions return
+    promises rejected with {!Shut_down}, and other threads' handles refuse work. Wakes that
+    arrive later are ignored. Idempotent.
+
+    Without [shutdown], Rust tasks still pending when [Lwt_main.run] returns simply wait:
+    the next [Lwt_main.run] resumes them, and at exit they are abandoned without running
+    their destructors. *)
 
 (** {1 Observability} *)
 

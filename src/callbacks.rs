@@ -26,6 +26,8 @@ pub(crate) enum FailureKind {
     Dropped = 2,
     /// `Invalid_argument msg` (an argument of the wrong OCaml type reached a Rust function).
     InvalidArgument = 3,
+    /// `Lwt_rust.Shut_down` (the message is ignored).
+    ShutDown = 4,
 }
 
 /// Addresses of the registered closures; `caml_named_value` cells never move.

@@ -47,6 +47,12 @@ impl<T> KeyedSlab<T> {
         Some(self.entries.remove(index).1)
     }
 
+    /// Removes and returns some entry, if any.
+    pub(crate) fn pop_any(&mut self) -> Option<T> {
+        let index = self.entries.iter().next().map(|(index, _)| index)?;
+        Some(self.entries.remove(index).1)
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

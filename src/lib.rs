@@ -33,6 +33,8 @@ mod demo;
 #[cfg(feature = "ocaml")]
 pub mod error;
 #[cfg(feature = "ocaml")]
+pub mod handle;
+#[cfg(feature = "ocaml")]
 mod keyed;
 #[cfg(feature = "ocaml")]
 pub mod lwt_future;
@@ -44,6 +46,8 @@ pub mod root;
 pub mod runtime;
 #[cfg(feature = "ocaml")]
 mod stubs;
+#[cfg(feature = "tokio")]
+pub mod tokio_rt;
 
 /// Exposes a Rust `async fn` to OCaml as an external returning `'a Lwt.t`; see
 /// [`lwt_rust_macros::func`].

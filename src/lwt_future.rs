@@ -34,7 +34,7 @@ use crate::conv::{OCamlRepr, Opaque, Resolver};
 use crate::error::{Error, OCamlError};
 use crate::keyed::KeyedSlab;
 use crate::root::Root;
-use crate::runtime::{in_ocaml_context, with_executor, with_runtime, Entered};
+use crate::runtime::{in_ocaml_context, is_shut_down, with_executor, with_runtime, Entered};
 
 /// A panic payload.
 type Panic = Box<dyn std::any::Any + Send>;
@@ -62,6 +62,10 @@ where
         in_ocaml_context(),
         "lwt_rust::lwt_future::spawn called outside the OCaml thread or outside a stub"
     );
+    if is_shut_down() {
+        // SAFETY: OCaml context (checked above); returned to OCaml at once.
+        return ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") });
+    }
     let mut future: Guarded<F> = Box::pin(AssertUnwindSafe(future).catch_unwind());
     let first = future
         .as_mut()
@@ -73,6 +77,18 @@ where
         }
         Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
+}
+
+/// As [`spawn`], returning the promise rooted (to build a bigger value around it).
+pub fn spawn_rooted<O, T, F>(future: F) -> Root<crate::conv::Lwt<O>>
+where
+    O: 'static,
+    T: ToOCaml<O> + 'static,
+    F: Future<Output = Result<T, Error>> + 'static,
+{
+    let promise = spawn(future);
+    // SAFETY: OCaml context (spawn checked it); nothing allocated since `spawn` returned.
+    unsafe { Root::from_raw(promise.0) }
 }
 
 /// [`spawn`] for a future whose output is a plain value, converted by its [`OCamlRepr`].
@@ -219,9 +235,12 @@ struct TaskState<F: Future<Output = Result<T, Error>>, O: 'static, T> {
     cancel_key: Cell<i64>,
 }
 
-/// What the cancel stub sees of a task.
+/// What the cancel stub and shutdown see of a task.
 trait Cancel {
+    /// `Lwt.cancel` was called on the task's promise.
     fn cancel(&self);
+    /// The library is shutting down: drop the future, reject the promise with `Shut_down`.
+    fn shut_down(&self);
 }
 
 thread_local! {
@@ -254,6 +273,27 @@ where
             // Being polled right now (the poll called OCaml, which cancelled): the task drops
             // the future as soon as the poll returns.
             Err(_) => self.cancel_requested.set(true),
+        }
+    }
+
+    fn shut_down(&self) {
+        let resolver = self.resolver.borrow_mut().take();
+        self.cancel();
+        if let Some(resolver) = resolver {
+            // SAFETY: shutdown runs in the OCaml context (a stub).
+            unsafe { callbacks::fail(&resolver, FailureKind::ShutDown, "") };
+        }
+    }
+}
+
+/// Drops every pending Rust → OCaml task and rejects its promise with `Shut_down`.
+pub(crate) fn shut_down_local_tasks() {
+    loop {
+        // One at a time, outside the table's borrow: rejecting runs OCaml callbacks.
+        let next = CANCELLABLE.with(|c| c.borrow_mut().pop_any());
+        match next {
+            Some(task) => task.shut_down(),
+            None => break,
         }
     }
 }
@@ -350,6 +390,11 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
         if !in_ocaml_context() {
             // No runtime to settle with (the executor is being torn down at exit): release
             // the root only.
+            return;
+        }
+        if is_shut_down() {
+            // SAFETY: OCaml context, checked above.
+            unsafe { callbacks::fail(&resolver, FailureKind::ShutDown, "") };
             return;
         }
         let message = match drop_panic {

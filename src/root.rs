@@ -105,3 +105,84 @@ unsafe impl<T: 'static> ocaml_interop::ToOCaml<T> for Root<T> {
         self.get(cr)
     }
 }
+
+/// A root that may be moved to and dropped on other threads, while its value is only ever
+/// read on the OCaml thread: how a closure run through a [`crate::handle::Handle`] carries an
+/// OCaml value.
+///
+/// `Send + Sync`. Reading it anywhere but the OCaml thread panics with a clear message. When
+/// dropped on another thread, the root is handed back to the OCaml thread and released there
+/// at its next drain (boxroot's pools belong to the OCaml thread).
+pub struct SendRoot<T: 'static> {
+    root: Option<Root<T>>,
+}
+
+// SAFETY: the inner root is only read on the OCaml thread (`get` checks) and only dropped
+// there (`Drop` sends it back otherwise), so it never touches the runtime from elsewhere.
+unsafe impl<T: 'static> Send for SendRoot<T> {}
+// SAFETY: as above; `&SendRoot` gives no access off the OCaml thread.
+unsafe impl<T: 'static> Sync for SendRoot<T> {}
+
+/// Roots dropped on other threads, waiting to be released on the OCaml thread.
+static ORPHANS: std::sync::Mutex<Vec<Orphan>> = std::sync::Mutex::new(Vec::new());
+
+struct Orphan {
+    _root: Root<crate::conv::Opaque>,
+}
+
+// SAFETY: an orphan is only moved through the mutex and dropped by `release_orphans`, on the
+// OCaml thread.
+unsafe impl Send for Orphan {}
+
+impl<T: 'static> SendRoot<T> {
+    /// Makes a thread-portable root of `root`.
+    pub fn new(root: Root<T>) -> Self {
+        SendRoot { root: Some(root) }
+    }
+
+    /// The rooted value.
+    ///
+    /// # Panics
+    /// Off the OCaml thread: OCaml values must not be touched from other threads.
+    pub fn get<'a>(&self, cr: &'a OCamlRuntime) -> OCaml<'a, T> {
+        self.root().get(cr)
+    }
+
+    /// The inner root.
+    ///
+    /// # Panics
+    /// Off the OCaml thread.
+    pub fn root(&self) -> &Root<T> {
+        assert!(
+            crate::runtime::on_ocaml_thread(),
+            "lwt_rust: an OCaml value was read outside the OCaml thread; use Handle::run to \
+             read it there"
+        );
+        self.root.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T: 'static> Drop for SendRoot<T> {
+    fn drop(&mut self) {
+        let Some(root) = self.root.take() else { return };
+        if !crate::runtime::on_ocaml_thread() {
+            // SAFETY: re-typing only; the orphan is released, never read.
+            let orphan = Orphan {
+                _root: unsafe { root.cast() },
+            };
+            let mut orphans = ORPHANS
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            orphans.push(orphan);
+        }
+    }
+}
+
+/// Releases the roots other threads dropped (called on the OCaml thread by every drain).
+pub(crate) fn release_orphans() {
+    let orphans = match ORPHANS.try_lock() {
+        Ok(mut orphans) if !orphans.is_empty() => std::mem::take(&mut *orphans),
+        _ => return,
+    };
+    drop(orphans);
+}

@@ -21,7 +21,7 @@
 //!   `&mut OCamlRuntime` per stub frame; a stub re-entered through an OCaml callback gets its own.
 
 use std::cell::{Cell, OnceCell};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::OnceLock;
 use std::thread::ThreadId;
 
@@ -42,6 +42,36 @@ extern "C" {
 /// `Send + Sync`: it holds only the notification id. Needs no runtime lock.
 pub struct LwtNotifier {
     id: isize,
+}
+
+static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// Whether `Lwt_rust.shutdown` has run: new tasks are refused from then on.
+pub fn is_shut_down() -> bool {
+    SHUT_DOWN.load(SeqCst)
+}
+
+/// Shuts the bridge down (the `Lwt_rust.shutdown` stub's body): refuses new tasks, drops
+/// every pending task (their promises are rejected with `Shut_down`, their join handles
+/// report `ShutDown`), lets aborted tasks finish, and stops the tokio runtime. Idempotent.
+pub(crate) fn shutdown() {
+    if SHUT_DOWN.swap(true, SeqCst) {
+        return;
+    }
+    crate::lwt_future::shut_down_local_tasks();
+    crate::handle::abort_all();
+    // Aborted handle tasks finish on their next poll; local ones were dropped already.
+    for _ in 0..10_000 {
+        let more = try_with_executor(|ex| {
+            ex.drain();
+            ex.has_work()
+        });
+        if more != Some(true) {
+            break;
+        }
+    }
+    #[cfg(feature = "tokio")]
+    crate::tokio_rt::shutdown();
 }
 
 static EVENTFD_NOTIFICATIONS: AtomicU64 = AtomicU64::new(0);
@@ -161,13 +191,27 @@ pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
 /// exported stub before it touches any OCaml value.
 pub(crate) struct Entered {
     lent_before: bool,
+    /// The outermost stub enters the tokio runtime's context, once it has started.
+    #[cfg(feature = "tokio")]
+    _tokio: Option<tokio::runtime::EnterGuard<'static>>,
 }
 
 impl Entered {
     pub(crate) fn new() -> Self {
-        STUB_DEPTH.with(|d| d.set(d.get() + 1));
+        let depth = STUB_DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        #[cfg(not(feature = "tokio"))]
+        let _ = depth;
         Entered {
             lent_before: RUNTIME_LENT.with(|lent| lent.replace(false)),
+            #[cfg(feature = "tokio")]
+            _tokio: if depth == 1 {
+                crate::tokio_rt::enter()
+            } else {
+                None
+            },
         }
     }
 }
@@ -184,6 +228,10 @@ impl Drop for Entered {
     fn drop(&mut self) {
         RUNTIME_LENT.with(|lent| lent.set(self.lent_before));
         let outermost = STUB_DEPTH.with(|d| d.get() == 1);
+        #[cfg(feature = "tokio")]
+        if outermost {
+            crate::tokio_rt::leave_late();
+        }
         if outermost && DRAIN_REQUESTED.with(|flag| flag.replace(false)) {
             LOCAL_DRAINS.fetch_add(1, Relaxed);
             // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of

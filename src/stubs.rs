@@ -72,6 +72,7 @@ pub fn lwt_rust_start(id: ocaml::Int) {
 #[no_mangle]
 pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
     guard(UNIT, || {
+        root::release_orphans();
         runtime::try_with_executor(|ex| ex.drain());
         UNIT
     })
@@ -105,6 +106,47 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
         // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
         lwt_future::cancel_task(unsafe { ocaml::sys::int_val(key.0) } as i64);
         UNIT
+    })
+}
+
+/// Shuts the bridge down (see `runtime::shutdown`).
+#[ocaml::func]
+#[ocaml::sig("unit -> unit")]
+pub fn lwt_rust_shutdown() {
+    guard((), runtime::shutdown)
+}
+
+/// Sets the submission capacity of handles; `None` on success, else why not.
+#[ocaml::func]
+#[ocaml::sig("int -> string option")]
+pub fn lwt_rust_set_submission_capacity(capacity: ocaml::Int) -> Option<String> {
+    guard(Some("panic".to_owned()), || {
+        let capacity = usize::try_from(capacity).map_err(|_| "negative capacity");
+        capacity
+            .and_then(crate::handle::set_capacity)
+            .err()
+            .map(str::to_owned)
+    })
+}
+
+/// Sets the tokio worker count; `None` on success, else why not.
+#[ocaml::func]
+#[ocaml::sig("int -> string option")]
+pub fn lwt_rust_set_tokio_workers(workers: ocaml::Int) -> Option<String> {
+    guard(Some("panic".to_owned()), || {
+        #[cfg(feature = "tokio")]
+        {
+            let workers = usize::try_from(workers).map_err(|_| "negative worker count");
+            workers
+                .and_then(crate::tokio_rt::set_workers)
+                .err()
+                .map(str::to_owned)
+        }
+        #[cfg(not(feature = "tokio"))]
+        {
+            let _ = workers;
+            Some("lwt_rust was built without its tokio feature".to_owned())
+        }
     })
 }
 

@@ -4,6 +4,9 @@
 //! they live in this crate because one OCaml program can link only one Rust staticlib.
 //! Every stub runs on the OCaml thread, inside [`crate::stubs::guard`].
 
+#[cfg(feature = "tokio")]
+mod threads;
+
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use ocaml::Raw;

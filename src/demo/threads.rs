@@ -1,0 +1,266 @@
+//! Demo functions for other threads and tokio: what the thread tests and `examples/tcp` call.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+use ocaml::Raw;
+use ocaml_interop::{OCaml, OCamlInt};
+
+use crate::callbacks;
+use crate::handle::{Handle, JoinError, TrySpawnError};
+use crate::lwt_future::{lwt_stub, spawn};
+use crate::root::{Root, SendRoot};
+use crate::runtime::with_runtime;
+
+/// Resolves an OCaml promise with what another thread sends back.
+fn reply_from_thread<T, O>(work: impl FnOnce(Handle) -> Result<T, String> + Send + 'static) -> Raw
+where
+    T: ocaml_interop::ToOCaml<O> + Send + 'static,
+    O: 'static,
+{
+    let handle = Handle::current();
+    let (tx, rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work(handle));
+    });
+    spawn::<O, T, _>(async move {
+        rx.await
+            .map_err(|_| crate::error::Error::rust("the thread died"))?
+            .map_err(crate::error::Error::Rust)
+    })
+}
+
+/// `handle_stress : int -> int -> (int * int) Lwt.t`: `threads` threads each hand `per_thread`
+/// tasks to the OCaml thread through a `Handle` (awaiting room when the queue is full), then
+/// await every result. Resolves with (results received, distinct results).
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_handle_stress(threads: Raw, per_thread: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: immediates.
+        let (threads, per_thread) = unsafe {
+            (
+                ocaml::sys::int_val(threads.0) as usize,
+                ocaml::sys::int_val(per_thread.0) as usize,
+            )
+        };
+        reply_from_thread::<(i64, i64), (OCamlInt, OCamlInt)>(move |handle| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let handle = handle.clone();
+                    std::thread::spawn(move || {
+                        futures::executor::block_on(async {
+                            let mut joins = Vec::with_capacity(per_thread);
+                            for i in 0..per_thread {
+                                let id = t * per_thread + i;
+                                joins.push(handle.spawn(async move { id }).await?);
+                            }
+                            let mut results = Vec::with_capacity(per_thread);
+                            for join in joins {
+                                results.push(join.await?);
+                            }
+                            Ok::<_, JoinError>(results)
+                        })
+                    })
+                })
+                .collect();
+            let mut all = Vec::new();
+            for worker in workers {
+                let results = worker
+                    .join()
+                    .map_err(|_| "a worker panicked".to_owned())?
+                    .map_err(|e| e.to_string())?;
+                all.extend(results);
+            }
+            let distinct: HashSet<usize> = all.iter().copied().collect();
+            Ok((all.len() as i64, distinct.len() as i64))
+        })
+    })
+}
+
+/// `run_in_thread : (int -> int) -> int -> int Lwt.t`: another thread calls the OCaml
+/// function through `Handle::run` and sends the result back.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_run_in_thread(f: Raw, x: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: OCaml context; `f` rooted before anything allocates; `x` is an immediate.
+        let (f, x) = with_runtime(|cr| unsafe {
+            let f: OCaml<fn(OCamlInt) -> OCamlInt> = OCaml::new(cr, f.0);
+            (SendRoot::new(Root::new(f)), ocaml::sys::int_val(x.0) as i64)
+        });
+        reply_from_thread::<i64, OCamlInt>(move |handle| {
+            futures::executor::block_on(handle.run(move |cr| {
+                let arg = ocaml_interop::ToOCaml::<OCamlInt>::to_boxroot(&x, cr);
+                // SAFETY: OCaml context (Handle::run); both values read from roots.
+                match unsafe { callbacks::call1(f.root().raw(), arg.get_raw()) } {
+                    Ok(result) => Ok(unsafe { OCaml::<OCamlInt>::new(cr, result) }.to_rust()),
+                    Err(_) => Err("the OCaml function raised".to_owned()),
+                }
+            }))
+            .map_err(|e| e.to_string())?
+        })
+    })
+}
+
+/// `run_blocking_here : unit -> string`: `Handle::run_blocking` on the OCaml thread itself:
+/// the error text (it must refuse at once, not hang).
+#[ocaml::func]
+#[ocaml::sig("unit -> string")]
+pub fn lwt_rust_demo_run_blocking_here() -> String {
+    crate::stubs::guard("panic".to_owned(), || {
+        match Handle::current().run_blocking(|_| 1, Duration::from_secs(10)) {
+            Ok(_) => "ran".to_owned(),
+            Err(err) => err.to_string(),
+        }
+    })
+}
+
+/// `run_blocking_from_thread : int -> float -> (int * string) Lwt.t`: another thread calls
+/// `run_blocking(|_| x * 2, timeout)`; resolves with (the value or -1, the error text or "").
+/// Call it while the OCaml thread is busy elsewhere to see the timeout.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_run_blocking_from_thread(x: Raw, timeout: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: `x` is an immediate, `timeout` a float argument read at once.
+        let (x, timeout) = unsafe {
+            (
+                ocaml::sys::int_val(x.0) as i64,
+                ocaml::sys::caml_sys_double_val(timeout.0),
+            )
+        };
+        reply_from_thread::<(i64, String), (OCamlInt, String)>(move |handle| {
+            Ok(
+                match handle.run_blocking(move |_| x * 2, Duration::from_secs_f64(timeout)) {
+                    Ok(v) => (v, String::new()),
+                    Err(err) => (-1, err.to_string()),
+                },
+            )
+        })
+    })
+}
+
+/// `backpressure_probe : int -> (int * int * bool) * int Lwt.t`: on another thread (joined
+/// before returning, so the OCaml thread drains nothing meanwhile), `try_spawn` `n` tasks,
+/// then start one `spawn` and poll it once. Returns (accepted, refused as Full, whether that
+/// `spawn` was waiting for room), and a promise of how many tasks eventually ran.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: an immediate.
+        let n = unsafe { ocaml::sys::int_val(n.0) } as usize;
+        let handle = Handle::current();
+        let (probe_tx, probe_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = oneshot::channel::<i64>();
+        std::thread::spawn(move || {
+            let mut accepted = Vec::new();
+            let mut full = 0;
+            for _ in 0..n {
+                match handle.try_spawn(async {}) {
+                    Ok(join) => accepted.push(join),
+                    Err(TrySpawnError::Full(_)) => full += 1,
+                    Err(TrySpawnError::ShutDown(_)) => {}
+                }
+            }
+            let mut waiting = Box::pin(handle.spawn(async {}));
+            let was_waiting = waiting
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+                .is_pending();
+            let _ = probe_tx.send((accepted.len() as i64, full as i64, was_waiting));
+            let ran = futures::executor::block_on(async {
+                let mut ran = 0;
+                for join in accepted {
+                    ran += i64::from(join.await.is_ok());
+                }
+                if let Ok(join) = waiting.await {
+                    ran += i64::from(join.await.is_ok());
+                }
+                ran
+            });
+            let _ = done_tx.send(ran);
+        });
+        let probe = probe_rx.recv().unwrap_or((0, 0, false));
+        let ran = crate::lwt_future::spawn_rooted::<OCamlInt, i64, _>(async move {
+            done_rx
+                .await
+                .map_err(|_| crate::error::Error::rust("the thread died"))
+        });
+        // SAFETY: OCaml context; `ran` is rooted; the tuple goes straight back to OCaml.
+        with_runtime(|cr| unsafe {
+            Raw(ocaml_interop::ToOCaml::<(
+                (OCamlInt, OCamlInt, bool),
+                crate::conv::Lwt<OCamlInt>,
+            )>::to_ocaml(&(probe, ran), cr)
+            .raw())
+        })
+    })
+}
+
+/// `tcp_round_trips : int -> int -> int -> (int * int * float) Lwt.t`: `connections`
+/// concurrent tokio TCP clients each connect to 127.0.0.1:`port`, send `size` bytes and read
+/// the echo back, checking every byte. Resolves with (connections that round-tripped,
+/// bytes verified, seconds).
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_tcp_round_trips(port: Raw, connections: Raw, size: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: immediates.
+        let (port, connections, size) = unsafe {
+            (
+                ocaml::sys::int_val(port.0) as u16,
+                ocaml::sys::int_val(connections.0) as usize,
+                ocaml::sys::int_val(size.0) as usize,
+            )
+        };
+        spawn::<(OCamlInt, OCamlInt, ocaml_interop::OCamlFloat), (i64, i64, f64), _>(async move {
+            let started = Instant::now();
+            let mut clients = Vec::with_capacity(connections);
+            for c in 0..connections {
+                let io = crate::tokio_rt::spawn_io(round_trip(port, c, size))
+                    .map_err(crate::error::Error::rust)?;
+                clients.push(io);
+            }
+            let (mut ok, mut bytes) = (0, 0);
+            for client in clients {
+                // The tokio join handle's waker is this task's: it resumes on the OCaml thread.
+                match client.await {
+                    Ok(Ok(n)) => {
+                        ok += 1;
+                        bytes += n as i64;
+                    }
+                    Ok(Err(err)) => return Err(crate::error::Error::rust(err)),
+                    Err(err) => return Err(crate::error::Error::rust(err)),
+                }
+            }
+            Ok((ok, bytes, started.elapsed().as_secs_f64()))
+        })
+    })
+}
+
+async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<usize> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let payload: Vec<u8> = (0..size)
+        .map(|i| ((i * 31 + client * 7) % 251) as u8)
+        .collect();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream.write_all(&payload).await?;
+    let mut echoed = vec![0; size];
+    stream.read_exact(&mut echoed).await?;
+    if echoed != payload {
+        return Err(std::io::Error::other(format!(
+            "client {client}: corrupted echo"
+        )));
+    }
+    Ok(size)
+}
+
+/// `tokio_sleep_on_ocaml_thread : float -> float Lwt.t`: a task on the OCaml thread awaits
+/// `tokio::time::sleep` directly (inside the runtime's context); resolves with the seconds
+/// actually slept.
+#[crate::func]
+pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
+    crate::tokio_rt::handle().map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    Ok(started.elapsed().as_secs_f64())
+}
