@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DUNE ?= dune
 
-.PHONY: all deps build test lint fmt demo example-tcp clean
+.PHONY: all deps build test loom lint fmt demo example-tcp clean
 
 all: build
 
@@ -20,6 +20,11 @@ test: build
 	$(DUNE) test --force
 	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
 	$(CARGO) test --quiet
+	$(MAKE) loom
+
+# The drain protocol model-checked by loom (src/executor/run_queue/loom_tests.rs).
+loom:
+	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --target-dir target/loom loom
 
 # Warnings as errors, formatting checked: what CI enforces.
 lint: deps

@@ -5,8 +5,9 @@
 //!
 //! # Protocol
 //!
-//! `armed` is true from the moment a wake finds it false (and sends the one notification) until
-//! the drain that notification causes has emptied the queue. So:
+//! The queue and its `armed` flag live in `run_queue` (checked with loom). `armed` is true
+//! from the moment a wake finds it false (and sends the one notification) until the drain
+//! that notification causes has emptied the queue. So:
 //!
 //! - **wake** (any thread): push the runnable, then `armed.swap(true)`; only the wake that flips
 //!   it from false to true calls [`Notifier::notify`]. 1000 wakes before a drain: 1 notification.
@@ -15,9 +16,6 @@
 //!   Otherwise clear `armed`, then look at the queue once more: a wake that pushed after our
 //!   last pop but saw `armed` still true has sent nothing, so we re-arm for it.
 //!
-//! The "push; fence; swap" of a wake and the "clear; fence; look" of a drain are each separated
-//! by a `SeqCst` fence: whichever fence comes second in the total order sees the other side's
-//! write, so a pushed runnable is always either seen by the drain or notified by its waker.
 //! Hence: no lost wake, at most one notification pending, at most one sent per drain.
 //!
 //! A drain started from inside a drain (a task's poll calling back into the owner's event loop
@@ -32,14 +30,16 @@ use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use async_task::{Runnable, Task};
-use crossbeam_queue::SegQueue;
 
 use crate::stats::{Snapshot, Stats};
+
+pub(crate) mod run_queue;
+
+use run_queue::RunQueue;
 
 /// How the owner thread is told that the run queue has work.
 ///
@@ -55,8 +55,7 @@ pub const DEFAULT_BUDGET: usize = 256;
 
 /// The state shared between the owner thread and every waker.
 struct Shared<N> {
-    queue: SegQueue<Runnable>,
-    armed: AtomicBool,
+    queue: RunQueue<Runnable>,
     notifier: N,
     stats: Stats,
 }
@@ -64,9 +63,7 @@ struct Shared<N> {
 impl<N: Notifier> Shared<N> {
     fn schedule(&self, runnable: Runnable) {
         self.stats.woke();
-        self.queue.push(runnable);
-        fence(SeqCst);
-        if !self.armed.swap(true, SeqCst) {
+        if self.queue.push(runnable) {
             self.send_notification();
         }
     }
@@ -107,8 +104,7 @@ impl<N: Notifier> Executor<N> {
     pub fn new(notifier: N) -> Self {
         Executor {
             shared: Arc::new(Shared {
-                queue: SegQueue::new(),
-                armed: AtomicBool::new(false),
+                queue: RunQueue::new(),
                 notifier,
                 stats: Stats::new(),
             }),
@@ -163,25 +159,12 @@ impl<N: Notifier> Executor<N> {
             return Drained::Nested;
         }
         let _reset = ResetOnDrop(&self.draining);
-        let budget = self.budget.get();
-        let mut polled = 0;
-        while polled < budget {
-            let Some(runnable) = self.shared.queue.pop() else {
-                break;
-            };
-            polled += 1;
+        let (polled, rearmed) = self.shared.queue.drain(self.budget.get(), |runnable| {
             if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
                 self.shared.stats.panicked();
             }
-        }
+        });
         self.shared.stats.drained(polled);
-        let rearmed = if self.shared.queue.is_empty() {
-            self.shared.armed.store(false, SeqCst);
-            fence(SeqCst);
-            !self.shared.queue.is_empty() && !self.shared.armed.swap(true, SeqCst)
-        } else {
-            true
-        };
         if rearmed {
             self.shared.send_notification();
         }
@@ -311,5 +294,5 @@ impl Drop for ResetOnDrop<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests;
