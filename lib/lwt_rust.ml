@@ -32,10 +32,29 @@ let () =
   | None -> ()
   | Some reason -> raise (Setup_failed reason)
 
+(* Test hook for `make stress`: with LWT_RUST_TEST_COMPACT=n set, every n-th crossing of the
+   bridge (drain, attach, settle in either direction) compacts the heap first, moving every
+   value Rust might be holding. Off (a no-op) otherwise. *)
+let compact_every =
+  match Sys.getenv_opt "LWT_RUST_TEST_COMPACT" with
+  | Some n -> ( try max 1 (int_of_string n) with _ -> 1)
+  | None -> 0
+
+let crossings = ref 0
+
+let gc_hook () =
+  if compact_every > 0 then begin
+    incr crossings;
+    if !crossings mod compact_every = 0 then Gc.compact ()
+  end
+
 (* The notification handler. [drain] contains every panic and never raises; the [try] keeps
    even an asynchronous exception (Out_of_memory, Stack_overflow) out of the Lwt engine. *)
 let handle_notification () =
-  try drain () with exn -> !Lwt.async_exception_hook exn
+  try
+    gc_hook ();
+    drain ()
+  with exn -> !Lwt.async_exception_hook exn
 
 (* A drain requested by a wake on this thread: run it when Lwt resumes paused promises, which
    also keeps the engine from blocking meanwhile. No system call. *)
@@ -97,17 +116,30 @@ let stats () =
   | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
 
 (* Makes the Rust promise slot [key] follow [p]. Already-settled promises report at once. *)
+let fulfilled key v =
+  gc_hook ();
+  promise_fulfilled key v
+
+let rejected key exn =
+  gc_hook ();
+  promise_rejected key exn
+
 let attach p key =
+  gc_hook ();
   match Lwt.state p with
-  | Lwt.Return v -> promise_fulfilled key v
-  | Lwt.Fail exn -> promise_rejected key exn
-  | Lwt.Sleep ->
-    Lwt.on_any p (fun v -> promise_fulfilled key v) (fun exn -> promise_rejected key exn)
+  | Lwt.Return v -> fulfilled key v
+  | Lwt.Fail exn -> rejected key exn
+  | Lwt.Sleep -> Lwt.on_any p (fun v -> fulfilled key v) (fun exn -> rejected key exn)
 
 (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
    (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
-let resolve u v = try Lwt.wakeup_later u v with Invalid_argument _ -> ()
-let reject u exn = try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ()
+let resolve u v =
+  gc_hook ();
+  try Lwt.wakeup_later u v with Invalid_argument _ -> ()
+
+let reject u exn =
+  gc_hook ();
+  try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ()
 
 let failure kind message =
   match kind with
