@@ -58,3 +58,12 @@ external echo_string_given_an_int : int -> bool -> string Lwt.t = "lwt_rust_demo
 
 external echo_int_array_given_floats : float array -> bool -> int array Lwt.t
   = "lwt_rust_demo_echo_int_array"
+
+(* Benchmarks (bench/bench.ml): the same addition as a ready Rust async fn, as one that yields
+   once (the task path), and as a plain synchronous external; and glibc's malloc_trim, so that
+   RSS measurements start from the same floor. *)
+
+external add_ready : int -> int -> int Lwt.t = "lwt_rust_demo_add_ready"
+external add_yield : int -> int -> int Lwt.t = "lwt_rust_demo_add_yield"
+external add_sync : int -> int -> int = "lwt_rust_demo_add_sync" [@@noalloc]
+external trim_malloc : unit -> unit = "lwt_rust_demo_trim_malloc" [@@noalloc]
