@@ -8,6 +8,8 @@
      bench.exe --smoke      tiny sizes, one repetition, no JSON: checks that every scenario
                             ran and computed the right results (run by make test)
      bench.exe --json FILE  where to write the JSON
+     bench.exe --only NAME,NAME --reps K
+                            only those rows (for profiling; no JSON unless --json)
 
    See bench/README.md for what each row measures. *)
 
@@ -15,29 +17,37 @@ open Lwt.Infix
 
 type mode = Full | Quick | Smoke
 
-let mode, json_path =
+let mode, json_path, only, reps =
   let mode =
     ref (match Sys.getenv_opt "QUICK" with None | Some ("" | "0") -> Full | Some _ -> Quick)
   in
-  let json = ref None in
+  let json = ref None and only = ref None and reps = ref None in
   let rec parse = function
     | [] -> ()
     | "--quick" :: rest -> mode := Quick; parse rest
     | "--smoke" :: rest -> mode := Smoke; parse rest
     | "--json" :: file :: rest -> json := Some file; parse rest
+    | "--only" :: names :: rest -> only := Some (String.split_on_char ',' names); parse rest
+    | "--reps" :: k :: rest when int_of_string_opt k <> None && int_of_string k > 0 ->
+      reps := int_of_string_opt k;
+      parse rest
     | arg :: _ ->
       Printf.eprintf
-        "bench: unexpected argument %s\nusage: bench.exe [--quick | --smoke] [--json FILE]\n" arg;
+        "bench: unexpected argument %s\n\
+         usage: bench.exe [--quick | --smoke] [--json FILE] [--only NAME,NAME] [--reps K]\n"
+        arg;
       exit 2
   in
   parse (List.tl (Array.to_list Sys.argv));
   let json =
-    match (!json, !mode) with
-    | Some file, _ -> Some file
-    | None, Smoke -> None
-    | None, (Full | Quick) -> Some "bench/results.json"
+    match (!json, !mode, !only) with
+    | Some file, _, _ -> Some file
+    | None, Smoke, _ | None, _, Some _ -> None
+    | None, (Full | Quick), None -> Some "bench/results.json"
   in
-  (!mode, json)
+  (!mode, json, !only, !reps)
+
+let selected name = match only with None -> true | Some names -> List.mem name names
 
 let mode_name = match mode with Full -> "full" | Quick -> "quick" | Smoke -> "smoke"
 
@@ -58,19 +68,22 @@ type sizes = {
 }
 
 let sizes =
-  match mode with
-  | Full ->
-    { reps = 7; pause = 1_000_000; yield = 500_000; ready = 2_000_000; sync = 20_000_000;
-      detach = 20_000; threads = 4; per_thread = 5_000; spawn_per_thread = 250_000;
-      small = 10_000; large = 1_000_000 }
-  | Quick ->
-    { reps = 5; pause = 100_000; yield = 50_000; ready = 200_000; sync = 2_000_000;
-      detach = 2_000; threads = 4; per_thread = 500; spawn_per_thread = 250_000;
-      small = 10_000; large = 100_000 }
-  | Smoke ->
-    { reps = 1; pause = 1_000; yield = 1_000; ready = 1_000; sync = 1_000; detach = 50;
-      threads = 4; per_thread = 20; spawn_per_thread = 250_000; small = 100;
-      large = 1_000 }
+  let sizes =
+    match mode with
+    | Full ->
+      { reps = 7; pause = 1_000_000; yield = 500_000; ready = 2_000_000; sync = 20_000_000;
+        detach = 20_000; threads = 4; per_thread = 5_000; spawn_per_thread = 250_000;
+        small = 10_000; large = 1_000_000 }
+    | Quick ->
+      { reps = 5; pause = 100_000; yield = 50_000; ready = 200_000; sync = 2_000_000;
+        detach = 2_000; threads = 4; per_thread = 500; spawn_per_thread = 250_000;
+        small = 10_000; large = 100_000 }
+    | Smoke ->
+      { reps = 1; pause = 1_000; yield = 1_000; ready = 1_000; sync = 1_000; detach = 50;
+        threads = 4; per_thread = 20; spawn_per_thread = 250_000; small = 100;
+        large = 1_000 }
+  in
+  match reps with Some reps -> { sizes with reps } | None -> sizes
 
 (* {1 Measuring} *)
 
@@ -181,15 +194,24 @@ type row = {
 
 let run_row ?(track_rss = false) ?(bridge = false) ?baseline ?target ?rss_target ~name ~n ~ops
     ~note run =
-  Printf.eprintf "bench: %-22s %d x N=%d%!" name sizes.reps n;
-  let samples = List.init sizes.reps (fun _ -> sample ~track_rss run) in
-  check_nothing_live name;
-  let ns = List.map (fun s -> s.seconds *. 1e9 /. float_of_int ops) samples in
-  Printf.eprintf "  median %.1f ns/op\n%!" (List.nth (List.sort compare ns) (List.length ns / 2));
+  (* call_ready_vs_detach reuses call_ready's samples. *)
+  let wanted = selected name || (name = "call_ready" && selected "call_ready_vs_detach") in
+  let samples =
+    if not wanted then []
+    else begin
+      Printf.eprintf "bench: %-22s %d x N=%d%!" name sizes.reps n;
+      let samples = List.init sizes.reps (fun _ -> sample ~track_rss run) in
+      check_nothing_live name;
+      let ns = List.map (fun s -> s.seconds *. 1e9 /. float_of_int ops) samples in
+      let ns = List.sort compare ns in
+      Printf.eprintf "  median %.1f ns/op\n%!" (List.nth ns (List.length ns / 2));
+      samples
+    end
+  in
   { name; n; ops; samples; baseline; target; rss_target; note; skipped = None; bridge }
 
 let skipped_row ?baseline ?target ~name ~n ~note reason =
-  Printf.eprintf "bench: %-22s skipped: %s\n%!" name reason;
+  if selected name then Printf.eprintf "bench: %-22s skipped: %s\n%!" name reason;
   { name; n; ops = n; samples = []; baseline; target; rss_target = None; note;
     skipped = Some reason; bridge = true }
 
@@ -341,8 +363,10 @@ let run_all () =
          harness arrays and promises included"
       (concurrent "concurrent_1m" s.large)
   in
-  [ pause_loop; callback; sync; ready; ready_vs_detach; detach; yield; cross_thread; run_in_main;
-    small; large ]
+  List.filter
+    (fun row -> selected row.name)
+    [ pause_loop; callback; sync; ready; ready_vs_detach; detach; yield; cross_thread; run_in_main;
+      small; large ]
 
 (* {1 Reporting} *)
 
@@ -564,7 +588,7 @@ let () =
           | None -> true)
         expected_rows
     in
-    if missing <> [] then begin
+    if only = None && missing <> [] then begin
       Printf.eprintf "bench: scenarios that did not run: %s\n%!" (String.concat ", " missing);
       exit 1
     end;
