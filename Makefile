@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DUNE ?= dune
 
-.PHONY: all deps build test loom lint fmt demo example-tcp clean
+.PHONY: all deps build test loom lint fmt demo example-tcp bench clean
 
 all: build
 
@@ -14,11 +14,13 @@ build: deps
 	$(DUNE) build
 
 # The OCaml suites (they link the Rust staticlib, built with the `demo` feature), again under a
-# hostile GC (4k-word minor heap, aggressive major GC), then the executor core on its own (no
-# OCaml involved).
+# hostile GC (4k-word minor heap, aggressive major GC), the benchmark's smoke mode (tiny sizes,
+# one repetition: checks that every scenario runs and computes the right results, never a
+# timing), then the executor core on its own (no OCaml involved).
 test: build
 	$(DUNE) test --force
 	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
+	./_build/default/bench/bench.exe --smoke
 	$(CARGO) test --quiet
 	$(MAKE) loom
 
@@ -42,6 +44,17 @@ demo: build
 # An Lwt_io echo server and 1000 concurrent tokio clients in one process.
 example-tcp: build
 	./_build/default/examples/tcp/tcp_echo.exe
+
+# Every scenario of bench/README.md against its baseline, in one process: prints the table,
+# writes bench/results.json and draws bench/chart.png (gnuplot, installed if missing and
+# possible). `make bench QUICK=1`: small sizes, a few seconds, written to
+# bench/results-quick.json and bench/chart-quick.png instead.
+BENCH_OUT = $(if $(filter-out 0,$(QUICK)),bench/results-quick,bench/results)
+BENCH_CHART = $(if $(filter-out 0,$(QUICK)),bench/chart-quick.png,bench/chart.png)
+
+bench: build
+	./_build/default/bench/bench.exe $(if $(filter-out 0,$(QUICK)),--quick) --json $(BENCH_OUT).json
+	./bench/chart.sh $(BENCH_OUT).json $(BENCH_CHART)
 
 clean:
 	$(DUNE) clean

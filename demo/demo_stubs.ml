@@ -75,3 +75,12 @@ external tcp_round_trips : int -> int -> int -> (int * int * float) Lwt.t
   = "lwt_rust_demo_tcp_round_trips"
 
 external tokio_sleep : float -> float Lwt.t = "lwt_rust_demo_tokio_sleep"
+
+(* Benchmarks (bench/bench.ml): the same addition as a ready Rust async fn, as one that yields
+   once (the task path), and as a plain synchronous external; and glibc's malloc_trim, so that
+   RSS measurements start from the same floor. *)
+
+external add_ready : int -> int -> int Lwt.t = "lwt_rust_demo_add_ready"
+external add_yield : int -> int -> int Lwt.t = "lwt_rust_demo_add_yield"
+external add_sync : int -> int -> int = "lwt_rust_demo_add_sync" [@@noalloc]
+external trim_malloc : unit -> unit = "lwt_rust_demo_trim_malloc" [@@noalloc]

@@ -287,3 +287,49 @@ pub async fn lwt_rust_demo_panic_in_conversion(yield_first: bool) -> Unconvertib
     maybe_yield(yield_first).await;
     Unconvertible
 }
+
+// Benchmark stubs (bench/bench.ml): the same addition three ways.
+
+/// `add_ready : int -> int -> int Lwt.t`: a Rust async fn whose future is ready on its first
+/// poll, so the stub returns an already resolved promise (no task).
+#[crate::func]
+pub async fn lwt_rust_demo_add_ready(a: i64, b: i64) -> i64 {
+    a.wrapping_add(b)
+}
+
+/// `add_yield : int -> int -> int Lwt.t`: the same addition after yielding once
+/// ([`yield_once`]), so it completes from the executor's queue (the task path).
+#[crate::func]
+pub async fn lwt_rust_demo_add_yield(a: i64, b: i64) -> i64 {
+    yield_once().await;
+    a.wrapping_add(b)
+}
+
+/// `add_sync : int -> int -> int [@@noalloc]`: a plain synchronous external doing the same
+/// addition, the baseline of the calls above. It reads and returns immediates only, touches
+/// neither the OCaml heap nor this crate's state, so it needs no stub guard and may be called
+/// from any thread holding the runtime lock (`Lwt_preemptive.detach` calls it from a worker).
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_add_sync(a: Raw, b: Raw) -> Raw {
+    // SAFETY: both arguments are OCaml ints (immediates): no pointer is dereferenced.
+    unsafe {
+        let sum = ocaml::sys::int_val(a.0).wrapping_add(ocaml::sys::int_val(b.0));
+        Raw(ocaml::sys::val_int(sum))
+    }
+}
+
+/// `trim_malloc : unit -> unit [@@noalloc]`: hands the C heap's free memory back to the
+/// system (glibc's `malloc_trim`; nothing elsewhere), so that the benchmarks' RSS
+/// measurements start from the same floor however much earlier runs allocated and freed.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_trim_malloc(_unit: Raw) -> Raw {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim takes no pointer and is safe to call at any time.
+        unsafe { malloc_trim(0) };
+    }
+    Raw(ocaml::sys::UNIT)
+}
