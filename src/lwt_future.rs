@@ -66,6 +66,8 @@ where
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
         return ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") });
     }
+    #[cfg(feature = "tokio")]
+    crate::tokio_rt::ensure_entered();
     let mut future: Guarded<F> = Box::pin(AssertUnwindSafe(future).catch_unwind());
     let first = future
         .as_mut()

@@ -9,9 +9,11 @@
 //!   notification (a mutex and an eventfd write; its handler runs the drain);
 //! - from inside a stub on the OCaml thread (a task woken by a settled promise, a task that
 //!   woke itself, a drain that must re-arm): no system call. A thread-local flag is set, and
-//!   when the outermost stub returns it asks Lwt for a drain through `Lwt.pause`, which also
-//!   keeps the Lwt engine from blocking while work is queued. OCaml is not called from the
-//!   wake itself, which may happen deep inside Rust code holding borrows.
+//!   when the outermost stub returns it drains right there, in the same Lwt round, unless a
+//!   drain already ran in that stub (a re-arm after a full budget): then it asks Lwt for a
+//!   drain through `Lwt.pause`, which lets Lwt's I/O run first and keeps the engine from
+//!   blocking while work is queued. Nothing is run from the wake itself, which may happen
+//!   deep inside Rust code holding borrows.
 //!
 //! Invariants:
 //! - the executor lives in a thread-local of the OCaml main thread (the thread that called
@@ -62,11 +64,8 @@ pub(crate) fn shutdown() {
     crate::handle::abort_all();
     // Aborted handle tasks finish on their next poll; local ones were dropped already.
     for _ in 0..10_000 {
-        let more = try_with_executor(|ex| {
-            ex.drain();
-            ex.has_work()
-        });
-        if more != Some(true) {
+        drain_now();
+        if try_with_executor(|ex| ex.has_work()) != Some(true) {
             break;
         }
     }
@@ -113,6 +112,8 @@ thread_local! {
     static RUNTIME_LENT: Cell<bool> = const { Cell::new(false) };
     /// A wake inside a stub asked for a drain; the outermost stub schedules it on return.
     static DRAIN_REQUESTED: Cell<bool> = const { Cell::new(false) };
+    /// Drains run on this thread so far (tells a stub whether one ran during it).
+    static DRAINS_RUN: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Records the OCaml main thread. Called once by the setup stub, at module initialisation.
@@ -191,27 +192,15 @@ pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
 /// exported stub before it touches any OCaml value.
 pub(crate) struct Entered {
     lent_before: bool,
-    /// The outermost stub enters the tokio runtime's context, once it has started.
-    #[cfg(feature = "tokio")]
-    _tokio: Option<tokio::runtime::EnterGuard<'static>>,
+    drains_at_entry: u64,
 }
 
 impl Entered {
     pub(crate) fn new() -> Self {
-        let depth = STUB_DEPTH.with(|d| {
-            d.set(d.get() + 1);
-            d.get()
-        });
-        #[cfg(not(feature = "tokio"))]
-        let _ = depth;
+        STUB_DEPTH.with(|d| d.set(d.get() + 1));
         Entered {
             lent_before: RUNTIME_LENT.with(|lent| lent.replace(false)),
-            #[cfg(feature = "tokio")]
-            _tokio: if depth == 1 {
-                crate::tokio_rt::enter()
-            } else {
-                None
-            },
+            drains_at_entry: DRAINS_RUN.with(Cell::get),
         }
     }
 }
@@ -225,20 +214,36 @@ impl Entered {
 }
 
 impl Drop for Entered {
+    /// Leaving the outermost stub with a drain requested: if no drain ran in this stub yet,
+    /// drain now, in the same Lwt round (a task woken by a settled promise resumes without
+    /// waiting for another turn of the event loop). If a drain already ran here, or work is
+    /// left after this one, the request is a re-arm: ask Lwt for a drain through `Lwt.pause`,
+    /// so that Lwt's I/O runs between batches.
     fn drop(&mut self) {
         RUNTIME_LENT.with(|lent| lent.set(self.lent_before));
         let outermost = STUB_DEPTH.with(|d| d.get() == 1);
-        #[cfg(feature = "tokio")]
-        if outermost {
-            crate::tokio_rt::leave_late();
-        }
-        if outermost && DRAIN_REQUESTED.with(|flag| flag.replace(false)) {
-            LOCAL_DRAINS.fetch_add(1, Relaxed);
+        if outermost && DRAIN_REQUESTED.with(Cell::get) {
             // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of
-            // this library is live. This allocates: a stub returning an OCaml value roots it
-            // across this drop (see `exit_calls_ocaml`).
-            callbacks::schedule_drain();
+            // this library is live. This runs OCaml code: a stub returning an OCaml value
+            // roots it across this drop (see `exit_calls_ocaml`).
+            if DRAINS_RUN.with(Cell::get) == self.drains_at_entry {
+                DRAIN_REQUESTED.with(|flag| flag.set(false));
+                drain_now();
+            }
+            if DRAIN_REQUESTED.with(|flag| flag.replace(false)) {
+                LOCAL_DRAINS.fetch_add(1, Relaxed);
+                callbacks::schedule_drain();
+            }
         }
         STUB_DEPTH.with(|d| d.set(d.get() - 1));
     }
+}
+
+/// Runs one budgeted drain of the executor, if it exists (the drain stub, stub exits and
+/// shutdown call it; OCaml context only).
+pub(crate) fn drain_now() {
+    DRAINS_RUN.with(|n| n.set(n.get() + 1));
+    #[cfg(feature = "tokio")]
+    crate::tokio_rt::ensure_entered();
+    try_with_executor(|ex| ex.drain());
 }

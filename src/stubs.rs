@@ -73,7 +73,7 @@ pub fn lwt_rust_start(id: ocaml::Int) {
 pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
     guard(UNIT, || {
         root::release_orphans();
-        runtime::try_with_executor(|ex| ex.drain());
+        runtime::drain_now();
         UNIT
     })
 }

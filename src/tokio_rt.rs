@@ -3,8 +3,8 @@
 //! A multi-thread runtime, created on first use with a configurable number of workers. Tasks
 //! on the OCaml thread hand it I/O futures with [`spawn_io`] and await the result (the join
 //! handle's waker is the task's, so the result comes back on the OCaml thread). Once the
-//! runtime exists, every stub enters its context, so futures polled on the OCaml thread can
-//! also use tokio timers and sockets directly (their drivers run on the workers).
+//! runtime exists, the OCaml thread enters its context (for good), so futures polled there
+//! can also use tokio timers and sockets directly (their drivers run on the workers).
 //!
 //! Invariants: the runtime is created once and shut down at most once (`Lwt_rust.shutdown`);
 //! after that, [`spawn_io`] fails. The runtime's threads never touch OCaml.
@@ -62,31 +62,29 @@ pub fn handle() -> Result<&'static tokio::runtime::Handle, JoinError> {
     if let Some(err) = failed {
         return Err(JoinError::Panicked(format!("cannot start tokio: {err}")));
     }
-    // Started inside a stub, after that stub entered no context: enter it for the rest of
-    // this stub, so the future that started the runtime can use its timers and sockets now.
-    if crate::runtime::in_ocaml_context() {
-        LATE_ENTER.with(|late| {
-            let mut late = late.borrow_mut();
-            if late.is_none() && tokio::runtime::Handle::try_current().is_err() {
-                *late = Some(handle.enter());
-            }
-        });
-    }
+    ensure_entered();
     Ok(handle)
 }
 
 thread_local! {
-    /// The context entered by [`handle`] in a stub that started the runtime; left when that
-    /// stub returns (see [`leave_late`]).
-    static LATE_ENTER: std::cell::RefCell<Option<tokio::runtime::EnterGuard<'static>>> =
-        const { std::cell::RefCell::new(None) };
+    static ENTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Leaves the context [`handle`] entered late, if any (called by the outermost stub's exit,
-/// before it leaves its own).
-pub(crate) fn leave_late() {
-    let guard = LATE_ENTER.with(|late| late.borrow_mut().take());
-    drop(guard);
+/// Puts the OCaml thread inside the runtime's context for good, once the runtime exists, so
+/// that futures polled there can use tokio's timers and sockets (their drivers run on the
+/// workers). Called before polling; a thread-local check afterwards.
+pub(crate) fn ensure_entered() {
+    // Cheapest checks first: this runs before every poll on the OCaml thread.
+    let Some(handle) = HANDLE.get() else { return };
+    if ENTERED.with(std::cell::Cell::get) || !crate::runtime::on_ocaml_thread() {
+        return;
+    }
+    {
+        ENTERED.with(|e| e.set(true));
+        // Never left: the OCaml thread stays in the context (it never runs a tokio runtime
+        // itself, so nothing else needs to enter and leave it there).
+        std::mem::forget(handle.enter());
+    }
 }
 
 /// Runs `future` on the tokio runtime's workers; await the returned handle from anywhere
@@ -97,11 +95,6 @@ where
     F::Output: Send + 'static,
 {
     Ok(handle()?.spawn(future))
-}
-
-/// Enters the runtime's context if it has started (called by every outermost stub).
-pub(crate) fn enter() -> Option<tokio::runtime::EnterGuard<'static>> {
-    HANDLE.get().map(tokio::runtime::Handle::enter)
 }
 
 /// Stops the runtime without waiting for its tasks (shutdown).

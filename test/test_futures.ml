@@ -98,8 +98,9 @@ let ready_future_is_resolved_at_once () =
   Alcotest.(check int) "no wake" before.wakes after.wakes;
   Alcotest.(check int) "no notification" before.notifications after.notifications;
   let p = echo_int 41 true in
-  Alcotest.(check bool) "a yielding future is pending at first" true (outcome p = `Pending);
-  Alcotest.(check int) "and is a task" (after.spawned + 1) (Lwt_rust.stats ()).spawned;
+  (* A future that is still pending after its first polls becomes a task; since it woke
+     itself, the drain run when the call returns (same Lwt round) completes it. *)
+  Alcotest.(check int) "a yielding future is a task" (after.spawned + 1) (Lwt_rust.stats ()).spawned;
   Alcotest.(check int) "which completes" 41 (await p)
 
 let cancel_drops_the_future () =
