@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DUNE ?= dune
 
-.PHONY: all deps build test loom lint fmt demo example-tcp bench clean
+.PHONY: all deps build test loom stress lint fmt demo example-tcp bench clean
 
 all: build
 
@@ -23,6 +23,11 @@ test: build
 	./_build/default/bench/bench.exe --smoke
 	$(CARGO) test --quiet
 	$(MAKE) loom
+
+# Hostile GC (compaction inside the bridge's callbacks), valgrind memcheck, and a 10M-wake
+# soak. FULL=1 compacts at every crossing in every suite (slow).
+stress: build
+	FULL=$(FULL) ./scripts/stress.sh
 
 # The drain protocol model-checked by loom (src/executor/run_queue/loom_tests.rs).
 loom:

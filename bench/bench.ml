@@ -210,11 +210,6 @@ let run_row ?(track_rss = false) ?(bridge = false) ?baseline ?target ?rss_target
   in
   { name; n; ops; samples; baseline; target; rss_target; note; skipped = None; bridge }
 
-let skipped_row ?baseline ?target ~name ~n ~note reason =
-  if selected name then Printf.eprintf "bench: %-22s skipped: %s\n%!" name reason;
-  { name; n; ops = n; samples = []; baseline; target; rss_target = None; note;
-    skipped = Some reason; bridge = true }
-
 (* Runs an Lwt program to completion, timing it. *)
 let timed_run program =
   let t0 = now () in
@@ -250,6 +245,16 @@ let preemptive_detach =
   sum_loop "preemptive_detach" (fun i -> Lwt_preemptive.detach (fun i -> Demo_stubs.add_sync i 1) i)
 
 let call_yield_once = sum_loop "call_yield_once" (fun i -> Demo_stubs.add_yield i 1)
+
+(* [threads] Rust threads each spawn [per_thread] tasks on the OCaml thread through a Handle and
+   await them all (src/demo/threads.rs), while the OCaml thread runs the Lwt loop. *)
+let cross_thread_spawn ~threads ~per_thread () =
+  let (received, distinct), seconds =
+    timed_run (fun () -> Demo_stubs.handle_stress threads per_thread)
+  in
+  expect "cross_thread_spawn: results" ~got:received ~want:(threads * per_thread);
+  expect "cross_thread_spawn: distinct results" ~got:distinct ~want:(threads * per_thread);
+  seconds
 
 (* [threads] systhreads, each calling [Lwt_preemptive.run_in_main] [per_thread] times with a
    trivial function while the main thread runs the Lwt loop. *)
@@ -330,12 +335,15 @@ let run_all () =
       (call_yield_once s.yield)
   in
   let cross_thread =
-    skipped_row ~name:"cross_thread_spawn" ~n:(s.threads * s.spawn_per_thread)
+    let tasks = s.threads * s.spawn_per_thread in
+    run_row ~bridge:true ~name:"cross_thread_spawn" ~n:tasks ~ops:tasks
       ~baseline:"preemptive_run_in_main" ~target:0.05
       ~note:
-        (Printf.sprintf "%d Rust threads each hand %d tiny tasks to the OCaml thread" s.threads
-           s.spawn_per_thread)
-      "needs the Handle (issue 4)"
+        (Printf.sprintf
+           "%d Rust threads each hand %d tiny tasks to the OCaml thread (Handle::spawn, \
+            awaiting room), then await every result; ns per task (wall time / tasks)"
+           s.threads s.spawn_per_thread)
+      (cross_thread_spawn ~threads:s.threads ~per_thread:s.spawn_per_thread)
   in
   let run_in_main =
     let calls = s.threads * s.per_thread in

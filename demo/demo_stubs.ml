@@ -84,3 +84,4 @@ external add_ready : int -> int -> int Lwt.t = "lwt_rust_demo_add_ready"
 external add_yield : int -> int -> int Lwt.t = "lwt_rust_demo_add_yield"
 external add_sync : int -> int -> int = "lwt_rust_demo_add_sync" [@@noalloc]
 external trim_malloc : unit -> unit = "lwt_rust_demo_trim_malloc" [@@noalloc]
+external soak : int -> int -> int Lwt.t = "lwt_rust_demo_soak"

@@ -264,3 +264,52 @@ pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     Ok(started.elapsed().as_secs_f64())
 }
+
+/// `soak : int -> int -> int Lwt.t`: `threads` threads each hand `per_thread` tasks to the OCaml
+/// thread through a `Handle`, in batches of 10 000 awaited before the next (so memory should
+/// stay flat). Resolves with the number of tasks that ran.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: immediates.
+        let (threads, per_thread) = unsafe {
+            (
+                ocaml::sys::int_val(threads.0) as usize,
+                ocaml::sys::int_val(per_thread.0) as usize,
+            )
+        };
+        reply_from_thread::<i64, OCamlInt>(move |handle| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let handle = handle.clone();
+                    std::thread::spawn(move || {
+                        futures::executor::block_on(async {
+                            let mut ran = 0i64;
+                            let mut left = per_thread;
+                            while left > 0 {
+                                let batch = left.min(10_000);
+                                let mut joins = Vec::with_capacity(batch);
+                                for _ in 0..batch {
+                                    joins.push(handle.spawn(async { 1i64 }).await?);
+                                }
+                                for join in joins {
+                                    ran += join.await?;
+                                }
+                                left -= batch;
+                            }
+                            Ok::<_, JoinError>(ran)
+                        })
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for worker in workers {
+                total += worker
+                    .join()
+                    .map_err(|_| "a worker panicked".to_owned())?
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(total)
+        })
+    })
+}

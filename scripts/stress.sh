@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make stress`: the bridge under a hostile GC, under valgrind, and soaked. See README
+# "Hardening". FULL=1 compacts at every bridge crossing in every suite (slow: ~8 minutes);
+# by default the two long suites compact at every 25th crossing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tests=_build/default/test
+long_every=$([ "${FULL:-0}" = 1 ] && echo 1 || echo 25)
+
+echo "== OCaml suites, OCAMLRUNPARAM=s=4k,o=20, Gc.compact inside the bridge's callbacks"
+for t in test_futures test_threads test_backpressure test_shutdown test_autoinit test_lwt_rust test_property; do
+  every=1
+  case $t in test_lwt_rust|test_property) every=$long_every ;; esac
+  echo "-- $t (compact every $every crossing(s))"
+  LWT_RUST_TEST_COMPACT=$every OCAMLRUNPARAM='s=4k,o=20' "$tests/$t.exe" > "/tmp/lwt_rust_stress_$t.log" 2>&1 \
+    || { cat "/tmp/lwt_rust_stress_$t.log"; exit 1; }
+done
+
+if ! command -v valgrind >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -qq valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
+  else
+    echo "valgrind is missing: install it (Debian: apt-get install valgrind)" >&2
+    exit 1
+  fi
+fi
+echo "== valgrind memcheck (no suppressions: none were needed)"
+for prog in "_build/default/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
+            $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe; do
+  echo "-- $prog"
+  valgrind --quiet --error-exitcode=99 --leak-check=no $prog > /tmp/lwt_rust_valgrind.log 2>&1 \
+    || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors in $prog" >&2; exit 1; }
+done
+
+echo "== soak: 10M wakes from 4 threads"
+_build/default/stress/soak.exe 10000000
+echo "stress: OK"
