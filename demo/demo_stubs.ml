@@ -85,3 +85,6 @@ external add_yield : int -> int -> int Lwt.t = "lwt_rust_demo_add_yield"
 external add_sync : int -> int -> int = "lwt_rust_demo_add_sync" [@@noalloc]
 external trim_malloc : unit -> unit = "lwt_rust_demo_trim_malloc" [@@noalloc]
 external soak : int -> int -> int Lwt.t = "lwt_rust_demo_soak"
+external read_off_thread : int -> string Lwt.t = "lwt_rust_demo_read_off_thread"
+external nested_spawns : int -> int Lwt.t = "lwt_rust_demo_nested_spawns"
+external drop_pending : int -> int * int = "lwt_rust_demo_drop_pending"

@@ -313,3 +313,60 @@ pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
         })
     })
 }
+
+/// `read_off_thread : int -> string Lwt.t`: roots the int in a `SendRoot`, then another thread
+/// tries to read it. Resolves with the panic message the read gave (it must refuse).
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_read_off_thread(value: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: OCaml context; an immediate rooted at once.
+        let root: SendRoot<OCamlInt> = SendRoot::new(unsafe { Root::from_raw(value.0) });
+        reply_from_thread::<String, String>(move |_| {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = root.root();
+            }));
+            Ok(match outcome {
+                Ok(()) => "read".to_owned(),
+                Err(panic) => crate::lwt_future::panic_message(&panic),
+            })
+        })
+    })
+}
+
+/// `nested_spawns : int -> int Lwt.t`: a task that spawns a task that spawns … `depth` deep
+/// (each awaiting the next through its join handle); resolves with the depth reached.
+#[crate::func]
+pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
+    fn level(
+        handle: Handle,
+        depth: i64,
+    ) -> futures::future::BoxFuture<'static, Result<i64, JoinError>> {
+        Box::pin(async move {
+            if depth == 0 {
+                return Ok(0);
+            }
+            let inner = handle.spawn(level(handle.clone(), depth - 1)).await?;
+            Ok(inner.await?? + 1)
+        })
+    }
+    level(Handle::current(), depth).await
+}
+
+/// `drop_pending : int -> int * int`: creates `n` Rust promises (`Promise::pending`) and drops
+/// them all without settling them. Returns (slots in use at the peak, slots in use after).
+#[ocaml::func]
+#[ocaml::sig("int -> int * int")]
+pub fn lwt_rust_demo_drop_pending(n: ocaml::Int) -> (ocaml::Int, ocaml::Int) {
+    crate::stubs::guard((-1, -1), || {
+        let before = crate::promise::live_promises();
+        let promises: Vec<_> = (0..n)
+            .map(|_| crate::promise::Promise::<OCamlInt>::pending())
+            .collect();
+        let peak = crate::promise::live_promises() - before;
+        drop(promises);
+        (
+            peak as ocaml::Int,
+            (crate::promise::live_promises() - before) as ocaml::Int,
+        )
+    })
+}

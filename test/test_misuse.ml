@@ -1,0 +1,66 @@
+(* The misuse matrix of the README (the entries not already exercised by the other suites):
+   each misuse gives a named exception or error, never a crash or a hang. *)
+
+open Demo_stubs
+
+let await = Lwt_main.run
+
+let check_nothing_live what =
+  Gc.full_major ();
+  let s = Lwt_rust.stats () in
+  Alcotest.(check int) (what ^ ": live tasks") 0 s.live_tasks;
+  Alcotest.(check int) (what ^ ": live roots") 0 s.live_roots;
+  Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises
+
+let contains s sub =
+  let n = String.length sub in
+  let rec from i = i + n <= String.length s && (String.sub s i n = sub || from (i + 1)) in
+  from 0
+
+let off_thread_read () =
+  let message = await (read_off_thread 7) in
+  Alcotest.(check bool) ("reading an OCaml value on another thread is refused: " ^ message) true
+    (contains message "outside the OCaml thread");
+  await (Lwt.pause ());
+  check_nothing_live "after the off-thread read"
+
+let huge_string () =
+  let s = String.init 100_000_000 (fun i -> Char.chr (97 + (i mod 26))) in
+  let back = await (echo_string s true) in
+  Alcotest.(check int) "100 MB came back" (String.length s) (String.length back);
+  Alcotest.(check bool) "unchanged" true (String.equal s back);
+  check_nothing_live "after 100 MB"
+
+let nested () =
+  Alcotest.(check int) "10k nested spawns, each awaiting the next" 10_000 (await (nested_spawns 10_000));
+  check_nothing_live "after the nested spawns"
+
+let million_dropped () =
+  let peak, after = drop_pending 1_000_000 in
+  Alcotest.(check int) "1M promises existed at once" 1_000_000 peak;
+  Alcotest.(check int) "all released when dropped unsettled" 0 after;
+  await (Lwt.pause ());
+  check_nothing_live "after 1M dropped promises"
+
+let awaited_promise_cancelled () =
+  let inner, _ = Lwt.task () in
+  let result = echo inner in
+  Lwt.cancel inner;
+  Alcotest.check_raises "the Rust task sees Canceled and passes it on" Lwt.Canceled (fun () ->
+      await result);
+  check_nothing_live "after the cancelled inner promise"
+
+let () =
+  Lwt_rust.init ();
+  Alcotest.run "lwt_rust misuse"
+    [
+      ( "misuse",
+        [
+          Alcotest.test_case "an OCaml value read on another thread" `Quick off_thread_read;
+          Alcotest.test_case "a 100 MB string round trip" `Quick huge_string;
+          Alcotest.test_case "10k nested spawns" `Quick nested;
+          Alcotest.test_case "1M promises dropped unsettled" `Quick million_dropped;
+          Alcotest.test_case "awaiting a promise cancelled on the Lwt side" `Quick
+            awaited_promise_cancelled;
+        ] );
+    ]
