@@ -370,3 +370,41 @@ pub fn lwt_rust_demo_drop_pending(n: ocaml::Int) -> (ocaml::Int, ocaml::Int) {
         )
     })
 }
+
+/// What the thread started by [`lwt_rust_demo_block_until_shutdown`] got back.
+static THREAD_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// `block_until_shutdown : unit -> unit`: starts a thread that calls `run_blocking` with a 30 s
+/// timeout (call it while the OCaml thread will not drain, then shut down), and then, after
+/// its call returned, tries `try_spawn` once more. The thread records both outcomes for
+/// `thread_outcome`.
+#[ocaml::func]
+#[ocaml::sig("unit -> unit")]
+pub fn lwt_rust_demo_block_until_shutdown() {
+    crate::stubs::guard((), || {
+        let handle = Handle::current();
+        *THREAD_OUTCOME.lock().expect("poisoned") = None;
+        std::thread::spawn(move || {
+            let first = match handle.run_blocking(|_| 1, Duration::from_secs(30)) {
+                Ok(_) => "ran".to_owned(),
+                Err(err) => err.to_string(),
+            };
+            let second = match handle.try_spawn(async {}) {
+                Ok(join) => {
+                    join.detach();
+                    "accepted".to_owned()
+                }
+                Err(TrySpawnError::Full(_)) => "full".to_owned(),
+                Err(TrySpawnError::ShutDown(_)) => "refused: shut down".to_owned(),
+            };
+            *THREAD_OUTCOME.lock().expect("poisoned") = Some(format!("{first}; then {second}"));
+        });
+    })
+}
+
+/// `thread_outcome : unit -> string option`: what that thread recorded, once it has.
+#[ocaml::func]
+#[ocaml::sig("unit -> string option")]
+pub fn lwt_rust_demo_thread_outcome() -> Option<String> {
+    crate::stubs::guard(None, || THREAD_OUTCOME.lock().expect("poisoned").clone())
+}

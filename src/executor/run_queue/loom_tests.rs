@@ -121,23 +121,59 @@ fn a_budgeted_drain_rearms_for_the_rest() {
 }
 
 #[test]
-fn an_item_dropped_while_queued_is_dropped_once() {
-    // A task dropped while scheduled stays in the queue until its runnable is popped (async-task
-    // then drops the future without polling it): modelled as an item the drain discards.
+fn a_task_dropped_while_queued_is_dropped_once_by_the_owner() {
+    // async-task keeps a cancelled task's runnable in the queue; the owner pops it and drops
+    // the future instead of polling it. Model: each item carries a "cancelled" flag that its
+    // producer sets after pushing; the owner runs or drops each item exactly once.
+    use loom::sync::atomic::AtomicBool;
     loom::model(|| {
-        let owner = Owner::new();
+        let queue: Arc<RunQueue<(usize, Arc<AtomicBool>)>> = Arc::new(RunQueue::new());
+        let pending = Arc::new(AtomicUsize::new(0));
+        let notify = |pending: &AtomicUsize| {
+            assert_eq!(
+                pending.fetch_add(1, SeqCst),
+                0,
+                "two notifications pending at once"
+            );
+        };
         let producer = {
-            let owner = owner.clone();
+            let (queue, pending) = (queue.clone(), pending.clone());
             thread::spawn(move || {
-                owner.push(0);
-                owner.push(1);
+                let cancelled = Arc::new(AtomicBool::new(false));
+                if queue.push((0, cancelled.clone())) {
+                    notify(&pending);
+                }
+                cancelled.store(true, SeqCst); // the task is dropped while scheduled
+                if queue.push((1, Arc::new(AtomicBool::new(false)))) {
+                    notify(&pending);
+                }
             })
         };
-        let mut ran = Vec::new();
-        owner.step(8, &mut ran);
+        let (mut ran, mut dropped) = (Vec::new(), Vec::new());
+        let mut step = || {
+            if pending.load(SeqCst) == 0 {
+                return false;
+            }
+            pending.fetch_sub(1, SeqCst);
+            let (_, again) = queue.drain(8, |(id, cancelled)| {
+                if cancelled.load(SeqCst) {
+                    dropped.push(id)
+                } else {
+                    ran.push(id)
+                }
+            });
+            if again {
+                notify(&pending);
+            }
+            true
+        };
+        step();
         producer.join().unwrap();
-        owner.finish(8, &mut ran);
-        check_ran_once(ran, 2);
-        assert!(owner.queue.is_empty());
+        while step() {}
+        let mut all: Vec<usize> = ran.iter().chain(dropped.iter()).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, vec![0, 1], "each task run or dropped exactly once");
+        assert!(!dropped.contains(&1), "a live task is never dropped");
+        assert!(queue.is_empty());
     });
 }
