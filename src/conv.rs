@@ -104,6 +104,19 @@ unsafe fn is_block_with(value: RawOCaml, tag: u8, size: Option<usize>) -> bool {
         && size.is_none_or(|n| sys::wosize_val(value) == n)
 }
 
+/// Whether `value` is a custom block whose operations are named `identifier` (`"_i"` for
+/// `int32`, `"_j"` for `int64`: OCaml's own names), so that an `int64` or a `nativeint` is not
+/// read as an `int32`.
+unsafe fn is_custom_with(value: RawOCaml, identifier: &std::ffi::CStr) -> bool {
+    if !is_block_with(value, tag::CUSTOM, None) {
+        return false;
+    }
+    // A custom block starts with a pointer to its `struct custom_operations`, whose first
+    // field is the identifier string.
+    let ops = *(value as *const *const *const std::ffi::c_char);
+    !ops.is_null() && std::ffi::CStr::from_ptr(*ops) == identifier
+}
+
 macro_rules! leaf {
     ($rust:ty, $marker:ty, $name:expr, |$v:ident| $check:expr) => {
         impl OCamlRepr for $rust {
@@ -121,16 +134,8 @@ macro_rules! leaf {
 leaf!((), (), "unit", |v| v == sys::UNIT);
 leaf!(bool, bool, "bool", |v| v == sys::TRUE || v == sys::FALSE);
 leaf!(i64, OCamlInt, "int", |v| sys::is_long(v));
-leaf!(i32, OCamlInt32, "int32", |v| is_block_with(
-    v,
-    tag::CUSTOM,
-    None
-));
-leaf!(Int64, OCamlInt64, "int64", |v| is_block_with(
-    v,
-    tag::CUSTOM,
-    None
-));
+leaf!(i32, OCamlInt32, "int32", |v| is_custom_with(v, c"_i"));
+leaf!(Int64, OCamlInt64, "int64", |v| is_custom_with(v, c"_j"));
 leaf!(f64, OCamlFloat, "float", |v| is_block_with(
     v,
     tag::DOUBLE,

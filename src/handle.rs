@@ -152,10 +152,8 @@ impl Handle {
             return Err(JoinError::ShutDown);
         }
         let permit = self.shared.permits.acquire_arc().await;
-        if is_shut_down() {
-            return Err(JoinError::ShutDown);
-        }
-        Ok(self.spawn_with(future, permit))
+        self.spawn_with(future, permit)
+            .map_err(|_| JoinError::ShutDown)
     }
 
     /// Runs `future` on the OCaml thread, or hands it back at once if the submission queue is
@@ -169,7 +167,9 @@ impl Handle {
             return Err(TrySpawnError::ShutDown(future));
         }
         match self.shared.permits.try_acquire_arc() {
-            Some(permit) => Ok(self.spawn_with(future, permit)),
+            Some(permit) => self
+                .spawn_with(future, permit)
+                .map_err(TrySpawnError::ShutDown),
             None => Err(TrySpawnError::Full(future)),
         }
     }
@@ -208,18 +208,33 @@ impl Handle {
         block_on_timeout(self.run(f), timeout).unwrap_or(Err(JoinError::Timeout))
     }
 
-    fn spawn_with<F>(&self, future: F, permit: SemaphoreGuardArc) -> JoinHandle<F::Output>
+    /// Registers and queues a task. The shutdown flag is checked under the registry lock,
+    /// which `abort_all` also takes after setting it: every accepted task is either aborted
+    /// by the shutdown or refused here.
+    fn spawn_with<F>(
+        &self,
+        future: F,
+        permit: SemaphoreGuardArc,
+    ) -> Result<JoinHandle<F::Output>, F>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let (abort, registration) = AbortHandle::new_pair();
-        let key = self.shared.running.lock().expect("poisoned").insert(abort);
-        let shared = self.shared.clone();
+        let mut running = self.shared.running.lock().expect("poisoned");
+        if is_shut_down() {
+            return Err(future);
+        }
+        // Unregisters when the future is dropped, polled or not (a task cancelled before it
+        // started must not stay registered).
+        let unregister = Unregister {
+            shared: self.shared.clone(),
+            key: running.insert(abort),
+        };
         let task = self.shared.spawner.spawn(async move {
             // The task has left the submission queue: make room for another.
             drop(permit);
-            let _unregister = Unregister { shared, key };
+            let _unregister = unregister;
             let guarded = AssertUnwindSafe(future).catch_unwind();
             match Abortable::new(guarded, registration).await {
                 Ok(Ok(value)) => Ok(value),
@@ -227,9 +242,10 @@ impl Handle {
                 Err(_aborted) => Err(JoinError::ShutDown),
             }
         });
-        JoinHandle {
+        drop(running);
+        Ok(JoinHandle {
             task: Some(task.fallible()),
-        }
+        })
     }
 }
 
@@ -320,4 +336,11 @@ fn block_on_timeout<F: Future>(future: F, timeout: Duration) -> Option<F::Output
         }
         std::thread::park_timeout(deadline - now);
     }
+}
+
+/// Number of tasks spawned through handles and not dropped yet (registered for shutdown).
+pub fn live_handle_tasks() -> usize {
+    SHARED
+        .get()
+        .map_or(0, |shared| shared.running.lock().map_or(0, |r| r.len()))
 }

@@ -34,7 +34,9 @@ use crate::conv::{OCamlRepr, Opaque, Resolver};
 use crate::error::{Error, OCamlError};
 use crate::keyed::KeyedSlab;
 use crate::root::Root;
-use crate::runtime::{in_ocaml_context, is_shut_down, with_executor, with_runtime, Entered};
+use crate::runtime::{
+    in_ocaml_context, is_shut_down, runtime_lent, with_executor, with_runtime, Entered,
+};
 
 /// A panic payload.
 type Panic = Box<dyn std::any::Any + Send>;
@@ -50,8 +52,9 @@ type Guarded<F> = Pin<Box<CatchUnwind<AssertUnwindSafe<F>>>>;
 /// is converted with `ToOCaml<O>` on the OCaml thread when the future completes.
 ///
 /// # Panics
-/// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]). Wrap stubs in
-/// [`lwt_stub`], which turns such a panic into a rejected promise.
+/// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
+/// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
+/// Wrap stubs in [`lwt_stub`], which turns such a panic into a rejected promise.
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
 where
     O: 'static,
@@ -61,6 +64,11 @@ where
     assert!(
         in_ocaml_context(),
         "lwt_rust::lwt_future::spawn called outside the OCaml thread or outside a stub"
+    );
+    assert!(
+        !runtime_lent(),
+        "lwt_rust::lwt_future::spawn called inside with_runtime: it runs OCaml code, which \
+         could move the OCaml values borrowed there"
     );
     if is_shut_down() {
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
@@ -81,7 +89,8 @@ where
     }
 }
 
-/// As [`spawn`], returning the promise rooted (to build a bigger value around it).
+/// As [`spawn`], returning the promise rooted, so that it survives further allocations
+/// (to build a bigger value around it afterwards, with `with_runtime`).
 pub fn spawn_rooted<O, T, F>(future: F) -> Root<crate::conv::Lwt<O>>
 where
     O: 'static,
@@ -263,8 +272,10 @@ where
         drop(self.resolver.borrow_mut().take());
         drop(self.handle.borrow_mut().take());
         match self.future.try_borrow_mut() {
-            Ok(mut future) => {
-                let future = future.take();
+            Ok(mut slot) => {
+                let future = slot.take();
+                // Release the borrow before the destructors run: they may re-enter.
+                drop(slot);
                 if let Some(panic) = drop_contained(future) {
                     eprintln!(
                         "lwt_rust: a cancelled task's destructor panicked: {}",
@@ -367,7 +378,8 @@ where
         };
         // Finished or cancelled: drop the future before settling, so that its destructors
         // have run when OCaml resumes.
-        let drop_panic = drop_contained(state.future.borrow_mut().take());
+        let future = state.future.borrow_mut().take();
+        let drop_panic = drop_contained(future);
         forget_cancel_key(state.cancel_key.get());
         // Nothing is left to cancel: let the task be freed once this poll returns.
         if let Some(handle) = state.handle.borrow_mut().take() {
@@ -375,7 +387,13 @@ where
         }
         let resolver = state.resolver.borrow_mut().take();
         if let (Some(outcome), Some(resolver)) = (polled, resolver) {
-            settle(&resolver, merge(outcome, drop_panic));
+            let outcome = merge(outcome, drop_panic);
+            // Settling must not fail silently: if it panics (it should not), reject with
+            // Rust_panic through the path that needs nothing but the OCaml context.
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| settle(&resolver, outcome))) {
+                // SAFETY: tasks are polled in the OCaml context.
+                unsafe { callbacks::fail(&resolver, FailureKind::Panic, &panic_message(&panic)) };
+            }
         }
         Poll::Ready(())
     }
@@ -384,9 +402,11 @@ where
 impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O, T> {
     fn drop(&mut self) {
         let state = &self.state;
-        let drop_panic = drop_contained(state.future.borrow_mut().take());
+        let future = state.future.borrow_mut().take();
+        let drop_panic = drop_contained(future);
         forget_cancel_key(state.cancel_key.get());
-        let Some(resolver) = state.resolver.borrow_mut().take() else {
+        let resolver = state.resolver.borrow_mut().take();
+        let Some(resolver) = resolver else {
             return;
         };
         if !in_ocaml_context() {

@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use ocaml::sys::Value as RawOCaml;
-use ocaml_interop::{OCaml, OCamlException};
+use ocaml_interop::{OCamlException, OCamlRuntime};
 
 use crate::callbacks;
 use crate::conv::{Lwt, Opaque, Resolver};
@@ -57,9 +57,13 @@ pub struct Promise<T: 'static> {
 
 impl<T: 'static> Promise<T> {
     /// Awaits an OCaml promise. If it has already settled, the outcome is recorded at once.
-    pub fn new(promise: OCaml<'_, Lwt<T>>) -> Self {
-        // SAFETY: the `OCaml` value proves the runtime lock is held, and is used before
-        // anything allocates.
+    ///
+    /// Takes the runtime mutably because attaching runs OCaml code (which may move values):
+    /// no unrooted `OCaml` value borrowed from `cr` can be alive across the call.
+    pub fn new(cr: &mut OCamlRuntime, promise: &Root<Lwt<T>>) -> Self {
+        let _ = cr;
+        // SAFETY: `cr` proves the OCaml context; the value is read from its root just before
+        // the call.
         unsafe { Self::attach_raw(promise.raw()) }
     }
 

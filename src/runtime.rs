@@ -160,6 +160,12 @@ pub(crate) fn try_with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> Optio
     EXECUTOR.with(|cell| cell.get().map(f))
 }
 
+/// Whether the innermost stub frame has lent its runtime handle (we are inside
+/// [`with_runtime`]).
+pub fn runtime_lent() -> bool {
+    RUNTIME_LENT.with(Cell::get)
+}
+
 /// Lends the OCaml runtime handle to `f`.
 ///
 /// # Panics

@@ -83,6 +83,7 @@ let wrong_types () =
   rejected_with_invalid_argument "int for string" (echo_string_given_an_int 12 false);
   rejected_with_invalid_argument "float array for int array"
     (echo_int_array_given_floats [| 1.; 2. |] false);
+  rejected_with_invalid_argument "an int64 for an int32" (echo_int32_given_an_int64 5L false);
   rejected_with_invalid_argument "a string that is not UTF-8 for a Rust String"
     (echo_string "\xff\xfe" false);
   Alcotest.(check bytes) "the same bytes are fine as bytes" (Bytes.of_string "\xff\xfe")
@@ -183,6 +184,13 @@ let panics_are_contained () =
 
 exception With_payload of int list * string
 
+let spawn_while_lent () =
+  match await (Lwt_result.catch (spawn_inside_with_runtime ())) with
+  | Error (Lwt_rust.Rust_panic msg) ->
+    Alcotest.(check bool) ("refused: " ^ msg) true (contains msg "inside with_runtime")
+  | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+  | Ok _ -> Alcotest.fail "spawning inside with_runtime was accepted"
+
 let exception_identity () =
   let exn = With_payload ([ 1; 2 ], "x") in
   let f () = Lwt.fail exn in
@@ -221,5 +229,6 @@ let () =
           Alcotest.test_case "a future without a waker is freed on cancel" `Quick forgotten_task;
           Alcotest.test_case "panics in poll, drop and conversion" `Quick panics_are_contained;
           Alcotest.test_case "exceptions keep their identity" `Quick exception_identity;
+          Alcotest.test_case "spawning inside with_runtime is refused" `Quick spawn_while_lent;
         ] );
     ]

@@ -45,6 +45,7 @@ let run_blocking () =
   Unix.sleepf 0.3;
   Alcotest.(check (pair int string)) "timeout" (-1, "run_blocking timed out") (await p);
   await (Lwt.pause ());
+  Alcotest.(check int) "the timed-out call left nothing registered" 0 (handle_tasks ());
   check_nothing_live "after run_blocking"
 
 let tokio_timer_on_the_ocaml_thread () =

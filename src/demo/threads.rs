@@ -408,3 +408,17 @@ pub fn lwt_rust_demo_block_until_shutdown() {
 pub fn lwt_rust_demo_thread_outcome() -> Option<String> {
     crate::stubs::guard(None, || THREAD_OUTCOME.lock().expect("poisoned").clone())
 }
+
+/// `handle_tasks : unit -> int`: tasks spawned through handles and not dropped yet.
+#[ocaml::func]
+#[ocaml::sig("unit -> int")]
+pub fn lwt_rust_demo_handle_tasks() -> ocaml::Int {
+    crate::stubs::guard(-1, || crate::handle::live_handle_tasks() as ocaml::Int)
+}
+
+/// `spawn_inside_with_runtime : unit -> int Lwt.t`: misuse: spawning while the runtime is lent.
+/// Must give a promise rejected with `Rust_panic`, never corrupt anything.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_spawn_inside_with_runtime(_unit: Raw) -> Raw {
+    lwt_stub(|| with_runtime(|_cr| spawn::<OCamlInt, i64, _>(async { Ok(1) })))
+}
