@@ -266,7 +266,7 @@ pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
 }
 
 /// `soak : int -> int -> int Lwt.t`: `threads` threads each hand `per_thread` tasks to the OCaml
-/// thread through a `Handle`, in batches of 10 000 awaited before the next (so memory should
+/// thread through a `Handle`, in batches of 1 000 awaited before the next (so memory should
 /// stay flat). Resolves with the number of tasks that ran.
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
@@ -287,7 +287,7 @@ pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
                             let mut ran = 0i64;
                             let mut left = per_thread;
                             while left > 0 {
-                                let batch = left.min(10_000);
+                                let batch = left.min(1_000);
                                 let mut joins = Vec::with_capacity(batch);
                                 for _ in 0..batch {
                                     joins.push(handle.spawn(async { 1i64 }).await?);
