@@ -33,11 +33,12 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
     /// Outside the OCaml context.
     pub fn call<R: ToOCaml<A>>(&self, arg: &R) -> Result<Promise<B>, OCamlError> {
         with_runtime(|cr| {
-            let arg = arg.to_boxroot(cr);
-            // SAFETY: OCaml context; closure and argument are read from roots just before the
-            // call, and its result is used before any further allocation.
+            // SAFETY: OCaml context; the argument is made first (it may allocate), then the
+            // closure is read from its root, and both are passed at once; the call's result
+            // is used before any further allocation.
             unsafe {
-                match callbacks::call1(self.closure.raw(), arg.get_raw()) {
+                let arg = arg.to_ocaml(cr).raw();
+                match callbacks::call1(self.closure.raw(), arg) {
                     Ok(promise) => Ok(Promise::attach_raw(promise)),
                     Err(exn) => {
                         let exn: Root<OCamlException> = Root::from_raw(exn);

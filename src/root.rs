@@ -2,6 +2,8 @@
 //!
 //! Invariants:
 //! - a [`Root`] keeps one OCaml value alive (and tracks it when the GC moves it) until dropped;
+//!   an immediate (an `int`, `unit`, a constant constructor) needs no GC root and is kept as it
+//!   is, which spares a boxroot on the most common awaits (`unit Lwt.t`);
 //! - creating or reading a root needs the runtime lock (the OCaml thread, inside a stub);
 //!   dropping one does not (boxroot's `boxroot_delete` takes no lock), so a root may be dropped
 //!   anywhere — but it is `!Send`, so in practice on the thread that made it;
@@ -27,23 +29,32 @@ pub fn live_roots() -> i64 {
 /// Lives on the OCaml thread (`!Send`); created and read only with the runtime lock held.
 pub struct Root<T: 'static> {
     // Rooted as `Opaque` so that `cast` is free; `T` is only a compile-time promise.
-    boxroot: BoxRoot<Opaque>,
+    cell: Cell,
     _type: PhantomData<*const T>,
+}
+
+enum Cell {
+    /// An immediate: the GC never moves or frees it.
+    Immediate(RawOCaml),
+    Boxed(BoxRoot<Opaque>),
 }
 
 impl<T: 'static> Root<T> {
     /// Roots `value`.
     pub fn new(value: OCaml<T>) -> Self {
         LIVE_ROOTS.fetch_add(1, Relaxed);
+        // SAFETY: an `OCaml` value exists only while the runtime lock is held, so reading it
+        // and the runtime handle is valid; we re-type the marker only.
+        let raw = unsafe { value.raw() };
+        let cell = if ocaml::sys::is_long(raw) {
+            Cell::Immediate(raw)
+        } else {
+            Cell::Boxed(BoxRoot::new(unsafe {
+                OCaml::new(ocaml_interop::internal::recover_runtime_handle(), raw)
+            }))
+        };
         Root {
-            // SAFETY: an `OCaml` value exists only while the runtime lock is held, so the
-            // handle is valid; we re-type the marker only, the raw value is unchanged.
-            boxroot: BoxRoot::new(unsafe {
-                OCaml::new(
-                    ocaml_interop::internal::recover_runtime_handle(),
-                    value.raw(),
-                )
-            }),
+            cell,
             _type: PhantomData,
         }
     }
@@ -55,7 +66,7 @@ impl<T: 'static> Root<T> {
     pub(crate) unsafe fn cast<U>(self) -> Root<U> {
         let this = std::mem::ManuallyDrop::new(self);
         Root {
-            boxroot: std::ptr::read(&this.boxroot),
+            cell: std::ptr::read(&this.cell),
             _type: PhantomData,
         }
     }
@@ -74,8 +85,9 @@ impl<T: 'static> Root<T> {
 
     /// The rooted value, valid until the next allocation or call into OCaml.
     pub fn get<'a>(&self, cr: &'a OCamlRuntime) -> OCaml<'a, T> {
-        // SAFETY: the value was rooted as a `T` (constructors and `cast` guarantee it).
-        unsafe { OCaml::new(cr, self.boxroot.get_raw()) }
+        // SAFETY: the value was rooted as a `T` (constructors and `cast` guarantee it); the
+        // caller holds the runtime (`cr`).
+        unsafe { OCaml::new(cr, self.raw()) }
     }
 
     /// Converts the rooted value to Rust.
@@ -88,7 +100,10 @@ impl<T: 'static> Root<T> {
     /// # Safety
     /// Runtime lock held; the result is invalid after the next allocation.
     pub(crate) unsafe fn raw(&self) -> RawOCaml {
-        self.boxroot.get_raw()
+        match &self.cell {
+            Cell::Immediate(raw) => *raw,
+            Cell::Boxed(boxroot) => boxroot.get_raw(),
+        }
     }
 }
 
