@@ -1,4 +1,7 @@
-(* The Rust functions of the crate's `demo` feature (src/demo.rs), as OCaml externals. *)
+(* The Rust functions of the crate's `demo` feature (src/demo/), as OCaml externals. *)
+
+(* The TCP echo server of the example and the test. *)
+module Echo_server = Echo_server
 
 external callback_loop : (unit -> unit Lwt.t) -> int -> int Lwt.t
   = "lwt_rust_demo_callback_loop"

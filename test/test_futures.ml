@@ -3,20 +3,7 @@
 
 open Lwt.Infix
 open Demo_stubs
-
-let await = Lwt_main.run
-
-let check_nothing_live what =
-  Gc.full_major ();
-  let s = Lwt_rust.stats () in
-  Alcotest.(check int) (what ^ ": live tasks") 0 s.live_tasks;
-  Alcotest.(check int) (what ^ ": live roots") 0 s.live_roots;
-  Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises
-
-let contains s sub =
-  let n = String.length sub in
-  let rec from i = i + n <= String.length s && (String.sub s i n = sub || from (i + 1)) in
-  from 0
+open Support
 
 let outcome p =
   match Lwt.state p with

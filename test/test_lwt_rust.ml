@@ -5,13 +5,7 @@
 
 open Lwt.Infix
 open Demo_stubs
-
-let check_nothing_live what =
-  Gc.full_major ();
-  let s = Lwt_rust.stats () in
-  Alcotest.(check int) (what ^ ": live tasks") 0 s.live_tasks;
-  Alcotest.(check int) (what ^ ": live roots") 0 s.live_roots;
-  Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises
+open Support
 
 (* Runs [loop] (which calls its argument once per iteration) with an independent Lwt timer
    ticking every millisecond, and records the tick count at each quarter of [n] iterations.

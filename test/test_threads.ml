@@ -1,17 +1,8 @@
 (* Other threads and tokio: the Handle, run / run_blocking, the tokio runtime, a TCP echo
    through Lwt_io, pending tasks across Lwt_main.run, and a stress test. *)
 
-open Lwt.Infix
 open Demo_stubs
-
-let await = Lwt_main.run
-
-let check_nothing_live what =
-  Gc.full_major ();
-  let s = Lwt_rust.stats () in
-  Alcotest.(check int) (what ^ ": live tasks") 0 s.live_tasks;
-  Alcotest.(check int) (what ^ ": live roots") 0 s.live_roots;
-  Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises
+open Support
 
 let stress () =
   let threads = 8 and per_thread = 100_000 in
@@ -55,25 +46,7 @@ let tokio_timer_on_the_ocaml_thread () =
 
 (* An Lwt_io echo server on 127.0.0.1, and tokio clients in the same process. *)
 let tcp_echo ~connections ~size =
-  let addr = Unix.ADDR_INET (Unix.inet_addr_loopback, 0) in
-  let echo _client (ic, oc) =
-    let buf = Bytes.create 65536 in
-    let rec loop () =
-      Lwt_io.read_into ic buf 0 (Bytes.length buf) >>= function
-      | 0 -> Lwt.return_unit
-      | n -> Lwt_io.write_from_exactly oc buf 0 n >>= fun () -> Lwt_io.flush oc >>= loop
-    in
-    loop ()
-  in
-  (* Our own socket, so that we can read back the port the kernel picked. *)
-  let fd = Lwt_unix.socket Unix.PF_INET Unix.SOCK_STREAM 0 in
-  await
-    ( Lwt_io.establish_server_with_client_address ~fd ~backlog:1024 addr echo >>= fun server ->
-      let port =
-        match Lwt_unix.getsockname fd with Unix.ADDR_INET (_, port) -> port | _ -> assert false
-      in
-      tcp_round_trips port connections size >>= fun result ->
-      Lwt_io.shutdown_server server >|= fun () -> result )
+  await (Echo_server.with_server (fun port -> tcp_round_trips port connections size))
 
 let tcp () =
   let connections = 1000 and size = 4096 in

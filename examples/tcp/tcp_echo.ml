@@ -4,26 +4,12 @@
 
 open Lwt.Infix
 
-let echo _client (ic, oc) =
-  let buf = Bytes.create 65536 in
-  let rec loop () =
-    Lwt_io.read_into ic buf 0 (Bytes.length buf) >>= function
-    | 0 -> Lwt.return_unit
-    | n -> Lwt_io.write_from_exactly oc buf 0 n >>= fun () -> Lwt_io.flush oc >>= loop
-  in
-  loop ()
-
 let () =
   let arg i default = try int_of_string Sys.argv.(i) with _ -> default in
   let connections = arg 1 1000 and size = arg 2 4096 and rounds = arg 3 5 in
   Lwt_rust.init ();
-  let fd = Lwt_unix.socket Unix.PF_INET Unix.SOCK_STREAM 0 in
-  let addr = Unix.ADDR_INET (Unix.inet_addr_loopback, 0) in
   Lwt_main.run
-    ( Lwt_io.establish_server_with_client_address ~fd ~backlog:1024 addr echo >>= fun server ->
-      let port =
-        match Lwt_unix.getsockname fd with Unix.ADDR_INET (_, p) -> p | _ -> assert false
-      in
+    ( Demo_stubs.Echo_server.with_server (fun port ->
       Printf.printf "Lwt_io echo server on 127.0.0.1:%d; %d tokio clients x %d bytes\n%!" port
         connections size;
       let rec round i =
@@ -38,4 +24,4 @@ let () =
           if ok <> connections || bytes <> connections * size then failwith "lost data";
           round (i + 1)
       in
-      round 1 >>= fun () -> Lwt_io.shutdown_server server >>= Lwt_rust.shutdown )
+      round 1) >>= Lwt_rust.shutdown )

@@ -1,0 +1,17 @@
+(* Helpers shared by the test programs. *)
+
+(* There is no alcotest-lwt in Debian: cases run their Lwt code with [Lwt_main.run]. *)
+let await = Lwt_main.run
+
+(* Nothing in flight may be left behind: tasks, GC roots, awaited promises. *)
+let check_nothing_live what =
+  Gc.full_major ();
+  let s = Lwt_rust.stats () in
+  Alcotest.(check int) (what ^ ": live tasks") 0 s.live_tasks;
+  Alcotest.(check int) (what ^ ": live roots") 0 s.live_roots;
+  Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises
+
+let contains s sub =
+  let n = String.length sub in
+  let rec from i = i + n <= String.length s && (String.sub s i n = sub || from (i + 1)) in
+  from 0
