@@ -39,6 +39,7 @@ lint: deps
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets --all-features -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --all-features --quiet
+	$(DUNE) build @doc
 
 fmt:
 	$(CARGO) fmt

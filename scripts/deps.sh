@@ -5,11 +5,12 @@
 #   - otherwise: print exactly what to install, and fail.
 set -euo pipefail
 
-APT_PACKAGES="ocaml-nox ocaml-dune ocaml-findlib liblwt-ocaml-dev libalcotest-ocaml-dev libqcheck-ocaml-dev"
+APT_PACKAGES="ocaml-nox ocaml-dune ocaml-findlib liblwt-ocaml-dev libalcotest-ocaml-dev libqcheck-ocaml-dev ocaml-odoc"
 FINDLIB_PACKAGES="lwt lwt.unix threads.posix alcotest qcheck-core"
 
 have_ocaml_deps() {
   command -v ocamlfind >/dev/null 2>&1 && command -v dune >/dev/null 2>&1 &&
+    command -v odoc >/dev/null 2>&1 &&
     ocamlfind query $FINDLIB_PACKAGES >/dev/null 2>&1
 }
 
