@@ -187,11 +187,6 @@ impl<N: Notifier> Executor<N> {
     pub fn stats(&self) -> Snapshot {
         self.shared.stats.snapshot()
     }
-
-    /// The notifier given to [`new`](Self::new).
-    pub fn notifier(&self) -> &N {
-        &self.shared.notifier
-    }
 }
 
 impl<N: Notifier> Drop for Executor<N> {

@@ -47,10 +47,9 @@ impl<T> KeyedSlab<T> {
         Some(self.entries.remove(index).1)
     }
 
-    /// Removes and returns some entry, if any.
-    pub(crate) fn pop_any(&mut self) -> Option<T> {
-        let index = self.entries.iter().next().map(|(index, _)| index)?;
-        Some(self.entries.remove(index).1)
+    /// Removes every entry; keys given out so far become stale.
+    pub(crate) fn take_all(&mut self) -> Vec<T> {
+        self.entries.drain().map(|(_, value)| value).collect()
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -301,13 +301,10 @@ where
 
 /// Drops every pending Rust → OCaml task and rejects its promise with `Shut_down`.
 pub(crate) fn shut_down_local_tasks() {
-    loop {
-        // One at a time, outside the table's borrow: rejecting runs OCaml callbacks.
-        let next = CANCELLABLE.with(|c| c.borrow_mut().pop_any());
-        match next {
-            Some(task) => task.shut_down(),
-            None => break,
-        }
+    // Taken out of the table first: rejecting runs OCaml callbacks, which may re-enter it.
+    let tasks = CANCELLABLE.with(|c| c.borrow_mut().take_all());
+    for task in tasks {
+        task.shut_down();
     }
 }
 
@@ -443,11 +440,6 @@ pub(crate) fn cancel_task(key: i64) {
     if let Some(task) = entry {
         task.cancel();
     }
-}
-
-/// Number of Rust tasks whose promise can still be cancelled.
-pub fn live_cancellable() -> usize {
-    CANCELLABLE.with(|c| c.borrow().len())
 }
 
 /// The text of a panic payload.

@@ -16,7 +16,8 @@ use std::sync::{Mutex, OnceLock};
 use crate::handle::JoinError;
 
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
-static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+/// The runtime's handle once started, or why it could not start (kept: it is not retried).
+static HANDLE: OnceLock<Result<tokio::runtime::Handle, String>> = OnceLock::new();
 static RUNTIME: Mutex<Option<tokio::runtime::Runtime>> = Mutex::new(None);
 
 /// Sets the number of worker threads (0: tokio's default, one per core). Only before the
@@ -34,34 +35,23 @@ pub fn handle() -> Result<&'static tokio::runtime::Handle, JoinError> {
     if crate::runtime::is_shut_down() {
         return Err(JoinError::ShutDown);
     }
-    let mut failed = None;
-    let handle = HANDLE.get_or_init(|| {
+    let started = HANDLE.get_or_init(|| {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.enable_all().thread_name("lwt_rust-tokio");
         let workers = WORKERS.load(Relaxed);
         if workers > 0 {
             builder.worker_threads(workers);
         }
-        match builder.build() {
-            Ok(runtime) => {
-                let handle = runtime.handle().clone();
-                *RUNTIME.lock().expect("poisoned") = Some(runtime);
-                handle
-            }
-            Err(err) => {
-                failed = Some(err.to_string());
-                // A handle that can only fail: the current-thread builder's, never driven.
-                tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .expect("a current-thread runtime")
-                    .handle()
-                    .clone()
-            }
-        }
+        let runtime = builder
+            .build()
+            .map_err(|err| format!("cannot start tokio: {err}"))?;
+        let handle = runtime.handle().clone();
+        *RUNTIME.lock().expect("poisoned") = Some(runtime);
+        Ok(handle)
     });
-    if let Some(err) = failed {
-        return Err(JoinError::Panicked(format!("cannot start tokio: {err}")));
-    }
+    let handle = started
+        .as_ref()
+        .map_err(|err| JoinError::Panicked(err.clone()))?;
     ensure_entered();
     Ok(handle)
 }
@@ -75,16 +65,16 @@ thread_local! {
 /// workers). Called before polling; a thread-local check afterwards.
 pub(crate) fn ensure_entered() {
     // Cheapest checks first: this runs before every poll on the OCaml thread.
-    let Some(handle) = HANDLE.get() else { return };
+    let Some(Ok(handle)) = HANDLE.get() else {
+        return;
+    };
     if ENTERED.with(std::cell::Cell::get) || !crate::runtime::on_ocaml_thread() {
         return;
     }
-    {
-        ENTERED.with(|e| e.set(true));
-        // Never left: the OCaml thread stays in the context (it never runs a tokio runtime
-        // itself, so nothing else needs to enter and leave it there).
-        std::mem::forget(handle.enter());
-    }
+    ENTERED.with(|e| e.set(true));
+    // Never left: the OCaml thread stays in the context (it never runs a tokio runtime
+    // itself, so nothing else needs to enter and leave it there).
+    std::mem::forget(handle.enter());
 }
 
 /// Runs `future` on the tokio runtime's workers; await the returned handle from anywhere

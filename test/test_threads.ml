@@ -25,6 +25,10 @@ let run_from_a_thread () =
   Alcotest.(check int) "once" 1 !calls;
   check_nothing_live "after run"
 
+let fire_and_forget () =
+  Alcotest.(check int) "every detached submission ran" 10_000 (await (submit_from_thread 10_000));
+  check_nothing_live "after try_submit"
+
 let run_blocking () =
   Alcotest.(check string) "on the OCaml thread: refused at once"
     "run_blocking called on the OCaml thread: it would wait for itself forever"
@@ -73,6 +77,7 @@ let () =
         [
           Alcotest.test_case "run from a thread" `Quick run_from_a_thread;
           Alcotest.test_case "run_blocking" `Quick run_blocking;
+          Alcotest.test_case "fire and forget" `Quick fire_and_forget;
           Alcotest.test_case "8 threads x 100k tasks" `Quick stress;
         ] );
       ( "tokio",

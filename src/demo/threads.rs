@@ -422,3 +422,43 @@ pub fn lwt_rust_demo_handle_tasks() -> ocaml::Int {
 pub extern "C" fn lwt_rust_demo_spawn_inside_with_runtime(_unit: Raw) -> Raw {
     lwt_stub(|| with_runtime(|_cr| spawn::<OCamlInt, i64, _>(async { Ok(1) })))
 }
+
+/// `submit_from_thread : int -> int Lwt.t`: another thread fires and forgets `n` tasks with
+/// `Handle::try_submit` (retrying while the queue is full); each reports to a task on the
+/// OCaml thread, which resolves with how many ran.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_submit_from_thread(n: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: an immediate.
+        let n = unsafe { ocaml::sys::int_val(n.0) } as usize;
+        let handle = Handle::current();
+        let (tx, mut rx) = futures::channel::mpsc::unbounded::<()>();
+        std::thread::spawn(move || {
+            for _ in 0..n {
+                let tx = tx.clone();
+                let mut task = async move {
+                    let _ = tx.unbounded_send(());
+                };
+                loop {
+                    match handle.try_submit(task) {
+                        Ok(()) => break,
+                        Err(TrySpawnError::Full(back)) => {
+                            task = back;
+                            std::thread::yield_now();
+                        }
+                        Err(TrySpawnError::ShutDown(_)) => return,
+                    }
+                }
+            }
+        });
+        spawn::<OCamlInt, i64, _>(async move {
+            use futures::StreamExt;
+            let mut ran = 0;
+            // The stream ends when the thread and every submitted task have dropped `tx`.
+            while rx.next().await.is_some() {
+                ran += 1;
+            }
+            Ok(ran)
+        })
+    })
+}
