@@ -97,3 +97,30 @@ external handle_tasks : unit -> int = "lwt_rust_demo_handle_tasks"
 external spawn_inside_with_runtime : unit -> int Lwt.t = "lwt_rust_demo_spawn_inside_with_runtime"
 external echo_int32_given_an_int64 : int64 -> bool -> int32 Lwt.t = "lwt_rust_demo_echo_int32"
 external submit_from_thread : int -> int Lwt.t = "lwt_rust_demo_submit_from_thread"
+
+(* Streams (src/demo/streams.rs). *)
+
+external stream_produced : unit -> int = "lwt_rust_demo_stream_produced"
+external streams_dropped : unit -> int = "lwt_rust_demo_streams_dropped"
+external count_stream : int -> int Lwt_stream.t = "lwt_rust_demo_count_stream"
+external yielding_stream : int -> string Lwt_stream.t = "lwt_rust_demo_yielding_stream"
+external failing_stream : int -> int Lwt_stream.t = "lwt_rust_demo_failing_stream"
+external failing_start : bool -> int Lwt_stream.t = "lwt_rust_demo_failing_start"
+external empty_stream : unit -> int Lwt_stream.t = "lwt_rust_demo_empty_stream"
+external never_stream : unit -> int Lwt_stream.t = "lwt_rust_demo_never_stream"
+external panicking_stream : int -> int Lwt_stream.t = "lwt_rust_demo_panicking_stream"
+
+external result_stream : unit -> (int, string) result Lwt_stream.t
+  = "lwt_rust_demo_result_stream"
+
+external sum_stream : int Lwt_stream.t -> int Lwt.t = "lwt_rust_demo_sum_stream"
+external take_stream : int -> int Lwt_stream.t -> int list Lwt.t = "lwt_rust_demo_take_stream"
+external concat_stream : string Lwt_stream.t -> string Lwt.t = "lwt_rust_demo_concat_stream"
+external double_stream : int Lwt_stream.t -> int Lwt_stream.t = "lwt_rust_demo_double_stream"
+
+(* Deliberately wrong types. *)
+
+external count_stream_given_a_string : string -> int Lwt_stream.t
+  = "lwt_rust_demo_count_stream"
+
+external sum_stream_of_strings : string Lwt_stream.t -> int Lwt.t = "lwt_rust_demo_sum_stream"

@@ -22,6 +22,8 @@ external cancel_task : int -> unit = "lwt_rust_cancel_task"
 external shutdown_stub : unit -> unit = "lwt_rust_shutdown"
 external set_capacity : int -> string option = "lwt_rust_set_submission_capacity"
 external set_workers : int -> string option = "lwt_rust_set_tokio_workers"
+external stream_pull : int -> 'a option Lwt.t = "lwt_rust_stream_pull"
+external stream_close : int -> unit = "lwt_rust_stream_close"
 
 (* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
    exists. Referring to [Thread] makes it a dependency, so it is initialised before this
@@ -105,14 +107,15 @@ type stats = {
   drains : int;
   max_batch : int;
   panics : int;
+  live_streams : int;
 }
 
 let stats () =
   match raw_stats () with
   | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
-       drains; max_batch; panics |] ->
+       drains; max_batch; panics; live_streams |] ->
     { live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
-      drains; max_batch; panics }
+      drains; max_batch; panics; live_streams }
   | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
 
 (* Makes the Rust promise slot [key] follow [p]. Already-settled promises report at once. *)
@@ -158,8 +161,106 @@ let task cancel_key =
   if cancel_key >= 0 then Lwt.on_cancel p (fun () -> cancel_task cancel_key);
   (p, u)
 
+(* Rust streams read by OCaml (src/lwt_stream.rs). A Rust stream is a source [key]; its
+   [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
+   [close_stream] is called, or when the [Lwt_stream.t] becomes unreachable: the [source]
+   record below is reachable exactly as long as the stream's pull function, so its finaliser
+   closes the source then. A stale key (already ended or closed) is ignored by Rust.
+
+   [close_stream] needs the source of a stream: [registry] maps slots to (stream, source)
+   pairs through ephemerons, so that it keeps neither alive. *)
+type source = { key : int; mutable slot : int }
+
+let registry : (Obj.t, source) Ephemeron.K1.t array ref = ref [||]
+let free_slots = ref []
+
+let register stream source =
+  let slot =
+    match !free_slots with
+    | slot :: rest ->
+      free_slots := rest;
+      slot
+    | [] ->
+      let old = !registry in
+      let size = Array.length old in
+      registry :=
+        Array.init (max 8 (2 * size)) (fun i ->
+            if i < size then old.(i) else Ephemeron.K1.create ());
+      for i = Array.length !registry - 1 downto size + 1 do
+        free_slots := i :: !free_slots
+      done;
+      size
+  in
+  let e = !registry.(slot) in
+  Ephemeron.K1.set_key e (Obj.repr stream);
+  Ephemeron.K1.set_data e source;
+  slot
+
+let unregister slot =
+  let e = !registry.(slot) in
+  Ephemeron.K1.unset_key e;
+  Ephemeron.K1.unset_data e;
+  free_slots := slot :: !free_slots
+
+let release source =
+  if source.slot >= 0 then begin
+    unregister source.slot;
+    source.slot <- -1
+  end;
+  stream_close source.key
+
+let rust_stream key =
+  let source = { key; slot = -1 } in
+  (* The closure must capture [source] itself (not just its key): that is what ties the
+     finaliser to the stream's reachability. *)
+  let pull () = stream_pull (Sys.opaque_identity source).key in
+  let stream = Lwt_stream.from pull in
+  source.slot <- register stream source;
+  Gc.finalise release source;
+  stream
+
+let close_stream stream =
+  let target = Obj.repr stream in
+  let found = ref None in
+  Array.iter
+    (fun e ->
+      match Ephemeron.K1.get_key e with
+      | Some s when s == target -> found := Ephemeron.K1.get_data e
+      | _ -> ())
+    !registry;
+  Option.iter release !found
+
+(* A stream whose first read fails with [failure kind message], then ends. *)
+let failed_stream kind message =
+  let failed = ref false in
+  Lwt_stream.from (fun () ->
+      if !failed then Lwt.return_none
+      else begin
+        failed := true;
+        Lwt.fail (failure kind message)
+      end)
+
+(* Rust reading an OCaml stream (src/ocaml_stream.rs), one item per step. An item already
+   there is handed over at once, with no promise. Never raises. The constructors' order is
+   read by Rust (tags 0, 1, 2; [End] the immediate 0). *)
+type 'a step = Item of 'a | Wait of 'a option Lwt.t | Failed of exn | End
+
+let stream_next stream =
+  gc_hook ();
+  match Lwt_stream.get stream with
+  | p -> (
+    match Lwt.state p with
+    | Lwt.Return (Some x) -> Item x
+    | Lwt.Return None -> End
+    | Lwt.Fail exn -> Failed exn
+    | Lwt.Sleep -> Wait p)
+  | exception exn -> Failed exn
+
 let () =
   Callback.register "lwt_rust.init" init;
+  Callback.register "lwt_rust.rust_stream" rust_stream;
+  Callback.register "lwt_rust.failed_stream" failed_stream;
+  Callback.register "lwt_rust.stream_next" stream_next;
   Callback.register "lwt_rust.task" task;
   Callback.register "lwt_rust.returned" Lwt.return;
   Callback.register "lwt_rust.failed" (fun kind message -> Lwt.fail (failure kind message));

@@ -64,6 +64,26 @@ val set_tokio_workers : int -> unit
     @raise Invalid_argument if the runtime has started, [n < 0], or the library was built
     without its [tokio] feature. *)
 
+(** {1 Streams}
+
+    A Rust function can return a [futures::Stream] as an ['a Lwt_stream.t] (declare it with
+    [#\[lwt_rust::func(stream)\]] and an external returning ['a Lwt_stream.t]), and take an
+    ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::ocaml_stream]).
+
+    A stream from Rust is read on demand: the Rust stream is asked for one item each time
+    the Lwt stream needs one ([Lwt_stream.get], [Lwt_stream.iter_s], ...), so a slow reader
+    never makes Rust buffer. An error from the Rust stream fails the read that meets it, with
+    the error's exception, and ends the stream; so does a panic ({!Rust_panic}). The Rust
+    stream is dropped (its destructors run) when it ends, when {!close_stream} is called, or
+    after the ['a Lwt_stream.t] becomes unreachable (at the next major GC that finds it
+    so). A read in progress keeps the stream reachable. *)
+
+val close_stream : 'a Lwt_stream.t -> unit
+(** [close_stream s] stops a stream that comes from Rust: the Rust stream is dropped now, a
+    read in progress ends with [None], and later reads see the end of the stream. Does
+    nothing on a stream that did not come from Rust, or that is already closed or ended.
+    Costs a scan of the Rust streams alive. *)
+
 (** {1 Shutting down} *)
 
 val shutdown : unit -> unit Lwt.t
@@ -71,7 +91,9 @@ val shutdown : unit -> unit Lwt.t
     destructors run now) and its promise rejected with {!Shut_down}; tasks submitted from
     other threads and [Handle::run] calls in flight get a [ShutDown] error; the tokio runtime
     stops; the [Lwt_unix] notification is released. Afterwards, Rust functions return
-    promises rejected with {!Shut_down}, and other threads' handles refuse work. Wakes that
+    promises rejected with {!Shut_down}, and other threads' handles refuse work. Streams
+    from Rust are dropped too: a read in progress, and every read after, fails with
+    {!Shut_down}. Wakes that
     arrive later are ignored. Idempotent.
 
     Without [shutdown], Rust tasks still pending when [Lwt_main.run] returns simply wait:
@@ -94,9 +116,11 @@ type stats = {
   drains : int;  (** Drains that ran (from either kind of scheduling). *)
   max_batch : int;  (** The most tasks polled by a single drain. *)
   panics : int;  (** Panics caught outside a task's own future (should stay 0). *)
+  live_streams : int;
+      (** Rust streams handed to OCaml and not yet ended, closed or collected. *)
 }
-(** Counters of the bridge. [live_tasks], [live_roots] and [live_promises] return to 0 when
-    nothing is in flight: tests use them to check that nothing leaks. *)
+(** Counters of the bridge. [live_tasks], [live_roots], [live_promises] and [live_streams]
+    return to 0 when nothing is in flight: tests use them to check that nothing leaks. *)
 
 val stats : unit -> stats
 (** [stats ()] reads the counters. *)

@@ -8,11 +8,11 @@ tests=_build/default/test
 long_every=$([ "${FULL:-0}" = 1 ] && echo 1 || echo 25)
 
 echo "== OCaml suites, OCAMLRUNPARAM=s=4k,o=20, Gc.compact inside the bridge's callbacks"
-for t in test_futures test_threads test_backpressure test_shutdown test_autoinit test_lwt_rust test_property test_misuse; do
+for t in test_futures test_threads test_backpressure test_shutdown test_autoinit test_lwt_rust test_property test_misuse test_streams; do
   every=1
   # test_misuse holds 1M promises and a 100 MB string: compacting that heap often would take
   # hours, so it runs under the small minor heap only (every 10^9th crossing: never).
-  case $t in test_lwt_rust|test_property) every=$long_every ;; test_misuse) every=1000000000 ;; esac
+  case $t in test_lwt_rust|test_property|test_streams) every=$long_every ;; test_misuse) every=1000000000 ;; esac
   echo "-- $t (compact every $every crossing(s))"
   LWT_RUST_TEST_COMPACT=$every OCAMLRUNPARAM='s=4k,o=20' "$tests/$t.exe" > "/tmp/lwt_rust_stress_$t.log" 2>&1 \
     || { cat "/tmp/lwt_rust_stress_$t.log"; exit 1; }
@@ -28,7 +28,8 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 echo "== valgrind memcheck (no suppressions: none were needed)"
 for prog in "_build/default/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
-            $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe; do
+            $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
+            $tests/test_streams.exe; do
   echo "-- $prog"
   valgrind --quiet --error-exitcode=99 --leak-check=no $prog > /tmp/lwt_rust_valgrind.log 2>&1 \
     || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors in $prog" >&2; exit 1; }

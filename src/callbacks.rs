@@ -44,6 +44,9 @@ struct Named {
     fail: *const RawOCaml,
     attach: *const RawOCaml,
     describe_exn: *const RawOCaml,
+    rust_stream: *const RawOCaml,
+    failed_stream: *const RawOCaml,
+    stream_next: *const RawOCaml,
 }
 
 thread_local! {
@@ -82,6 +85,9 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
             fail: lookup(c"lwt_rust.fail"),
             attach: lookup(c"lwt_rust.attach"),
             describe_exn: lookup(c"lwt_rust.describe_exn"),
+            rust_stream: lookup(c"lwt_rust.rust_stream"),
+            failed_stream: lookup(c"lwt_rust.failed_stream"),
+            stream_next: lookup(c"lwt_rust.stream_next"),
         }))
     })
 }
@@ -236,6 +242,50 @@ pub(crate) unsafe fn describe_exn(exn: RawOCaml) -> String {
             Err(_) => "<exception printer raised>".to_owned(),
         },
     )
+}
+
+/// The `'a Lwt_stream.t` that reads the Rust stream source `key` (see `lwt_stream`).
+///
+/// # Safety
+/// OCaml context.
+pub(crate) unsafe fn rust_stream(key: i64) -> RawOCaml {
+    with_named(|n| {
+        internal(
+            "rust_stream",
+            sys::caml_callback_exn(*n.rust_stream, key as isize * 2 + 1),
+        )
+    })
+}
+
+/// An `'a Lwt_stream.t` whose first read fails with the exception `kind` names, carrying
+/// `message`, and which then ends.
+///
+/// # Safety
+/// OCaml context.
+pub(crate) unsafe fn failed_stream(kind: FailureKind, message: &str) -> RawOCaml {
+    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+    with_named(|n| {
+        internal(
+            "failed_stream",
+            sys::caml_callback2_exn(*n.failed_stream, kind as isize * 2 + 1, msg),
+        )
+    })
+}
+
+/// One step of reading an OCaml `'a Lwt_stream.t`, as the OCaml `step` value of
+/// `lib/lwt_rust.ml`: `Item x` (tag 0) when the next item was there, `End` (the immediate 0),
+/// `Wait p` (tag 1) with the `'a option Lwt.t` of the next item, or `Failed exn` (tag 2) when
+/// the stream's producer raised.
+///
+/// # Safety
+/// OCaml context; `stream` is a valid `'a Lwt_stream.t` read just before the call.
+pub(crate) unsafe fn stream_next(stream: RawOCaml) -> RawOCaml {
+    with_named(|n| {
+        internal(
+            "stream_next",
+            sys::caml_callback_exn(*n.stream_next, stream),
+        )
+    })
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.

@@ -20,6 +20,7 @@
 //! | `Vec<T>` | `t list` |
 //! | [`Array<T>`] | `t array` (flat float arrays for `Array<f64>`) |
 //! | `(A, B)`, `(A, B, C)`, `(A, B, C, D)` | tuples |
+//! | [`crate::ocaml_stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
 //!
 //! Everything here runs on the OCaml thread with the runtime lock held.
 
@@ -34,6 +35,9 @@ use ocaml_interop::{
 
 /// The OCaml type `'a Lwt.t`, with `T` the marker of `'a`.
 pub struct Lwt<T>(PhantomData<T>);
+
+/// The OCaml type `'a Lwt_stream.t`, with `T` the marker of `'a`.
+pub struct LwtStream<T>(PhantomData<T>);
 
 /// The OCaml type `'a Lwt.u` (a resolver), with `T` the marker of `'a`.
 pub struct Resolver<T>(PhantomData<T>);

@@ -8,6 +8,8 @@
 //!   - `root`: counted GC roots; `conv`: OCaml type markers; `error`: errors crossing over;
 //!   - `promise`: OCaml `'a Lwt.t` awaited by Rust (OCaml → Rust);
 //!   - `lwt_future`: Rust futures returned to OCaml as `'a Lwt.t` (Rust → OCaml);
+//!   - `lwt_stream`: Rust streams read by OCaml as `'a Lwt_stream.t` (Rust → OCaml);
+//!   - `ocaml_stream`: OCaml `'a Lwt_stream.t` read by Rust as a `Stream` (OCaml → Rust);
 //!   - `closure`: OCaml closures called by Rust tasks;
 //!   - `callbacks`: the OCaml functions Rust calls; `stubs`: every C symbol OCaml calls.
 //!
@@ -39,6 +41,10 @@ mod keyed;
 #[cfg(feature = "ocaml")]
 pub mod lwt_future;
 #[cfg(feature = "ocaml")]
+pub mod lwt_stream;
+#[cfg(feature = "ocaml")]
+pub mod ocaml_stream;
+#[cfg(feature = "ocaml")]
 pub mod promise;
 #[cfg(feature = "ocaml")]
 pub mod root;
@@ -53,6 +59,11 @@ pub mod tokio_rt;
 /// [`lwt_rust_macros::func`].
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::func;
+
+/// futures, re-exported for the stream adapters `#[lwt_rust::func(stream)]` generates.
+#[cfg(feature = "ocaml")]
+#[doc(hidden)]
+pub use futures;
 
 /// ocaml-rs, re-exported for the code `#[lwt_rust::func]` generates.
 #[cfg(feature = "ocaml")]

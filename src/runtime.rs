@@ -55,12 +55,14 @@ pub fn is_shut_down() -> bool {
 
 /// Shuts the bridge down (the `Lwt_rust.shutdown` stub's body): refuses new tasks, drops
 /// every pending task (their promises are rejected with `Shut_down`, their join handles
-/// report `ShutDown`), lets aborted tasks finish, and stops the tokio runtime. Idempotent.
+/// report `ShutDown`) and every Rust stream read by OCaml, lets aborted tasks finish, and stops the tokio runtime. Idempotent.
 pub(crate) fn shutdown() {
     if SHUT_DOWN.swap(true, SeqCst) {
         return;
     }
     crate::lwt_future::shut_down_local_tasks();
+    // After the tasks: a read in flight fails with `Shut_down` rather than ending the stream.
+    crate::lwt_stream::close_all();
     crate::handle::abort_all();
     // Aborted handle tasks finish on their next poll; local ones were dropped already.
     for _ in 0..10_000 {

@@ -15,9 +15,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ocaml::Raw;
 
-use crate::lwt_future::{self, panic_message};
+use crate::lwt_future::{self, lwt_stub, panic_message};
 use crate::runtime::{self, Entered};
-use crate::{promise, root};
+use crate::{lwt_stream, promise, root};
 
 /// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
 /// and `fallback` is returned to OCaml instead.
@@ -109,6 +109,26 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
     })
 }
 
+/// `Lwt_stream.from`'s function for a Rust stream: the next item of source `key`, as an
+/// `'a option Lwt.t`.
+#[no_mangle]
+pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
+    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
+    let key = unsafe { ocaml::sys::int_val(key.0) } as i64;
+    lwt_stub(|| lwt_stream::pull(key))
+}
+
+/// Drops the Rust stream of source `key` (`Lwt_rust.close_stream`, or the finaliser of an
+/// unreachable stream); a stale key is ignored.
+#[no_mangle]
+pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
+    guard(UNIT, || {
+        // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
+        lwt_stream::close(unsafe { ocaml::sys::int_val(key.0) } as i64);
+        UNIT
+    })
+}
+
 /// Shuts the bridge down (see `runtime::shutdown`).
 #[ocaml::func]
 #[ocaml::sig("unit -> unit")]
@@ -177,6 +197,7 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
             s.drains as i64,
             s.max_batch as i64,
             s.panics as i64,
+            lwt_stream::live_streams() as i64,
         ]
         .iter()
         .map(|&n| n as ocaml::Int)

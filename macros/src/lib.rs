@@ -21,6 +21,24 @@
 //!
 //! An `async fn` with no parameter is an OCaml `unit -> _ Lwt.t`. At most 5 parameters (the
 //! native calling convention of OCaml externals without a bytecode variant).
+//!
+//! Streams: with `#[lwt_rust::func(stream)]` the function (an `async fn` or a plain `fn`)
+//! returns a `futures::Stream`, or a `Result` of one, and the external returns
+//! `'a Lwt_stream.t` (`lwt_rust::lwt_stream`). `stream`: every item is a value (a
+//! `Result` item becomes an OCaml `result`); `try_stream`: items are `Result<T, E>` and the
+//! first `Err` fails its read and ends the stream. An `Err` from the function itself fails
+//! the first read. An argument of the wrong OCaml type fails the first read with
+//! `Invalid_argument`.
+//!
+//! ```ignore
+//! #[lwt_rust::func(stream)]
+//! pub fn countdown(from: i64) -> impl futures::Stream<Item = i64> {
+//!     futures::stream::iter((0..=from).rev())
+//! }
+//! ```
+//! ```ocaml
+//! external countdown : int -> int Lwt_stream.t = "countdown"
+//! ```
 
 use proc_macro::TokenStream;
 use quote::{format_ident, quote};
@@ -37,18 +55,44 @@ pub fn func(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn export_name(attr: proc_macro2::TokenStream, default: String) -> syn::Result<String> {
-    let mut name = default;
+/// What the function returns to OCaml.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `'a Lwt.t` (the default).
+    Promise,
+    /// `'a Lwt_stream.t` of the items of a `Stream` (`stream`).
+    Stream,
+    /// `'a Lwt_stream.t` of the `Ok` items of a `Stream` of `Result`s; an `Err` ends it
+    /// (`try_stream`).
+    TryStream,
+}
+
+struct Options {
+    name: String,
+    kind: Kind,
+}
+
+fn options(attr: proc_macro2::TokenStream, default: String) -> syn::Result<Options> {
+    let mut options = Options {
+        name: default,
+        kind: Kind::Promise,
+    };
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
-            name = meta.value()?.parse::<LitStr>()?.value();
+            options.name = meta.value()?.parse::<LitStr>()?.value();
+            Ok(())
+        } else if meta.path.is_ident("stream") {
+            options.kind = Kind::Stream;
+            Ok(())
+        } else if meta.path.is_ident("try_stream") {
+            options.kind = Kind::TryStream;
             Ok(())
         } else {
-            Err(meta.error("expected `name = \"...\"`"))
+            Err(meta.error("expected `name = \"...\"`, `stream` or `try_stream`"))
         }
     });
     parser.parse2(attr)?;
-    Ok(name)
+    Ok(options)
 }
 
 fn returns_result(output: &ReturnType) -> bool {
@@ -70,10 +114,12 @@ fn expand(
     function: ItemFn,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let sig = &function.sig;
-    if sig.asyncness.is_none() {
+    let Options { name: symbol, kind } = options(attr, sig.ident.to_string())?;
+    if sig.asyncness.is_none() && kind == Kind::Promise {
         return Err(syn::Error::new_spanned(
             sig.fn_token,
-            "#[lwt_rust::func] needs an `async fn`",
+            "#[lwt_rust::func] needs an `async fn` (or `stream` / `try_stream` for a function \
+             returning a stream)",
         ));
     }
     if !sig.generics.params.is_empty() {
@@ -89,7 +135,6 @@ fn expand(
         ));
     }
     let name = &sig.ident;
-    let symbol = export_name(attr, name.to_string())?;
     let stub = format_ident!("__lwt_rust_stub_{}", name);
 
     let mut raw_params = Vec::new();
@@ -130,10 +175,58 @@ fn expand(
     if raw_params.is_empty() {
         raw_params.push(quote! { _unit: ::lwt_rust::ocaml::Raw });
     }
-    let spawn = if returns_result(&sig.output) {
-        quote! { ::lwt_rust::lwt_future::spawn_result }
+    let call = quote! { #name(#(#call_args),*) };
+    // The function's future (a plain `fn` returning a stream is wrapped in a ready one).
+    let future = if sig.asyncness.is_some() {
+        call
     } else {
-        quote! { ::lwt_rust::lwt_future::spawn_value }
+        quote! { ::lwt_rust::futures::future::ready(#call) }
+    };
+    let fallible = returns_result(&sig.output);
+    let (stub_wrapper, invalid, start) = match kind {
+        Kind::Promise => {
+            let spawn = if fallible {
+                quote! { ::lwt_rust::lwt_future::spawn_result }
+            } else {
+                quote! { ::lwt_rust::lwt_future::spawn_value }
+            };
+            (
+                quote! { ::lwt_rust::lwt_future::lwt_stub },
+                quote! { ::lwt_rust::lwt_future::invalid_argument },
+                quote! { #spawn(#future) },
+            )
+        }
+        Kind::Stream | Kind::TryStream => {
+            // The items, as a stream of `Result`s: the future's error (if it returns
+            // `Result<stream, E>`) and, for `try_stream`, the items' errors end it.
+            let items = match (fallible, kind) {
+                (false, Kind::Stream) => quote! {
+                    ::lwt_rust::futures::StreamExt::map(
+                        ::lwt_rust::futures::FutureExt::flatten_stream(#future),
+                        ::core::result::Result::Ok::<_, ::std::convert::Infallible>,
+                    )
+                },
+                (false, _) => quote! { ::lwt_rust::futures::FutureExt::flatten_stream(#future) },
+                (true, Kind::Stream) => quote! {
+                    ::lwt_rust::futures::TryFutureExt::try_flatten_stream(
+                        ::lwt_rust::futures::TryFutureExt::map_ok(#future, |items| {
+                            ::lwt_rust::futures::StreamExt::map(
+                                items,
+                                ::core::result::Result::Ok,
+                            )
+                        }),
+                    )
+                },
+                (true, _) => {
+                    quote! { ::lwt_rust::futures::TryFutureExt::try_flatten_stream(#future) }
+                }
+            };
+            (
+                quote! { ::lwt_rust::lwt_stream::stream_stub },
+                quote! { ::lwt_rust::lwt_stream::invalid_argument_stream },
+                quote! { ::lwt_rust::lwt_stream::stream_result(#items) },
+            )
+        }
     };
 
     Ok(quote! {
@@ -142,17 +235,15 @@ fn expand(
         #[doc(hidden)]
         #[export_name = #symbol]
         pub extern "C" fn #stub(#(#raw_params),*) -> ::lwt_rust::ocaml::Raw {
-            ::lwt_rust::lwt_future::lwt_stub(|| {
+            #stub_wrapper(|| {
                 let args: ::core::result::Result<_, ::std::string::String> =
                     ::lwt_rust::runtime::with_runtime(|cr| {
                     #(#conversions)*
                     ::core::result::Result::Ok((#(#call_args,)*))
                 });
                 match args {
-                    ::core::result::Result::Ok((#(#call_args,)*)) => #spawn(#name(#(#call_args),*)),
-                    ::core::result::Result::Err(message) => {
-                        ::lwt_rust::lwt_future::invalid_argument(&message)
-                    }
+                    ::core::result::Result::Ok((#(#call_args,)*)) => #start,
+                    ::core::result::Result::Err(message) => #invalid(&message),
                 }
             })
         }

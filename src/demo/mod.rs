@@ -4,6 +4,7 @@
 //! they live in this crate because one OCaml program can link only one Rust staticlib.
 //! Every stub runs on the OCaml thread, inside [`crate::stubs::guard`].
 
+mod streams;
 #[cfg(feature = "tokio")]
 mod threads;
 
@@ -99,7 +100,7 @@ pub fn lwt_rust_demo_rust_error(message: String) -> Raw {
 
 /// Pending for two polls, waking itself each time: `spawn`'s first probe and the task's first
 /// run both see it pending, so it completes from the executor's queue (the task path).
-async fn yield_once() {
+pub(crate) async fn yield_once() {
     let mut polls = 0;
     futures::future::poll_fn(|cx| {
         polls += 1;

@@ -1,0 +1,152 @@
+//! Demo streams, both directions: what `test/test_streams.ml`, the `stream_items` benchmark
+//! and `examples/lines` call. Written with the public API only, as a user would.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use futures::stream::{self, Stream, StreamExt, TryStreamExt};
+
+use super::yield_once;
+use crate::error::Error;
+use crate::ocaml_stream::OCamlStream;
+
+/// Items produced so far by the demo streams that count them.
+static PRODUCED: AtomicU64 = AtomicU64::new(0);
+/// Demo streams dropped so far (their [`DropCounted`] guard ran).
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts the drop of the stream that owns it in [`DROPPED`].
+struct DropCounted;
+
+impl Drop for DropCounted {
+    fn drop(&mut self) {
+        DROPPED.fetch_add(1, Relaxed);
+    }
+}
+
+/// Makes `items` count its drop and every item it produces.
+fn counted<S: Stream>(items: S) -> impl Stream<Item = S::Item> {
+    let guard = DropCounted;
+    items.map(move |item| {
+        let _owned = &guard;
+        PRODUCED.fetch_add(1, Relaxed);
+        item
+    })
+}
+
+/// `stream_produced : unit -> int`: items produced so far by the counting demo streams.
+#[ocaml::func]
+#[ocaml::sig("unit -> int")]
+pub fn lwt_rust_demo_stream_produced() -> ocaml::Int {
+    PRODUCED.load(Relaxed) as ocaml::Int
+}
+
+/// `streams_dropped : unit -> int`: demo streams dropped so far.
+#[ocaml::func]
+#[ocaml::sig("unit -> int")]
+pub fn lwt_rust_demo_streams_dropped() -> ocaml::Int {
+    DROPPED.load(Relaxed) as ocaml::Int
+}
+
+/// `count_stream : int -> int Lwt_stream.t`: 0 .. n-1, every item ready at once (a plain
+/// `fn` returning a stream).
+#[crate::func(stream)]
+pub fn lwt_rust_demo_count_stream(n: i64) -> impl Stream<Item = i64> {
+    counted(stream::iter(0..n))
+}
+
+/// `yielding_stream : int -> string Lwt_stream.t`: "item 0" .. "item n-1", each produced after
+/// the stream yields once (so every read completes from the executor's queue).
+#[crate::func(stream)]
+pub async fn lwt_rust_demo_yielding_stream(n: i64) -> impl Stream<Item = String> {
+    counted(stream::iter(0..n).then(|i| async move {
+        yield_once().await;
+        format!("item {i}")
+    }))
+}
+
+/// `failing_stream : int -> int Lwt_stream.t`: 0 .. k-1, then a `Rust_error` (and then items
+/// that must never be read: the error ends the stream).
+#[crate::func(try_stream)]
+pub fn lwt_rust_demo_failing_stream(k: i64) -> impl Stream<Item = Result<i64, String>> {
+    counted(stream::iter(0..k + 10).map(move |i| {
+        if i == k {
+            Err(format!("stream failed at {k}"))
+        } else {
+            Ok(i)
+        }
+    }))
+}
+
+/// `failing_start : bool -> int Lwt_stream.t`: an `async fn` returning `Result<stream, _>`:
+/// `Err` (when `fail`) fails the first read with `Rust_error`; else the items 1, 2, 3.
+#[crate::func(stream)]
+pub async fn lwt_rust_demo_failing_start(fail: bool) -> Result<impl Stream<Item = i64>, String> {
+    yield_once().await;
+    if fail {
+        Err("the stream could not start".to_owned())
+    } else {
+        Ok(counted(stream::iter(1..=3)))
+    }
+}
+
+/// `empty_stream : unit -> int Lwt_stream.t`.
+#[crate::func(stream)]
+pub fn lwt_rust_demo_empty_stream() -> impl Stream<Item = i64> {
+    counted(stream::empty())
+}
+
+/// `never_stream : unit -> int Lwt_stream.t`: never yields, never ends.
+#[crate::func(stream)]
+pub fn lwt_rust_demo_never_stream() -> impl Stream<Item = i64> {
+    counted(stream::pending())
+}
+
+/// `panicking_stream : int -> int Lwt_stream.t`: 0 .. k-1, then panics.
+#[crate::func(stream)]
+pub fn lwt_rust_demo_panicking_stream(k: i64) -> impl Stream<Item = i64> {
+    counted(stream::iter(0..).map(move |i| {
+        assert!(i < k, "the stream panicked at {k}");
+        i
+    }))
+}
+
+/// `result_stream : unit -> (int, string) result Lwt_stream.t`: with `stream` (not
+/// `try_stream`), `Result` items are values: Ok 1, Error "two", Ok 3.
+#[crate::func(stream)]
+pub fn lwt_rust_demo_result_stream() -> impl Stream<Item = Result<i64, String>> {
+    stream::iter([Ok(1), Err("two".to_owned()), Ok(3)])
+}
+
+/// `sum_stream : int Lwt_stream.t -> int Lwt.t`: reads an OCaml stream to its end. An
+/// exception from the stream's producer rejects the result with that same exception.
+#[crate::func]
+pub async fn lwt_rust_demo_sum_stream(mut items: OCamlStream<i64>) -> Result<i64, Error> {
+    let mut sum = 0i64;
+    while let Some(item) = items.next().await {
+        sum = sum.wrapping_add(item?);
+    }
+    Ok(sum)
+}
+
+/// `take_stream : int -> int Lwt_stream.t -> int list Lwt.t`: the first `k` items (fewer if
+/// the stream ends first), then drops the stream.
+#[crate::func]
+pub async fn lwt_rust_demo_take_stream(k: i64, items: OCamlStream<i64>) -> Result<Vec<i64>, Error> {
+    items.take(k.max(0) as usize).try_collect().await
+}
+
+/// `concat_stream : string Lwt_stream.t -> string Lwt.t`: the items joined by ",".
+#[crate::func]
+pub async fn lwt_rust_demo_concat_stream(items: OCamlStream<String>) -> Result<String, Error> {
+    let items: Vec<String> = items.try_collect().await?;
+    Ok(items.join(","))
+}
+
+/// `double_stream : int Lwt_stream.t -> int Lwt_stream.t`: an OCaml stream in, a Rust stream
+/// out: every item doubled, on demand.
+#[crate::func(try_stream)]
+pub fn lwt_rust_demo_double_stream(
+    items: OCamlStream<i64>,
+) -> impl Stream<Item = Result<i64, Error>> {
+    counted(items.map(|item| item.map(|x| 2 * x)))
+}

@@ -1,0 +1,314 @@
+//! Rust streams surfaced to OCaml as `'a Lwt_stream.t` (the Rust → OCaml direction, for
+//! sequences).
+//!
+//! A Rust stream becomes a *source*: an entry in a thread-local table holding the pinned
+//! stream, under a generation-checked key. OCaml wraps the key in `Lwt_stream.from`; each time
+//! the Lwt stream wants an element it calls the pull stub, which asks the Rust stream for
+//! exactly one item through [`crate::lwt_future::spawn`]: an item available at once is an
+//! already resolved promise (no task, no queue), otherwise a task finishes that one pull. So
+//! the Rust stream is polled only while OCaml is reading: a slow consumer never makes Rust
+//! buffer anything.
+//!
+//! Invariants:
+//! - at most one pull is in flight per source (`Lwt_stream.from` never calls its function
+//!   again before the previous promise settled); a second one is refused with
+//!   `Invalid_argument`;
+//! - the Rust stream is dropped exactly once, and the source leaves the table with it: when
+//!   the stream ends, right after it yields an error (the error ends the Lwt stream), when it
+//!   panics, when OCaml closes it (`Lwt_rust.close_stream`, or the finaliser that runs once the
+//!   `Lwt_stream.t` is unreachable), or at shutdown. A pull in flight at that moment completes
+//!   with end-of-stream;
+//! - the table holds no OCaml value, so it never keeps an `Lwt_stream.t` alive. A pull in
+//!   flight does (its task roots the promise's resolver, and the promise's callbacks reach the
+//!   stream): a stream someone is waiting on is never collected;
+//! - everything here runs on the OCaml thread, in the OCaml context (`!Send`).
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use futures::Stream;
+use ocaml_interop::ToOCaml;
+
+use crate::callbacks::{self, FailureKind};
+use crate::conv::{OCamlRepr, Opaque};
+use crate::error::Error;
+use crate::keyed::KeyedSlab;
+use crate::lwt_future::{into_error, panic_message, spawn};
+use crate::root::Root;
+use crate::runtime::{in_ocaml_context, is_shut_down, Entered};
+
+type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
+
+/// What the pull and close stubs see of a source, whatever its item type.
+trait Source {
+    /// Starts the pull of one item; returns the `'a option Lwt.t` for it.
+    fn pull(self: Rc<Self>) -> ocaml::Raw;
+    /// Drops the Rust stream; a pull in flight completes with end-of-stream.
+    fn close(&self);
+}
+
+thread_local! {
+    static SOURCES: RefCell<KeyedSlab<Rc<dyn Source>>> = const { RefCell::new(KeyedSlab::new()) };
+}
+
+/// A Rust stream read by OCaml, one item per pull.
+struct StreamSource<T> {
+    key: Cell<i64>,
+    stream: RefCell<Option<BoxedStream<T>>>,
+    /// Whether a pull is in flight.
+    pulling: Cell<bool>,
+    /// The waker of the pull in flight, once it is pending: closing wakes it.
+    puller: RefCell<Option<Waker>>,
+    /// Set when a close arrives while the stream is being polled (its poll called OCaml,
+    /// which closed it): the stream is dropped as soon as that poll returns.
+    close_requested: Cell<bool>,
+}
+
+impl<T: 'static> StreamSource<T> {
+    /// Polls the stream for one item. `Ready(Ok(None))` is the end of the stream; an error
+    /// ends it too. A panic ends the stream and is passed on (to `spawn`'s containment).
+    fn poll_item(&self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Error>> {
+        let polled = {
+            let mut slot = self.stream.borrow_mut();
+            let Some(stream) = slot.as_mut() else {
+                return Poll::Ready(Ok(None));
+            };
+            catch_unwind(AssertUnwindSafe(|| stream.as_mut().poll_next(cx)))
+        };
+        let polled = match polled {
+            Err(panic) => {
+                self.end();
+                resume_unwind(panic)
+            }
+            Ok(polled) => polled,
+        };
+        match polled {
+            Poll::Ready(Some(Ok(item))) => {
+                if self.close_requested.get() {
+                    self.end();
+                }
+                Poll::Ready(Ok(Some(item)))
+            }
+            Poll::Ready(Some(Err(err))) => {
+                self.end();
+                Poll::Ready(Err(err))
+            }
+            Poll::Ready(None) => {
+                self.end();
+                Poll::Ready(Ok(None))
+            }
+            Poll::Pending if self.close_requested.get() => {
+                self.end();
+                Poll::Ready(Ok(None))
+            }
+            Poll::Pending => {
+                let mut puller = self.puller.borrow_mut();
+                if !puller.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *puller = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Drops the stream (once) and leaves the table.
+    fn end(&self) {
+        let stream = match self.stream.try_borrow_mut() {
+            Ok(mut slot) => slot.take(),
+            Err(_) => {
+                self.close_requested.set(true);
+                return;
+            }
+        };
+        // The table's entry holds an `Rc` to this source: drop it outside the table's borrow.
+        let entry = SOURCES.with(|s| s.borrow_mut().remove(self.key.get()));
+        drop(entry);
+        // Dropped with no borrow held: the stream's destructor may call back into OCaml.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(stream))) {
+            eprintln!(
+                "lwt_rust: a Rust stream's destructor panicked: {}",
+                panic_message(&panic)
+            );
+        }
+    }
+}
+
+impl<T> Source for StreamSource<T>
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+{
+    fn pull(self: Rc<Self>) -> ocaml::Raw {
+        if self.pulling.replace(true) {
+            return crate::lwt_future::invalid_argument(
+                "Lwt_rust: a Rust stream was read twice at once (only Lwt_stream reads it)",
+            );
+        }
+        spawn::<Option<T::Marker>, Option<T>, _>(Pull { source: self })
+    }
+
+    fn close(&self) {
+        self.end();
+        let puller = self.puller.borrow_mut().take();
+        if let Some(waker) = puller {
+            waker.wake();
+        }
+    }
+}
+
+/// The future of one pull.
+struct Pull<T> {
+    source: Rc<StreamSource<T>>,
+}
+
+impl<T: 'static> Future for Pull<T> {
+    type Output = Result<Option<T>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.source.poll_item(cx)
+    }
+}
+
+impl<T> Drop for Pull<T> {
+    fn drop(&mut self) {
+        self.source.pulling.set(false);
+        drop(self.source.puller.borrow_mut().take());
+    }
+}
+
+/// Hands `stream` to OCaml as an `'a Lwt_stream.t` (`O` the marker of `'a`), as a raw value
+/// to return straight from a stub (see [`stream_stub`]). An `Err` item rejects the read that
+/// gets it with the error's exception (as for [`crate::lwt_future::spawn`]) and ends the
+/// Lwt stream.
+///
+/// # Panics
+/// Outside the OCaml context.
+pub fn stream<T, S>(stream: S) -> ocaml::Raw
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    S: Stream<Item = Result<T, Error>> + 'static,
+{
+    assert!(
+        in_ocaml_context(),
+        "lwt_rust::lwt_stream::stream called outside the OCaml thread or outside a stub"
+    );
+    if is_shut_down() {
+        drop(stream);
+        return failed_stream(FailureKind::ShutDown, "");
+    }
+    let source = Rc::new(StreamSource {
+        key: Cell::new(-1),
+        stream: RefCell::new(Some(Box::pin(stream) as BoxedStream<T>)),
+        pulling: Cell::new(false),
+        puller: RefCell::new(None),
+        close_requested: Cell::new(false),
+    });
+    let key = SOURCES.with(|s| s.borrow_mut().insert(source.clone() as Rc<dyn Source>));
+    source.key.set(key);
+    // SAFETY: OCaml context (checked above); the result goes straight back to OCaml.
+    ocaml::Raw(unsafe { callbacks::rust_stream(key) })
+}
+
+/// [`stream`] for a stream of plain values.
+pub fn stream_value<T, S>(items: S) -> ocaml::Raw
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    S: Stream<Item = T> + 'static,
+{
+    stream(futures::StreamExt::map(items, Ok))
+}
+
+/// [`stream`] for a stream of `Result<T, E>`: `Ok` items are read by OCaml, the first `Err`
+/// rejects its read with the same OCaml exception if `E` is [`Error`] or
+/// [`crate::error::OCamlError`], else with `Lwt_rust.Rust_error` carrying `E`'s `Display`
+/// text, and ends the stream.
+pub fn stream_result<T, E, S>(items: S) -> ocaml::Raw
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    E: std::fmt::Display + 'static,
+    S: Stream<Item = Result<T, E>> + 'static,
+{
+    stream(futures::StreamExt::map(items, |item| {
+        item.map_err(into_error)
+    }))
+}
+
+/// A stream whose first read fails with `Invalid_argument message` and which then ends:
+/// what a stream stub returns when an argument fails its [`OCamlRepr`] check.
+pub fn invalid_argument_stream(message: &str) -> ocaml::Raw {
+    assert!(
+        in_ocaml_context(),
+        "invalid_argument_stream outside the OCaml context"
+    );
+    failed_stream(FailureKind::InvalidArgument, message)
+}
+
+fn failed_stream(kind: FailureKind, message: &str) -> ocaml::Raw {
+    // SAFETY: OCaml context (callers check it); the result goes straight back to OCaml.
+    ocaml::Raw(unsafe { callbacks::failed_stream(kind, message) })
+}
+
+/// Runs a stub body that returns an `'a Lwt_stream.t`, in the OCaml context, containing
+/// panics: a panic gives a stream whose first read fails with `Lwt_rust.Rust_panic`. The
+/// stream counterpart of [`crate::lwt_future::lwt_stub`]; `#[lwt_rust::func(stream)]` uses it.
+pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
+    let entered = Entered::new();
+    let stream = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(stream) => stream,
+        Err(panic) => failed_stream(FailureKind::Panic, &panic_message(&panic)),
+    };
+    if entered.exit_calls_ocaml() {
+        // Leaving the stub will call OCaml (to run a drain), which may move the value: keep it
+        // rooted across that call.
+        // SAFETY: OCaml context; `stream` was made by the body with nothing allocated since.
+        let rooted: Root<Opaque> = unsafe { Root::from_raw(stream.0) };
+        drop(entered);
+        // SAFETY: still inside the stub (the runtime lock is held); returned at once.
+        ocaml::Raw(unsafe { rooted.raw() })
+    } else {
+        stream
+    }
+}
+
+/// The pull stub's body: one item of source `key`, as an `'a option Lwt.t`. A closed or
+/// finished source gives `None`; after shutdown the read fails with `Shut_down`.
+pub(crate) fn pull(key: i64) -> ocaml::Raw {
+    if is_shut_down() {
+        return failed_stream_read(FailureKind::ShutDown);
+    }
+    let source = SOURCES.with(|s| s.borrow_mut().get_mut(key).cloned());
+    match source {
+        Some(source) => source.pull(),
+        // SAFETY: OCaml context (a stub); returned to OCaml at once.
+        None => ocaml::Raw(unsafe { callbacks::returned(ocaml::sys::NONE) }),
+    }
+}
+
+fn failed_stream_read(kind: FailureKind) -> ocaml::Raw {
+    // SAFETY: OCaml context (a stub); returned to OCaml at once.
+    ocaml::Raw(unsafe { callbacks::failed(kind, "") })
+}
+
+/// The close stub's body: drops the Rust stream of source `key` (a stale key is ignored).
+pub(crate) fn close(key: i64) {
+    let source = SOURCES.with(|s| s.borrow_mut().get_mut(key).cloned());
+    if let Some(source) = source {
+        source.close();
+    }
+}
+
+/// Drops every Rust stream still read by OCaml (shutdown).
+pub(crate) fn close_all() {
+    let sources = SOURCES.with(|s| s.borrow_mut().take_all());
+    for source in sources {
+        source.close();
+    }
+}
+
+/// Number of Rust streams alive on the OCaml side (not yet ended, closed or collected).
+pub fn live_streams() -> usize {
+    SOURCES.with(|s| s.borrow().len())
+}

@@ -1,0 +1,340 @@
+(* Streams both ways: Rust streams read as Lwt_stream.t, Lwt_stream.t read by Rust. A million
+   items each way with flat memory, early termination by either side, errors and panics in
+   the middle, empty streams, streams that never yield. *)
+
+open Lwt.Infix
+open Demo_stubs
+open Support
+
+let million = 1_000_000
+
+(* Reads every item with [Lwt_stream.get], calling [f] on each. *)
+let rec drain_stream s f =
+  Lwt_stream.get s >>= function
+  | None -> Lwt.return_unit
+  | Some x ->
+    f x;
+    drain_stream s f
+
+(* The exception a read fails with, or [None] if it succeeds. *)
+let read_failure s =
+  Lwt.catch (fun () -> Lwt_stream.get s >|= fun _ -> None) (fun exn -> Lwt.return (Some exn))
+
+let check_exn what expected = function
+  | Some exn when exn = expected -> ()
+  | Some exn -> Alcotest.failf "%s: expected %s, got %s" what (Printexc.to_string expected)
+                  (Printexc.to_string exn)
+  | None -> Alcotest.failf "%s: expected %s, the read succeeded" what
+              (Printexc.to_string expected)
+
+let check_ended what s =
+  Alcotest.(check (option int)) (what ^ ": then the stream ends") None (await (Lwt_stream.get s))
+
+(* Memory stays flat while [n] items flow: sampled every [n / 10] items, RSS may not grow by
+   more than 16 MiB after the first sample (a leak of 16 bytes per item over 1M items would
+   exceed it), and the bridge holds at most [max_roots] roots and no task beyond the one
+   reading. *)
+let flat_memory what n ~max_roots =
+  let first = ref None and worst = ref 0 in
+  fun i ->
+    if i mod (n / 10) = 0 then begin
+      let s = Lwt_rust.stats () in
+      if s.live_roots > max_roots then
+        Alcotest.failf "%s: %d roots live at item %d" what s.live_roots i;
+      if s.live_tasks > 1 then Alcotest.failf "%s: %d tasks live at item %d" what s.live_tasks i;
+      let rss = rss_kb () in
+      match !first with
+      | None -> first := Some rss
+      | Some base -> worst := max !worst (rss - base)
+    end;
+    if i = n - 1 && !worst > 16 * 1024 then
+      Alcotest.failf "%s: RSS grew by %d kB while streaming" what !worst
+
+(* Rust -> OCaml *)
+
+let rust_million_items () =
+  let produced = stream_produced () in
+  let s = count_stream million in
+  let next = ref 0 and sample = flat_memory "count_stream" million ~max_roots:0 in
+  await
+    (drain_stream s (fun x ->
+         if x <> !next then Alcotest.failf "item %d read as %d" !next x;
+         sample x;
+         incr next));
+  Alcotest.(check int) "every item read" million !next;
+  Alcotest.(check int) "each item produced once" million (stream_produced () - produced);
+  check_nothing_live "after a million items"
+
+let rust_items_through_tasks () =
+  let n = 100_000 in
+  let s = yielding_stream n in
+  let next = ref 0 and sample = flat_memory "yielding_stream" n ~max_roots:2 in
+  await
+    (drain_stream s (fun item ->
+         let expected = Printf.sprintf "item %d" !next in
+         if item <> expected then Alcotest.failf "expected %S, read %S" expected item;
+         sample !next;
+         incr next));
+  Alcotest.(check int) "every item read" n !next;
+  check_nothing_live "after the yielding stream"
+
+(* Rust produces an item only when OCaml reads one, however slowly OCaml reads. *)
+let slow_reader_is_never_outrun () =
+  let produced = stream_produced () in
+  let s = count_stream 1000 in
+  let read = ref 0 in
+  await
+    (Lwt_stream.iter_s
+       (fun _ ->
+         incr read;
+         Alcotest.(check int) "produced so far = read so far" !read (stream_produced () - produced);
+         Lwt.pause ())
+       s);
+  Alcotest.(check int) "all read" 1000 !read;
+  check_nothing_live "after the slow reader"
+
+let close_stops_the_rust_stream () =
+  let produced = stream_produced () and dropped = streams_dropped () in
+  let s = count_stream 1000 in
+  let first = await (Lwt_stream.nget 5 s) in
+  Alcotest.(check (list int)) "first items" [ 0; 1; 2; 3; 4 ] first;
+  Alcotest.(check int) "live streams" 1 (Lwt_rust.stats ()).live_streams;
+  Lwt_rust.close_stream s;
+  Alcotest.(check int) "the Rust stream is dropped at once" (dropped + 1) (streams_dropped ());
+  Alcotest.(check int) "nothing produced beyond what was read" 5 (stream_produced () - produced);
+  check_ended "closed" s;
+  Lwt_rust.close_stream s;
+  Lwt_rust.close_stream (Lwt_stream.of_list [ 1 ]);
+  Alcotest.(check int) "closing again, or another stream, does nothing" (dropped + 1)
+    (streams_dropped ());
+  check_nothing_live "after close"
+
+(* Not inlined, so that no reference to the stream survives in the caller's frame. *)
+let[@inline never] read_a_little make =
+  let s = make () in
+  ignore (await (Lwt_stream.nget 3 s) : int list)
+
+let unreachable_stream_is_dropped () =
+  List.iter
+    (fun (what, make) ->
+      let dropped = streams_dropped () in
+      read_a_little make;
+      Gc.full_major ();
+      Gc.full_major ();
+      Alcotest.(check int) (what ^ ": dropped once unreachable") (dropped + 1) (streams_dropped ());
+      check_nothing_live what)
+    [ ("count_stream", fun () -> count_stream 1000);
+      ("yielding_stream", fun () -> Lwt_stream.map String.length (yielding_stream 1000)) ]
+
+let error_in_the_middle () =
+  let dropped = streams_dropped () in
+  let s = failing_stream 3 in
+  Alcotest.(check (list int)) "items before the error" [ 0; 1; 2 ] (await (Lwt_stream.nget 3 s));
+  check_exn "the error" (Lwt_rust.Rust_error "stream failed at 3") (await (read_failure s));
+  Alcotest.(check int) "the error drops the Rust stream" (dropped + 1) (streams_dropped ());
+  check_ended "after the error" s;
+  check_nothing_live "after the error"
+
+let failing_start () =
+  let s = failing_start true in
+  check_exn "Err from the async fn" (Lwt_rust.Rust_error "the stream could not start")
+    (await (read_failure s));
+  check_ended "after the failed start" s;
+  Alcotest.(check (list int)) "Ok from the async fn" [ 1; 2; 3 ]
+    (await (Lwt_stream.to_list (failing_start false)));
+  check_nothing_live "after the starts"
+
+let panic_in_the_middle () =
+  let dropped = streams_dropped () in
+  let s = panicking_stream 2 in
+  Alcotest.(check (list int)) "items before the panic" [ 0; 1 ] (await (Lwt_stream.nget 2 s));
+  (match await (read_failure s) with
+   | Some (Lwt_rust.Rust_panic msg) ->
+     Alcotest.(check bool) "the panic message" true (contains msg "the stream panicked at 2")
+   | Some exn -> Alcotest.failf "expected Rust_panic, got %s" (Printexc.to_string exn)
+   | None -> Alcotest.fail "the read after the panic succeeded");
+  Alcotest.(check int) "the panic drops the Rust stream" (dropped + 1) (streams_dropped ());
+  check_ended "after the panic" s;
+  check_nothing_live "after the panic"
+
+let empty_stream () =
+  let dropped = streams_dropped () in
+  Alcotest.(check (list int)) "no items" [] (await (Lwt_stream.to_list (empty_stream ())));
+  Alcotest.(check int) "dropped at its end" (dropped + 1) (streams_dropped ());
+  check_nothing_live "after the empty stream"
+
+let never_yielding_stream_cancelled () =
+  let dropped = streams_dropped () in
+  let s = never_stream () in
+  let timeout = Lwt_unix.sleep 0.01 >|= fun () -> `Timeout in
+  (match await (Lwt.pick [ (Lwt_stream.get s >|= fun _ -> `Item); timeout ]) with
+   | `Timeout -> ()
+   | `Item -> Alcotest.fail "a never-yielding stream yielded");
+  Alcotest.(check int) "still alive while a read is in flight" dropped (streams_dropped ());
+  let waiting = Lwt_stream.get s in
+  Lwt_rust.close_stream s;
+  Alcotest.(check int) "closing drops it" (dropped + 1) (streams_dropped ());
+  Alcotest.(check (option int)) "the waiting read sees the end" None (await waiting);
+  check_nothing_live "after the never-yielding stream"
+
+let result_items_are_values () =
+  Alcotest.(check (list (result int string)))
+    "Result items as OCaml results" [ Ok 1; Error "two"; Ok 3 ]
+    (await (Lwt_stream.to_list (result_stream ())));
+  check_nothing_live "after the result stream"
+
+let wrong_argument_type () =
+  let s = count_stream_given_a_string "ten" in
+  (match await (read_failure s) with
+   | Some (Invalid_argument msg) ->
+     Alcotest.(check bool) "names the function" true
+       (contains msg "lwt_rust_demo_count_stream: argument 1")
+   | Some exn -> Alcotest.failf "expected Invalid_argument, got %s" (Printexc.to_string exn)
+   | None -> Alcotest.fail "the read succeeded");
+  check_ended "after Invalid_argument" s;
+  check_nothing_live "after the wrong argument"
+
+(* OCaml -> Rust *)
+
+(* 1, 2, ..., n, produced on demand; [calls] counts the producer's calls. *)
+let counter_direct n =
+  let i = ref 0 in
+  Lwt_stream.from_direct (fun () ->
+      if !i < n then begin
+        incr i;
+        Some !i
+      end
+      else None)
+
+let counter_async ?(pause = false) n calls =
+  let i = ref 0 in
+  Lwt_stream.from (fun () ->
+      incr calls;
+      (if pause then Lwt.pause () else Lwt.return_unit) >|= fun () ->
+      if !i < n then begin
+        incr i;
+        Some !i
+      end
+      else None)
+
+let ocaml_million_items () =
+  let rss_before = rss_kb () in
+  let sum = await (sum_stream (counter_direct million)) in
+  Alcotest.(check int) "sum of a million items" (million * (million + 1) / 2) sum;
+  let grown = rss_kb () - rss_before in
+  if grown > 16 * 1024 then Alcotest.failf "RSS grew by %d kB reading a million items" grown;
+  check_nothing_live "after a million OCaml items"
+
+let ocaml_items_through_promises () =
+  let n = 100_000 and calls = ref 0 in
+  let sum = await (sum_stream (counter_async ~pause:true n calls)) in
+  Alcotest.(check int) "sum" (n * (n + 1) / 2) sum;
+  Alcotest.(check int) "the producer ran once per item, plus the end" (n + 1) !calls;
+  check_nothing_live "after the paused producer"
+
+let rust_stops_early () =
+  List.iter
+    (fun pause ->
+      let calls = ref 0 in
+      let s = counter_async ~pause 1000 calls in
+      Alcotest.(check (list int)) "Rust took 5" [ 1; 2; 3; 4; 5 ] (await (take_stream 5 s));
+      Alcotest.(check int) "the producer ran only for them" 5 !calls;
+      Alcotest.(check (option int)) "nothing taken ahead was lost" (Some 6)
+        (await (Lwt_stream.get s)))
+    [ false; true ];
+  let s = counter_direct 100 in
+  ignore (await (take_stream 10 s) : int list);
+  Alcotest.(check (option int)) "a from_direct stream is not read ahead" (Some 11)
+    (await (Lwt_stream.get s));
+  check_nothing_live "after Rust stopped early"
+
+let ocaml_stops_early () =
+  let s, push = Lwt_stream.create () in
+  let sum = sum_stream s in
+  List.iter (fun x -> push (Some x)) [ 1; 2; 3 ];
+  push None;
+  Alcotest.(check int) "the end of the OCaml stream ends the Rust one" 6 (await sum);
+  Alcotest.(check int) "empty" 0 (await (sum_stream (Lwt_stream.of_list [])));
+  Alcotest.(check string) "strings" "a,b,c" (await (concat_stream (Lwt_stream.of_list [ "a"; "b"; "c" ])));
+  check_nothing_live "after the OCaml stream ended"
+
+exception Producer_failed of int
+
+let ocaml_error_in_the_middle () =
+  let failure = Producer_failed 3 in
+  List.iter
+    (fun (what, s) ->
+      match await (Lwt_result.catch (sum_stream s)) with
+      | Error exn ->
+        Alcotest.(check bool) (what ^ ": the same exception value") true (exn == failure)
+      | Ok sum -> Alcotest.failf "%s: resolved with %d" what sum)
+    [ ("from_direct",
+       let i = ref 0 in
+       Lwt_stream.from_direct (fun () -> incr i; if !i = 3 then raise failure else Some !i));
+      ("from",
+       let i = ref 0 in
+       Lwt_stream.from (fun () ->
+           incr i;
+           Lwt.pause () >>= fun () -> if !i = 3 then Lwt.fail failure else Lwt.return (Some !i))) ];
+  (match await (Lwt_result.catch (sum_stream_of_strings (Lwt_stream.of_list [ "1" ]))) with
+   | Error (Lwt_rust.Rust_error msg) ->
+     Alcotest.(check bool) "a wrongly typed item is refused" true (contains msg "not a int")
+   | Error exn -> Alcotest.failf "expected Rust_error, got %s" (Printexc.to_string exn)
+   | Ok _ -> Alcotest.fail "a string item was read as an int");
+  check_nothing_live "after the producer failed"
+
+let never_yielding_ocaml_stream_cancelled () =
+  let s, push = Lwt_stream.create () in
+  let sum = sum_stream s in
+  Alcotest.(check int) "Rust is waiting" 1 (Lwt_rust.stats ()).live_tasks;
+  Lwt.cancel sum;
+  Alcotest.(check int) "cancelling drops the Rust reader" 0 (Lwt_rust.stats ()).live_tasks;
+  push (Some 42);
+  Alcotest.(check (option int)) "an item pushed later stays in the stream" (Some 42)
+    (await (Lwt_stream.get s));
+  check_nothing_live "after the cancelled reader"
+
+let both_ways () =
+  let calls = ref 0 in
+  let doubled = double_stream (counter_async 1000 calls) in
+  Alcotest.(check (list int)) "first doubled items" [ 2; 4; 6 ] (await (Lwt_stream.nget 3 doubled));
+  Alcotest.(check int) "read on demand through both bridges" 3 !calls;
+  let rest = await (Lwt_stream.to_list doubled) in
+  Alcotest.(check int) "the rest" 997 (List.length rest);
+  Alcotest.(check int) "last" 2000 (List.nth rest 996);
+  check_nothing_live "after the round trip"
+
+let () =
+  Lwt_rust.init ();
+  Alcotest.run "lwt_rust streams"
+    [
+      ( "rust to ocaml",
+        [
+          Alcotest.test_case "a million items, flat memory" `Quick rust_million_items;
+          Alcotest.test_case "items completed by tasks" `Quick rust_items_through_tasks;
+          Alcotest.test_case "a slow reader is never outrun" `Quick slow_reader_is_never_outrun;
+          Alcotest.test_case "close_stream drops the Rust stream" `Quick
+            close_stops_the_rust_stream;
+          Alcotest.test_case "an unreachable stream is dropped" `Quick
+            unreachable_stream_is_dropped;
+          Alcotest.test_case "an error in the middle" `Quick error_in_the_middle;
+          Alcotest.test_case "an async fn returning Result<stream>" `Quick failing_start;
+          Alcotest.test_case "a panic in the middle" `Quick panic_in_the_middle;
+          Alcotest.test_case "an empty stream" `Quick empty_stream;
+          Alcotest.test_case "a stream that never yields, closed" `Quick
+            never_yielding_stream_cancelled;
+          Alcotest.test_case "Result items with `stream`" `Quick result_items_are_values;
+          Alcotest.test_case "a wrongly typed argument" `Quick wrong_argument_type;
+        ] );
+      ( "ocaml to rust",
+        [
+          Alcotest.test_case "a million items, flat memory" `Quick ocaml_million_items;
+          Alcotest.test_case "items awaited as promises" `Quick ocaml_items_through_promises;
+          Alcotest.test_case "Rust stops early, nothing lost" `Quick rust_stops_early;
+          Alcotest.test_case "the OCaml stream ends" `Quick ocaml_stops_early;
+          Alcotest.test_case "an error in the middle" `Quick ocaml_error_in_the_middle;
+          Alcotest.test_case "a stream that never yields, cancelled" `Quick
+            never_yielding_ocaml_stream_cancelled;
+          Alcotest.test_case "OCaml -> Rust -> OCaml" `Quick both_ways;
+        ] );
+    ]
