@@ -65,6 +65,7 @@ type sizes = {
   spawn_per_thread : int;  (** cross_thread_spawn: tasks per thread *)
   small : int;  (** concurrent_10k: tasks alive at once *)
   large : int;  (** concurrent_1m: tasks alive at once *)
+  items : int;  (** stream_items, lwt_stream_of_list, ocaml_stream_items *)
 }
 
 let sizes =
@@ -73,15 +74,15 @@ let sizes =
     | Full ->
       { reps = 7; pause = 1_000_000; yield = 500_000; ready = 2_000_000; sync = 20_000_000;
         detach = 20_000; threads = 4; per_thread = 5_000; spawn_per_thread = 250_000;
-        small = 10_000; large = 1_000_000 }
+        small = 10_000; large = 1_000_000; items = 1_000_000 }
     | Quick ->
       { reps = 5; pause = 100_000; yield = 50_000; ready = 200_000; sync = 2_000_000;
         detach = 2_000; threads = 4; per_thread = 500; spawn_per_thread = 250_000;
-        small = 10_000; large = 100_000 }
+        small = 10_000; large = 100_000; items = 100_000 }
     | Smoke ->
       { reps = 1; pause = 1_000; yield = 1_000; ready = 1_000; sync = 1_000; detach = 50;
         threads = 4; per_thread = 20; spawn_per_thread = 250_000; small = 100;
-        large = 1_000 }
+        large = 1_000; items = 1_000 }
   in
   match reps with Some reps -> { sizes with reps } | None -> sizes
 
@@ -294,6 +295,29 @@ let concurrent name n () =
   expect name ~got ~want:(n * (n - 1) / 2);
   seconds
 
+(* Streams: [n] items 0 .. n-1 consumed by the same fold, timed from the stream's creation
+   (the list of [Lwt_stream.of_list] is built before, untimed). *)
+let sum_items name make n () =
+  let t0 = now () in
+  let got = Lwt_main.run (Lwt_stream.fold ( + ) (make n) 0) in
+  let seconds = now () -. t0 in
+  expect name ~got ~want:(n * (n - 1) / 2);
+  seconds
+
+let stream_items = sum_items "stream_items" Demo_stubs.count_stream
+
+let lwt_stream_of_list n =
+  let items = List.init n Fun.id in
+  sum_items "lwt_stream_of_list" (fun _ -> Lwt_stream.of_list items) n
+
+(* The other direction: Rust reads an OCaml [Lwt_stream.of_list] to its end. *)
+let ocaml_stream_items n =
+  let items = List.init n Fun.id in
+  fun () ->
+    let got, seconds = timed_run (fun () -> Demo_stubs.sum_stream (Lwt_stream.of_list items)) in
+    expect "ocaml_stream_items" ~got ~want:(n * (n - 1) / 2);
+    seconds
+
 let run_all () =
   let s = sizes in
   let pause_loop =
@@ -371,10 +395,28 @@ let run_all () =
          harness arrays and promises included"
       (concurrent "concurrent_1m" s.large)
   in
+  let of_list =
+    run_row ~name:"lwt_stream_of_list" ~n:s.items ~ops:s.items
+      ~note:"pure OCaml: Lwt_stream.fold (+) over Lwt_stream.of_list, ns per item"
+      (lwt_stream_of_list s.items)
+  in
+  let rust_items =
+    run_row ~bridge:true ~name:"stream_items" ~n:s.items ~ops:s.items
+      ~baseline:"lwt_stream_of_list"
+      ~note:
+        "Rust -> OCaml: Lwt_stream.fold (+) over a Rust stream (count_stream:          futures::stream::iter), one pull per item; ns per item"
+      (stream_items s.items)
+  in
+  let ocaml_items =
+    run_row ~bridge:true ~name:"ocaml_stream_items" ~n:s.items ~ops:s.items
+      ~baseline:"lwt_stream_of_list"
+      ~note:"OCaml -> Rust: a Rust task sums an Lwt_stream.of_list (OCamlStream); ns per item"
+      (ocaml_stream_items s.items)
+  in
   List.filter
     (fun row -> selected row.name)
     [ pause_loop; callback; sync; ready; ready_vs_detach; detach; yield; cross_thread; run_in_main;
-      small; large ]
+      small; large; of_list; rust_items; ocaml_items ]
 
 (* {1 Reporting} *)
 
@@ -577,7 +619,8 @@ let write_json path ~machine rows =
 let expected_rows =
   [ "lwt_pause_loop"; "callback_loop_pause"; "external_sync"; "call_ready";
     "call_ready_vs_detach"; "preemptive_detach"; "call_yield_once"; "cross_thread_spawn";
-    "preemptive_run_in_main"; "concurrent_10k"; "concurrent_1m" ]
+    "preemptive_run_in_main"; "concurrent_10k"; "concurrent_1m"; "lwt_stream_of_list";
+    "stream_items"; "ocaml_stream_items" ]
 
 let () =
   Lwt_rust.init ();

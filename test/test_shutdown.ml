@@ -23,6 +23,12 @@ let () =
                 (Lwt_main.run (tokio_sleep 0.001) >= 0.001);
               let waiting = echo (fst (Lwt.wait ())) in
               let forever = never () in
+              let streams_dropped_before = streams_dropped () in
+              let idle_stream = count_stream 10 in
+              let reading_stream = never_stream () in
+              let read_in_flight = Lwt_stream.get reading_stream in
+              Alcotest.(check (option int)) "a stream works before" (Some 0)
+                (Lwt_main.run (Lwt_stream.get idle_stream));
               (* A thread blocked in run_blocking (30 s timeout) while the OCaml thread is
                  not draining: shutdown must release it at once with an error. *)
               block_until_shutdown ();
@@ -39,6 +45,13 @@ let () =
               Alcotest.(check string) "a pending task's promise" "Shut_down" (outcome waiting);
               Alcotest.(check string) "a never-ending task's promise" "Shut_down" (outcome forever);
               Alcotest.(check int) "its future was dropped" (dropped + 1) (dropped_futures ());
+              Alcotest.(check int) "both Rust streams were dropped" (streams_dropped_before + 2)
+                (streams_dropped ());
+              let stream_read s = outcome (Lwt_stream.get s) in
+              Alcotest.(check string) "a read in flight" "Shut_down" (outcome read_in_flight);
+              Alcotest.(check string) "a later read" "Shut_down" (stream_read idle_stream);
+              Alcotest.(check string) "a new stream's first read" "Shut_down"
+                (stream_read (count_stream 3));
               Alcotest.(check string) "a new call" "Shut_down" (outcome (echo_int 1 false));
               Alcotest.(check string) "a new call with a task" "Shut_down"
                 (outcome (echo (Lwt.return 1)));
@@ -50,6 +63,7 @@ let () =
               let s = Lwt_rust.stats () in
               Alcotest.(check int) "live tasks" 0 s.live_tasks;
               Alcotest.(check int) "live roots" 0 s.live_roots;
-              Alcotest.(check int) "live promises" 0 s.live_promises);
+              Alcotest.(check int) "live promises" 0 s.live_promises;
+              Alcotest.(check int) "live streams" 0 s.live_streams);
         ] );
     ]
