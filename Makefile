@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DUNE ?= dune
 
-.PHONY: all deps build test loom stress lint fmt demo example-tcp bench clean
+.PHONY: all deps build test loom stress lint fmt demo example-tcp example-lines bench clean
 
 all: build
 
@@ -50,6 +50,9 @@ demo: build
 # An Lwt_io echo server and 1000 concurrent tokio clients in one process.
 example-tcp: build
 	./_build/default/examples/tcp/tcp_echo.exe
+
+example-lines: build
+	./_build/default/examples/lines/lines.exe
 
 # Every scenario of bench/README.md against its baseline, in one process: prints the table,
 # writes bench/results.json and draws bench/chart.png (gnuplot, installed if missing and

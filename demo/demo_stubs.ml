@@ -3,6 +3,9 @@
 (* The TCP echo server of the example and the test. *)
 module Echo_server = Echo_server
 
+(* The TCP server of numbered lines of examples/lines and the stream tests. *)
+module Lines_server = Lines_server
+
 external callback_loop : (unit -> unit Lwt.t) -> int -> int Lwt.t
   = "lwt_rust_demo_callback_loop"
 
@@ -124,3 +127,5 @@ external count_stream_given_a_string : string -> int Lwt_stream.t
   = "lwt_rust_demo_count_stream"
 
 external sum_stream_of_strings : string Lwt_stream.t -> int Lwt.t = "lwt_rust_demo_sum_stream"
+
+external tcp_lines : int -> string Lwt_stream.t = "lwt_rust_demo_tcp_lines"

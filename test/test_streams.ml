@@ -194,6 +194,29 @@ let wrong_argument_type () =
   check_ended "after Invalid_argument" s;
   check_nothing_live "after the wrong argument"
 
+let tcp_lines () =
+  let lines = 10_000 in
+  await
+    (Demo_stubs.Lines_server.with_server ~lines (fun port ->
+         Lwt_stream.fold
+           (fun line n ->
+             let expected = Demo_stubs.Lines_server.line (n + 1) in
+             if line <> expected then Alcotest.failf "line %d: %S, expected %S" (n + 1) line expected;
+             n + 1)
+           (tcp_lines port) 0
+         >>= fun read ->
+         Alcotest.(check int) "every line, in order" lines read;
+         let partial = tcp_lines port in
+         Lwt_stream.nget 10 partial >|= fun first ->
+         Alcotest.(check int) "a few lines of a second connection" 10 (List.length first);
+         Lwt_rust.close_stream partial));
+  (match await (read_failure (tcp_lines 1)) with
+   | Some (Lwt_rust.Rust_error msg) ->
+     Alcotest.(check bool) "a refused connection" true (contains msg "127.0.0.1:1")
+   | Some exn -> Alcotest.failf "expected Rust_error, got %s" (Printexc.to_string exn)
+   | None -> Alcotest.fail "read from port 1");
+  check_nothing_live "after the TCP lines"
+
 (* OCaml -> Rust *)
 
 (* 1, 2, ..., n, produced on demand; [calls] counts the producer's calls. *)
@@ -325,6 +348,7 @@ let () =
             never_yielding_stream_cancelled;
           Alcotest.test_case "Result items with `stream`" `Quick result_items_are_values;
           Alcotest.test_case "a wrongly typed argument" `Quick wrong_argument_type;
+          Alcotest.test_case "lines from a tokio TCP reader" `Quick tcp_lines;
         ] );
       ( "ocaml to rust",
         [

@@ -150,3 +150,38 @@ pub fn lwt_rust_demo_double_stream(
 ) -> impl Stream<Item = Result<i64, Error>> {
     counted(items.map(|item| item.map(|x| 2 * x)))
 }
+
+/// `tcp_lines : int -> string Lwt_stream.t`: the lines read from a TCP connection to
+/// 127.0.0.1:`port`. A tokio task on the runtime's workers connects and reads; the lines
+/// reach the OCaml thread through a bounded channel (16 lines), so a slow OCaml reader slows
+/// the socket reads down (TCP backpressure) instead of growing a buffer. When OCaml stops
+/// reading (the stream is closed or collected), the channel closes and the task ends,
+/// closing the connection. A connection or read error fails the read that meets it with
+/// `Rust_error` and ends the stream.
+#[cfg(feature = "tokio")]
+#[crate::func(try_stream)]
+pub async fn lwt_rust_demo_tcp_lines(
+    port: i64,
+) -> Result<impl Stream<Item = Result<String, String>>, String> {
+    use tokio::io::AsyncBufReadExt;
+
+    let port = u16::try_from(port).map_err(|_| format!("not a TCP port: {port}"))?;
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(16);
+    crate::tokio_rt::spawn_io(async move {
+        let read_all = async {
+            let socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+            let mut lines = tokio::io::BufReader::new(socket).lines();
+            while let Some(line) = lines.next_line().await? {
+                if lines_tx.send(Ok(line)).await.is_err() {
+                    break; // The OCaml side stopped reading.
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        };
+        if let Err(err) = read_all.await {
+            let _ = lines_tx.send(Err(format!("127.0.0.1:{port}: {err}"))).await;
+        }
+    })
+    .map_err(|err| err.to_string())?;
+    Ok(futures::stream::poll_fn(move |cx| lines_rx.poll_recv(cx)))
+}
