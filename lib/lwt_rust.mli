@@ -10,7 +10,9 @@
     Everything here must be called from the thread that runs [Lwt_main.run] (the main
     thread). The library sets up its GC roots (boxroot) when this module is initialised,
     which happens after the threads library initialises and before your program's own code
-    runs: do not create threads from a module initialised before [Lwt_rust]. *)
+    runs. Boxroot cannot detect a thread created by a module initialised before [Lwt_rust];
+    the bridge still works then, since it creates every root on the thread that set boxroot
+    up, but such a thread is best avoided. *)
 
 (** {1 Exceptions} *)
 
@@ -27,8 +29,9 @@ exception Task_dropped of string
     the executor went away), so it will never produce a value. The payload says why. *)
 
 exception Setup_failed of string
-(** Raised when this module is initialised if the GC root library (boxroot) cannot be set up,
-    which happens when a thread was created before [Lwt_rust] was initialised. *)
+(** Raised when this module is initialised if the GC root library (boxroot) reports an error
+    at setup (out of memory, or its hooks into the runtime were replaced); the payload is
+    boxroot's message. *)
 
 exception Shut_down
 (** Raised by (the promises of) Rust functions called after {!shutdown}, and the rejection of
