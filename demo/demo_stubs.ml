@@ -129,3 +129,9 @@ external count_stream_given_a_string : string -> int Lwt_stream.t
 external sum_stream_of_strings : string Lwt_stream.t -> int Lwt.t = "lwt_rust_demo_sum_stream"
 
 external tcp_lines : int -> string Lwt_stream.t = "lwt_rust_demo_tcp_lines"
+
+(* Rust values that do not fit their OCaml type (an i64 beyond 63 bits). *)
+
+external out_of_range : bool -> int Lwt.t = "lwt_rust_demo_out_of_range"
+external out_of_range_nested : unit -> (int * int list) option Lwt.t = "lwt_rust_demo_out_of_range_nested"
+external out_of_range_stream : unit -> int Lwt_stream.t = "lwt_rust_demo_out_of_range_stream"

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `()` | `unit` |
 //! | `bool` | `bool` |
-//! | `i64` | `int` (63-bit; larger values are truncated) |
+//! | `i64` | `int` (63-bit; a result outside that range is refused, see [`OCamlRepr::check_fits`]) |
 //! | `i32` | `int32` |
 //! | [`Int64`] | `int64` |
 //! | `f64` | `float` |
@@ -77,7 +77,17 @@ pub trait OCamlRepr: Sized + 'static {
     /// # Safety
     /// Runtime lock held; `value` is a valid OCaml value (of any type).
     unsafe fn check(value: RawOCaml) -> bool;
+
+    /// Whether this Rust value fits its OCaml type, so that converting it loses nothing:
+    /// `Err` says what does not fit (an `i64` outside OCaml's 63-bit `int`). Deep.
+    fn check_fits(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
+
+/// The range of OCaml's `int` on 64-bit platforms: 63 bits.
+const OCAML_INT_MIN: i64 = -(1 << 62);
+const OCAML_INT_MAX: i64 = (1 << 62) - 1;
 
 /// Converts an argument received from OCaml, after checking its shape.
 ///
@@ -137,7 +147,25 @@ macro_rules! leaf {
 
 leaf!((), (), "unit", |v| v == sys::UNIT);
 leaf!(bool, bool, "bool", |v| v == sys::TRUE || v == sys::FALSE);
-leaf!(i64, OCamlInt, "int", |v| sys::is_long(v));
+
+impl OCamlRepr for i64 {
+    type Marker = OCamlInt;
+    fn ocaml_type() -> String {
+        "int".to_owned()
+    }
+    unsafe fn check(v: RawOCaml) -> bool {
+        sys::is_long(v)
+    }
+    fn check_fits(&self) -> Result<(), String> {
+        if (OCAML_INT_MIN..=OCAML_INT_MAX).contains(self) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{self} does not fit OCaml's int (63 bits: {OCAML_INT_MIN} .. {OCAML_INT_MAX})"
+            ))
+        }
+    }
+}
 leaf!(i32, OCamlInt32, "int32", |v| is_custom_with(v, c"_i"));
 leaf!(Int64, OCamlInt64, "int64", |v| is_custom_with(v, c"_j"));
 leaf!(f64, OCamlFloat, "float", |v| is_block_with(
@@ -171,6 +199,9 @@ impl<T: OCamlRepr> OCamlRepr for Option<T> {
     unsafe fn check(v: RawOCaml) -> bool {
         v == sys::NONE || (is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)))
     }
+    fn check_fits(&self) -> Result<(), String> {
+        self.as_ref().map_or(Ok(()), T::check_fits)
+    }
 }
 
 impl<T: OCamlRepr, E: OCamlRepr> OCamlRepr for Result<T, E> {
@@ -181,6 +212,12 @@ impl<T: OCamlRepr, E: OCamlRepr> OCamlRepr for Result<T, E> {
     unsafe fn check(v: RawOCaml) -> bool {
         (is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)))
             || (is_block_with(v, 1, Some(1)) && E::check(*sys::field(v, 0)))
+    }
+    fn check_fits(&self) -> Result<(), String> {
+        match self {
+            Ok(v) => v.check_fits(),
+            Err(e) => e.check_fits(),
+        }
     }
 }
 
@@ -197,6 +234,9 @@ impl<T: OCamlRepr> OCamlRepr for Vec<T> {
             v = *sys::field(v, 1);
         }
         true
+    }
+    fn check_fits(&self) -> Result<(), String> {
+        self.iter().try_for_each(T::check_fits)
     }
 }
 
@@ -219,6 +259,9 @@ impl<T: OCamlRepr> OCamlRepr for Array<T> {
             0 => (0..sys::wosize_val(v)).all(|i| T::check(*sys::field(v, i))),
             _ => false,
         }
+    }
+    fn check_fits(&self) -> Result<(), String> {
+        self.0.iter().try_for_each(T::check_fits)
     }
 }
 
@@ -328,6 +371,10 @@ macro_rules! tuple {
             unsafe fn check(v: RawOCaml) -> bool {
                 const SIZE: usize = [$($i),+].len();
                 is_block_with(v, 0, Some(SIZE)) $(&& $t::check(*sys::field(v, $i)))+
+            }
+            fn check_fits(&self) -> Result<(), String> {
+                $(self.$i.check_fits()?;)+
+                Ok(())
             }
         }
     };

@@ -102,13 +102,15 @@ where
     unsafe { Root::from_raw(promise.0) }
 }
 
-/// [`spawn`] for a future whose output is a plain value, converted by its [`OCamlRepr`].
+/// [`spawn`] for a future whose output is a plain value, converted by its [`OCamlRepr`]. A
+/// value that does not fit its OCaml type (an `i64` beyond 63 bits) rejects the promise with
+/// `Lwt_rust.Rust_error`.
 pub fn spawn_value<T, F>(future: F) -> ocaml::Raw
 where
     T: OCamlRepr + ToOCaml<T::Marker>,
     F: Future<Output = T> + 'static,
 {
-    spawn::<T::Marker, T, _>(async move { Ok(future.await) })
+    spawn::<T::Marker, T, _>(async move { fitting(future.await) })
 }
 
 /// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
@@ -120,7 +122,13 @@ where
     E: std::fmt::Display + 'static,
     F: Future<Output = Result<T, E>> + 'static,
 {
-    spawn::<T::Marker, T, _>(async move { future.await.map_err(into_error) })
+    spawn::<T::Marker, T, _>(async move { fitting(future.await.map_err(into_error)?) })
+}
+
+/// `value`, if it fits its OCaml type ([`OCamlRepr::check_fits`]); else a `Rust_error` saying
+/// what does not, rather than a silently truncated value.
+pub fn fitting<T: OCamlRepr>(value: T) -> Result<T, Error> {
+    value.check_fits().map(|()| value).map_err(Error::Rust)
 }
 
 /// Maps any displayable error to an [`Error`], keeping OCaml exceptions as they are.

@@ -37,7 +37,7 @@ use crate::callbacks::{self, FailureKind};
 use crate::conv::{OCamlRepr, Opaque};
 use crate::error::Error;
 use crate::keyed::KeyedSlab;
-use crate::lwt_future::{into_error, panic_message, spawn};
+use crate::lwt_future::{fitting, into_error, panic_message, spawn};
 use crate::root::Root;
 use crate::runtime::{in_ocaml_context, is_shut_down, Entered};
 
@@ -212,13 +212,14 @@ where
     ocaml::Raw(unsafe { callbacks::rust_stream(key) })
 }
 
-/// [`stream`] for a stream of plain values.
+/// [`stream`] for a stream of plain values. An item that does not fit its OCaml type (an
+/// `i64` beyond 63 bits) fails its read with `Lwt_rust.Rust_error` and ends the stream.
 pub fn stream_value<T, S>(items: S) -> ocaml::Raw
 where
     T: OCamlRepr + ToOCaml<T::Marker>,
     S: Stream<Item = T> + 'static,
 {
-    stream(futures::StreamExt::map(items, Ok))
+    stream(futures::StreamExt::map(items, fitting))
 }
 
 /// [`stream`] for a stream of `Result<T, E>`: `Ok` items are read by OCaml, the first `Err`
@@ -232,7 +233,7 @@ where
     S: Stream<Item = Result<T, E>> + 'static,
 {
     stream(futures::StreamExt::map(items, |item| {
-        item.map_err(into_error)
+        fitting(item.map_err(into_error)?)
     }))
 }
 

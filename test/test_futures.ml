@@ -77,6 +77,23 @@ let wrong_types () =
     (await (echo_bytes (Bytes.of_string "\xff\xfe") true));
   check_nothing_live "after the wrong types"
 
+(* A Rust i64 beyond OCaml's 63-bit int is refused, never silently truncated. *)
+let out_of_range_values () =
+  let refused name p =
+    match await (Lwt_result.catch p) with
+    | Error (Lwt_rust.Rust_error msg) ->
+      Alcotest.(check bool) (name ^ ": says what does not fit") true
+        (Support.contains msg "does not fit OCaml's int")
+    | Error e -> Alcotest.failf "%s: unexpected %s" name (Printexc.to_string e)
+    | Ok _ -> Alcotest.failf "%s: an out-of-range value was returned" name
+  in
+  refused "2^62, ready path" (out_of_range false);
+  refused "2^62, task path" (out_of_range true);
+  refused "nested in an option, a tuple and a list" (out_of_range_nested ());
+  Alcotest.(check int) "max_int itself fits" max_int (await (echo_int max_int true));
+  Alcotest.(check int) "min_int itself fits" min_int (await (echo_int min_int false));
+  check_nothing_live "after the out-of-range values"
+
 let ready_future_is_resolved_at_once () =
   let before = Lwt_rust.stats () in
   let p = echo_int 41 false in
@@ -201,6 +218,7 @@ let () =
           Alcotest.test_case "typed round trips" `Quick typed_values;
           Alcotest.test_case "Result return type" `Quick result_errors;
           Alcotest.test_case "wrong types are refused" `Quick wrong_types;
+          Alcotest.test_case "ints beyond 63 bits are refused" `Quick out_of_range_values;
           Alcotest.test_case "a ready future resolves at once" `Quick
             ready_future_is_resolved_at_once;
         ] );

@@ -189,6 +189,17 @@ let result_items_are_values () =
     (await (Lwt_stream.to_list (result_stream ())));
   check_nothing_live "after the result stream"
 
+let out_of_range_item () =
+  let s = out_of_range_stream () in
+  Alcotest.(check (option int)) "an item that fits" (Some 1) (await (Lwt_stream.get s));
+  (match await (read_failure s) with
+   | Some (Lwt_rust.Rust_error msg) ->
+     Alcotest.(check bool) "says what does not fit" true (contains msg "does not fit OCaml's int")
+   | Some exn -> Alcotest.failf "expected Rust_error, got %s" (Printexc.to_string exn)
+   | None -> Alcotest.fail "an out-of-range item was read");
+  check_ended "after the out-of-range item" s;
+  check_nothing_live "after the out-of-range item"
+
 let wrong_argument_type () =
   let s = count_stream_given_a_string "ten" in
   (match await (read_failure s) with
@@ -353,6 +364,7 @@ let () =
             never_yielding_stream_cancelled;
           Alcotest.test_case "Result items with `stream`" `Quick result_items_are_values;
           Alcotest.test_case "a wrongly typed argument" `Quick wrong_argument_type;
+          Alcotest.test_case "an item beyond 63 bits" `Quick out_of_range_item;
           Alcotest.test_case "lines from a tokio TCP reader" `Quick tcp_lines;
         ] );
       ( "ocaml to rust",

@@ -334,3 +334,18 @@ pub extern "C" fn lwt_rust_demo_trim_malloc(_unit: Raw) -> Raw {
     }
     Raw(ocaml::sys::UNIT)
 }
+
+/// `out_of_range : bool -> int Lwt.t`: returns 2^62, one more than OCaml's `max_int`, after
+/// yielding if asked: refused with `Rust_error`, never truncated.
+#[crate::func]
+pub async fn lwt_rust_demo_out_of_range(yield_first: bool) -> i64 {
+    maybe_yield(yield_first).await;
+    1 << 62
+}
+
+/// `out_of_range_nested : unit -> (int * int list) option Lwt.t`: a value whose one nested
+/// `int` does not fit (`min_int - 1`).
+#[crate::func]
+pub async fn lwt_rust_demo_out_of_range_nested() -> Option<(i64, Vec<i64>)> {
+    Some((1, vec![2, -(1 << 62) - 1]))
+}

@@ -185,3 +185,10 @@ pub async fn lwt_rust_demo_tcp_lines(
     .map_err(|err| err.to_string())?;
     Ok(futures::stream::poll_fn(move |cx| lines_rx.poll_recv(cx)))
 }
+
+/// `out_of_range_stream : unit -> int Lwt_stream.t`: 1, then 2^62 (which does not fit an
+/// OCaml int: that read fails with `Rust_error` and the stream ends), then 3.
+#[crate::func(stream)]
+pub fn lwt_rust_demo_out_of_range_stream() -> impl Stream<Item = i64> {
+    stream::iter([1, 1 << 62, 3])
+}
