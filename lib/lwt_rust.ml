@@ -165,16 +165,52 @@ let task cancel_key =
    [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
    [close_stream] is called, or when the [Lwt_stream.t] becomes unreachable: the [source]
    record below is reachable exactly as long as the stream's pull function, so its finaliser
-   closes the source then. A stale key (already ended or closed) is ignored by Rust.
+   runs then. A stale key (already ended or closed) is ignored by Rust.
 
    [close_stream] needs the source of a stream: [registry] maps slots to (stream, source)
-   pairs through ephemerons, so that it keeps neither alive. *)
+   pairs through ephemerons, so that it keeps neither alive.
+
+   A finaliser runs at whatever allocation the GC happens to be at, possibly in the middle of
+   the registry code below, or of Rust code calling OCaml. So it only pushes the source on
+   [unreachable] (one read and one write of a ref around one allocation: nothing else writes
+   it except [take_unreachable], which does not allocate), and the sources there are released
+   at well-defined points: the next turn of the Lwt loop (an [Enter_iter_hooks] hook), the
+   next Rust stream, the next [close_stream]. *)
 type source = { key : int; mutable slot : int }
 
 let registry : (Obj.t, source) Ephemeron.K1.t array ref = ref [||]
 let free_slots = ref []
+let unreachable = ref []
+
+let take_unreachable () =
+  let sources = !unreachable in
+  unreachable := [];
+  sources
+
+let unregister slot =
+  let e = !registry.(slot) in
+  Ephemeron.K1.unset_key e;
+  Ephemeron.K1.unset_data e;
+  free_slots := slot :: !free_slots
+
+(* Leaves the registry, then drops the Rust stream (whose destructor may call back into
+   OCaml, even create another Rust stream: the registry is consistent by then). *)
+let release source =
+  if source.slot >= 0 then begin
+    unregister source.slot;
+    source.slot <- -1
+  end;
+  stream_close source.key
+
+let rec release_unreachable () =
+  match take_unreachable () with
+  | [] -> ()
+  | sources ->
+    List.iter release sources;
+    release_unreachable ()
 
 let register stream source =
+  release_unreachable ();
   let slot =
     match !free_slots with
     | slot :: rest ->
@@ -196,30 +232,44 @@ let register stream source =
   Ephemeron.K1.set_data e source;
   slot
 
-let unregister slot =
-  let e = !registry.(slot) in
-  Ephemeron.K1.unset_key e;
-  Ephemeron.K1.unset_data e;
-  free_slots := slot :: !free_slots
-
-let release source =
-  if source.slot >= 0 then begin
-    unregister source.slot;
-    source.slot <- -1
-  end;
-  stream_close source.key
+let release_hook = ref None
 
 let rust_stream key =
+  if !release_hook = None then
+    release_hook :=
+      Some
+        (Lwt_main.Enter_iter_hooks.add_first (fun () ->
+             if !unreachable <> [] then release_unreachable ()));
   let source = { key; slot = -1 } in
   (* The closure must capture [source] itself (not just its key): that is what ties the
      finaliser to the stream's reachability. *)
   let pull () = stream_pull (Sys.opaque_identity source).key in
   let stream = Lwt_stream.from pull in
   source.slot <- register stream source;
-  Gc.finalise release source;
+  Gc.finalise (fun source -> unreachable := source :: !unreachable) source;
   stream
 
+(* A stream whose first read fails with [exn], then ends. *)
+let failing_stream exn =
+  let failed = ref false in
+  Lwt_stream.from (fun () ->
+      if !failed then Lwt.return_none
+      else begin
+        failed := true;
+        Lwt.fail exn
+      end)
+
+(* Registered for Rust, so it must not raise: an asynchronous exception ([Out_of_memory],
+   one raised by a signal handler or a finaliser) arriving while the stream is made drops
+   the Rust stream, and the stream's first read fails with it. *)
+let rust_stream key =
+  try rust_stream key
+  with exn ->
+    stream_close key;
+    failing_stream exn
+
 let close_stream stream =
+  release_unreachable ();
   let target = Obj.repr stream in
   let found = ref None in
   Array.iter
@@ -230,31 +280,28 @@ let close_stream stream =
     !registry;
   Option.iter release !found
 
-(* A stream whose first read fails with [failure kind message], then ends. *)
-let failed_stream kind message =
-  let failed = ref false in
-  Lwt_stream.from (fun () ->
-      if !failed then Lwt.return_none
-      else begin
-        failed := true;
-        Lwt.fail (failure kind message)
-      end)
+let failed_stream kind message = failing_stream (failure kind message)
 
 (* Rust reading an OCaml stream (src/ocaml_stream.rs), one item per step. An item already
-   there is handed over at once, with no promise. Never raises. The constructors' order is
-   read by Rust (tags 0, 1, 2; [End] the immediate 0). *)
+   there is taken and handed over at once, with no promise. Otherwise Rust waits on
+   [Lwt_stream.peek], which does not take the item: if Rust stops reading before it comes
+   back for it, the item stays in the stream. Never raises. The constructors' order is read
+   by Rust (tags 0, 1, 2; [End] the immediate 0). *)
 type 'a step = Item of 'a | Wait of 'a option Lwt.t | Failed of exn | End
 
 let stream_next stream =
-  gc_hook ();
-  match Lwt_stream.get stream with
-  | p -> (
-    match Lwt.state p with
-    | Lwt.Return (Some x) -> Item x
+  try
+    gc_hook ();
+    let next = Lwt_stream.peek stream in
+    match Lwt.state next with
+    | Lwt.Return (Some _) -> (
+      match Lwt.state (Lwt_stream.get stream) with
+      | Lwt.Return (Some x) -> Item x
+      | _ -> Failed (Failure "Lwt_rust: an OCaml stream lost an item it had just shown"))
     | Lwt.Return None -> End
     | Lwt.Fail exn -> Failed exn
-    | Lwt.Sleep -> Wait p)
-  | exception exn -> Failed exn
+    | Lwt.Sleep -> Wait next
+  with exn -> Failed exn
 
 let () =
   Callback.register "lwt_rust.init" init;

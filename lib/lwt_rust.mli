@@ -78,8 +78,13 @@ val set_tokio_workers : int -> unit
     never makes Rust buffer. An error from the Rust stream fails the read that meets it, with
     the error's exception, and ends the stream; so does a panic ({!Rust_panic}). The Rust
     stream is dropped (its destructors run) when it ends, when {!close_stream} is called, or
-    after the ['a Lwt_stream.t] becomes unreachable (at the next major GC that finds it
-    so). A read in progress keeps the stream reachable. *)
+    after the ['a Lwt_stream.t] becomes unreachable: at the next turn of the Lwt loop after
+    a major GC found it so.
+
+    A read in progress keeps the stream reachable (whoever waits for it must be able to get
+    the item). So a read you abandon, with [Lwt.pick] and a timeout for example, keeps a Rust
+    stream that never yields alive until {!shutdown}: call {!close_stream} when you give up
+    on a stream. *)
 
 val close_stream : 'a Lwt_stream.t -> unit
 (** [close_stream s] stops a stream that comes from Rust: the Rust stream is dropped now, a

@@ -273,19 +273,15 @@ pub(crate) unsafe fn failed_stream(kind: FailureKind, message: &str) -> RawOCaml
 }
 
 /// One step of reading an OCaml `'a Lwt_stream.t`, as the OCaml `step` value of
-/// `lib/lwt_rust.ml`: `Item x` (tag 0) when the next item was there, `End` (the immediate 0),
-/// `Wait p` (tag 1) with the `'a option Lwt.t` of the next item, or `Failed exn` (tag 2) when
-/// the stream's producer raised.
+/// `lib/lwt_rust.ml`: `Item x` (tag 0) when the next item was there (it is taken), `End`
+/// (the immediate 0), `Wait p` (tag 1) with the `Lwt_stream.peek` promise of the next item,
+/// or `Failed exn` (tag 2) when the stream's producer raised. `Err` if the call itself
+/// raised (an asynchronous exception).
 ///
 /// # Safety
 /// OCaml context; `stream` is a valid `'a Lwt_stream.t` read just before the call.
-pub(crate) unsafe fn stream_next(stream: RawOCaml) -> RawOCaml {
-    with_named(|n| {
-        internal(
-            "stream_next",
-            sys::caml_callback_exn(*n.stream_next, stream),
-        )
-    })
+pub(crate) unsafe fn stream_next(stream: RawOCaml) -> Result<RawOCaml, RawOCaml> {
+    with_named(|n| check(sys::caml_callback_exn(*n.stream_next, stream)))
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.

@@ -39,7 +39,7 @@ use crate::error::Error;
 use crate::keyed::KeyedSlab;
 use crate::lwt_future::{fitting, into_error, panic_message, spawn};
 use crate::root::Root;
-use crate::runtime::{in_ocaml_context, is_shut_down, Entered};
+use crate::runtime::{in_ocaml_context, is_shut_down, runtime_lent, Entered};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
 
@@ -144,7 +144,8 @@ where
     fn pull(self: Rc<Self>) -> ocaml::Raw {
         if self.pulling.replace(true) {
             return crate::lwt_future::invalid_argument(
-                "Lwt_rust: a Rust stream was read twice at once (only Lwt_stream reads it)",
+                "Lwt_rust: a Rust stream was read while a read of it was in progress (from \
+                 inside its own item's production)",
             );
         }
         spawn::<Option<T::Marker>, Option<T>, _>(Pull { source: self })
@@ -185,7 +186,7 @@ impl<T> Drop for Pull<T> {
 /// Lwt stream.
 ///
 /// # Panics
-/// Outside the OCaml context.
+/// Outside the OCaml context, or inside [`crate::runtime::with_runtime`] (it runs OCaml code).
 pub fn stream<T, S>(stream: S) -> ocaml::Raw
 where
     T: OCamlRepr + ToOCaml<T::Marker>,
@@ -194,6 +195,11 @@ where
     assert!(
         in_ocaml_context(),
         "lwt_rust::lwt_stream::stream called outside the OCaml thread or outside a stub"
+    );
+    assert!(
+        !runtime_lent(),
+        "lwt_rust::lwt_stream::stream called inside with_runtime: it runs OCaml code, which \
+         could move the OCaml values borrowed there"
     );
     if is_shut_down() {
         drop(stream);

@@ -1,19 +1,20 @@
 //! `OCamlStream<T>`: an OCaml `'a Lwt_stream.t` read by Rust as a `futures::Stream` (the
 //! OCaml → Rust direction, for sequences).
 //!
-//! Each `poll_next` that needs an item takes exactly one from the OCaml stream
-//! (`Lwt_stream.get`, through the registered `lwt_rust.stream_next`). When the item is there
-//! already (a buffered or `from_direct` stream), OCaml hands it over directly, with no
-//! promise and no root; otherwise Rust awaits the `'a option Lwt.t` as a [`Promise`].
+//! Each `poll_next` that needs an item takes exactly one from the OCaml stream, through the
+//! registered `lwt_rust.stream_next`. When the item is there already (a buffered or
+//! `from_direct` stream), OCaml takes it (`Lwt_stream.get`) and hands it over directly, with
+//! no promise and no root. Otherwise Rust awaits `Lwt_stream.peek` as a [`Promise`], which
+//! does not take the item, and then asks again.
 //!
 //! Invariants:
 //! - pull-driven and exact: Rust takes an item only when its consumer asks for one, so an
-//!   `Lwt_stream.from` producer runs only then, and dropping the `OCamlStream` leaves every
+//!   `Lwt_stream.from` producer runs only then; an item leaves the OCaml stream only in the
+//!   same call that hands it to Rust, so dropping the `OCamlStream` at any point leaves every
 //!   item not yet yielded in the OCaml stream: nothing is read ahead, nothing is lost;
 //! - the stream ends (`None`) when the OCaml stream does; an exception from its producer, or
 //!   an item of the wrong OCaml type, is yielded as one `Err` and ends the stream;
-//! - dropping the `OCamlStream` releases its root and drops a read in progress, cancelling it
-//!   where Lwt allows (an item that arrives later stays in the OCaml stream);
+//! - dropping the `OCamlStream` releases its root and its wait, if any;
 //! - lives on the OCaml thread (`!Send`), polled there with the runtime lock held (by the
 //!   executor, or inside a stub).
 
@@ -25,7 +26,7 @@ use ocaml::sys;
 use ocaml_interop::{FromOCaml, OCaml, OCamlException};
 
 use crate::callbacks;
-use crate::conv::{from_ocaml_checked, LwtStream, OCamlRepr};
+use crate::conv::{from_ocaml_checked, LwtStream, OCamlRepr, Opaque};
 use crate::error::{Error, OCamlError};
 use crate::promise::Promise;
 use crate::root::Root;
@@ -39,8 +40,8 @@ use crate::runtime::with_runtime;
 pub struct OCamlStream<T: OCamlRepr> {
     /// The OCaml stream; `None` once it ended or failed.
     source: Option<Root<LwtStream<T::Marker>>>,
-    /// The read in progress, when the next item was not there yet.
-    reading: Option<Promise<Option<T::Marker>>>,
+    /// `Lwt_stream.peek` of the stream, while waiting for its next item.
+    waiting: Option<Promise<Opaque>>,
 }
 
 // Nothing in an `OCamlStream` is pinned structurally.
@@ -51,56 +52,71 @@ impl<T: OCamlRepr> OCamlStream<T> {
     pub fn new(stream: Root<LwtStream<T::Marker>>) -> Self {
         OCamlStream {
             source: Some(stream),
-            reading: None,
+            waiting: None,
         }
     }
 }
 
 /// What one step of reading gave.
-enum Step<T: OCamlRepr> {
+enum Step<T> {
     Item(Result<T, Error>),
     End,
-    Wait(Promise<Option<T::Marker>>),
+    Wait(Promise<Opaque>),
 }
 
 /// Tags of the OCaml `step` type in `lib/lwt_rust.ml` (`End` is the immediate 0).
 const ITEM: u8 = 0;
 const WAIT: u8 = 1;
+const FAILED: u8 = 2;
 
-impl<T> OCamlStream<T>
+fn wrong_item<T: OCamlRepr>() -> Error {
+    Error::Rust(format!(
+        "an item of an OCaml stream is not a {}",
+        T::ocaml_type()
+    ))
+}
+
+/// Takes the next item from OCaml if it is there, or starts waiting for it.
+fn step<T>(source: &Root<LwtStream<T::Marker>>) -> Step<T>
 where
     T: OCamlRepr + FromOCaml<T::Marker>,
 {
-    /// Takes the next item from OCaml if it is there, or starts waiting for it.
-    fn step(source: &Root<LwtStream<T::Marker>>) -> Step<T> {
-        with_runtime(|cr| {
-            // SAFETY: OCaml context (`with_runtime` checked it). The stream is read from its
-            // root just before the call; the step it returns is inspected, and its item
-            // converted (which does not allocate on the OCaml heap) or its promise attached,
-            // before anything else allocates.
-            unsafe {
-                let step = callbacks::stream_next(source.raw());
-                if !sys::is_block(step) {
-                    return Step::End;
-                }
-                let field = sys::field(step, 0).read();
-                match sys::tag_val(step) {
-                    ITEM => Step::Item(from_ocaml_checked::<T>(cr, field).map_err(|_| {
-                        Error::Rust(format!(
-                            "an item of an OCaml stream is not a {}",
-                            T::ocaml_type()
-                        ))
-                    })),
-                    WAIT => Step::Wait(Promise::attach_raw(field)),
-                    _ => {
-                        let exn: Root<OCamlException> = Root::from_raw(field);
-                        let message = callbacks::describe_exn(exn.raw());
-                        Step::Item(Err(OCamlError::new(exn, message).into()))
-                    }
-                }
+    with_runtime(|cr| {
+        // SAFETY: OCaml context (`with_runtime` checked it). The stream is read from its root
+        // just before the call; the step it returns is inspected, and its field converted
+        // (which does not allocate on the OCaml heap), attached or rooted before anything
+        // else allocates.
+        unsafe {
+            let step = match callbacks::stream_next(source.raw()) {
+                Ok(step) => step,
+                Err(exn) => return Step::Item(Err(exception(exn))),
+            };
+            if !sys::is_block(step) {
+                return Step::End;
             }
-        })
-    }
+            let field = sys::field(step, 0).read();
+            match sys::tag_val(step) {
+                ITEM => {
+                    Step::Item(from_ocaml_checked::<T>(cr, field).map_err(|_| wrong_item::<T>()))
+                }
+                WAIT => Step::Wait(Promise::attach_raw(field)),
+                FAILED => Step::Item(Err(exception(field))),
+                tag => Step::Item(Err(Error::Rust(format!(
+                    "lwt_rust: unexpected step (tag {tag}) from Lwt_rust.stream_next"
+                )))),
+            }
+        }
+    })
+}
+
+/// An OCaml exception as an [`Error`].
+///
+/// # Safety
+/// OCaml context; `exn` is a valid exception read after the last allocation.
+unsafe fn exception(exn: sys::Value) -> Error {
+    let exn: Root<OCamlException> = Root::from_raw(exn);
+    let message = callbacks::describe_exn(exn.raw());
+    OCamlError::new(exn, message).into()
 }
 
 impl<T> Stream for OCamlStream<T>
@@ -111,47 +127,36 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let Some(source) = &this.source else {
-            return Poll::Ready(None);
-        };
-        let item = match &mut this.reading {
-            None => match Self::step(source) {
+        loop {
+            let Some(source) = &this.source else {
+                return Poll::Ready(None);
+            };
+            if let Some(waiting) = &mut this.waiting {
+                let peeked = match Pin::new(waiting).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(peeked) => peeked,
+                };
+                this.waiting = None;
+                if let Err(exn) = peeked {
+                    this.source = None;
+                    return Poll::Ready(Some(Err(exn.into())));
+                }
+                // The next item (or the end) is there now: take it with another step.
+            }
+            let item = match step::<T>(source) {
                 Step::Item(item) => Some(item),
                 Step::End => None,
-                Step::Wait(promise) => {
-                    this.reading = Some(promise);
-                    // Poll it now, so that it registers this task's waker.
-                    return Pin::new(this).poll_next(cx);
+                Step::Wait(peek) => {
+                    this.waiting = Some(peek);
+                    continue;
                 }
-            },
-            Some(reading) => {
-                let read = match Pin::new(reading).poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(read) => read,
-                };
-                this.reading = None;
-                match read {
-                    Err(exn) => Some(Err(exn.into())),
-                    Ok(value) => with_runtime(|cr| {
-                        // SAFETY: OCaml context; the value is read from its root and
-                        // converted without allocating on the OCaml heap.
-                        unsafe { from_ocaml_checked::<Option<T>>(cr, value.raw()) }
-                            .map_err(|_| {
-                                Error::Rust(format!(
-                                    "an item of an OCaml stream is not a {}",
-                                    T::ocaml_type()
-                                ))
-                            })
-                            .transpose()
-                    }),
-                }
+            };
+            if !matches!(item, Some(Ok(_))) {
+                // The end, or an error, which ends the stream too.
+                this.source = None;
             }
-        };
-        if !matches!(item, Some(Ok(_))) {
-            // The end, or an error, which ends the stream too.
-            this.source = None;
+            return Poll::Ready(item);
         }
-        Poll::Ready(item)
     }
 }
 

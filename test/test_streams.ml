@@ -127,6 +127,8 @@ let unreachable_stream_is_dropped () =
       read_a_little make;
       Gc.full_major ();
       Gc.full_major ();
+      (* The finaliser queues the stream; the next turn of the Lwt loop drops it. *)
+      await (Lwt_unix.sleep 0.001);
       Alcotest.(check int) (what ^ ": dropped once unreachable") (dropped + 1) (streams_dropped ());
       check_nothing_live what)
     [ ("count_stream", fun () -> count_stream 1000);
@@ -199,6 +201,63 @@ let out_of_range_item () =
    | None -> Alcotest.fail "an out-of-range item was read");
   check_ended "after the out-of-range item" s;
   check_nothing_live "after the out-of-range item"
+
+let two_error_types () =
+  check_exn "Err from the fn" (Lwt_rust.Rust_error "cannot count down from -1")
+    (await (read_failure (checked_countdown (-1))));
+  let s = checked_countdown 3 in
+  Alcotest.(check (list int)) "items" [ 3; 2; 1 ] (await (Lwt_stream.nget 3 s));
+  (match await (read_failure s) with
+   | Some (Lwt_rust.Rust_error _) -> ()
+   | Some exn -> Alcotest.failf "expected Rust_error, got %s" (Printexc.to_string exn)
+   | None -> Alcotest.fail "the erroring item was read");
+  check_ended "after the item error" s;
+  check_nothing_live "after the countdowns"
+
+(* An OCaml producer feeding a Rust stream closes that Rust stream's Lwt_stream while Rust is
+   polling it for an item: the item being produced is delivered, then the stream ends. *)
+let closed_while_polled () =
+  let dropped = streams_dropped () in
+  let doubled = ref None and i = ref 0 in
+  let input =
+    Lwt_stream.from (fun () ->
+        incr i;
+        if !i = 2 then Option.iter Lwt_rust.close_stream !doubled;
+        Lwt.return (Some !i))
+  in
+  let s = double_stream input in
+  doubled := Some s;
+  Alcotest.(check (option int)) "before the close" (Some 2) (await (Lwt_stream.get s));
+  Alcotest.(check (option int)) "the item produced during the close" (Some 4)
+    (await (Lwt_stream.get s));
+  check_ended "after a close from inside the poll" s;
+  Alcotest.(check int) "dropped once" (dropped + 1) (streams_dropped ());
+  check_nothing_live "after the close inside the poll"
+
+(* Reading a Rust stream from inside the production of its own item is refused by name. *)
+let reentrant_read () =
+  let doubled = ref None and inner = ref None and i = ref 0 in
+  let input =
+    Lwt_stream.from (fun () ->
+        incr i;
+        (match (!doubled, !inner) with
+         | Some s, None -> inner := Some (Lwt_result.catch (Lwt_stream.get s))
+         | _ -> ());
+        Lwt.return (if !i <= 3 then Some !i else None))
+  in
+  let s = double_stream input in
+  doubled := Some s;
+  Alcotest.(check (option int)) "the outer read" (Some 2) (await (Lwt_stream.get s));
+  (match !inner with
+   | Some p -> (
+     match await p with
+     | Error (Invalid_argument msg) ->
+       Alcotest.(check bool) "names the problem" true (contains msg "while a read of it was in progress")
+     | Error exn -> Alcotest.failf "expected Invalid_argument, got %s" (Printexc.to_string exn)
+     | Ok _ -> Alcotest.fail "a re-entrant read succeeded")
+   | None -> Alcotest.fail "the producer did not run");
+  ignore (await (Lwt_stream.to_list s) : int list);
+  check_nothing_live "after the re-entrant read"
 
 let wrong_argument_type () =
   let s = count_stream_given_a_string "ten" in
@@ -364,6 +423,9 @@ let () =
             never_yielding_stream_cancelled;
           Alcotest.test_case "Result items with `stream`" `Quick result_items_are_values;
           Alcotest.test_case "a wrongly typed argument" `Quick wrong_argument_type;
+          Alcotest.test_case "fn -> Result<stream> with two error types" `Quick two_error_types;
+          Alcotest.test_case "closed while being polled" `Quick closed_while_polled;
+          Alcotest.test_case "a re-entrant read is refused" `Quick reentrant_read;
           Alcotest.test_case "an item beyond 63 bits" `Quick out_of_range_item;
           Alcotest.test_case "lines from a tokio TCP reader" `Quick tcp_lines;
         ] );

@@ -81,11 +81,15 @@ fn options(attr: proc_macro2::TokenStream, default: String) -> syn::Result<Optio
         if meta.path.is_ident("name") {
             options.name = meta.value()?.parse::<LitStr>()?.value();
             Ok(())
-        } else if meta.path.is_ident("stream") {
-            options.kind = Kind::Stream;
-            Ok(())
-        } else if meta.path.is_ident("try_stream") {
-            options.kind = Kind::TryStream;
+        } else if meta.path.is_ident("stream") || meta.path.is_ident("try_stream") {
+            if options.kind != Kind::Promise {
+                return Err(meta.error("give one of `stream` or `try_stream`, once"));
+            }
+            options.kind = if meta.path.is_ident("stream") {
+                Kind::Stream
+            } else {
+                Kind::TryStream
+            };
             Ok(())
         } else {
             Err(meta.error("expected `name = \"...\"`, `stream` or `try_stream`"))
@@ -217,9 +221,23 @@ fn expand(
                         }),
                     )
                 },
-                (true, _) => {
-                    quote! { ::lwt_rust::futures::TryFutureExt::try_flatten_stream(#future) }
-                }
+                // The function's error and the items' errors may be different types: both
+                // become `lwt_rust::error::Error` first.
+                (true, _) => quote! {
+                    ::lwt_rust::futures::TryFutureExt::try_flatten_stream(
+                        ::lwt_rust::futures::TryFutureExt::map_ok(
+                            ::lwt_rust::futures::TryFutureExt::map_err(
+                                #future,
+                                ::lwt_rust::lwt_future::into_error,
+                            ),
+                            |items| {
+                                ::lwt_rust::futures::StreamExt::map(items, |item| {
+                                    item.map_err(::lwt_rust::lwt_future::into_error)
+                                })
+                            },
+                        ),
+                    )
+                },
             };
             (
                 quote! { ::lwt_rust::lwt_stream::stream_stub },

@@ -173,17 +173,35 @@ pub async fn lwt_rust_demo_tcp_lines(
             let mut lines = tokio::io::BufReader::new(socket).lines();
             while let Some(line) = lines.next_line().await? {
                 if lines_tx.send(Ok(line)).await.is_err() {
-                    break; // The OCaml side stopped reading.
+                    break;
                 }
             }
             Ok::<_, std::io::Error>(())
         };
-        if let Err(err) = read_all.await {
-            let _ = lines_tx.send(Err(format!("127.0.0.1:{port}: {err}"))).await;
+        // The OCaml side may stop reading while the connection is quiet: stop then too,
+        // closing the connection, rather than at the next line.
+        tokio::select! {
+            result = read_all => if let Err(err) = result {
+                let _ = lines_tx.send(Err(format!("127.0.0.1:{port}: {err}"))).await;
+            },
+            () = lines_tx.closed() => {}
         }
     })
     .map_err(|err| err.to_string())?;
     Ok(futures::stream::poll_fn(move |cx| lines_rx.poll_recv(cx)))
+}
+
+/// `checked_countdown : int -> int Lwt_stream.t`: a plain `fn` returning `Result<stream, _>`
+/// whose items are `Result`s of another error type (`try_stream`): a negative start fails the
+/// first read with `Rust_error`; else n, n-1, .., 1, then an error at 0.
+#[crate::func(try_stream)]
+pub fn lwt_rust_demo_checked_countdown(
+    from: i64,
+) -> Result<impl Stream<Item = Result<i64, std::fmt::Error>>, String> {
+    if from < 0 {
+        return Err(format!("cannot count down from {from}"));
+    }
+    Ok(stream::iter((0..=from).rev()).map(|i| if i == 0 { Err(std::fmt::Error) } else { Ok(i) }))
 }
 
 /// `out_of_range_stream : unit -> int Lwt_stream.t`: 1, then 2^62 (which does not fit an
