@@ -76,14 +76,17 @@ where
     }
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
-    let mut future: Guarded<F> = Box::pin(AssertUnwindSafe(future).catch_unwind());
+    // Most ready calls reuse the block of the previous one (see `box_cache`).
+    let mut future: Guarded<F> = crate::box_cache::pin(AssertUnwindSafe(future).catch_unwind());
     let first = future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
-            let drop_panic = drop_contained(Some(future));
-            ocaml::Raw(ready_promise(merge(outcome, drop_panic)))
+            let drop_panic = crate::box_cache::recycle(future);
+            // SAFETY: OCaml context and the runtime not lent (both asserted above); the
+            // result goes straight back to OCaml.
+            ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
         }
         Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
@@ -174,8 +177,15 @@ pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
 }
 
 /// A settled promise for an outcome available at once.
-fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
-    with_runtime(|cr| {
+///
+/// # Safety
+/// OCaml context, with the runtime handle not lent (`spawn` asserts both): the handle is
+/// recovered here without `with_runtime`'s checks, which `spawn` has just made.
+unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
+    // SAFETY: the caller guarantees the OCaml context (runtime lock held) and that no other
+    // `&mut OCamlRuntime` is alive in this stub frame; this one lives until the return.
+    let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
+    {
         // SAFETY (all arms): OCaml context; each value is passed to OCaml right after it is
         // made or read from its root, with no allocation in between.
         match outcome {
@@ -191,7 +201,7 @@ fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
             Ok(Err(Error::Rust(msg))) => unsafe { callbacks::failed(FailureKind::Error, &msg) },
             Err(panic) => unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) },
         }
-    })
+    }
 }
 
 /// Settles `resolver` with `outcome`.
