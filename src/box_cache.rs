@@ -52,6 +52,7 @@ thread_local! {
     };
 }
 
+#[inline]
 fn take(layout: Layout) -> Option<NonNull<u8>> {
     CACHE
         .try_with(|cache| {
@@ -70,6 +71,7 @@ fn take(layout: Layout) -> Option<NonNull<u8>> {
 }
 
 /// `Box::pin(value)`, reusing a cached block of the same layout if there is one.
+#[inline]
 pub(crate) fn pin<T>(value: T) -> Pin<Box<T>> {
     let layout = Layout::new::<T>();
     if layout.size() == 0 {

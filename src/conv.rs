@@ -79,6 +79,7 @@ pub trait OCamlRepr: Sized + 'static {
 ///
 /// # Safety
 /// OCaml context; `value` is a valid OCaml value read after the last allocation.
+#[inline]
 pub unsafe fn from_ocaml_checked<T>(cr: &OCamlRuntime, value: RawOCaml) -> Result<T, String>
 where
     T: OCamlRepr + FromOCaml<T::Marker>,

@@ -24,8 +24,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use futures::future::CatchUnwind;
-use futures::FutureExt;
 use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
@@ -43,7 +41,21 @@ type Panic = Box<dyn std::any::Any + Send>;
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
 
-type Guarded<F> = Pin<Box<CatchUnwind<AssertUnwindSafe<F>>>>;
+/// A task's future, pinned; every poll goes through [`poll_contained`].
+type Guarded<F> = Pin<Box<F>>;
+
+/// Polls `future`, catching a panic (it comes back as `Ready(Err(panic))`).
+#[inline]
+fn poll_contained<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Panic>> {
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Err(panic) => Poll::Ready(Err(panic)),
+    }
+}
 
 /// Runs `future` on the OCaml thread and returns the `'a Lwt.t` of its outcome, as a raw value
 /// to hand straight back to OCaml from a stub (nothing may allocate in between).
@@ -77,10 +89,8 @@ where
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
     // Most ready calls reuse the block of the previous one (see `box_cache`).
-    let mut future: Guarded<F> = crate::box_cache::pin(AssertUnwindSafe(future).catch_unwind());
-    let first = future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()));
+    let mut future: Guarded<F> = crate::box_cache::pin(future);
+    let first = poll_contained(future.as_mut(), &mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
             let drop_panic = crate::box_cache::recycle(future);
@@ -377,7 +387,7 @@ where
             let Some(future) = slot.as_mut() else {
                 return Poll::Ready(());
             };
-            match future.as_mut().poll(cx) {
+            match poll_contained(future.as_mut(), cx) {
                 Poll::Pending if !state.cancel_requested.get() => return Poll::Pending,
                 Poll::Pending => None,
                 Poll::Ready(outcome) => Some(outcome),
