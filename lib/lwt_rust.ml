@@ -131,6 +131,13 @@ let attach p key =
   | Lwt.Fail exn -> rejected key exn
   | Lwt.Sleep -> Lwt.on_any p (fun v -> fulfilled key v) (fun exn -> rejected key exn)
 
+(* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
+   promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)
+let call_attach f arg key =
+  let p = f arg in
+  attach p key;
+  p
+
 (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
    (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
 let resolve u v =
@@ -170,4 +177,5 @@ let () =
   Callback.register "lwt_rust.reject" reject;
   Callback.register "lwt_rust.fail" fail;
   Callback.register "lwt_rust.attach" attach;
+  Callback.register "lwt_rust.call_attach" call_attach;
   Callback.register "lwt_rust.describe_exn" Printexc.to_string

@@ -43,6 +43,7 @@ struct Named {
     reject: *const RawOCaml,
     fail: *const RawOCaml,
     attach: *const RawOCaml,
+    call_attach: *const RawOCaml,
     describe_exn: *const RawOCaml,
 }
 
@@ -81,6 +82,7 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
             reject: lookup(c"lwt_rust.reject"),
             fail: lookup(c"lwt_rust.fail"),
             attach: lookup(c"lwt_rust.attach"),
+            call_attach: lookup(c"lwt_rust.call_attach"),
             describe_exn: lookup(c"lwt_rust.describe_exn"),
         }))
     })
@@ -219,6 +221,27 @@ pub(crate) unsafe fn attach(promise: RawOCaml, key: isize) {
             sys::caml_callback2_exn(*n.attach, promise, key * 2 + 1),
         )
     });
+}
+
+/// Calls `closure arg` and attaches the promise it returns to slot `key` (as [`attach`]),
+/// in one callback. Returns the promise, or the exception the call raised (then nothing was
+/// attached).
+///
+/// # Safety
+/// OCaml context; `closure` and `arg` are valid values read just before the call.
+pub(crate) unsafe fn call_attach(
+    closure: RawOCaml,
+    arg: RawOCaml,
+    key: isize,
+) -> Result<RawOCaml, RawOCaml> {
+    with_named(|n| {
+        check(sys::caml_callback3_exn(
+            *n.call_attach,
+            closure,
+            arg,
+            key * 2 + 1,
+        ))
+    })
 }
 
 /// `Printexc.to_string exn`, copied into Rust.

@@ -87,6 +87,12 @@ pub fn local_drains() -> u64 {
 }
 
 impl Notifier for LwtNotifier {
+    /// Inside a stub, the outermost stub drains on its way out once asked (`notify` sets the
+    /// flag it reads).
+    fn drains_soon(&self) -> bool {
+        in_ocaml_context()
+    }
+
     fn notify(&self) {
         if in_ocaml_context() {
             CTX.with(|c| c.drain_requested.set(true));
