@@ -124,12 +124,19 @@ let rejected key exn =
   gc_hook ();
   promise_rejected key exn
 
-let attach p key =
-  gc_hook ();
+let report p key =
   match Lwt.state p with
   | Lwt.Return v -> fulfilled key v
   | Lwt.Fail exn -> rejected key exn
-  | Lwt.Sleep -> Lwt.on_any p (fun v -> fulfilled key v) (fun exn -> rejected key exn)
+  | Lwt.Sleep -> ()
+
+(* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
+   reads the outcome from the promise once it has settled. *)
+let attach p key =
+  gc_hook ();
+  match Lwt.state p with
+  | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
+  | _ -> report p key
 
 (* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
    promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)

@@ -262,9 +262,11 @@ pub(crate) unsafe fn describe_exn(exn: RawOCaml) -> String {
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.
+/// (Used by the demo's thread stubs; tasks calling closures use [`call_attach`].)
 ///
 /// # Safety
 /// OCaml context; `closure` and `arg` are valid values read just before the call.
+#[cfg(all(feature = "demo", feature = "tokio"))]
 pub(crate) unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCaml> {
     check(sys::caml_callback_exn(closure, arg))
 }

@@ -38,7 +38,8 @@ enum Slot {
         lwt: Option<Root<Lwt<Opaque>>>,
     },
     Fulfilled(Root<Opaque>),
-    Rejected(OCamlError),
+    /// Boxed: rejections are rare, and the table's entries are as big as its biggest variant.
+    Rejected(Box<OCamlError>),
 }
 
 thread_local! {
@@ -168,7 +169,7 @@ impl<T: 'static> Future for Promise<T> {
                     // SAFETY: the value came from the `'a Lwt.t` this promise was made from,
                     // whose `'a` is `T`.
                     Slot::Fulfilled(root) => Ok(unsafe { root.cast() }),
-                    Slot::Rejected(err) => Err(err),
+                    Slot::Rejected(err) => Err(*err),
                     Slot::Pending { .. } => unreachable!("a pending slot is never removed here"),
                 })
             }
@@ -237,6 +238,6 @@ pub(crate) unsafe fn rejected(key: i64, exn: RawOCaml) {
     settle(key, || {
         let exn: Root<OCamlException> = Root::from_raw(exn);
         let message = callbacks::describe_exn(exn.raw());
-        Slot::Rejected(OCamlError::new(exn, message))
+        Slot::Rejected(Box::new(OCamlError::new(exn, message)))
     });
 }
