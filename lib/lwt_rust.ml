@@ -42,7 +42,7 @@ let compact_every =
 
 let crossings = ref 0
 
-let gc_hook () =
+let[@inline] gc_hook () =
   if compact_every > 0 then begin
     incr crossings;
     if !crossings mod compact_every = 0 then Gc.compact ()

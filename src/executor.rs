@@ -143,14 +143,15 @@ struct Shared<N> {
 
 impl<N: Notifier> Shared<N> {
     fn schedule(&self, runnable: Runnable) {
-        self.stats.woke();
         if self.notifier.drains_soon() && self.local.on_owner() {
+            self.stats.owner_woke();
             // SAFETY: on the owner thread (checked).
             if unsafe { self.local.push(runnable) } {
-                self.send_notification();
+                self.send_notification_on_owner();
             }
             return;
         }
+        self.stats.woke();
         if self.queue.push(runnable) {
             self.send_notification();
         }
@@ -158,6 +159,12 @@ impl<N: Notifier> Shared<N> {
 
     fn send_notification(&self) {
         self.stats.notified();
+        self.notifier.notify();
+    }
+
+    /// [`send_notification`](Self::send_notification) from the owner thread.
+    fn send_notification_on_owner(&self) {
+        self.stats.owner_notified();
         self.notifier.notify();
     }
 }
@@ -300,7 +307,7 @@ impl<N: Notifier> Executor<N> {
         }
         self.shared.stats.drained(polled);
         if rearmed {
-            self.shared.send_notification();
+            self.shared.send_notification_on_owner();
         }
         Drained::Ran { polled, rearmed }
     }
@@ -377,7 +384,7 @@ impl<N: Notifier> Spawner<N> {
     {
         let shared = self.shared.clone();
         shared.stats.task_spawned();
-        let future = CountLive {
+        let future = CountLive::<F, N, false> {
             future,
             shared: self.shared.clone(),
         };
@@ -386,14 +393,17 @@ impl<N: Notifier> Spawner<N> {
         task
     }
 
+    /// Owner thread only (callers are `Executor` methods; the executor is `!Send`).
     fn make_local<F>(&self, future: F) -> (Runnable, Task<F::Output>)
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         let shared = self.shared.clone();
-        shared.stats.task_spawned();
-        let future = CountLive {
+        // Counted as the owner's: async-task's `spawn_local` keeps the future on this thread
+        // (it is polled and dropped here, or the process aborts).
+        shared.stats.owner_task_spawned();
+        let future = CountLive::<F, N, true> {
             future,
             shared: self.shared.clone(),
         };
@@ -402,12 +412,13 @@ impl<N: Notifier> Spawner<N> {
 }
 
 /// Wraps a task's future to keep `live_tasks` exact: counted at spawn, uncounted on drop.
-struct CountLive<F, N: Notifier> {
+/// `OWNER`: a local task, counted in the owner thread's counters.
+struct CountLive<F, N: Notifier, const OWNER: bool> {
     future: F,
     shared: Arc<Shared<N>>,
 }
 
-impl<F: Future, N: Notifier> Future for CountLive<F, N> {
+impl<F: Future, N: Notifier, const OWNER: bool> Future for CountLive<F, N, OWNER> {
     type Output = F::Output;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and
@@ -416,9 +427,13 @@ impl<F: Future, N: Notifier> Future for CountLive<F, N> {
     }
 }
 
-impl<F, N: Notifier> Drop for CountLive<F, N> {
+impl<F, N: Notifier, const OWNER: bool> Drop for CountLive<F, N, OWNER> {
     fn drop(&mut self) {
-        self.shared.stats.task_dropped();
+        if OWNER {
+            self.shared.stats.owner_task_dropped();
+        } else {
+            self.shared.stats.task_dropped();
+        }
     }
 }
 

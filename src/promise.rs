@@ -227,7 +227,25 @@ fn settle(key: i64, make: impl FnOnce() -> Slot) {
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
-    settle(key, || Slot::Fulfilled(Root::from_raw(value)));
+    // One look-up: rooting the value calls no OCaml code, so it can be made with the table
+    // borrowed (unlike a rejection's description).
+    let previous = SLOTS.with(|slots| {
+        let mut slots = slots.borrow_mut();
+        match slots.get_mut(key) {
+            Some(slot @ Slot::Pending { .. }) => Some(std::mem::replace(
+                slot,
+                Slot::Fulfilled(Root::from_raw(value)),
+            )),
+            _ => None,
+        }
+    });
+    // Dropped outside the borrow: the old slot's root and waker.
+    if let Some(Slot::Pending {
+        waker: Some(waker), ..
+    }) = previous
+    {
+        waker.wake();
+    }
 }
 
 /// The rejected stub's body.
