@@ -44,7 +44,7 @@ let compact_every =
 
 let crossings = ref 0
 
-let gc_hook () =
+let[@inline] gc_hook () =
   if compact_every > 0 then begin
     incr crossings;
     if !crossings mod compact_every = 0 then Gc.compact ()
@@ -127,12 +127,26 @@ let rejected key exn =
   gc_hook ();
   promise_rejected key exn
 
-let attach p key =
-  gc_hook ();
+let report p key =
   match Lwt.state p with
   | Lwt.Return v -> fulfilled key v
   | Lwt.Fail exn -> rejected key exn
-  | Lwt.Sleep -> Lwt.on_any p (fun v -> fulfilled key v) (fun exn -> rejected key exn)
+  | Lwt.Sleep -> ()
+
+(* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
+   reads the outcome from the promise once it has settled. *)
+let attach p key =
+  gc_hook ();
+  match Lwt.state p with
+  | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
+  | _ -> report p key
+
+(* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
+   promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)
+let call_attach f arg key =
+  let p = f arg in
+  attach p key;
+  p
 
 (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
    (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
@@ -318,4 +332,5 @@ let () =
   Callback.register "lwt_rust.reject" reject;
   Callback.register "lwt_rust.fail" fail;
   Callback.register "lwt_rust.attach" attach;
+  Callback.register "lwt_rust.call_attach" call_attach;
   Callback.register "lwt_rust.describe_exn" Printexc.to_string

@@ -43,6 +43,7 @@ struct Named {
     reject: *const RawOCaml,
     fail: *const RawOCaml,
     attach: *const RawOCaml,
+    call_attach: *const RawOCaml,
     describe_exn: *const RawOCaml,
     rust_stream: *const RawOCaml,
     failed_stream: *const RawOCaml,
@@ -84,6 +85,7 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
             reject: lookup(c"lwt_rust.reject"),
             fail: lookup(c"lwt_rust.fail"),
             attach: lookup(c"lwt_rust.attach"),
+            call_attach: lookup(c"lwt_rust.call_attach"),
             describe_exn: lookup(c"lwt_rust.describe_exn"),
             rust_stream: lookup(c"lwt_rust.rust_stream"),
             failed_stream: lookup(c"lwt_rust.failed_stream"),
@@ -227,6 +229,27 @@ pub(crate) unsafe fn attach(promise: RawOCaml, key: isize) {
     });
 }
 
+/// Calls `closure arg` and attaches the promise it returns to slot `key` (as [`attach`]),
+/// in one callback. Returns the promise, or the exception the call raised (then nothing was
+/// attached).
+///
+/// # Safety
+/// OCaml context; `closure` and `arg` are valid values read just before the call.
+pub(crate) unsafe fn call_attach(
+    closure: RawOCaml,
+    arg: RawOCaml,
+    key: isize,
+) -> Result<RawOCaml, RawOCaml> {
+    with_named(|n| {
+        check(sys::caml_callback3_exn(
+            *n.call_attach,
+            closure,
+            arg,
+            key * 2 + 1,
+        ))
+    })
+}
+
 /// `Printexc.to_string exn`, copied into Rust.
 ///
 /// # Safety
@@ -285,9 +308,11 @@ pub(crate) unsafe fn stream_next(stream: RawOCaml) -> Result<RawOCaml, RawOCaml>
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.
+/// (Used by the demo's thread stubs; tasks calling closures use [`call_attach`].)
 ///
 /// # Safety
 /// OCaml context; `closure` and `arg` are valid values read just before the call.
+#[cfg(all(feature = "demo", feature = "tokio"))]
 pub(crate) unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCaml> {
     check(sys::caml_callback_exn(closure, arg))
 }

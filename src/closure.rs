@@ -34,13 +34,16 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
     pub fn call<R: ToOCaml<A>>(&self, arg: &R) -> Result<Promise<B>, OCamlError> {
         with_runtime(|cr| {
             // SAFETY: OCaml context; the argument is made first (it may allocate), then the
-            // closure is read from its root, and both are passed at once; the call's result
-            // is used before any further allocation.
+            // slot is reserved (Rust memory only) and the closure read from its root, and all
+            // are passed at once; the call's result is used before any further allocation.
             unsafe {
                 let arg = arg.to_ocaml(cr).raw();
-                match callbacks::call1(self.closure.raw(), arg) {
-                    Ok(promise) => Ok(Promise::attach_raw(promise)),
+                let key = Promise::<B>::reserve();
+                // One callback: OCaml calls the closure and attaches its promise to the slot.
+                match callbacks::call_attach(self.closure.raw(), arg, key as isize) {
+                    Ok(promise) => Ok(Promise::made(key, promise)),
                     Err(exn) => {
+                        Promise::<B>::not_made(key);
                         let exn: Root<OCamlException> = Root::from_raw(exn);
                         let message = callbacks::describe_exn(exn.raw());
                         Err(OCamlError::new(exn, message))

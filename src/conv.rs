@@ -93,6 +93,7 @@ const OCAML_INT_MAX: i64 = (1 << 62) - 1;
 ///
 /// # Safety
 /// OCaml context; `value` is a valid OCaml value read after the last allocation.
+#[inline]
 pub unsafe fn from_ocaml_checked<T>(cr: &OCamlRuntime, value: RawOCaml) -> Result<T, String>
 where
     T: OCamlRepr + FromOCaml<T::Marker>,

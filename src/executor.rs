@@ -21,13 +21,25 @@
 //! A drain started from inside a drain (a task's poll calling back into the owner's event loop
 //! and from there into `drain`) is a no-op: the outer drain will get to the work.
 //!
+//! # Owner-thread wakes
+//!
+//! A wake made on the owner thread when [`Notifier::drains_soon`] says a drain will follow
+//! anyway (for the bridge: inside a stub, which drains on its way out) skips the lock-free
+//! queue and its flag: the runnable goes to a plain queue only the owner thread touches,
+//! with a flag of its own (`local_armed`, same rule: only the push that finds it false
+//! notifies, a drain that empties the queue clears it). A drain runs that queue first, then
+//! the shared one, within the same budget; if the budget runs out with work left in either,
+//! it notifies again, as for the shared queue alone.
+//!
 //! # Threads
 //!
 //! [`Executor`] is `!Send`: it lives on its owner thread, which alone polls and drops tasks.
 //! [`Spawner`] and wakers are `Send + Sync` and only push onto the queue.
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -48,6 +60,74 @@ use run_queue::RunQueue;
 pub trait Notifier: Send + Sync + 'static {
     /// Asks the owner thread to drain soon.
     fn notify(&self);
+
+    /// Whether a wake made right now on the owner thread will be followed by a drain once
+    /// [`notify`](Self::notify) is called, without a system call: such wakes use the owner's
+    /// own queue. The executor checks the thread itself; this only says whether the moment
+    /// is right. Default: never.
+    fn drains_soon(&self) -> bool {
+        false
+    }
+}
+
+/// An address unique to the calling thread among live threads (of a thread-local), cheap to
+/// read: identifies the owner thread.
+fn thread_token() -> usize {
+    thread_local! {
+        static TOKEN: u8 = const { 0 };
+    }
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+/// The owner thread's own run queue: no atomics.
+struct OwnerQueue {
+    owner: usize,
+    items: UnsafeCell<VecDeque<Runnable>>,
+    armed: Cell<bool>,
+}
+
+// SAFETY: `items` and `armed` are only touched on the thread whose token is `owner`: by
+// `Shared::schedule` after checking `on_owner`, and by the `Executor` (which is `!Send`, so
+// it stays on the thread that created it, whose token `owner` is). Two live threads never
+// share a token, so there is never concurrent access.
+unsafe impl Sync for OwnerQueue {}
+
+impl OwnerQueue {
+    fn new() -> Self {
+        OwnerQueue {
+            owner: thread_token(),
+            items: UnsafeCell::new(VecDeque::new()),
+            armed: Cell::new(false),
+        }
+    }
+
+    fn on_owner(&self) -> bool {
+        thread_token() == self.owner
+    }
+
+    /// Queues `runnable`; true if the caller must notify (the queue was not armed).
+    ///
+    /// # Safety
+    /// On the owner thread ([`on_owner`](Self::on_owner)).
+    unsafe fn push(&self, runnable: Runnable) -> bool {
+        // SAFETY: owner thread (caller), and no reference into `items` outlives a call here.
+        unsafe { (*self.items.get()).push_back(runnable) };
+        !self.armed.replace(true)
+    }
+
+    /// # Safety
+    /// On the owner thread.
+    unsafe fn pop(&self) -> Option<Runnable> {
+        // SAFETY: as in `push`; the runnable is returned by value, nothing borrowed remains.
+        unsafe { (*self.items.get()).pop_front() }
+    }
+
+    /// # Safety
+    /// On the owner thread.
+    unsafe fn is_empty(&self) -> bool {
+        // SAFETY: as in `push`.
+        unsafe { (*self.items.get()).is_empty() }
+    }
 }
 
 /// The default number of runnables one drain polls before yielding to the event loop.
@@ -56,12 +136,21 @@ pub const DEFAULT_BUDGET: usize = 256;
 /// The state shared between the owner thread and every waker.
 struct Shared<N> {
     queue: RunQueue<Runnable>,
+    local: OwnerQueue,
     notifier: N,
     stats: Stats,
 }
 
 impl<N: Notifier> Shared<N> {
     fn schedule(&self, runnable: Runnable) {
+        if self.notifier.drains_soon() && self.local.on_owner() {
+            self.stats.owner_woke();
+            // SAFETY: on the owner thread (checked).
+            if unsafe { self.local.push(runnable) } {
+                self.send_notification_on_owner();
+            }
+            return;
+        }
         self.stats.woke();
         if self.queue.push(runnable) {
             self.send_notification();
@@ -70,6 +159,12 @@ impl<N: Notifier> Shared<N> {
 
     fn send_notification(&self) {
         self.stats.notified();
+        self.notifier.notify();
+    }
+
+    /// [`send_notification`](Self::send_notification) from the owner thread.
+    fn send_notification_on_owner(&self) {
+        self.stats.owner_notified();
         self.notifier.notify();
     }
 }
@@ -96,6 +191,8 @@ pub struct Executor<N: Notifier> {
     shared: Arc<Shared<N>>,
     draining: Cell<bool>,
     budget: Cell<usize>,
+    /// Keeps the executor on its owner thread (`!Send`): it alone touches the owner queue.
+    _owner: PhantomData<*const ()>,
 }
 
 impl<N: Notifier> Executor<N> {
@@ -105,11 +202,13 @@ impl<N: Notifier> Executor<N> {
         Executor {
             shared: Arc::new(Shared {
                 queue: RunQueue::new(),
+                local: OwnerQueue::new(),
                 notifier,
                 stats: Stats::new(),
             }),
             draining: Cell::new(false),
             budget: Cell::new(DEFAULT_BUDGET),
+            _owner: PhantomData,
         }
     }
 
@@ -159,21 +258,64 @@ impl<N: Notifier> Executor<N> {
             return Drained::Nested;
         }
         let _reset = ResetOnDrop(&self.draining);
-        let (polled, rearmed) = self.shared.queue.drain(self.budget.get(), |runnable| {
+        let run = |runnable: Runnable| {
             if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
                 self.shared.stats.panicked();
             }
-        });
+        };
+        let local = &self.shared.local;
+        let budget = self.budget.get();
+        let mut polled = 0;
+        let mut rearmed = false;
+        loop {
+            // SAFETY (every `local` call in this function): the executor is `!Send`, so this
+            // is its owner thread.
+            while polled < budget {
+                let Some(runnable) = (unsafe { local.pop() }) else {
+                    break;
+                };
+                polled += 1;
+                run(runnable);
+            }
+            if polled == budget || !self.shared.queue.is_armed() {
+                // Budget spent, or nothing was pushed to the shared queue since it was last
+                // emptied (see `RunQueue::is_armed`).
+                break;
+            }
+            let (ran, again) = self.shared.queue.drain(budget - polled, run);
+            polled += ran;
+            if again {
+                // Work left in the shared queue (its flag stays set) or arrived while it was
+                // being cleared: one notification for it, below.
+                rearmed = true;
+                break;
+            }
+            if ran == 0 || unsafe { local.is_empty() } {
+                break;
+            }
+        }
+        if unsafe { local.is_empty() } {
+            local.armed.set(false);
+        } else {
+            // Budget spent with owner wakes left (the flag stays set): re-arm for them.
+            rearmed = true;
+        }
+        if polled == budget && !self.shared.queue.is_empty() {
+            // The budget ran out before the shared queue was drained: its flag is still set,
+            // and this re-arm is the notification for what is left there.
+            rearmed = true;
+        }
         self.shared.stats.drained(polled);
         if rearmed {
-            self.shared.send_notification();
+            self.shared.send_notification_on_owner();
         }
         Drained::Ran { polled, rearmed }
     }
 
     /// Whether runnables are waiting in the queue.
     pub fn has_work(&self) -> bool {
-        !self.shared.queue.is_empty()
+        // SAFETY: `!Send` executor: on its owner thread.
+        !self.shared.queue.is_empty() || !unsafe { self.shared.local.is_empty() }
     }
 
     /// A `Send + Sync` handle that schedules onto this executor from any thread.
@@ -194,6 +336,12 @@ impl<N: Notifier> Drop for Executor<N> {
     /// dropped where they live. Wakes that arrive later push runnables that are dropped with
     /// the last waker or spawner.
     fn drop(&mut self) {
+        // SAFETY: `!Send` executor: on its owner thread.
+        while let Some(runnable) = unsafe { self.shared.local.pop() } {
+            if catch_unwind(AssertUnwindSafe(|| drop(runnable))).is_err() {
+                self.shared.stats.panicked();
+            }
+        }
         while let Some(runnable) = self.shared.queue.pop() {
             if catch_unwind(AssertUnwindSafe(|| drop(runnable))).is_err() {
                 self.shared.stats.panicked();
@@ -236,7 +384,7 @@ impl<N: Notifier> Spawner<N> {
     {
         let shared = self.shared.clone();
         shared.stats.task_spawned();
-        let future = CountLive {
+        let future = CountLive::<F, N, false> {
             future,
             shared: self.shared.clone(),
         };
@@ -245,14 +393,17 @@ impl<N: Notifier> Spawner<N> {
         task
     }
 
+    /// Owner thread only (callers are `Executor` methods; the executor is `!Send`).
     fn make_local<F>(&self, future: F) -> (Runnable, Task<F::Output>)
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         let shared = self.shared.clone();
-        shared.stats.task_spawned();
-        let future = CountLive {
+        // Counted as the owner's: async-task's `spawn_local` keeps the future on this thread
+        // (it is polled and dropped here, or the process aborts).
+        shared.stats.owner_task_spawned();
+        let future = CountLive::<F, N, true> {
             future,
             shared: self.shared.clone(),
         };
@@ -261,12 +412,13 @@ impl<N: Notifier> Spawner<N> {
 }
 
 /// Wraps a task's future to keep `live_tasks` exact: counted at spawn, uncounted on drop.
-struct CountLive<F, N: Notifier> {
+/// `OWNER`: a local task, counted in the owner thread's counters.
+struct CountLive<F, N: Notifier, const OWNER: bool> {
     future: F,
     shared: Arc<Shared<N>>,
 }
 
-impl<F: Future, N: Notifier> Future for CountLive<F, N> {
+impl<F: Future, N: Notifier, const OWNER: bool> Future for CountLive<F, N, OWNER> {
     type Output = F::Output;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and
@@ -275,9 +427,13 @@ impl<F: Future, N: Notifier> Future for CountLive<F, N> {
     }
 }
 
-impl<F, N: Notifier> Drop for CountLive<F, N> {
+impl<F, N: Notifier, const OWNER: bool> Drop for CountLive<F, N, OWNER> {
     fn drop(&mut self) {
-        self.shared.stats.task_dropped();
+        if OWNER {
+            self.shared.stats.owner_task_dropped();
+        } else {
+            self.shared.stats.task_dropped();
+        }
     }
 }
 

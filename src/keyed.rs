@@ -22,12 +22,14 @@ impl<T> KeyedSlab<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, value: T) -> i64 {
         self.generation = self.generation.wrapping_add(1) & GENERATION_MASK;
         let index = self.entries.insert((self.generation, value));
         (i64::from(self.generation) << 32) | index as i64
     }
 
+    #[inline]
     fn index(&self, key: i64) -> Option<usize> {
         let index = (key & 0xffff_ffff) as usize;
         let generation = (key >> 32) as u32;
@@ -37,11 +39,13 @@ impl<T> KeyedSlab<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: i64) -> Option<&mut T> {
         let index = self.index(key)?;
         Some(&mut self.entries[index].1)
     }
 
+    #[inline]
     pub(crate) fn remove(&mut self, key: i64) -> Option<T> {
         let index = self.index(key)?;
         Some(self.entries.remove(index).1)

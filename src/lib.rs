@@ -25,6 +25,8 @@ pub mod executor;
 pub mod stats;
 
 #[cfg(feature = "ocaml")]
+mod box_cache;
+#[cfg(feature = "ocaml")]
 mod callbacks;
 #[cfg(feature = "ocaml")]
 pub mod closure;

@@ -24,8 +24,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use futures::future::CatchUnwind;
-use futures::FutureExt;
 use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
@@ -43,7 +41,21 @@ type Panic = Box<dyn std::any::Any + Send>;
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
 
-type Guarded<F> = Pin<Box<CatchUnwind<AssertUnwindSafe<F>>>>;
+/// A task's future, pinned; every poll goes through [`poll_contained`].
+type Guarded<F> = Pin<Box<F>>;
+
+/// Polls `future`, catching a panic (it comes back as `Ready(Err(panic))`).
+#[inline]
+fn poll_contained<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, Panic>> {
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Err(panic) => Poll::Ready(Err(panic)),
+    }
+}
 
 /// Runs `future` on the OCaml thread and returns the `'a Lwt.t` of its outcome, as a raw value
 /// to hand straight back to OCaml from a stub (nothing may allocate in between).
@@ -76,14 +88,15 @@ where
     }
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
-    let mut future: Guarded<F> = Box::pin(AssertUnwindSafe(future).catch_unwind());
-    let first = future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()));
+    // Most ready calls reuse the block of the previous one (see `box_cache`).
+    let mut future: Guarded<F> = crate::box_cache::pin(future);
+    let first = poll_contained(future.as_mut(), &mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
-            let drop_panic = drop_contained(Some(future));
-            ocaml::Raw(ready_promise(merge(outcome, drop_panic)))
+            let drop_panic = crate::box_cache::recycle(future);
+            // SAFETY: OCaml context and the runtime not lent (both asserted above); the
+            // result goes straight back to OCaml.
+            ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
         }
         Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
@@ -182,8 +195,15 @@ pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
 }
 
 /// A settled promise for an outcome available at once.
-fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
-    with_runtime(|cr| {
+///
+/// # Safety
+/// OCaml context, with the runtime handle not lent (`spawn` asserts both): the handle is
+/// recovered here without `with_runtime`'s checks, which `spawn` has just made.
+unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
+    // SAFETY: the caller guarantees the OCaml context (runtime lock held) and that no other
+    // `&mut OCamlRuntime` is alive in this stub frame; this one lives until the return.
+    let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
+    {
         // SAFETY (all arms): OCaml context; each value is passed to OCaml right after it is
         // made or read from its root, with no allocation in between.
         match outcome {
@@ -199,7 +219,7 @@ fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
             Ok(Err(Error::Rust(msg))) => unsafe { callbacks::failed(FailureKind::Error, &msg) },
             Err(panic) => unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) },
         }
-    })
+    }
 }
 
 /// Settles `resolver` with `outcome`.
@@ -245,10 +265,14 @@ fn drop_contained<F>(future: Option<F>) -> Option<Panic> {
 /// While the task is pending, `handle` keeps it alive: async-task frees a detached task whose
 /// last waker is gone without dropping its future, so the handle is only detached once the
 /// future is gone. Cancelling drops the handle, which makes the executor free the task.
+///
+/// Plain `Cell`s (values taken out and put back), which keeps the state small: the future is
+/// taken out while it is polled, so a cancel arriving during the poll finds it missing and
+/// sets `cancel_requested` instead.
 struct TaskState<F: Future<Output = Result<T, Error>>, O: 'static, T> {
-    future: RefCell<Option<Guarded<F>>>,
-    resolver: RefCell<Option<Root<Resolver<O>>>>,
-    handle: RefCell<Option<async_task::Task<()>>>,
+    future: Cell<Option<Guarded<F>>>,
+    resolver: Cell<Option<Root<Resolver<O>>>>,
+    handle: Cell<Option<async_task::Task<()>>>,
     /// Set when `Lwt.cancel` arrives while the future is being polled.
     cancel_requested: Cell<bool>,
     cancel_key: Cell<i64>,
@@ -277,28 +301,26 @@ where
         // The promise is already cancelled (Lwt rejected it with Canceled): release the
         // resolver without settling. Dropping the handle cancels the task: async-task has the
         // executor free it (it was idle) or frees it when its current poll returns.
-        drop(self.resolver.borrow_mut().take());
-        drop(self.handle.borrow_mut().take());
-        match self.future.try_borrow_mut() {
-            Ok(mut slot) => {
-                let future = slot.take();
-                // Release the borrow before the destructors run: they may re-enter.
-                drop(slot);
-                if let Some(panic) = drop_contained(future) {
+        drop(self.resolver.take());
+        drop(self.handle.take());
+        match self.future.take() {
+            // Taken out of its cell first: its destructors may re-enter.
+            Some(future) => {
+                if let Some(panic) = drop_contained(Some(future)) {
                     eprintln!(
                         "lwt_rust: a cancelled task's destructor panicked: {}",
                         panic_message(&panic)
                     );
                 }
             }
-            // Being polled right now (the poll called OCaml, which cancelled): the task drops
-            // the future as soon as the poll returns.
-            Err(_) => self.cancel_requested.set(true),
+            // Being polled right now (the poll called OCaml, which cancelled), or already
+            // gone: the task drops the future as soon as the poll returns.
+            None => self.cancel_requested.set(true),
         }
     }
 
     fn shut_down(&self) {
-        let resolver = self.resolver.borrow_mut().take();
+        let resolver = self.resolver.take();
         self.cancel();
         if let Some(resolver) = resolver {
             // SAFETY: shutdown runs in the OCaml context (a stub).
@@ -323,9 +345,9 @@ where
     T: ToOCaml<O> + 'static,
 {
     let state = Rc::new(TaskState {
-        future: RefCell::new(Some(future)),
-        resolver: RefCell::new(None),
-        handle: RefCell::new(None),
+        future: Cell::new(Some(future)),
+        resolver: Cell::new(None),
+        handle: Cell::new(None),
         cancel_requested: Cell::new(false),
         cancel_key: Cell::new(-1),
     });
@@ -336,7 +358,9 @@ where
     let promise = unsafe {
         let pair = callbacks::task(Some(key));
         let promise: Root<Resolver<O>> = Root::from_raw(sys::field(pair, 0).read());
-        *state.resolver.borrow_mut() = Some(Root::from_raw(sys::field(pair, 1).read()));
+        state
+            .resolver
+            .set(Some(Root::from_raw(sys::field(pair, 1).read())));
         promise
     };
     let (runnable, handle) = with_executor(|ex| {
@@ -344,7 +368,7 @@ where
             state: state.clone(),
         })
     });
-    *state.handle.borrow_mut() = Some(handle);
+    state.handle.set(Some(handle));
     drop(state);
     // Poll again at once, now with the task's own waker.
     if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
@@ -370,27 +394,27 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let state = &self.state;
-        let polled = {
-            let mut slot = state.future.borrow_mut();
-            let Some(future) = slot.as_mut() else {
-                return Poll::Ready(());
-            };
-            match future.as_mut().poll(cx) {
-                Poll::Pending if !state.cancel_requested.get() => return Poll::Pending,
-                Poll::Pending => None,
-                Poll::Ready(outcome) => Some(outcome),
+        // Out of its cell while polled (see `TaskState`).
+        let Some(mut future) = state.future.take() else {
+            return Poll::Ready(());
+        };
+        let polled = match poll_contained(future.as_mut(), cx) {
+            Poll::Pending if !state.cancel_requested.get() => {
+                state.future.set(Some(future));
+                return Poll::Pending;
             }
+            Poll::Pending => None,
+            Poll::Ready(outcome) => Some(outcome),
         };
         // Finished or cancelled: drop the future before settling, so that its destructors
         // have run when OCaml resumes.
-        let future = state.future.borrow_mut().take();
-        let drop_panic = drop_contained(future);
+        let drop_panic = drop_contained(Some(future));
         forget_cancel_key(state.cancel_key.get());
         // Nothing is left to cancel: let the task be freed once this poll returns.
-        if let Some(handle) = state.handle.borrow_mut().take() {
+        if let Some(handle) = state.handle.take() {
             handle.detach();
         }
-        let resolver = state.resolver.borrow_mut().take();
+        let resolver = state.resolver.take();
         if let (Some(outcome), Some(resolver)) = (polled, resolver) {
             let outcome = merge(outcome, drop_panic);
             // Settling must not fail silently: if it panics (it should not), reject with
@@ -407,10 +431,10 @@ where
 impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O, T> {
     fn drop(&mut self) {
         let state = &self.state;
-        let future = state.future.borrow_mut().take();
+        let future = state.future.take();
         let drop_panic = drop_contained(future);
         forget_cancel_key(state.cancel_key.get());
-        let resolver = state.resolver.borrow_mut().take();
+        let resolver = state.resolver.take();
         let Some(resolver) = resolver else {
             return;
         };

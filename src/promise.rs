@@ -33,10 +33,13 @@ use crate::runtime::{in_ocaml_context, with_runtime};
 enum Slot {
     Pending {
         waker: Option<Waker>,
-        lwt: Root<Lwt<Opaque>>,
+        /// The Lwt promise, to cancel it if the `Promise` is dropped first. `None` only while
+        /// [`OCamlFn::call`](crate::closure::OCamlFn::call) is making it.
+        lwt: Option<Root<Lwt<Opaque>>>,
     },
     Fulfilled(Root<Opaque>),
-    Rejected(OCamlError),
+    /// Boxed: rejections are rare, and the table's entries are as big as its biggest variant.
+    Rejected(Box<OCamlError>),
 }
 
 thread_local! {
@@ -72,9 +75,10 @@ impl<T: 'static> Promise<T> {
     pub(crate) unsafe fn attach_raw(raw: RawOCaml) -> Self {
         let lwt = Root::from_raw(raw);
         let key = SLOTS.with(|slots| {
-            slots
-                .borrow_mut()
-                .insert(Slot::Pending { waker: None, lwt })
+            slots.borrow_mut().insert(Slot::Pending {
+                waker: None,
+                lwt: Some(lwt),
+            })
         });
         let promise = Promise {
             key: Some(key),
@@ -83,6 +87,44 @@ impl<T: 'static> Promise<T> {
         // Rooting and inserting touched no OCaml memory, so `raw` is still valid.
         callbacks::attach(raw, key as isize);
         promise
+    }
+
+    /// Reserves a slot for a promise that does not exist yet, for
+    /// [`OCamlFn::call`](crate::closure::OCamlFn::call): OCaml makes the promise and attaches
+    /// it to this slot in one callback; then [`Promise::made`] or [`Promise::not_made`].
+    pub(crate) fn reserve() -> i64 {
+        SLOTS.with(|slots| {
+            slots.borrow_mut().insert(Slot::Pending {
+                waker: None,
+                lwt: None,
+            })
+        })
+    }
+
+    /// The promise of a reserved slot, now attached to the Lwt promise `raw`. Roots `raw` if
+    /// it is still pending (an already settled promise has reported at once and needs no
+    /// root: there is nothing left to cancel).
+    ///
+    /// # Safety
+    /// OCaml context; `raw` is the valid `'a Lwt.t` attached to slot `key`, read after the
+    /// last allocation.
+    pub(crate) unsafe fn made(key: i64, raw: RawOCaml) -> Self {
+        SLOTS.with(|slots| {
+            if let Some(Slot::Pending { lwt, .. }) = slots.borrow_mut().get_mut(key) {
+                // Rooting allocates nothing on the OCaml heap.
+                *lwt = Some(Root::from_raw(raw));
+            }
+        });
+        Promise {
+            key: Some(key),
+            _type: PhantomData,
+        }
+    }
+
+    /// Releases a reserved slot whose promise was never made (the call raised).
+    pub(crate) fn not_made(key: i64) {
+        let slot = SLOTS.with(|slots| slots.borrow_mut().remove(key));
+        drop(slot);
     }
 
     /// A promise that OCaml settles through the returned resolver (a cancelable `Lwt.task`).
@@ -127,7 +169,7 @@ impl<T: 'static> Future for Promise<T> {
                     // SAFETY: the value came from the `'a Lwt.t` this promise was made from,
                     // whose `'a` is `T`.
                     Slot::Fulfilled(root) => Ok(unsafe { root.cast() }),
-                    Slot::Rejected(err) => Err(err),
+                    Slot::Rejected(err) => Err(*err),
                     Slot::Pending { .. } => unreachable!("a pending slot is never removed here"),
                 })
             }
@@ -140,7 +182,7 @@ impl<T: 'static> Drop for Promise<T> {
         let Some(key) = self.key else { return };
         // Take the slot out first: dropping it, or cancelling, may re-enter this module.
         let slot = SLOTS.with(|slots| slots.borrow_mut().remove(key));
-        if let Some(Slot::Pending { lwt, .. }) = slot {
+        if let Some(Slot::Pending { lwt: Some(lwt), .. }) = slot {
             if in_ocaml_context() {
                 // SAFETY: OCaml context (checked); the value is read from its root just
                 // before the call. Cancelling reports back through the rejected stub, which
@@ -185,7 +227,25 @@ fn settle(key: i64, make: impl FnOnce() -> Slot) {
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
-    settle(key, || Slot::Fulfilled(Root::from_raw(value)));
+    // One look-up: rooting the value calls no OCaml code, so it can be made with the table
+    // borrowed (unlike a rejection's description).
+    let previous = SLOTS.with(|slots| {
+        let mut slots = slots.borrow_mut();
+        match slots.get_mut(key) {
+            Some(slot @ Slot::Pending { .. }) => Some(std::mem::replace(
+                slot,
+                Slot::Fulfilled(Root::from_raw(value)),
+            )),
+            _ => None,
+        }
+    });
+    // Dropped outside the borrow: the old slot's root and waker.
+    if let Some(Slot::Pending {
+        waker: Some(waker), ..
+    }) = previous
+    {
+        waker.wake();
+    }
 }
 
 /// The rejected stub's body.
@@ -196,6 +256,6 @@ pub(crate) unsafe fn rejected(key: i64, exn: RawOCaml) {
     settle(key, || {
         let exn: Root<OCamlException> = Root::from_raw(exn);
         let message = callbacks::describe_exn(exn.raw());
-        Slot::Rejected(OCamlError::new(exn, message))
+        Slot::Rejected(Box::new(OCamlError::new(exn, message)))
     });
 }

@@ -10,12 +10,11 @@
 //! - [`live_roots`] is the number of `Root`s alive in the process.
 
 use std::marker::PhantomData;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
 use ocaml::sys::Value as RawOCaml;
-use ocaml_interop::{BoxRoot, FromOCaml, OCaml, OCamlRuntime};
-
-use crate::conv::Opaque;
+use ocaml_interop::{FromOCaml, OCaml, OCamlRuntime};
 
 static LIVE_ROOTS: AtomicI64 = AtomicI64::new(0);
 
@@ -28,15 +27,22 @@ pub fn live_roots() -> i64 {
 ///
 /// Lives on the OCaml thread (`!Send`); created and read only with the runtime lock held.
 pub struct Root<T: 'static> {
-    // Rooted as `Opaque` so that `cast` is free; `T` is only a compile-time promise.
-    cell: Cell,
+    // One word (the tables of awaited promises and task states hold many roots): an
+    // immediate as it is (low bit 1: the GC never moves or frees it), or the address of a
+    // boxroot cell (low bit 0: cells are word-aligned). Never 0, so `Option<Root>` is one word
+    // too. `T` is only a compile-time promise, so `cast` is free.
+    cell: NonZeroUsize,
     _type: PhantomData<*const T>,
 }
 
-enum Cell {
-    /// An immediate: the GC never moves or frees it.
-    Immediate(RawOCaml),
-    Boxed(BoxRoot<Opaque>),
+/// Boxroot's handle for a boxed cell of [`Root`].
+///
+/// # Safety
+/// `cell` is a boxed cell (low bit 0) of a live root.
+unsafe fn boxroot_of(cell: NonZeroUsize) -> ocaml_boxroot_sys::BoxRoot {
+    // SAFETY: `BoxRoot` is a `repr(transparent)` `NonNull` to the cell, and `cell` is the
+    // non-null address `boxroot_create` returned (through `boxroot_get_ref`).
+    unsafe { std::mem::transmute::<NonZeroUsize, ocaml_boxroot_sys::BoxRoot>(cell) }
 }
 
 impl<T: 'static> Root<T> {
@@ -47,11 +53,26 @@ impl<T: 'static> Root<T> {
         // and the runtime handle is valid; we re-type the marker only.
         let raw = unsafe { value.raw() };
         let cell = if ocaml::sys::is_long(raw) {
-            Cell::Immediate(raw)
+            // An immediate has its low bit set, so it is never 0.
+            NonZeroUsize::new(raw as usize).expect("an OCaml immediate is odd")
         } else {
-            Cell::Boxed(BoxRoot::new(unsafe {
-                OCaml::new(ocaml_interop::internal::recover_runtime_handle(), raw)
-            }))
+            // SAFETY: the runtime lock is held (an `OCaml` value exists) and boxroot was set
+            // up at module initialisation; `raw` is a valid block.
+            match unsafe { ocaml_boxroot_sys::boxroot_create(raw) } {
+                Some(boxroot) => {
+                    let addr = ocaml_boxroot_sys::boxroot_get_ref(boxroot) as usize;
+                    debug_assert_eq!(addr & 1, 0, "boxroot cells are word-aligned");
+                    NonZeroUsize::new(addr).expect("boxroot cells are non-null")
+                }
+                None => {
+                    // SAFETY: right after a failed call, boxroot's error string is meaningful
+                    // and NUL-terminated.
+                    let reason = unsafe {
+                        std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string())
+                    };
+                    panic!("lwt_rust: boxroot could not allocate a root: {reason:?}");
+                }
+            }
         };
         Root {
             cell,
@@ -66,7 +87,7 @@ impl<T: 'static> Root<T> {
     pub(crate) unsafe fn cast<U>(self) -> Root<U> {
         let this = std::mem::ManuallyDrop::new(self);
         Root {
-            cell: std::ptr::read(&this.cell),
+            cell: this.cell,
             _type: PhantomData,
         }
     }
@@ -100,9 +121,11 @@ impl<T: 'static> Root<T> {
     /// # Safety
     /// Runtime lock held; the result is invalid after the next allocation.
     pub(crate) unsafe fn raw(&self) -> RawOCaml {
-        match &self.cell {
-            Cell::Immediate(raw) => *raw,
-            Cell::Boxed(boxroot) => boxroot.get_raw(),
+        if self.cell.get() & 1 == 1 {
+            self.cell.get() as RawOCaml
+        } else {
+            // SAFETY: a boxed cell of this live root; the caller holds the runtime lock.
+            unsafe { ocaml_boxroot_sys::boxroot_get(boxroot_of(self.cell)) }
         }
     }
 }
@@ -110,6 +133,11 @@ impl<T: 'static> Root<T> {
 impl<T: 'static> Drop for Root<T> {
     fn drop(&mut self) {
         LIVE_ROOTS.fetch_sub(1, Relaxed);
+        if self.cell.get() & 1 == 0 {
+            // SAFETY: a boxed cell of this root, deleted once (the root is being dropped);
+            // `boxroot_delete` takes no lock (module invariants).
+            unsafe { ocaml_boxroot_sys::boxroot_delete(boxroot_of(self.cell)) };
+        }
     }
 }
 

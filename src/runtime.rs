@@ -89,9 +89,15 @@ pub fn local_drains() -> u64 {
 }
 
 impl Notifier for LwtNotifier {
+    /// Inside a stub, the outermost stub drains on its way out once asked (`notify` sets the
+    /// flag it reads).
+    fn drains_soon(&self) -> bool {
+        in_ocaml_context()
+    }
+
     fn notify(&self) {
         if in_ocaml_context() {
-            DRAIN_REQUESTED.with(|flag| flag.set(true));
+            CTX.with(|c| c.drain_requested.set(true));
         } else {
             EVENTFD_NOTIFICATIONS.fetch_add(1, Relaxed);
             // SAFETY: `id` came from `Lwt_unix.make_notification`; the C function is
@@ -108,14 +114,27 @@ static OCAML_THREAD: OnceLock<ThreadId> = OnceLock::new();
 
 thread_local! {
     static EXECUTOR: OnceCell<OCamlExecutor> = const { OnceCell::new() };
+    /// The stub-frame state of this thread, in one place: a stub touches several of these
+    /// fields on entry and exit, and one thread-local costs one lookup.
+    static CTX: Ctx = const {
+        Ctx {
+            depth: Cell::new(0),
+            lent: Cell::new(false),
+            drain_requested: Cell::new(false),
+            drains_run: Cell::new(0),
+        }
+    };
+}
+
+struct Ctx {
     /// Number of stub frames active on this thread.
-    static STUB_DEPTH: Cell<u32> = const { Cell::new(0) };
+    depth: Cell<u32>,
     /// Whether the innermost stub frame has lent out its `&mut OCamlRuntime`.
-    static RUNTIME_LENT: Cell<bool> = const { Cell::new(false) };
+    lent: Cell<bool>,
     /// A wake inside a stub asked for a drain; the outermost stub schedules it on return.
-    static DRAIN_REQUESTED: Cell<bool> = const { Cell::new(false) };
+    drain_requested: Cell<bool>,
     /// Drains run on this thread so far (tells a stub whether one ran during it).
-    static DRAINS_RUN: Cell<u64> = const { Cell::new(0) };
+    drains_run: Cell<u64>,
 }
 
 /// Records the OCaml main thread. Called once by the setup stub, at module initialisation.
@@ -131,7 +150,7 @@ pub fn on_ocaml_thread() -> bool {
 /// Whether OCaml may be called right now: on the OCaml thread, inside a stub. (Stubs run
 /// only on the OCaml thread, so the stub depth alone tells.)
 pub fn in_ocaml_context() -> bool {
-    STUB_DEPTH.with(Cell::get) > 0
+    CTX.with(|c| c.depth.get() > 0)
 }
 
 /// Creates the executor, driven by notification `id`. Later calls are ignored.
@@ -165,7 +184,7 @@ pub(crate) fn try_with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> Optio
 /// Whether the innermost stub frame has lent its runtime handle (we are inside
 /// [`with_runtime`]).
 pub fn runtime_lent() -> bool {
-    RUNTIME_LENT.with(Cell::get)
+    CTX.with(|c| c.lent.get())
 }
 
 /// Lends the OCaml runtime handle to `f`.
@@ -173,25 +192,28 @@ pub fn runtime_lent() -> bool {
 /// # Panics
 /// When not in the OCaml context (another thread, or outside any stub), or when the runtime
 /// is already lent by this stub frame (nested `with_runtime`): both would be unsound.
+#[inline]
 pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
-    assert!(
-        in_ocaml_context(),
-        "lwt_rust: the OCaml runtime was used outside the OCaml thread or outside a stub"
-    );
-    assert!(
-        !RUNTIME_LENT.with(|lent| lent.replace(true)),
-        "lwt_rust: with_runtime called inside with_runtime"
-    );
+    CTX.with(|c| {
+        assert!(
+            c.depth.get() > 0,
+            "lwt_rust: the OCaml runtime was used outside the OCaml thread or outside a stub"
+        );
+        assert!(
+            !c.lent.replace(true),
+            "lwt_rust: with_runtime called inside with_runtime"
+        );
+    });
     struct Return;
     impl Drop for Return {
         fn drop(&mut self) {
-            RUNTIME_LENT.with(|lent| lent.set(false));
+            CTX.with(|c| c.lent.set(false));
         }
     }
     let _return = Return;
     // SAFETY: we are on the OCaml thread inside a stub, so the runtime lock is held; the
-    // RUNTIME_LENT flag makes this the only `&mut` handed out in this stub frame, and it does
-    // not outlive `f`.
+    // `lent` flag makes this the only `&mut` handed out in this stub frame, and it does not
+    // outlive `f`.
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
     f(cr)
 }
@@ -205,11 +227,13 @@ pub(crate) struct Entered {
 
 impl Entered {
     pub(crate) fn new() -> Self {
-        STUB_DEPTH.with(|d| d.set(d.get() + 1));
-        Entered {
-            lent_before: RUNTIME_LENT.with(|lent| lent.replace(false)),
-            drains_at_entry: DRAINS_RUN.with(Cell::get),
-        }
+        CTX.with(|c| {
+            c.depth.set(c.depth.get() + 1);
+            Entered {
+                lent_before: c.lent.replace(false),
+                drains_at_entry: c.drains_run.get(),
+            }
+        })
     }
 }
 
@@ -217,7 +241,7 @@ impl Entered {
     /// Whether dropping this guard will call OCaml (to schedule a requested drain): a stub
     /// returning an OCaml value must keep it rooted across the drop.
     pub(crate) fn exit_calls_ocaml(&self) -> bool {
-        STUB_DEPTH.with(|d| d.get() == 1) && DRAIN_REQUESTED.with(Cell::get)
+        CTX.with(|c| c.depth.get() == 1 && c.drain_requested.get())
     }
 }
 
@@ -228,29 +252,42 @@ impl Drop for Entered {
     /// left after this one, the request is a re-arm: ask Lwt for a drain through `Lwt.pause`,
     /// so that Lwt's I/O runs between batches.
     fn drop(&mut self) {
-        RUNTIME_LENT.with(|lent| lent.set(self.lent_before));
-        let outermost = STUB_DEPTH.with(|d| d.get() == 1);
-        if outermost && DRAIN_REQUESTED.with(Cell::get) {
-            // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of
-            // this library is live. This runs OCaml code: a stub returning an OCaml value
-            // roots it across this drop (see `exit_calls_ocaml`).
-            if DRAINS_RUN.with(Cell::get) == self.drains_at_entry {
-                DRAIN_REQUESTED.with(|flag| flag.set(false));
-                drain_now();
+        let exit_drain = CTX.with(|c| {
+            c.lent.set(self.lent_before);
+            let exit_drain = c.depth.get() == 1 && c.drain_requested.get();
+            if !exit_drain {
+                c.depth.set(c.depth.get() - 1);
             }
-            if DRAIN_REQUESTED.with(|flag| flag.replace(false)) {
-                LOCAL_DRAINS.fetch_add(1, Relaxed);
-                callbacks::schedule_drain();
-            }
+            exit_drain
+        });
+        if exit_drain {
+            self.drain_on_exit();
         }
-        STUB_DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
+impl Entered {
+    #[inline(never)]
+    fn drain_on_exit(&self) {
+        // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of
+        // this library is live. This runs OCaml code: a stub returning an OCaml value roots
+        // it across this drop (see `exit_calls_ocaml`).
+        if CTX.with(|c| c.drains_run.get()) == self.drains_at_entry {
+            CTX.with(|c| c.drain_requested.set(false));
+            drain_now();
+        }
+        if CTX.with(|c| c.drain_requested.replace(false)) {
+            LOCAL_DRAINS.fetch_add(1, Relaxed);
+            callbacks::schedule_drain();
+        }
+        CTX.with(|c| c.depth.set(c.depth.get() - 1));
     }
 }
 
 /// Runs one budgeted drain of the executor, if it exists (the drain stub, stub exits and
 /// shutdown call it; OCaml context only).
 pub(crate) fn drain_now() {
-    DRAINS_RUN.with(|n| n.set(n.get() + 1));
+    CTX.with(|c| c.drains_run.set(c.drains_run.get() + 1));
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
     try_with_executor(|ex| ex.drain());

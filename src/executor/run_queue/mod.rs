@@ -18,9 +18,9 @@
 //! lost wake, so the clear became a swap, which needs no fence at all.
 
 #[cfg(loom)]
-use loom::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use loom::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire};
 #[cfg(not(loom))]
-use std::sync::atomic::{AtomicBool, Ordering::AcqRel};
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire};
 
 /// A multi-producer queue with the drain protocol. `push` from any thread; `drain` from the
 /// owner thread only.
@@ -61,6 +61,13 @@ impl<T> RunQueue<T> {
             true
         };
         (ran, notify_again)
+    }
+
+    /// Whether a notification is pending or being sent (`armed`). When it is not, a drain
+    /// of this queue may be skipped: the queue is empty, or a push is between queuing its
+    /// item and setting the flag, and that push will notify.
+    pub(crate) fn is_armed(&self) -> bool {
+        self.armed.load(Acquire)
     }
 
     pub(crate) fn pop(&self) -> Option<T> {
