@@ -73,15 +73,7 @@ where
     T: ToOCaml<O> + 'static,
     F: Future<Output = Result<T, Error>> + 'static,
 {
-    assert!(
-        in_ocaml_context(),
-        "lwt_rust::lwt_future::spawn called outside the OCaml thread or outside a stub"
-    );
-    assert!(
-        !runtime_lent(),
-        "lwt_rust::lwt_future::spawn called inside with_runtime: it runs OCaml code, which \
-         could move the OCaml values borrowed there"
-    );
+    assert_may_call_ocaml("lwt_rust::lwt_future::spawn");
     if is_shut_down() {
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
         return ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") });
@@ -173,25 +165,50 @@ pub fn invalid_argument(message: &str) -> ocaml::Raw {
 /// Every exported function returning a promise should be wrapped in it; `#[lwt_rust::func]`
 /// does so.
 pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: `contained_stub` calls this in the OCaml context; returned to OCaml at once.
+    contained_stub(body, |message| unsafe {
+        ocaml::Raw(callbacks::failed(FailureKind::Panic, message))
+    })
+}
+
+/// Runs `body` in the OCaml context as a stub returning an OCaml value, catching a panic (the
+/// value `on_panic` makes from its message is returned instead), and keeping the value rooted
+/// if leaving the stub calls OCaml.
+pub(crate) fn contained_stub(
+    body: impl FnOnce() -> ocaml::Raw,
+    on_panic: impl FnOnce(&str) -> ocaml::Raw,
+) -> ocaml::Raw {
     let entered = Entered::new();
-    let promise = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(promise) => promise,
-        // SAFETY: OCaml context (`entered`).
-        Err(panic) => {
-            ocaml::Raw(unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) })
-        }
+    let value = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(panic) => on_panic(&panic_message(&panic)),
     };
     if entered.exit_calls_ocaml() {
-        // Leaving the stub will call OCaml (to schedule a drain), which may move the promise:
+        // Leaving the stub will call OCaml (to schedule a drain), which may move the value:
         // keep it rooted across that call.
-        // SAFETY: OCaml context; `promise` was made by the body with nothing allocated since.
-        let rooted: Root<Opaque> = unsafe { Root::from_raw(promise.0) };
+        // SAFETY: OCaml context; `value` was made with nothing allocated since.
+        let rooted: Root<Opaque> = unsafe { Root::from_raw(value.0) };
         drop(entered);
         // SAFETY: still inside the stub (the runtime lock is held); returned at once.
         ocaml::Raw(unsafe { rooted.raw() })
     } else {
-        promise
+        value
     }
+}
+
+/// Panics (naming `what`) unless OCaml may be called from here: in the OCaml context, with
+/// no OCaml value borrowed through [`with_runtime`].
+#[inline]
+pub(crate) fn assert_may_call_ocaml(what: &str) {
+    assert!(
+        in_ocaml_context(),
+        "{what} called outside the OCaml thread or outside a stub"
+    );
+    assert!(
+        !runtime_lent(),
+        "{what} called inside with_runtime: it runs OCaml code, which could move the OCaml \
+         values borrowed there"
+    );
 }
 
 /// A settled promise for an outcome available at once.

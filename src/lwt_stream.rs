@@ -34,12 +34,13 @@ use futures::Stream;
 use ocaml_interop::ToOCaml;
 
 use crate::callbacks::{self, FailureKind};
-use crate::conv::{OCamlRepr, Opaque};
+use crate::conv::OCamlRepr;
 use crate::error::Error;
 use crate::keyed::KeyedSlab;
-use crate::lwt_future::{fitting, into_error, panic_message, spawn};
-use crate::root::Root;
-use crate::runtime::{in_ocaml_context, is_shut_down, runtime_lent, Entered};
+use crate::lwt_future::{
+    assert_may_call_ocaml, contained_stub, fitting, into_error, panic_message, spawn,
+};
+use crate::runtime::{in_ocaml_context, is_shut_down};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
 
@@ -192,15 +193,7 @@ where
     T: OCamlRepr + ToOCaml<T::Marker>,
     S: Stream<Item = Result<T, Error>> + 'static,
 {
-    assert!(
-        in_ocaml_context(),
-        "lwt_rust::lwt_stream::stream called outside the OCaml thread or outside a stub"
-    );
-    assert!(
-        !runtime_lent(),
-        "lwt_rust::lwt_stream::stream called inside with_runtime: it runs OCaml code, which \
-         could move the OCaml values borrowed there"
-    );
+    assert_may_call_ocaml("lwt_rust::lwt_stream::stream");
     if is_shut_down() {
         drop(stream);
         return failed_stream(FailureKind::ShutDown, "");
@@ -262,22 +255,7 @@ fn failed_stream(kind: FailureKind, message: &str) -> ocaml::Raw {
 /// panics: a panic gives a stream whose first read fails with `Lwt_rust.Rust_panic`. The
 /// stream counterpart of [`crate::lwt_future::lwt_stub`]; `#[lwt_rust::func(stream)]` uses it.
 pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
-    let entered = Entered::new();
-    let stream = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(stream) => stream,
-        Err(panic) => failed_stream(FailureKind::Panic, &panic_message(&panic)),
-    };
-    if entered.exit_calls_ocaml() {
-        // Leaving the stub will call OCaml (to run a drain), which may move the value: keep it
-        // rooted across that call.
-        // SAFETY: OCaml context; `stream` was made by the body with nothing allocated since.
-        let rooted: Root<Opaque> = unsafe { Root::from_raw(stream.0) };
-        drop(entered);
-        // SAFETY: still inside the stub (the runtime lock is held); returned at once.
-        ocaml::Raw(unsafe { rooted.raw() })
-    } else {
-        stream
-    }
+    contained_stub(body, |message| failed_stream(FailureKind::Panic, message))
 }
 
 /// The pull stub's body: one item of source `key`, as an `'a option Lwt.t`. A closed or
