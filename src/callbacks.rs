@@ -103,15 +103,27 @@ fn check(result: RawOCaml) -> Result<RawOCaml, RawOCaml> {
     }
 }
 
-/// Reports an exception raised by one of our own registered functions: they are written not
-/// to raise, so this is a bug in lwt_rust, never something to propagate.
-fn internal(what: &str, result: RawOCaml) -> RawOCaml {
+/// Reports an exception raised by one of our own registered functions that return nothing:
+/// they are written not to raise, so only an asynchronous exception (`Out_of_memory`, or one
+/// raised by a signal handler or a finaliser at an allocation) can get here; it is reported,
+/// never propagated.
+fn internal(what: &str, result: RawOCaml) {
+    if check(result).is_err() {
+        eprintln!("lwt_rust: internal callback {what} raised an exception");
+    }
+}
+
+/// The value one of our registered functions returned. If it raised instead (only an
+/// asynchronous exception can), there is no value to hand on, and handing on `()` in its
+/// place would crash whoever reads it: panic, which the enclosing stub turns into a rejected
+/// promise (or a failed stream).
+fn returned_value(what: &str, result: RawOCaml) -> RawOCaml {
     match check(result) {
         Ok(v) => v,
-        Err(_) => {
-            eprintln!("lwt_rust: internal callback {what} raised an exception");
-            sys::UNIT
-        }
+        Err(_) => panic!(
+            "lwt_rust: an asynchronous exception (Out_of_memory, or one raised by a signal \
+             handler or a finaliser) interrupted the OCaml callback {what}"
+        ),
     }
 }
 
@@ -126,7 +138,7 @@ pub(crate) fn init_library(_cr: &mut ocaml_interop::OCamlRuntime) {
 pub(crate) fn task(cancel_key: Option<i64>) -> RawOCaml {
     let key = cancel_key.map_or(-1, |key| key as isize) * 2 + 1;
     // SAFETY: OCaml context (module invariant).
-    with_named(|n| unsafe { internal("task", sys::caml_callback_exn(*n.task, key)) })
+    with_named(|n| unsafe { returned_value("task", sys::caml_callback_exn(*n.task, key)) })
 }
 
 /// Asks Lwt to run the drain handler soon, through a paused promise.
@@ -145,7 +157,7 @@ pub(crate) fn schedule_drain() {
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn returned(value: RawOCaml) -> RawOCaml {
-    with_named(|n| internal("returned", sys::caml_callback_exn(*n.returned, value)))
+    with_named(|n| returned_value("returned", sys::caml_callback_exn(*n.returned, value)))
 }
 
 /// `Lwt.fail exn`.
@@ -153,7 +165,7 @@ pub(crate) unsafe fn returned(value: RawOCaml) -> RawOCaml {
 /// # Safety
 /// As [`returned`].
 pub(crate) unsafe fn failed_with(exn: RawOCaml) -> RawOCaml {
-    with_named(|n| internal("failed_with", sys::caml_callback_exn(*n.failed_with, exn)))
+    with_named(|n| returned_value("failed_with", sys::caml_callback_exn(*n.failed_with, exn)))
 }
 
 /// A promise already rejected with the exception `kind` names, carrying `message`.
@@ -163,7 +175,7 @@ pub(crate) unsafe fn failed_with(exn: RawOCaml) -> RawOCaml {
 pub(crate) unsafe fn failed(kind: FailureKind, message: &str) -> RawOCaml {
     let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
     with_named(|n| {
-        internal(
+        returned_value(
             "failed",
             sys::caml_callback2_exn(*n.failed, kind as isize * 2 + 1, msg),
         )
@@ -273,7 +285,7 @@ pub(crate) unsafe fn describe_exn(exn: RawOCaml) -> String {
 /// OCaml context.
 pub(crate) unsafe fn rust_stream(key: i64) -> RawOCaml {
     with_named(|n| {
-        internal(
+        returned_value(
             "rust_stream",
             sys::caml_callback_exn(*n.rust_stream, key as isize * 2 + 1),
         )
@@ -288,7 +300,7 @@ pub(crate) unsafe fn rust_stream(key: i64) -> RawOCaml {
 pub(crate) unsafe fn failed_stream(kind: FailureKind, message: &str) -> RawOCaml {
     let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
     with_named(|n| {
-        internal(
+        returned_value(
             "failed_stream",
             sys::caml_callback2_exn(*n.failed_stream, kind as isize * 2 + 1, msg),
         )
