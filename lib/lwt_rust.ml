@@ -324,6 +324,9 @@ let () =
   Callback.register "lwt_rust.stream_next" stream_next;
   Callback.register "lwt_rust.task" task;
   Callback.register "lwt_rust.returned" Lwt.return;
+  (* Rust checks with it that the promise block it builds for [Lwt.return v] reads as one. *)
+  Callback.register "lwt_rust.is_returned" (fun p v ->
+      match Lwt.state p with Lwt.Return x -> x == v | _ -> false);
   Callback.register "lwt_rust.failed" (fun kind message -> Lwt.fail (failure kind message));
   Callback.register "lwt_rust.failed_with" Lwt.fail;
   Callback.register "lwt_rust.cancel" Lwt.cancel;

@@ -48,6 +48,8 @@ struct Named {
     rust_stream: *const RawOCaml,
     failed_stream: *const RawOCaml,
     stream_next: *const RawOCaml,
+    /// Whether [`returned`] may build `Lwt.return`'s block itself (see [`direct_return_ok`]).
+    direct_return: bool,
 }
 
 thread_local! {
@@ -77,6 +79,13 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
             init: lookup(c"lwt_rust.init"),
             task: lookup(c"lwt_rust.task"),
             returned: lookup(c"lwt_rust.returned"),
+            // SAFETY: named values are only looked up in the OCaml context (module invariant).
+            direct_return: unsafe {
+                direct_return_ok(
+                    lookup(c"lwt_rust.returned"),
+                    lookup(c"lwt_rust.is_returned"),
+                )
+            },
             failed: lookup(c"lwt_rust.failed"),
             failed_with: lookup(c"lwt_rust.failed_with"),
             cancel: lookup(c"lwt_rust.cancel"),
@@ -157,7 +166,97 @@ pub(crate) fn schedule_drain() {
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn returned(value: RawOCaml) -> RawOCaml {
-    with_named(|n| returned_value("returned", sys::caml_callback_exn(*n.returned, value)))
+    with_named(|n| {
+        if n.direct_return {
+            if let Some(promise) = build_returned(value) {
+                return promise;
+            }
+        }
+        returned_value("returned", sys::caml_callback_exn(*n.returned, value))
+    })
+}
+
+/// The first two fields of OCaml 4's domain state (`caml/domain_state.tbl`): the minor heap's
+/// allocation limit and pointer. Allocation moves `young_ptr` down, towards `young_limit`.
+#[repr(C)]
+struct MinorHeap {
+    young_limit: *mut RawOCaml,
+    young_ptr: *mut RawOCaml,
+}
+
+extern "C" {
+    /// The runtime's domain state: a plain global in OCaml 4.10 to 4.14, the versions this
+    /// crate supports (boxroot's set-up rules and ocaml-interop's conversions are chosen for
+    /// them). `ocaml_sys`'s own declaration of it is not used: it orders the two fields the
+    /// other way round, which 4.13 does not.
+    static Caml_state: *mut MinorHeap;
+}
+
+/// The header of a one-field block of tag 0 in the minor heap (wosize 1, colour 0, no
+/// profiling info: what `Alloc_small` writes).
+const ONE_FIELD_TAG_0: RawOCaml = 1 << 10;
+
+/// Builds the block `Lwt.return value` builds (`{state = Fulfilled value}`: two one-field
+/// blocks of tag 0) in the minor heap, the way compiled OCaml code allocates: one bump of
+/// the allocation pointer for both blocks. `None`, having touched nothing, when the minor heap
+/// has no room or the runtime has asked for attention (it lowers `young_limit` then): the
+/// caller calls `Lwt.return`, whose allocation handles both. Used only once
+/// [`direct_return_ok`] has checked the layout against the linked Lwt.
+///
+/// # Safety
+/// OCaml context; `value` is valid (read after the last allocation).
+unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
+    let heap = Caml_state;
+    let ptr = (*heap).young_ptr;
+    // Two blocks of a header and one field each.
+    let start = ptr.wrapping_sub(4);
+    if start < (*heap).young_limit || start > ptr {
+        return None;
+    }
+    (*heap).young_ptr = start;
+    // `start` holds the promise's header, `start + 2` the `Fulfilled` block's.
+    start.write(ONE_FIELD_TAG_0);
+    start.add(1).write(start.add(3) as RawOCaml);
+    start.add(2).write(ONE_FIELD_TAG_0);
+    start.add(3).write(value);
+    Some(start.add(1) as RawOCaml)
+}
+
+/// Whether [`build_returned`] builds what `Lwt.return` builds, in this program: checked once,
+/// on a probe, before the first use. The block `Lwt.return` just made must be two one-field
+/// blocks of tag 0 with the very headers written here, lying right above the minor heap's
+/// allocation pointer as read through [`MinorHeap`] (which checks that layout too); and
+/// `Lwt.state` must read a block built here as `Return v` (`lwt_rust.is_returned`). Any
+/// difference (another Lwt, another OCaml) keeps the callback.
+///
+/// # Safety
+/// OCaml context; both arguments are registered named values.
+unsafe fn direct_return_ok(returned: *const RawOCaml, is_returned: *const RawOCaml) -> bool {
+    const PROBE: RawOCaml = 2 * 4_242 + 1;
+    let one_field_tag_0 =
+        |v: RawOCaml| sys::is_block(v) && (v as *const RawOCaml).sub(1).read() == ONE_FIELD_TAG_0;
+    let Ok(made) = check(sys::caml_callback_exn(*returned, PROBE)) else {
+        return false;
+    };
+    let heap = Caml_state;
+    let made_header = (made as *mut RawOCaml).wrapping_sub(1);
+    let just_allocated = (*heap).young_limit <= (*heap).young_ptr
+        && (*heap).young_ptr <= made_header
+        && made_header < (*heap).young_ptr.wrapping_add(16);
+    if !(just_allocated
+        && one_field_tag_0(made)
+        && one_field_tag_0(sys::field(made, 0).read())
+        && sys::field(sys::field(made, 0).read(), 0).read() == PROBE)
+    {
+        return false;
+    }
+    let Some(built) = build_returned(PROBE) else {
+        return false;
+    };
+    matches!(
+        check(sys::caml_callback2_exn(*is_returned, built, PROBE)),
+        Ok(sys::TRUE)
+    )
 }
 
 /// `Lwt.fail exn`.
