@@ -191,25 +191,47 @@ type row = {
   note : string;
   skipped : string option;
   bridge : bool;  (** runs Rust code through the bridge: its counters are reported *)
+  run : unit -> float;  (** one repetition: its wall time in seconds *)
+  paired_ratios : float list;
+      (** ns/op of each repetition over that of the baseline repetition run just before it *)
 }
 
-let run_row ?(track_rss = false) ?(bridge = false) ?baseline ?target ?rss_target ~name ~n ~ops
-    ~note run =
+(* With [~paired:b], every repetition of the row runs right after one of its baseline [b] (an
+   extra one, not counted in [b]'s own samples), and the row's ratio is the median of these
+   pairs' ratios. This VM drifts between a fast and a slow state for seconds at a time; a
+   baseline measured in the same few seconds drifts with the row, where a baseline measured
+   earlier may not. *)
+let run_row ?(track_rss = false) ?(bridge = false) ?paired ?baseline ?target ?rss_target ~name
+    ~n ~ops ~note run =
+  let baseline = match paired with Some b -> Some b.name | None -> baseline in
   (* call_ready_vs_detach reuses call_ready's samples. *)
   let wanted = selected name || (name = "call_ready" && selected "call_ready_vs_detach") in
-  let samples =
-    if not wanted then []
+  let ns_per_op ops (s : sample) = s.seconds *. 1e9 /. float_of_int ops in
+  let samples, paired_ratios =
+    if not wanted then ([], [])
     else begin
-      Printf.eprintf "bench: %-22s %d x N=%d%!" name sizes.reps n;
-      let samples = List.init sizes.reps (fun _ -> sample ~track_rss run) in
+      Printf.eprintf "bench: %-22s %d x N=%d%s%!" name sizes.reps n
+        (match paired with Some b -> ", each after a " ^ b.name | None -> "");
+      let pairs =
+        List.init sizes.reps (fun _ ->
+            let base =
+              match paired with
+              | Some b when b.samples <> [] ->
+                Some (ns_per_op b.ops (sample ~track_rss:false b.run))
+              | _ -> None
+            in
+            let own = sample ~track_rss run in
+            (own, Option.map (fun base -> ns_per_op ops own /. base) base))
+      in
       check_nothing_live name;
-      let ns = List.map (fun s -> s.seconds *. 1e9 /. float_of_int ops) samples in
-      let ns = List.sort compare ns in
+      let samples = List.map fst pairs in
+      let ns = List.sort compare (List.map (ns_per_op ops) samples) in
       Printf.eprintf "  median %.1f ns/op\n%!" (List.nth ns (List.length ns / 2));
-      samples
+      (samples, List.filter_map snd pairs)
     end
   in
-  { name; n; ops; samples; baseline; target; rss_target; note; skipped = None; bridge }
+  { name; n; ops; samples; baseline; target; rss_target; note; skipped = None; bridge; run;
+    paired_ratios }
 
 (* Runs an Lwt program to completion, timing it. *)
 let timed_run program =
@@ -279,14 +301,21 @@ let preemptive_run_in_main ~threads ~per_thread () =
   expect "preemptive_run_in_main" ~got:!calls ~want:(threads * per_thread);
   seconds
 
-(* [n] Rust tasks alive at once, each awaiting its own OCaml promise; then all the promises
-   are resolved and all the results awaited. *)
-let concurrent name n () =
+(* [n] tasks alive at once, each awaiting its own OCaml promise ([await p] makes the task
+   of promise [p]); then all the promises are resolved and all the results awaited. The
+   harness keeps, per task, the awaited promise's resolver and the task's promise: one array
+   slot each. *)
+let concurrent_with ?(started = ignore) name await n () =
   let t0 = now () in
-  let pairs = Array.init n (fun _ -> Lwt.wait ()) in
-  let results = Array.map (fun (p, _) -> Demo_stubs.echo p) pairs in
-  expect (name ^ ": tasks alive at once") ~got:(Lwt_rust.stats ()).live_tasks ~want:n;
-  Array.iteri (fun i (_, u) -> Lwt.wakeup_later u i) pairs;
+  let resolvers = Array.make n (snd (Lwt.wait ())) in
+  let results =
+    Array.init n (fun i ->
+        let p, u = Lwt.wait () in
+        resolvers.(i) <- u;
+        await p)
+  in
+  started ();
+  Array.iteri (fun i u -> Lwt.wakeup_later u i) resolvers;
   let rec sum i acc =
     if i = n then Lwt.return acc else results.(i) >>= fun v -> sum (i + 1) (acc + v)
   in
@@ -294,6 +323,17 @@ let concurrent name n () =
   let seconds = now () -. t0 in
   expect name ~got ~want:(n * (n - 1) / 2);
   seconds
+
+(* Rust tasks: [Demo_stubs.echo p] awaits [p] in a Rust task and returns its value. *)
+let concurrent name n =
+  let started () =
+    expect (name ^ ": tasks alive at once") ~got:(Lwt_rust.stats ()).live_tasks ~want:n
+  in
+  concurrent_with ~started name Demo_stubs.echo n
+
+(* What Lwt alone costs for the same work: [Lwt.map Fun.id p] is a promise that waits for [p]
+   and takes its value. *)
+let lwt_map_concurrent name n = concurrent_with name (Lwt.map Fun.id) n
 
 (* Streams: [n] items 0 .. n-1 consumed by the same fold, timed from the stream's creation
    (the list of [Lwt_stream.of_list] is built before, untimed). *)
@@ -326,7 +366,7 @@ let run_all () =
   in
   let callback =
     run_row ~bridge:true ~name:"callback_loop_pause" ~n:s.pause ~ops:s.pause
-      ~baseline:"lwt_pause_loop" ~target:1.3
+      ~paired:pause_loop ~target:1.3
       ~note:"one Rust task calls an OCaml closure returning Lwt.pause () and awaits it, N times"
       (callback_loop_pause s.pause)
   in
@@ -336,13 +376,13 @@ let run_all () =
       (external_sync s.sync)
   in
   let ready =
-    run_row ~bridge:true ~name:"call_ready" ~n:s.ready ~ops:s.ready ~baseline:"external_sync"
+    run_row ~bridge:true ~name:"call_ready" ~n:s.ready ~ops:s.ready ~paired:sync
       ~target:3.
       ~note:"add_ready i 1 >>= loop: a Rust async fn ready on its first poll (no task)"
       (call_ready s.ready)
   in
   let ready_vs_detach =
-    { ready with name = "call_ready_vs_detach"; baseline = Some "preemptive_detach";
+    { ready with name = "call_ready_vs_detach"; baseline = Some "preemptive_detach"; paired_ratios = [];
       target = Some 0.02; note = "the call_ready measurement, against Lwt_preemptive.detach" }
   in
   let detach =
@@ -351,23 +391,12 @@ let run_all () =
       (preemptive_detach s.detach)
   in
   let yield =
-    run_row ~bridge:true ~name:"call_yield_once" ~n:s.yield ~ops:s.yield ~baseline:"lwt_pause_loop"
+    run_row ~bridge:true ~name:"call_yield_once" ~n:s.yield ~ops:s.yield ~paired:pause_loop
       ~target:1.5
       ~note:
         "add_yield i 1 >>= loop: pending for two polls, wakes itself: one task per call, \
          completed by a same-thread drain"
       (call_yield_once s.yield)
-  in
-  let cross_thread =
-    let tasks = s.threads * s.spawn_per_thread in
-    run_row ~bridge:true ~name:"cross_thread_spawn" ~n:tasks ~ops:tasks
-      ~baseline:"preemptive_run_in_main" ~target:0.05
-      ~note:
-        (Printf.sprintf
-           "%d Rust threads each hand %d tiny tasks to the OCaml thread (Handle::spawn, \
-            awaiting room), then await every result; ns per task (wall time / tasks)"
-           s.threads s.spawn_per_thread)
-      (cross_thread_spawn ~threads:s.threads ~per_thread:s.spawn_per_thread)
   in
   let run_in_main =
     let calls = s.threads * s.per_thread in
@@ -379,6 +408,17 @@ let run_all () =
            s.threads s.per_thread)
       (preemptive_run_in_main ~threads:s.threads ~per_thread:s.per_thread)
   in
+  let cross_thread =
+    let tasks = s.threads * s.spawn_per_thread in
+    run_row ~bridge:true ~name:"cross_thread_spawn" ~n:tasks ~ops:tasks
+      ~paired:run_in_main ~target:0.05
+      ~note:
+        (Printf.sprintf
+           "%d Rust threads each hand %d tiny tasks to the OCaml thread (Handle::spawn, \
+            awaiting room), then await every result; ns per task (wall time / tasks)"
+           s.threads s.spawn_per_thread)
+      (cross_thread_spawn ~threads:s.threads ~per_thread:s.spawn_per_thread)
+  in
   let small =
     run_row ~track_rss:true ~bridge:true ~name:"concurrent_10k" ~n:s.small ~ops:s.small
       ~note:
@@ -388,12 +428,24 @@ let run_all () =
   in
   let large =
     run_row ~track_rss:true ~bridge:true ~name:"concurrent_1m" ~n:s.large ~ops:s.large
-      ~baseline:"concurrent_10k" ~target:1.5 ~rss_target:400
+      ~paired:small ~target:1.5 ~rss_target:400
       ~note:
         "N tasks alive at once (Demo_stubs.echo of Lwt.wait promises), all resolved, all \
          awaited; ns per task; RSS growth = peak RSS (VmHWM) minus RSS before, per task, \
          harness arrays and promises included"
       (concurrent "concurrent_1m" s.large)
+  in
+  let lwt_map_small =
+    run_row ~track_rss:true ~name:"lwt_map_10k" ~n:s.small ~ops:s.small
+      ~note:"pure Lwt reference for concurrent_10k (as lwt_map_1m)"
+      (lwt_map_concurrent "lwt_map_10k" s.small)
+  in
+  let lwt_map_large =
+    run_row ~track_rss:true ~name:"lwt_map_1m" ~n:s.large ~ops:s.large ~paired:lwt_map_small
+      ~note:
+        "pure Lwt reference for concurrent_1m: the same harness with Lwt.map Fun.id in place \
+         of echo; ns per task; RSS growth per task"
+      (lwt_map_concurrent "lwt_map_1m" s.large)
   in
   let of_list =
     run_row ~name:"lwt_stream_of_list" ~n:s.items ~ops:s.items
@@ -402,21 +454,21 @@ let run_all () =
   in
   let rust_items =
     run_row ~bridge:true ~name:"stream_items" ~n:s.items ~ops:s.items
-      ~baseline:"lwt_stream_of_list"
+      ~paired:of_list
       ~note:
         "Rust -> OCaml: Lwt_stream.fold (+) over a Rust stream (count_stream:          futures::stream::iter), one pull per item; ns per item"
       (stream_items s.items)
   in
   let ocaml_items =
     run_row ~bridge:true ~name:"ocaml_stream_items" ~n:s.items ~ops:s.items
-      ~baseline:"lwt_stream_of_list"
+      ~paired:of_list
       ~note:"OCaml -> Rust: a Rust task sums an Lwt_stream.of_list (OCamlStream); ns per item"
       (ocaml_stream_items s.items)
   in
   List.filter
     (fun row -> selected row.name)
     [ pause_loop; callback; sync; ready; ready_vs_detach; detach; yield; cross_thread; run_in_main;
-      small; large; of_list; rust_items; ocaml_items ]
+      small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items ]
 
 (* {1 Reporting} *)
 
@@ -441,10 +493,15 @@ let find rows name = List.find_opt (fun r -> r.name = name) rows
 let baseline_summary rows row =
   match row.baseline with None -> None | Some b -> Option.bind (find rows b) summary
 
-let ratio rows row =
+(* The row's median over its baseline's median. *)
+let ratio_of_medians rows row =
   match (summary row, baseline_summary rows row) with
   | Some s, Some b when b.med > 0. -> Some (s.med /. b.med)
   | _ -> None
+
+(* The median of the paired ratios when the row has them (see [run_row]). *)
+let ratio rows row =
+  match row.paired_ratios with [] -> ratio_of_medians rows row | rs -> Some (median rs)
 
 (* Per operation, over all repetitions. *)
 let counters_per_op row =
@@ -493,7 +550,10 @@ let print_tables rows =
     Sys.ocaml_version mode_name sizes.reps
     (if mode = Smoke then " (sizes far too small for the timings to mean anything)" else "");
   print_string
-    "| scenario | N | ns/op (median) | min | max | baseline | baseline ns/op | ratio | target |\n\
+    "Ratio: the median, over the row's repetitions, of its ns/op over that of a repetition of \
+     its baseline run just before it\n(call_ready_vs_detach: the medians' ratio).\n\n";
+  print_string
+    "| scenario | N | ns/op (median) | min | max | baseline | baseline ns/op | ratio (paired) | target |\n\
      |---|---:|---:|---:|---:|---|---:|---:|---|\n";
   List.iter
     (fun row ->
@@ -539,6 +599,22 @@ let print_tables rows =
                 | None -> "")
            | None -> "—"))
     rows;
+  let measured = List.filter (fun row -> rss_per_task row <> None) rows in
+  if measured <> [] then begin
+    print_string
+      "\nMemory: peak RSS growth per task (harness arrays and promises included):\n\n\
+       | scenario | median | max | target |\n|---|---:|---:|---|\n";
+    List.iter
+      (fun row ->
+        match rss_per_task row with
+        | Some (med, hi) ->
+          Printf.printf "| %s | %.0f B | %.0f B | %s |\n" row.name med hi
+            (match row.rss_target with
+             | Some t -> Printf.sprintf "≤ %d B (%s)" t (if med <= float t then "met" else "missed")
+             | None -> "")
+        | None -> ())
+      measured
+  end;
   print_newline ();
   machine
 
@@ -576,6 +652,9 @@ let json_row rows row =
   add "baseline" (json_opt json_string row.baseline);
   add "baseline_ns_per_op" (json_opt (fun b -> json_float b.med) (baseline_summary rows row));
   add "ratio" (json_opt json_float (ratio rows row));
+  add "ratio_of_medians" (json_opt json_float (ratio_of_medians rows row));
+  if row.paired_ratios <> [] then
+    add "paired_ratios" ("[" ^ String.concat ", " (List.map json_float row.paired_ratios) ^ "]");
   add "target" (json_opt json_float row.target);
   add "note" (json_string row.note);
   (match row.skipped with Some reason -> add "skipped" (json_string reason) | None -> ());
@@ -619,7 +698,7 @@ let write_json path ~machine rows =
 let expected_rows =
   [ "lwt_pause_loop"; "callback_loop_pause"; "external_sync"; "call_ready";
     "call_ready_vs_detach"; "preemptive_detach"; "call_yield_once"; "cross_thread_spawn";
-    "preemptive_run_in_main"; "concurrent_10k"; "concurrent_1m"; "lwt_stream_of_list";
+    "preemptive_run_in_main"; "concurrent_10k"; "concurrent_1m"; "lwt_map_10k"; "lwt_map_1m"; "lwt_stream_of_list";
     "stream_items"; "ocaml_stream_items" ]
 
 let () =

@@ -43,8 +43,8 @@ def main():
         with open(data, "w") as f:
             for s, b in pairs:
                 label = f'{s["name"]}\\nvs {b["name"]}'
-                target = f' (target {s["target"]:g})' if s.get("target") is not None else ""
-                ratio = f'ratio {s["ratio"]:.3g}{target}'
+                target = f' (≤ {s["target"]:g})' if s.get("target") is not None else ""
+                ratio = f"{s['ratio']:.3g}{target}"
                 f.write(
                     f'"{label}"\t{s["ns_per_op"]}\t{s["min"]}\t{s["max"]}\t'
                     f'{b["ns_per_op"]}\t{b["min"]}\t{b["max"]}\t"{ratio}"\n'
@@ -64,7 +64,7 @@ def main():
                 )
         footnote = "    ".join(notes)
         script = f"""
-set terminal pngcairo size 1200,650 font ",10" noenhanced
+set terminal pngcairo size {max(1200, 170 * len(pairs))},700 font ",10" noenhanced
 set output "{png}"
 set datafile separator "\\t"
 set title "{title}"
@@ -77,11 +77,12 @@ set style data histogram
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.7 border -1
 set boxwidth 0.9
-set bmargin 6
+set bmargin 8
+set xtics rotate by -25 left
 set label 1 "{footnote}" at screen 0.01, screen 0.02
 plot "{data}" using 2:3:4:xtic(1) title "scenario" lc rgb "#c0504d", \\
      "" using 5:6:7 title "baseline" lc rgb "#4f81bd", \\
-     "" using 0:($4 > $7 ? $4 * 2.2 : $7 * 2.2):8 with labels notitle
+     "" using 0:($4 > $7 ? $4 * 2.2 : $7 * 2.2):8 with labels font ",9" notitle
 """
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
     print(f"chart: wrote {png}")

@@ -38,7 +38,8 @@ mod demo;
 pub mod error;
 #[cfg(feature = "ocaml")]
 pub mod handle;
-#[cfg(feature = "ocaml")]
+// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
+#[cfg(any(feature = "ocaml", test))]
 mod keyed;
 #[cfg(feature = "ocaml")]
 pub mod lwt_future;
