@@ -582,15 +582,16 @@ let print_tables rows =
   print_string
     "\nBridge counters (Lwt_rust.stats), per operation:\n\n\
      | scenario | tasks spawned | wakes | eventfd notifications | local drains | drains \
-     | ops per drain | RSS growth per task (median, max) |\n\
-     |---|---:|---:|---:|---:|---:|---:|---|\n";
+     | ops per drain | eventfd notifications per drain | RSS growth per task (median, max) |\n\
+     |---|---:|---:|---:|---:|---:|---:|---:|---|\n";
   List.iter
     (fun row ->
       let spawned, wakes, notifications, local_drains, drains = counters_per_op row in
       if row.skipped = None && row.bridge && row.name <> "call_ready_vs_detach" then
-        Printf.printf "| %s | %.3g | %.3g | %.3g | %.3g | %.3g | %s | %s |\n" row.name spawned wakes
-          notifications local_drains drains
+        Printf.printf "| %s | %.3g | %.3g | %.3g | %.3g | %.3g | %s | %s | %s |\n" row.name spawned
+          wakes notifications local_drains drains
           (if drains > 0. then Printf.sprintf "%.3g" (1. /. drains) else "—")
+          (if drains > 0. then Printf.sprintf "%.3g" (notifications /. drains) else "—")
           (match rss_per_task row with
            | Some (med, hi) ->
              Printf.sprintf "%.0f B, %.0f B%s" med hi
@@ -664,9 +665,10 @@ let json_row rows row =
     add "stats_per_op"
       (Printf.sprintf
          "{\"spawned\": %s, \"wakes\": %s, \"notifications\": %s, \"local_drains\": %s, \
-          \"drains\": %s}"
+          \"drains\": %s, \"notifications_per_drain\": %s}"
          (json_float spawned) (json_float wakes) (json_float notifications)
-         (json_float local_drains) (json_float drains))
+         (json_float local_drains) (json_float drains)
+         (if drains > 0. then json_float (notifications /. drains) else "null"))
   end;
   (match rss_per_task row with
    | Some (med, hi) ->
