@@ -549,6 +549,8 @@ let print_tables rows =
   Printf.printf "\n%s; OCaml %s; %s mode, median of %d repetitions%s\n\n" machine
     Sys.ocaml_version mode_name sizes.reps
     (if mode = Smoke then " (sizes far too small for the timings to mean anything)" else "");
+  Printf.printf "Ready calls build their Lwt.return block directly: %b.\n"
+    (Demo_stubs.direct_return ());
   print_string
     "Ratio: the median, over the row's repetitions, of its ns/op over that of a repetition of \
      its baseline run just before it\n(call_ready_vs_detach: the medians' ratio).\n\n";

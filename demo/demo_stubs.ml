@@ -90,6 +90,7 @@ external add_ready : int -> int -> int Lwt.t = "lwt_rust_demo_add_ready"
 external add_yield : int -> int -> int Lwt.t = "lwt_rust_demo_add_yield"
 external add_sync : int -> int -> int = "lwt_rust_demo_add_sync" [@@noalloc]
 external trim_malloc : unit -> unit = "lwt_rust_demo_trim_malloc" [@@noalloc]
+external direct_return : unit -> bool = "lwt_rust_demo_direct_return" [@@noalloc]
 external soak : int -> int -> int Lwt.t = "lwt_rust_demo_soak"
 external read_off_thread : int -> string Lwt.t = "lwt_rust_demo_read_off_thread"
 external nested_spawns : int -> int Lwt.t = "lwt_rust_demo_nested_spawns"
@@ -112,6 +113,9 @@ external failing_start : bool -> int Lwt_stream.t = "lwt_rust_demo_failing_start
 external empty_stream : unit -> int Lwt_stream.t = "lwt_rust_demo_empty_stream"
 external never_stream : unit -> int Lwt_stream.t = "lwt_rust_demo_never_stream"
 external panicking_stream : int -> int Lwt_stream.t = "lwt_rust_demo_panicking_stream"
+
+external unconvertible_stream : bool -> int Lwt_stream.t
+  = "lwt_rust_demo_unconvertible_stream"
 
 external result_stream : unit -> (int, string) result Lwt_stream.t
   = "lwt_rust_demo_result_stream"

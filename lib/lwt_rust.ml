@@ -24,6 +24,7 @@ external set_capacity : int -> string option = "lwt_rust_set_submission_capacity
 external set_workers : int -> string option = "lwt_rust_set_tokio_workers"
 external stream_pull : int -> 'a option Lwt.t = "lwt_rust_stream_pull"
 external stream_close : int -> unit = "lwt_rust_stream_close"
+external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
 
 (* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
    exists. Referring to [Thread] makes it a dependency, so it is initialised before this
@@ -336,4 +337,6 @@ let () =
   Callback.register "lwt_rust.fail" fail;
   Callback.register "lwt_rust.attach" attach;
   Callback.register "lwt_rust.call_attach" call_attach;
-  Callback.register "lwt_rust.describe_exn" Printexc.to_string
+  Callback.register "lwt_rust.describe_exn" Printexc.to_string;
+  (* Needs the callbacks above: it compares what Lwt.return builds with what Rust builds. *)
+  probe_direct_return ()

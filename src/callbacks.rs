@@ -5,10 +5,14 @@
 //! - every call goes through `caml_callback*_exn`: an OCaml exception comes back as `Err`, it
 //!   never unwinds through Rust frames;
 //! - arguments are read from roots (or are immediates) right before the call, so no raw value
-//!   is held across an allocation.
+//!   is held across an allocation;
+//! - looking up the registered functions (`with_named`) allocates nothing, so a wrapper may be
+//!   handed raw values; the one set-up step that runs OCaml, the probe of `Lwt.return`'s
+//!   layout, has a stub of its own ([`probe_direct_return`]).
 
 use std::cell::OnceCell;
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use ocaml::sys::{self, Value as RawOCaml};
 
@@ -48,8 +52,7 @@ struct Named {
     rust_stream: *const RawOCaml,
     failed_stream: *const RawOCaml,
     stream_next: *const RawOCaml,
-    /// Whether [`returned`] may build `Lwt.return`'s block itself (see [`direct_return_ok`]).
-    direct_return: bool,
+    is_returned: *const RawOCaml,
 }
 
 thread_local! {
@@ -79,13 +82,6 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
             init: lookup(c"lwt_rust.init"),
             task: lookup(c"lwt_rust.task"),
             returned: lookup(c"lwt_rust.returned"),
-            // SAFETY: named values are only looked up in the OCaml context (module invariant).
-            direct_return: unsafe {
-                direct_return_ok(
-                    lookup(c"lwt_rust.returned"),
-                    lookup(c"lwt_rust.is_returned"),
-                )
-            },
             failed: lookup(c"lwt_rust.failed"),
             failed_with: lookup(c"lwt_rust.failed_with"),
             cancel: lookup(c"lwt_rust.cancel"),
@@ -99,6 +95,7 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
             rust_stream: lookup(c"lwt_rust.rust_stream"),
             failed_stream: lookup(c"lwt_rust.failed_stream"),
             stream_next: lookup(c"lwt_rust.stream_next"),
+            is_returned: lookup(c"lwt_rust.is_returned"),
         }))
     })
 }
@@ -166,14 +163,49 @@ pub(crate) fn schedule_drain() {
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn returned(value: RawOCaml) -> RawOCaml {
-    with_named(|n| {
-        if n.direct_return {
-            if let Some(promise) = build_returned(value) {
-                return promise;
-            }
+    if DIRECT_RETURN.load(Relaxed) {
+        if let Some(promise) = build_returned(value) {
+            return promise;
         }
-        returned_value("returned", sys::caml_callback_exn(*n.returned, value))
-    })
+    }
+    with_named(|n| returned_value("returned", sys::caml_callback_exn(*n.returned, value)))
+}
+
+/// Whether [`returned`] builds `Lwt.return`'s block itself: set by [`probe_direct_return`]
+/// at module initialisation. A fact about the program (its Lwt and OCaml), the same for
+/// every thread.
+static DIRECT_RETURN: AtomicBool = AtomicBool::new(false);
+
+/// Whether ready calls build their `Lwt.return` block themselves (the probe passed).
+#[cfg(feature = "demo")]
+pub(crate) fn direct_return() -> bool {
+    DIRECT_RETURN.load(Relaxed)
+}
+
+extern "C" {
+    /// Empties the minor heap (OCaml 4's `minor_gc.h`).
+    fn caml_minor_collection();
+}
+
+/// Decides once whether [`returned`] may build `Lwt.return`'s block itself
+/// ([`direct_return_ok`]). Called by the module initialisation of `Lwt_rust`, after its
+/// callbacks are registered, from a stub that holds no OCaml value: the check calls OCaml and
+/// allocates, which may move any value held raw. A failure that may be passing (no room left
+/// in the minor heap, or the runtime asking for attention through its allocation limit) is
+/// retried after emptying the minor heap.
+pub(crate) fn probe_direct_return(_cr: &mut ocaml_interop::OCamlRuntime) {
+    const ATTEMPTS: usize = 3;
+    // SAFETY: OCaml context (`_cr` proves the runtime lock is held), and the caller holds no
+    // raw OCaml value across this call.
+    let ok = with_named(|n| unsafe {
+        (0..ATTEMPTS).any(|attempt| {
+            if attempt > 0 {
+                caml_minor_collection();
+            }
+            direct_return_ok(n.returned, n.is_returned)
+        })
+    });
+    DIRECT_RETURN.store(ok, Relaxed);
 }
 
 /// The first two fields of OCaml 4's domain state (`caml/domain_state.tbl`): the minor heap's
@@ -204,7 +236,10 @@ const ONE_FIELD_TAG_0: RawOCaml = 1 << 10;
 /// [`direct_return_ok`] has checked the layout against the linked Lwt.
 ///
 /// # Safety
-/// OCaml context; `value` is valid (read after the last allocation).
+/// OCaml context; `value` is valid (read after the last allocation). The OCaml context means
+/// inside a stub OCaml called as an ordinary external, through `caml_c_call`, which stores the
+/// allocation pointer in the domain state for the duration of the call (a `[@@noalloc]`
+/// external would leave it in a register, and must not allocate at all).
 unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
     let heap = Caml_state;
     let ptr = (*heap).young_ptr;
@@ -240,7 +275,7 @@ unsafe fn direct_return_ok(returned: *const RawOCaml, is_returned: *const RawOCa
     };
     let heap = Caml_state;
     let made_header = (made as *mut RawOCaml).wrapping_sub(1);
-    let just_allocated = (*heap).young_limit <= (*heap).young_ptr
+    let just_allocated = (*heap).young_limit < (*heap).young_ptr
         && (*heap).young_ptr <= made_header
         && made_header < (*heap).young_ptr.wrapping_add(16);
     if !(just_allocated

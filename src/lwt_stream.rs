@@ -15,7 +15,9 @@
 //!   `Invalid_argument`;
 //! - the Rust stream is dropped exactly once, and the source leaves the table with it: when
 //!   the stream ends, right after it yields an error (the error ends the Lwt stream), when it
-//!   panics, when OCaml closes it (`Lwt_rust.close_stream`, or the finaliser that runs once the
+//!   panics, at the read after an item whose conversion to OCaml panicked (the conversion runs
+//!   with the runtime lent, where the stream's destructor could not call OCaml), when OCaml
+//!   closes it (`Lwt_rust.close_stream`, or the finaliser that runs once the
 //!   `Lwt_stream.t` is unreachable), or at shutdown. A pull in flight at that moment completes
 //!   with end-of-stream;
 //! - the table holds no OCaml value, so it never keeps an `Lwt_stream.t` alive. A pull in
@@ -31,7 +33,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use futures::Stream;
-use ocaml_interop::ToOCaml;
+use ocaml_interop::{OCaml, OCamlRuntime, ToOCaml};
 
 use crate::callbacks::{self, FailureKind};
 use crate::conv::OCamlRepr;
@@ -67,6 +69,9 @@ struct StreamSource<T> {
     /// Set when a close arrives while the stream is being polled (its poll called OCaml,
     /// which closed it): the stream is dropped as soon as that poll returns.
     close_requested: Cell<bool>,
+    /// Set when an item's conversion to OCaml panicked: that read failed with `Rust_panic`,
+    /// and the next one ends the stream.
+    conversion_panicked: Cell<bool>,
 }
 
 impl<T: 'static> StreamSource<T> {
@@ -143,13 +148,18 @@ where
     T: OCamlRepr + ToOCaml<T::Marker>,
 {
     fn pull(self: Rc<Self>) -> ocaml::Raw {
+        if self.conversion_panicked.get() {
+            self.end();
+            // SAFETY: OCaml context (the pull stub); returned to OCaml at once.
+            return ocaml::Raw(unsafe { callbacks::returned(ocaml::sys::NONE) });
+        }
         if self.pulling.replace(true) {
             return crate::lwt_future::invalid_argument(
                 "Lwt_rust: a Rust stream was read while a read of it was in progress (from \
                  inside its own item's production)",
             );
         }
-        spawn::<Option<T::Marker>, Option<T>, _>(Pull { source: self })
+        spawn::<Option<T::Marker>, Pulled<T>, _>(Pull { source: self })
     }
 
     fn close(&self) {
@@ -167,10 +177,42 @@ struct Pull<T> {
 }
 
 impl<T: 'static> Future for Pull<T> {
-    type Output = Result<Option<T>, Error>;
+    type Output = Result<Pulled<T>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.source.poll_item(cx)
+        self.source.poll_item(cx).map_ok(|item| Pulled {
+            item,
+            source: self.source.clone(),
+        })
+    }
+}
+
+/// The outcome of one pull, converted to `'a option` by the pull's promise. A panic in the
+/// item's conversion fails that read (`spawn` contains it) and marks the source, so that the
+/// next read ends the stream, as after an error.
+struct Pulled<T> {
+    item: Option<T>,
+    source: Rc<StreamSource<T>>,
+}
+
+// SAFETY: the OCaml value comes from `Option<T>`'s own conversion, unchanged.
+unsafe impl<T, M> ToOCaml<Option<M>> for Pulled<T>
+where
+    Option<T>: ToOCaml<Option<M>>,
+{
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, Option<M>> {
+        // `let cr = cr` moves the `&mut` into the closure, so the value may borrow it for `'a`.
+        let convert = move || {
+            let cr = cr;
+            self.item.to_ocaml(cr)
+        };
+        match catch_unwind(AssertUnwindSafe(convert)) {
+            Ok(value) => value,
+            Err(panic) => {
+                self.source.conversion_panicked.set(true);
+                resume_unwind(panic)
+            }
+        }
     }
 }
 
@@ -204,6 +246,7 @@ where
         pulling: Cell::new(false),
         puller: RefCell::new(None),
         close_requested: Cell::new(false),
+        conversion_panicked: Cell::new(false),
     });
     let key = SOURCES.with(|s| s.borrow_mut().insert(source.clone() as Rc<dyn Source>));
     source.key.set(key);

@@ -61,6 +61,16 @@ pub fn lwt_rust_setup() -> Option<String> {
     })
 }
 
+/// Module initialisation of `Lwt_rust`, once its callbacks are registered: decides whether a
+/// ready call may build its `Lwt.return` block itself (see `callbacks::probe_direct_return`).
+#[ocaml::func]
+#[ocaml::sig("unit -> unit")]
+pub fn lwt_rust_probe_direct_return() {
+    guard((), || {
+        runtime::with_runtime(crate::callbacks::probe_direct_return)
+    })
+}
+
 /// Starts the executor, driven by the `Lwt_unix` notification `id`.
 #[ocaml::func]
 #[ocaml::sig("int -> unit")]

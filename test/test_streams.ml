@@ -165,6 +165,28 @@ let panic_in_the_middle () =
   check_ended "after the panic" s;
   check_nothing_live "after the panic"
 
+(* An item whose conversion to OCaml panics fails its read with Rust_panic, and the stream
+   ends there, as after an error: the Rust stream is dropped at the next read. Both ways an
+   item can arrive: ready at once, or through a task. *)
+let panic_in_an_item_conversion () =
+  List.iter
+    (fun yield_first ->
+      let what = if yield_first then "through a task" else "ready at once" in
+      let dropped = streams_dropped () in
+      let s = unconvertible_stream yield_first in
+      Alcotest.(check (list int)) (what ^ ": items before") [ 0; 1 ] (await (Lwt_stream.nget 2 s));
+      (match await (read_failure s) with
+       | Some (Lwt_rust.Rust_panic msg) ->
+         Alcotest.(check bool)
+           (what ^ ": the panic message") true
+           (contains msg "deliberate panic converting the item -1")
+       | Some exn -> Alcotest.failf "%s: expected Rust_panic, got %s" what (Printexc.to_string exn)
+       | None -> Alcotest.failf "%s: the unconvertible item was read" what);
+      check_ended (what ^ ": after the panic") s;
+      Alcotest.(check int) (what ^ ": the Rust stream is dropped") (dropped + 1) (streams_dropped ());
+      check_nothing_live (what ^ ": after the panic"))
+    [ false; true ]
+
 let empty_stream () =
   let dropped = streams_dropped () in
   Alcotest.(check (list int)) "no items" [] (await (Lwt_stream.to_list (empty_stream ())));
@@ -418,6 +440,7 @@ let () =
           Alcotest.test_case "an error in the middle" `Quick error_in_the_middle;
           Alcotest.test_case "an async fn returning Result<stream>" `Quick failing_start;
           Alcotest.test_case "a panic in the middle" `Quick panic_in_the_middle;
+          Alcotest.test_case "a panic converting an item" `Quick panic_in_an_item_conversion;
           Alcotest.test_case "an empty stream" `Quick empty_stream;
           Alcotest.test_case "a stream that never yields, closed" `Quick
             never_yielding_stream_cancelled;

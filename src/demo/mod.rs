@@ -319,6 +319,17 @@ pub extern "C" fn lwt_rust_demo_add_sync(a: Raw, b: Raw) -> Raw {
     }
 }
 
+/// `direct_return : unit -> bool [@@noalloc]`: whether ready calls build their `Lwt.return`
+/// block themselves, i.e. the start-up probe of the layout passed (printed by the benchmark).
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_direct_return(_unit: Raw) -> Raw {
+    Raw(if crate::callbacks::direct_return() {
+        ocaml::sys::TRUE
+    } else {
+        ocaml::sys::FALSE
+    })
+}
+
 /// `trim_malloc : unit -> unit [@@noalloc]`: hands the C heap's free memory back to the
 /// system (glibc's `malloc_trim`; nothing elsewhere), so that the benchmarks' RSS
 /// measurements start from the same floor however much earlier runs allocated and freed.

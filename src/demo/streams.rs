@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 
+use ocaml_interop::{OCaml, OCamlInt, OCamlRuntime, ToOCaml};
+
 use super::yield_once;
 use crate::error::Error;
 use crate::ocaml_stream::OCamlStream;
@@ -107,6 +109,44 @@ pub fn lwt_rust_demo_panicking_stream(k: i64) -> impl Stream<Item = i64> {
     counted(stream::iter(0..).map(move |i| {
         assert!(i < k, "the stream panicked at {k}");
         i
+    }))
+}
+
+/// An `int` item whose conversion to OCaml panics when it is negative.
+pub struct FragileInt(i64);
+
+impl crate::conv::OCamlRepr for FragileInt {
+    type Marker = OCamlInt;
+    fn ocaml_type() -> String {
+        "int".to_owned()
+    }
+    unsafe fn check(value: ocaml::sys::Value) -> bool {
+        ocaml::sys::is_long(value)
+    }
+}
+
+// SAFETY: an `i64`'s own conversion (the items used here fit OCaml's `int`), or a panic.
+unsafe impl ToOCaml<OCamlInt> for FragileInt {
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, OCamlInt> {
+        assert!(
+            self.0 >= 0,
+            "deliberate panic converting the item {}",
+            self.0
+        );
+        self.0.to_ocaml(cr)
+    }
+}
+
+/// `unconvertible_stream : bool -> int Lwt_stream.t`: 0, 1, then an item whose conversion to
+/// OCaml panics, then 3, 4; with `yield_first`, every item comes after a yield (the read
+/// completes from a task rather than at once).
+#[crate::func(stream)]
+pub fn lwt_rust_demo_unconvertible_stream(yield_first: bool) -> impl Stream<Item = FragileInt> {
+    counted(stream::iter([0, 1, -1, 3, 4]).then(move |i| async move {
+        if yield_first {
+            yield_once().await;
+        }
+        FragileInt(i)
     }))
 }
 
