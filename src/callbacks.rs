@@ -10,9 +10,9 @@
 //!   handed raw values; the one set-up step that runs OCaml, the probe of `Lwt.return`'s
 //!   layout, has a stub of its own ([`probe_direct_return`]).
 
-use std::cell::OnceCell;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::OnceLock;
 
 use ocaml::sys::{self, Value as RawOCaml};
 
@@ -55,9 +55,16 @@ struct Named {
     is_returned: *const RawOCaml,
 }
 
-thread_local! {
-    static NAMED: OnceCell<Named> = const { OnceCell::new() };
-}
+// SAFETY: the addresses are of `caml_named_value` cells, which live as long as the program
+// and are read only under the runtime lock (module invariant): sharing the addresses between
+// threads shares no unsynchronised access.
+unsafe impl Send for Named {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Named {}
+
+/// The registered closures, looked up once per process (OCaml 4 has one runtime, and its
+/// named values are global).
+static NAMED: OnceLock<Named> = OnceLock::new();
 
 fn lookup(name: &CStr) -> *const RawOCaml {
     // SAFETY: `name` is NUL-terminated; caml_named_value only reads the table under the
@@ -77,27 +84,25 @@ fn lookup(name: &CStr) -> *const RawOCaml {
 }
 
 fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
-    NAMED.with(|cell| {
-        f(cell.get_or_init(|| Named {
-            init: lookup(c"lwt_rust.init"),
-            task: lookup(c"lwt_rust.task"),
-            returned: lookup(c"lwt_rust.returned"),
-            failed: lookup(c"lwt_rust.failed"),
-            failed_with: lookup(c"lwt_rust.failed_with"),
-            cancel: lookup(c"lwt_rust.cancel"),
-            schedule_drain: lookup(c"lwt_rust.schedule_drain"),
-            resolve: lookup(c"lwt_rust.resolve"),
-            reject: lookup(c"lwt_rust.reject"),
-            fail: lookup(c"lwt_rust.fail"),
-            attach: lookup(c"lwt_rust.attach"),
-            call_attach: lookup(c"lwt_rust.call_attach"),
-            describe_exn: lookup(c"lwt_rust.describe_exn"),
-            rust_stream: lookup(c"lwt_rust.rust_stream"),
-            failed_stream: lookup(c"lwt_rust.failed_stream"),
-            stream_next: lookup(c"lwt_rust.stream_next"),
-            is_returned: lookup(c"lwt_rust.is_returned"),
-        }))
-    })
+    f(NAMED.get_or_init(|| Named {
+        init: lookup(c"lwt_rust.init"),
+        task: lookup(c"lwt_rust.task"),
+        returned: lookup(c"lwt_rust.returned"),
+        failed: lookup(c"lwt_rust.failed"),
+        failed_with: lookup(c"lwt_rust.failed_with"),
+        cancel: lookup(c"lwt_rust.cancel"),
+        schedule_drain: lookup(c"lwt_rust.schedule_drain"),
+        resolve: lookup(c"lwt_rust.resolve"),
+        reject: lookup(c"lwt_rust.reject"),
+        fail: lookup(c"lwt_rust.fail"),
+        attach: lookup(c"lwt_rust.attach"),
+        call_attach: lookup(c"lwt_rust.call_attach"),
+        describe_exn: lookup(c"lwt_rust.describe_exn"),
+        rust_stream: lookup(c"lwt_rust.rust_stream"),
+        failed_stream: lookup(c"lwt_rust.failed_stream"),
+        stream_next: lookup(c"lwt_rust.stream_next"),
+        is_returned: lookup(c"lwt_rust.is_returned"),
+    }))
 }
 
 /// The result of a `caml_callback*_exn`: the value, or the exception raised.
