@@ -76,7 +76,8 @@ val set_tokio_workers : int -> unit
     A stream from Rust is read on demand: the Rust stream is asked for one item each time
     the Lwt stream needs one ([Lwt_stream.get], [Lwt_stream.iter_s], ...), so a slow reader
     never makes Rust buffer. An error from the Rust stream fails the read that meets it, with
-    the error's exception, and ends the stream; so does a panic ({!Rust_panic}). The Rust
+    the error's exception, and ends the stream; so does a panic ({!Rust_panic}), in the
+    stream or while converting an item to OCaml. The Rust
     stream is dropped (its destructors run) when it ends, when {!close_stream} is called, or
     after the ['a Lwt_stream.t] becomes unreachable: at the next turn of the Lwt loop after
     a major GC found it so.
