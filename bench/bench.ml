@@ -201,9 +201,9 @@ type row = {
    pairs' ratios. This VM drifts between a fast and a slow state for seconds at a time; a
    baseline measured in the same few seconds drifts with the row, where a baseline measured
    earlier may not. *)
-let run_row ?(track_rss = false) ?(bridge = false) ?paired ?baseline ?target ?rss_target ~name
-    ~n ~ops ~note run =
-  let baseline = match paired with Some b -> Some b.name | None -> baseline in
+let run_row ?(track_rss = false) ?(bridge = false) ?paired ?target ?rss_target ~name ~n ~ops
+    ~note run =
+  let baseline = Option.map (fun b -> b.name) paired in
   (* call_ready_vs_detach reuses call_ready's samples. *)
   let wanted = selected name || (name = "call_ready" && selected "call_ready_vs_detach") in
   let ns_per_op ops (s : sample) = s.seconds *. 1e9 /. float_of_int ops in

@@ -215,6 +215,7 @@ pub(crate) fn probe_direct_return(_cr: &mut ocaml_interop::OCamlRuntime) {
 
 /// The first two fields of OCaml 4's domain state (`caml/domain_state.tbl`): the minor heap's
 /// allocation limit and pointer. Allocation moves `young_ptr` down, towards `young_limit`.
+/// Read and written only on the OCaml thread, inside a stub (the runtime lock is held).
 #[repr(C)]
 struct MinorHeap {
     young_limit: *mut RawOCaml,
