@@ -13,7 +13,7 @@ deps:
 build: deps
 	$(DUNE) build
 
-# The OCaml suites (they link the Rust staticlib, built with the `demo` feature), again under a
+# The OCaml suites (they link the staticlib of the test crate, testlib/), again under a
 # hostile GC (4k-word minor heap, aggressive major GC), the benchmark's smoke mode (tiny sizes,
 # one repetition: checks that every scenario runs and computes the right results, never a
 # timing), then the executor core on its own (no OCaml involved).
@@ -21,7 +21,7 @@ test: build
 	$(DUNE) test --force
 	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
 	./_build/default/bench/bench.exe --smoke
-	$(CARGO) test --quiet
+	$(CARGO) test --quiet --no-default-features
 	$(MAKE) loom
 
 # Hostile GC (compaction inside the bridge's callbacks), valgrind memcheck, and a 10M-wake
@@ -31,14 +31,14 @@ stress: build
 
 # The drain protocol model-checked by loom (src/executor/run_queue/loom_tests.rs).
 loom:
-	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --target-dir target/loom loom
+	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --no-default-features --target-dir target/loom loom
 
 # Warnings as errors, formatting checked: what CI enforces.
 lint: deps
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) clippy --all-targets --all-features -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --all-features --quiet
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --all-features --quiet
 	$(DUNE) build @doc
 
 fmt:

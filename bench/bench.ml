@@ -270,7 +270,7 @@ let preemptive_detach =
 let call_yield_once = sum_loop "call_yield_once" (fun i -> Demo_stubs.add_yield i 1)
 
 (* [threads] Rust threads each spawn [per_thread] tasks on the OCaml thread through a Handle and
-   await them all (src/demo/threads.rs), while the OCaml thread runs the Lwt loop. *)
+   await them all (testlib/src/threads.rs), while the OCaml thread runs the Lwt loop. *)
 let cross_thread_spawn ~threads ~per_thread () =
   let (received, distinct), seconds =
     timed_run (fun () -> Demo_stubs.handle_stress threads per_thread)

@@ -1,4 +1,4 @@
-(* The Rust functions of the crate's `demo` feature (src/demo/), as OCaml externals. *)
+(* The Rust functions of the test crate (testlib/src/), as OCaml externals. *)
 
 (* The TCP echo server of the example and the test. *)
 module Echo_server = Echo_server
@@ -65,7 +65,7 @@ external echo_string_given_an_int : int -> bool -> string Lwt.t = "lwt_rust_demo
 external echo_int_array_given_floats : float array -> bool -> int array Lwt.t
   = "lwt_rust_demo_echo_int_array"
 
-(* Other threads and tokio (src/demo/threads.rs). *)
+(* Other threads and tokio (testlib/src/threads.rs). *)
 
 external handle_stress : int -> int -> (int * int) Lwt.t = "lwt_rust_demo_handle_stress"
 external run_in_thread : (int -> int) -> int -> int Lwt.t = "lwt_rust_demo_run_in_thread"
@@ -102,7 +102,7 @@ external spawn_inside_with_runtime : unit -> int Lwt.t = "lwt_rust_demo_spawn_in
 external echo_int32_given_an_int64 : int64 -> bool -> int32 Lwt.t = "lwt_rust_demo_echo_int32"
 external submit_from_thread : int -> int Lwt.t = "lwt_rust_demo_submit_from_thread"
 
-(* Streams (src/demo/streams.rs). *)
+(* Streams (testlib/src/streams.rs). *)
 
 external stream_produced : unit -> int = "lwt_rust_demo_stream_produced"
 external streams_dropped : unit -> int = "lwt_rust_demo_streams_dropped"

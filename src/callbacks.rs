@@ -182,7 +182,6 @@ pub(crate) unsafe fn returned(value: RawOCaml) -> RawOCaml {
 static DIRECT_RETURN: AtomicBool = AtomicBool::new(false);
 
 /// Whether ready calls build their `Lwt.return` block themselves (the probe passed).
-#[cfg(feature = "demo")]
 pub(crate) fn direct_return() -> bool {
     DIRECT_RETURN.load(Relaxed)
 }
@@ -460,11 +459,11 @@ pub(crate) unsafe fn stream_next(stream: RawOCaml) -> Result<RawOCaml, RawOCaml>
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.
-/// (Used by the demo's thread stubs; tasks calling closures use [`call_attach`].)
+/// (Used by the test crate's thread stubs, through `__private`; tasks calling closures use
+/// [`call_attach`].)
 ///
 /// # Safety
 /// OCaml context; `closure` and `arg` are valid values read just before the call.
-#[cfg(all(feature = "demo", feature = "tokio"))]
 pub(crate) unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCaml> {
     check(sys::caml_callback_exn(closure, arg))
 }

@@ -32,13 +32,15 @@ mod callbacks;
 pub mod closure;
 #[cfg(feature = "ocaml")]
 pub mod conv;
-#[cfg(feature = "demo")]
-mod demo;
 #[cfg(feature = "ocaml")]
 pub mod error;
 #[cfg(feature = "ocaml")]
 pub mod handle;
 // OCaml-free: also compiled for `cargo test` without features, which runs its tests.
+#[cfg(feature = "ocaml")]
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 #[cfg(any(feature = "ocaml", test))]
 mod keyed;
 #[cfg(feature = "ocaml")]

@@ -1,7 +1,7 @@
 (* Lines from a TCP connection, read by Rust (tokio), consumed by OCaml as an Lwt_stream.t.
 
    An Lwt_io server on 127.0.0.1 writes numbered lines; in the same process the Rust
-   function [Demo_stubs.tcp_lines port] (src/demo/streams.rs) connects with tokio and returns
+   function [Demo_stubs.tcp_lines port] (testlib/src/streams.rs) connects with tokio and returns
    the lines as a [string Lwt_stream.t]. OCaml checks every line, then reads a second
    connection only partly and closes it: the Rust task and its socket go away.
    Usage: lines.exe [lines] *)

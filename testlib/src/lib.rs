@@ -1,11 +1,11 @@
-//! Rust async functions used by the OCaml tests, the demo and the benchmarks (feature `demo`).
+//! Rust async functions used by the repository's OCaml tests, demo, benchmarks and examples.
 //!
-//! They are written the way a user of the crate would write theirs, with the public API only;
-//! they live in this crate because one OCaml program can link only one Rust staticlib.
-//! Every stub runs on the OCaml thread, inside [`crate::stubs::guard`].
+//! They are written the way a user of the crate writes theirs, in a crate of their own that
+//! depends on `lwt_rust`, built as the one staticlib of every test program (`testlib/dune`).
+//! The few stubs written by hand use `lwt_rust::__private`, internals kept out of the API.
+//! Every stub runs on the OCaml thread, inside a stub guard.
 
 mod streams;
-#[cfg(feature = "tokio")]
 mod threads;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 
-use crate::closure::OCamlFn;
-use crate::conv::{Array, Bytes, Int64, Lwt, LwtFn, Opaque};
-use crate::error::Error;
-use crate::lwt_future::lwt_stub;
-use crate::lwt_future::spawn;
-use crate::promise::Promise;
-use crate::root::Root;
-use crate::runtime::with_runtime;
+use lwt_rust::__private::{attach_promise, root_from_raw, root_raw};
+use lwt_rust::closure::OCamlFn;
+use lwt_rust::conv::{Array, Bytes, Int64, Lwt, LwtFn, Opaque};
+use lwt_rust::error::Error;
+use lwt_rust::lwt_future::lwt_stub;
+use lwt_rust::lwt_future::spawn;
+use lwt_rust::root::Root;
+use lwt_rust::runtime::with_runtime;
 
 /// `callback_loop : (unit -> unit Lwt.t) -> int -> int Lwt.t`: calls `f ()` and awaits its
 /// promise, `n` times in sequence, then resolves with the number of completed calls. An
@@ -53,7 +53,7 @@ pub extern "C" fn lwt_rust_demo_echo(promise: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; `promise` is a live argument, attached before any
         // allocation.
-        let awaited = unsafe { Promise::<Opaque>::attach_raw(promise.0) };
+        let awaited = unsafe { attach_promise::<Opaque>(promise.0) };
         spawn::<Opaque, _, _>(async move { Ok(awaited.await?) })
     })
 }
@@ -64,7 +64,7 @@ pub extern "C" fn lwt_rust_demo_echo(promise: Raw) -> Raw {
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_pending(_unit: Raw) -> Raw {
     lwt_stub(|| {
-        let (awaited, resolver) = Promise::<OCamlInt>::pending();
+        let (awaited, resolver) = lwt_rust::promise::Promise::<OCamlInt>::pending();
         let result = spawn::<OCamlInt, i64, _>(async move {
             let value = awaited.await?;
             Ok(with_runtime(|cr| value.to_rust::<i64>(cr)) + 1)
@@ -72,7 +72,7 @@ pub extern "C" fn lwt_rust_demo_pending(_unit: Raw) -> Raw {
         // SAFETY: OCaml context; `result` is rooted before the tuple is allocated, and the
         // pair is returned to OCaml at once.
         with_runtime(|cr| unsafe {
-            let result: Root<Lwt<OCamlInt>> = Root::from_raw(result.0);
+            let result: Root<Lwt<OCamlInt>> = root_from_raw(result.0);
             Raw((resolver, result).to_ocaml(cr).raw())
         })
     })
@@ -83,7 +83,7 @@ pub extern "C" fn lwt_rust_demo_pending(_unit: Raw) -> Raw {
 pub extern "C" fn lwt_rust_demo_panic_after_await(promise: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: as in `lwt_rust_demo_echo`.
-        let awaited = unsafe { Promise::<()>::attach_raw(promise.0) };
+        let awaited = unsafe { attach_promise::<()>(promise.0) };
         spawn::<(), (), _>(async move {
             awaited.await?;
             panic!("deliberate panic in a Rust task");
@@ -123,7 +123,7 @@ async fn maybe_yield(yield_first: bool) {
 macro_rules! typed_echo {
     ($($name:ident : $ty:ty),* $(,)?) => {$(
         /// Returns its argument, after yielding once if asked: a typed round trip.
-        #[crate::func]
+        #[lwt_rust::func]
         pub async fn $name(value: $ty, yield_first: bool) -> $ty {
             maybe_yield(yield_first).await;
             value
@@ -150,7 +150,7 @@ typed_echo! {
 }
 
 /// `divide : int -> int -> int Lwt.t`: a `Result` return: `Err` becomes `Rust_error`.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_divide(a: i64, b: i64) -> Result<i64, String> {
     yield_once().await;
     a.checked_div(b)
@@ -177,7 +177,7 @@ pub fn lwt_rust_demo_dropped_futures() -> ocaml::Int {
 }
 
 /// `never : unit -> unit Lwt.t`: a future that never completes and counts its drop.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_never() {
     let _guard = DropCounted;
     // Keep a waker registered so the task stays alive (only cancellation ends it).
@@ -194,7 +194,7 @@ pub extern "C" fn lwt_rust_demo_guarded_echo(promise: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; `promise` is a live argument, attached before any
         // allocation.
-        let awaited = unsafe { Promise::<Opaque>::attach_raw(promise.0) };
+        let awaited = unsafe { attach_promise::<Opaque>(promise.0) };
         spawn::<Opaque, _, _>(async move {
             let _guard = DropCounted;
             Ok(awaited.await?)
@@ -211,9 +211,9 @@ pub extern "C" fn lwt_rust_demo_first_of(first: Raw, second: Raw) -> Raw {
         // the OCaml heap (attaching allocates only Rust memory and calls OCaml with the
         // value it is given; `second` is an argument of this stub frame, which OCaml's GC
         // does not update, so it is rooted first).
-        let second: Root<Lwt<Opaque>> = unsafe { Root::from_raw(second.0) };
-        let first = unsafe { Promise::<Opaque>::attach_raw(first.0) };
-        let second = unsafe { Promise::<Opaque>::attach_raw(second.raw()) };
+        let second: Root<Lwt<Opaque>> = unsafe { root_from_raw(second.0) };
+        let first = unsafe { attach_promise::<Opaque>(first.0) };
+        let second = unsafe { attach_promise::<Opaque>(root_raw(&second)) };
         spawn::<Opaque, _, _>(async move {
             let _guard = DropCounted;
             match futures::future::select(first, second).await {
@@ -227,7 +227,7 @@ pub extern "C" fn lwt_rust_demo_first_of(first: Raw, second: Raw) -> Raw {
 /// `forgotten : unit -> unit Lwt.t`: a future that returns `Pending` without keeping its
 /// waker, so nothing can ever wake it. Its promise stays pending (as for any future that
 /// never completes) and `Lwt.cancel` frees it.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_forgotten() {
     let _guard = DropCounted;
     std::future::pending::<()>().await
@@ -244,7 +244,7 @@ impl Drop for PanicOnDrop {
 
 /// `panic_in_drop : bool -> unit Lwt.t`: completes (after yielding if asked) while holding a
 /// value whose destructor panics.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_panic_in_drop(yield_first: bool) {
     let _guard = PanicOnDrop;
     maybe_yield(yield_first).await;
@@ -252,7 +252,7 @@ pub async fn lwt_rust_demo_panic_in_drop(yield_first: bool) {
 
 /// `never_panic_in_drop : unit -> unit Lwt.t`: never completes; its destructor panics when
 /// the promise is cancelled.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_never_panic_in_drop() {
     let _guard = PanicOnDrop;
     futures::future::poll_fn(|cx| {
@@ -265,7 +265,7 @@ pub async fn lwt_rust_demo_never_panic_in_drop() {
 /// A value whose conversion to OCaml panics.
 pub struct Unconvertible;
 
-impl crate::conv::OCamlRepr for Unconvertible {
+impl lwt_rust::conv::OCamlRepr for Unconvertible {
     type Marker = OCamlInt;
     fn ocaml_type() -> String {
         "int".to_owned()
@@ -283,7 +283,7 @@ unsafe impl ToOCaml<OCamlInt> for Unconvertible {
 }
 
 /// `panic_in_conversion : bool -> int Lwt.t`: its output's conversion to OCaml panics.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_panic_in_conversion(yield_first: bool) -> Unconvertible {
     maybe_yield(yield_first).await;
     Unconvertible
@@ -293,14 +293,14 @@ pub async fn lwt_rust_demo_panic_in_conversion(yield_first: bool) -> Unconvertib
 
 /// `add_ready : int -> int -> int Lwt.t`: a Rust async fn whose future is ready on its first
 /// poll, so the stub returns an already resolved promise (no task).
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_add_ready(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
 }
 
 /// `add_yield : int -> int -> int Lwt.t`: the same addition after yielding once
 /// ([`yield_once`]), so it completes from the executor's queue (the task path).
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_add_yield(a: i64, b: i64) -> i64 {
     yield_once().await;
     a.wrapping_add(b)
@@ -323,7 +323,7 @@ pub extern "C" fn lwt_rust_demo_add_sync(a: Raw, b: Raw) -> Raw {
 /// block themselves, i.e. the start-up probe of the layout passed (printed by the benchmark).
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_direct_return(_unit: Raw) -> Raw {
-    Raw(if crate::callbacks::direct_return() {
+    Raw(if lwt_rust::__private::direct_return() {
         ocaml::sys::TRUE
     } else {
         ocaml::sys::FALSE
@@ -348,7 +348,7 @@ pub extern "C" fn lwt_rust_demo_trim_malloc(_unit: Raw) -> Raw {
 
 /// `out_of_range : bool -> int Lwt.t`: returns 2^62, one more than OCaml's `max_int`, after
 /// yielding if asked: refused with `Rust_error`, never truncated.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_out_of_range(yield_first: bool) -> i64 {
     maybe_yield(yield_first).await;
     1 << 62
@@ -356,7 +356,7 @@ pub async fn lwt_rust_demo_out_of_range(yield_first: bool) -> i64 {
 
 /// `out_of_range_nested : unit -> (int * int list) option Lwt.t`: a value whose one nested
 /// `int` does not fit (`min_int - 1`).
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_out_of_range_nested() -> Option<(i64, Vec<i64>)> {
     Some((1, vec![2, -(1 << 62) - 1]))
 }

@@ -8,11 +8,11 @@ use futures::channel::oneshot;
 use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt};
 
-use crate::callbacks;
-use crate::handle::{Handle, JoinError, TrySpawnError};
-use crate::lwt_future::{lwt_stub, spawn};
-use crate::root::{Root, SendRoot};
-use crate::runtime::with_runtime;
+use lwt_rust::__private::root_from_raw;
+use lwt_rust::handle::{Handle, JoinError, TrySpawnError};
+use lwt_rust::lwt_future::{lwt_stub, spawn};
+use lwt_rust::root::{Root, SendRoot};
+use lwt_rust::runtime::with_runtime;
 
 /// Resolves an OCaml promise with what another thread sends back.
 fn reply_from_thread<T, O>(work: impl FnOnce(Handle) -> Result<T, String> + Send + 'static) -> Raw
@@ -27,8 +27,8 @@ where
     });
     spawn::<O, T, _>(async move {
         rx.await
-            .map_err(|_| crate::error::Error::rust("the thread died"))?
-            .map_err(crate::error::Error::Rust)
+            .map_err(|_| lwt_rust::error::Error::rust("the thread died"))?
+            .map_err(lwt_rust::error::Error::Rust)
     })
 }
 
@@ -93,7 +93,12 @@ pub extern "C" fn lwt_rust_demo_run_in_thread(f: Raw, x: Raw) -> Raw {
             futures::executor::block_on(handle.run(move |cr| {
                 let arg = ocaml_interop::ToOCaml::<OCamlInt>::to_boxroot(&x, cr);
                 // SAFETY: OCaml context (Handle::run); both values read from roots.
-                match unsafe { callbacks::call1(f.root().raw(), arg.get_raw()) } {
+                match unsafe {
+                    lwt_rust::__private::call1(
+                        lwt_rust::__private::root_raw(f.root()),
+                        arg.get_raw(),
+                    )
+                } {
                     Ok(result) => Ok(unsafe { OCaml::<OCamlInt>::new(cr, result) }.to_rust()),
                     Err(_) => Err("the OCaml function raised".to_owned()),
                 }
@@ -108,7 +113,7 @@ pub extern "C" fn lwt_rust_demo_run_in_thread(f: Raw, x: Raw) -> Raw {
 #[ocaml::func]
 #[ocaml::sig("unit -> string")]
 pub fn lwt_rust_demo_run_blocking_here() -> String {
-    crate::stubs::guard("panic".to_owned(), || {
+    lwt_rust::__private::guard("panic".to_owned(), || {
         match Handle::current().run_blocking(|_| 1, Duration::from_secs(10)) {
             Ok(_) => "ran".to_owned(),
             Err(err) => err.to_string(),
@@ -181,16 +186,16 @@ pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
             let _ = done_tx.send(ran);
         });
         let probe = probe_rx.recv().unwrap_or((0, 0, false));
-        let ran = crate::lwt_future::spawn_rooted::<OCamlInt, i64, _>(async move {
+        let ran = lwt_rust::lwt_future::spawn_rooted::<OCamlInt, i64, _>(async move {
             done_rx
                 .await
-                .map_err(|_| crate::error::Error::rust("the thread died"))
+                .map_err(|_| lwt_rust::error::Error::rust("the thread died"))
         });
         // SAFETY: OCaml context; `ran` is rooted; the tuple goes straight back to OCaml.
         with_runtime(|cr| unsafe {
             Raw(ocaml_interop::ToOCaml::<(
                 (OCamlInt, OCamlInt, bool),
-                crate::conv::Lwt<OCamlInt>,
+                lwt_rust::conv::Lwt<OCamlInt>,
             )>::to_ocaml(&(probe, ran), cr)
             .raw())
         })
@@ -216,8 +221,8 @@ pub extern "C" fn lwt_rust_demo_tcp_round_trips(port: Raw, connections: Raw, siz
             let started = Instant::now();
             let mut clients = Vec::with_capacity(connections);
             for c in 0..connections {
-                let io = crate::tokio_rt::spawn_io(round_trip(port, c, size))
-                    .map_err(crate::error::Error::rust)?;
+                let io = lwt_rust::tokio_rt::spawn_io(round_trip(port, c, size))
+                    .map_err(lwt_rust::error::Error::rust)?;
                 clients.push(io);
             }
             let (mut ok, mut bytes) = (0, 0);
@@ -228,8 +233,8 @@ pub extern "C" fn lwt_rust_demo_tcp_round_trips(port: Raw, connections: Raw, siz
                         ok += 1;
                         bytes += n as i64;
                     }
-                    Ok(Err(err)) => return Err(crate::error::Error::rust(err)),
-                    Err(err) => return Err(crate::error::Error::rust(err)),
+                    Ok(Err(err)) => return Err(lwt_rust::error::Error::rust(err)),
+                    Err(err) => return Err(lwt_rust::error::Error::rust(err)),
                 }
             }
             Ok((ok, bytes, started.elapsed().as_secs_f64()))
@@ -257,9 +262,9 @@ async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<us
 /// `tokio_sleep_on_ocaml_thread : float -> float Lwt.t`: a task on the OCaml thread awaits
 /// `tokio::time::sleep` directly (inside the runtime's context); resolves with the seconds
 /// actually slept.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
-    crate::tokio_rt::handle().map_err(|e| e.to_string())?;
+    lwt_rust::tokio_rt::handle().map_err(|e| e.to_string())?;
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     Ok(started.elapsed().as_secs_f64())
@@ -320,14 +325,14 @@ pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
 pub extern "C" fn lwt_rust_demo_read_off_thread(value: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; an immediate rooted at once.
-        let root: SendRoot<OCamlInt> = SendRoot::new(unsafe { Root::from_raw(value.0) });
+        let root: SendRoot<OCamlInt> = SendRoot::new(unsafe { root_from_raw(value.0) });
         reply_from_thread::<String, String>(move |_| {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let _ = root.root();
             }));
             Ok(match outcome {
                 Ok(()) => "read".to_owned(),
-                Err(panic) => crate::lwt_future::panic_message(&panic),
+                Err(panic) => lwt_rust::__private::panic_message(&*panic),
             })
         })
     })
@@ -335,7 +340,7 @@ pub extern "C" fn lwt_rust_demo_read_off_thread(value: Raw) -> Raw {
 
 /// `nested_spawns : int -> int Lwt.t`: a task that spawns a task that spawns … `depth` deep
 /// (each awaiting the next through its join handle); resolves with the depth reached.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
     fn level(
         handle: Handle,
@@ -357,16 +362,16 @@ pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
 #[ocaml::func]
 #[ocaml::sig("int -> int * int")]
 pub fn lwt_rust_demo_drop_pending(n: ocaml::Int) -> (ocaml::Int, ocaml::Int) {
-    crate::stubs::guard((-1, -1), || {
-        let before = crate::promise::live_promises();
+    lwt_rust::__private::guard((-1, -1), || {
+        let before = lwt_rust::promise::live_promises();
         let promises: Vec<_> = (0..n)
-            .map(|_| crate::promise::Promise::<OCamlInt>::pending())
+            .map(|_| lwt_rust::promise::Promise::<OCamlInt>::pending())
             .collect();
-        let peak = crate::promise::live_promises() - before;
+        let peak = lwt_rust::promise::live_promises() - before;
         drop(promises);
         (
             peak as ocaml::Int,
-            (crate::promise::live_promises() - before) as ocaml::Int,
+            (lwt_rust::promise::live_promises() - before) as ocaml::Int,
         )
     })
 }
@@ -381,7 +386,7 @@ static THREAD_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(
 #[ocaml::func]
 #[ocaml::sig("unit -> unit")]
 pub fn lwt_rust_demo_block_until_shutdown() {
-    crate::stubs::guard((), || {
+    lwt_rust::__private::guard((), || {
         let handle = Handle::current();
         *THREAD_OUTCOME.lock().expect("poisoned") = None;
         std::thread::spawn(move || {
@@ -406,14 +411,14 @@ pub fn lwt_rust_demo_block_until_shutdown() {
 #[ocaml::func]
 #[ocaml::sig("unit -> string option")]
 pub fn lwt_rust_demo_thread_outcome() -> Option<String> {
-    crate::stubs::guard(None, || THREAD_OUTCOME.lock().expect("poisoned").clone())
+    lwt_rust::__private::guard(None, || THREAD_OUTCOME.lock().expect("poisoned").clone())
 }
 
 /// `handle_tasks : unit -> int`: tasks spawned through handles and not dropped yet.
 #[ocaml::func]
 #[ocaml::sig("unit -> int")]
 pub fn lwt_rust_demo_handle_tasks() -> ocaml::Int {
-    crate::stubs::guard(-1, || crate::handle::live_handle_tasks() as ocaml::Int)
+    lwt_rust::__private::guard(-1, || lwt_rust::handle::live_handle_tasks() as ocaml::Int)
 }
 
 /// `spawn_inside_with_runtime : unit -> int Lwt.t`: misuse: spawning while the runtime is lent.

@@ -7,9 +7,9 @@ use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 
 use ocaml_interop::{OCaml, OCamlInt, OCamlRuntime, ToOCaml};
 
-use super::yield_once;
-use crate::error::Error;
-use crate::ocaml_stream::OCamlStream;
+use crate::yield_once;
+use lwt_rust::error::Error;
+use lwt_rust::ocaml_stream::OCamlStream;
 
 /// Items produced so far by the demo streams that count them.
 static PRODUCED: AtomicU64 = AtomicU64::new(0);
@@ -51,14 +51,14 @@ pub fn lwt_rust_demo_streams_dropped() -> ocaml::Int {
 
 /// `count_stream : int -> int Lwt_stream.t`: 0 .. n-1, every item ready at once (a plain
 /// `fn` returning a stream).
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub fn lwt_rust_demo_count_stream(n: i64) -> impl Stream<Item = i64> {
     counted(stream::iter(0..n))
 }
 
 /// `yielding_stream : int -> string Lwt_stream.t`: "item 0" .. "item n-1", each produced after
 /// the stream yields once (so every read completes from the executor's queue).
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub async fn lwt_rust_demo_yielding_stream(n: i64) -> impl Stream<Item = String> {
     counted(stream::iter(0..n).then(|i| async move {
         yield_once().await;
@@ -68,7 +68,7 @@ pub async fn lwt_rust_demo_yielding_stream(n: i64) -> impl Stream<Item = String>
 
 /// `failing_stream : int -> int Lwt_stream.t`: 0 .. k-1, then a `Rust_error` (and then items
 /// that must never be read: the error ends the stream).
-#[crate::func(try_stream)]
+#[lwt_rust::func(try_stream)]
 pub fn lwt_rust_demo_failing_stream(k: i64) -> impl Stream<Item = Result<i64, String>> {
     counted(stream::iter(0..k + 10).map(move |i| {
         if i == k {
@@ -81,7 +81,7 @@ pub fn lwt_rust_demo_failing_stream(k: i64) -> impl Stream<Item = Result<i64, St
 
 /// `failing_start : bool -> int Lwt_stream.t`: an `async fn` returning `Result<stream, _>`:
 /// `Err` (when `fail`) fails the first read with `Rust_error`; else the items 1, 2, 3.
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub async fn lwt_rust_demo_failing_start(fail: bool) -> Result<impl Stream<Item = i64>, String> {
     yield_once().await;
     if fail {
@@ -92,19 +92,19 @@ pub async fn lwt_rust_demo_failing_start(fail: bool) -> Result<impl Stream<Item 
 }
 
 /// `empty_stream : unit -> int Lwt_stream.t`.
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub fn lwt_rust_demo_empty_stream() -> impl Stream<Item = i64> {
     counted(stream::empty())
 }
 
 /// `never_stream : unit -> int Lwt_stream.t`: never yields, never ends.
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub fn lwt_rust_demo_never_stream() -> impl Stream<Item = i64> {
     counted(stream::pending())
 }
 
 /// `panicking_stream : int -> int Lwt_stream.t`: 0 .. k-1, then panics.
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub fn lwt_rust_demo_panicking_stream(k: i64) -> impl Stream<Item = i64> {
     counted(stream::iter(0..).map(move |i| {
         assert!(i < k, "the stream panicked at {k}");
@@ -115,7 +115,7 @@ pub fn lwt_rust_demo_panicking_stream(k: i64) -> impl Stream<Item = i64> {
 /// An `int` item whose conversion to OCaml panics when it is negative.
 pub struct FragileInt(i64);
 
-impl crate::conv::OCamlRepr for FragileInt {
+impl lwt_rust::conv::OCamlRepr for FragileInt {
     type Marker = OCamlInt;
     fn ocaml_type() -> String {
         "int".to_owned()
@@ -140,7 +140,7 @@ unsafe impl ToOCaml<OCamlInt> for FragileInt {
 /// `unconvertible_stream : bool -> int Lwt_stream.t`: 0, 1, then an item whose conversion to
 /// OCaml panics, then 3, 4; with `yield_first`, every item comes after a yield (the read
 /// completes from a task rather than at once).
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub fn lwt_rust_demo_unconvertible_stream(yield_first: bool) -> impl Stream<Item = FragileInt> {
     counted(stream::iter([0, 1, -1, 3, 4]).then(move |i| async move {
         if yield_first {
@@ -152,14 +152,14 @@ pub fn lwt_rust_demo_unconvertible_stream(yield_first: bool) -> impl Stream<Item
 
 /// `result_stream : unit -> (int, string) result Lwt_stream.t`: with `stream` (not
 /// `try_stream`), `Result` items are values: Ok 1, Error "two", Ok 3.
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub fn lwt_rust_demo_result_stream() -> impl Stream<Item = Result<i64, String>> {
     stream::iter([Ok(1), Err("two".to_owned()), Ok(3)])
 }
 
 /// `sum_stream : int Lwt_stream.t -> int Lwt.t`: reads an OCaml stream to its end. An
 /// exception from the stream's producer rejects the result with that same exception.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_sum_stream(mut items: OCamlStream<i64>) -> Result<i64, Error> {
     let mut sum = 0i64;
     while let Some(item) = items.next().await {
@@ -170,13 +170,13 @@ pub async fn lwt_rust_demo_sum_stream(mut items: OCamlStream<i64>) -> Result<i64
 
 /// `take_stream : int -> int Lwt_stream.t -> int list Lwt.t`: the first `k` items (fewer if
 /// the stream ends first), then drops the stream.
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_take_stream(k: i64, items: OCamlStream<i64>) -> Result<Vec<i64>, Error> {
     items.take(k.max(0) as usize).try_collect().await
 }
 
 /// `concat_stream : string Lwt_stream.t -> string Lwt.t`: the items joined by ",".
-#[crate::func]
+#[lwt_rust::func]
 pub async fn lwt_rust_demo_concat_stream(items: OCamlStream<String>) -> Result<String, Error> {
     let items: Vec<String> = items.try_collect().await?;
     Ok(items.join(","))
@@ -184,7 +184,7 @@ pub async fn lwt_rust_demo_concat_stream(items: OCamlStream<String>) -> Result<S
 
 /// `double_stream : int Lwt_stream.t -> int Lwt_stream.t`: an OCaml stream in, a Rust stream
 /// out: every item doubled, on demand.
-#[crate::func(try_stream)]
+#[lwt_rust::func(try_stream)]
 pub fn lwt_rust_demo_double_stream(
     items: OCamlStream<i64>,
 ) -> impl Stream<Item = Result<i64, Error>> {
@@ -198,8 +198,7 @@ pub fn lwt_rust_demo_double_stream(
 /// reading (the stream is closed or collected), the channel closes and the task ends,
 /// closing the connection. A connection or read error fails the read that meets it with
 /// `Rust_error` and ends the stream.
-#[cfg(feature = "tokio")]
-#[crate::func(try_stream)]
+#[lwt_rust::func(try_stream)]
 pub async fn lwt_rust_demo_tcp_lines(
     port: i64,
 ) -> Result<impl Stream<Item = Result<String, String>>, String> {
@@ -207,7 +206,7 @@ pub async fn lwt_rust_demo_tcp_lines(
 
     let port = u16::try_from(port).map_err(|_| format!("not a TCP port: {port}"))?;
     let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(16);
-    crate::tokio_rt::spawn_io(async move {
+    lwt_rust::tokio_rt::spawn_io(async move {
         let read_all = async {
             let socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
             let mut lines = tokio::io::BufReader::new(socket).lines();
@@ -234,7 +233,7 @@ pub async fn lwt_rust_demo_tcp_lines(
 /// `checked_countdown : int -> int Lwt_stream.t`: a plain `fn` returning `Result<stream, _>`
 /// whose items are `Result`s of another error type (`try_stream`): a negative start fails the
 /// first read with `Rust_error`; else n, n-1, .., 1, then an error at 0.
-#[crate::func(try_stream)]
+#[lwt_rust::func(try_stream)]
 pub fn lwt_rust_demo_checked_countdown(
     from: i64,
 ) -> Result<impl Stream<Item = Result<i64, std::fmt::Error>>, String> {
@@ -246,7 +245,7 @@ pub fn lwt_rust_demo_checked_countdown(
 
 /// `out_of_range_stream : unit -> int Lwt_stream.t`: 1, then 2^62 (which does not fit an
 /// OCaml int: that read fails with `Rust_error` and the stream ends), then 3.
-#[crate::func(stream)]
+#[lwt_rust::func(stream)]
 pub fn lwt_rust_demo_out_of_range_stream() -> impl Stream<Item = i64> {
     stream::iter([1, 1 << 62, 3])
 }
