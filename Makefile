@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DUNE ?= dune
 
-.PHONY: all deps build test loom stress lint fmt demo example-tcp example-lines bench clean
+.PHONY: all deps build test test-starter test-starter-offline loom stress lint fmt demo example-tcp example-lines bench clean
 
 all: build
 
@@ -23,6 +23,18 @@ test: build
 	./_build/default/bench/bench.exe --smoke
 	$(CARGO) test --quiet --no-default-features
 	$(MAKE) loom
+	$(MAKE) test-starter
+
+# examples/starter built and run outside this repository against the library installed by
+# `dune install --prefix <tmp>` (OCAMLPATH), its lwt_rust crate taken from here by path
+# (scripts/test-starter.sh).
+test-starter: build
+	./scripts/test-starter.sh
+
+# The same with the network cut (unshare -n, as root) and cargo offline: the way an opam
+# sandbox builds, from a warm cargo cache.
+test-starter-offline: build
+	OFFLINE=1 ./scripts/test-starter.sh
 
 # Hostile GC (compaction inside the bridge's callbacks), valgrind memcheck, and a 10M-wake
 # soak. FULL=1 compacts at every crossing in every suite (slow).

@@ -2,9 +2,10 @@
 //!
 //! A multi-thread runtime, created on first use with a configurable number of workers. Tasks
 //! on the OCaml thread hand it I/O futures with [`spawn_io`] and await the result (the join
-//! handle's waker is the task's, so the result comes back on the OCaml thread). Once the
-//! runtime exists, the OCaml thread enters its context (for good), so futures polled there
-//! can also use tokio timers and sockets directly (their drivers run on the workers).
+//! handle's waker is the task's, so the result comes back on the OCaml thread). Before the
+//! first poll of the first task, the runtime starts and the OCaml thread enters its context
+//! (for good), so futures polled there use tokio timers, sockets and files directly (their
+//! drivers run on the workers), from the very first call: nothing needs calling first.
 //!
 //! Invariants: the runtime is created once and shut down at most once (`Lwt_rust.shutdown`);
 //! after that, [`spawn_io`] fails. The runtime's threads never touch OCaml.
@@ -32,6 +33,13 @@ pub fn set_workers(workers: usize) -> Result<(), &'static str> {
 
 /// The runtime's handle, starting the runtime if needed.
 pub fn handle() -> Result<&'static tokio::runtime::Handle, JoinError> {
+    let handle = start()?;
+    ensure_entered();
+    Ok(handle)
+}
+
+/// Starts the runtime if needed (not after shutdown) and returns its handle.
+fn start() -> Result<&'static tokio::runtime::Handle, JoinError> {
     if crate::runtime::is_shut_down() {
         return Err(JoinError::ShutDown);
     }
@@ -49,28 +57,28 @@ pub fn handle() -> Result<&'static tokio::runtime::Handle, JoinError> {
         *RUNTIME.lock().expect("poisoned") = Some(runtime);
         Ok(handle)
     });
-    let handle = started
+    started
         .as_ref()
-        .map_err(|err| JoinError::Panicked(err.clone()))?;
-    ensure_entered();
-    Ok(handle)
+        .map_err(|err| JoinError::Panicked(err.clone()))
 }
 
 thread_local! {
     static ENTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Puts the OCaml thread inside the runtime's context for good, once the runtime exists, so
-/// that futures polled there can use tokio's timers and sockets (their drivers run on the
-/// workers). Called before polling; a thread-local check afterwards.
+/// Puts the OCaml thread inside the runtime's context for good, starting the runtime if
+/// needed, so that futures polled there can use tokio's timers and sockets (their drivers run
+/// on the workers). Called before polling; a thread-local check once it has entered. If the
+/// runtime cannot start (or the bridge has shut down), tokio calls in a future panic as they
+/// would anywhere outside a runtime, and the panic is contained in that call's promise.
 pub(crate) fn ensure_entered() {
-    // Cheapest checks first: this runs before every poll on the OCaml thread.
-    let Some(Ok(handle)) = HANDLE.get() else {
-        return;
-    };
+    // Cheapest check first: this runs before every poll on the OCaml thread.
     if ENTERED.with(std::cell::Cell::get) || !crate::runtime::on_ocaml_thread() {
         return;
     }
+    let Ok(handle) = start() else {
+        return;
+    };
     ENTERED.with(|e| e.set(true));
     // Never left: the OCaml thread stays in the context (it never runs a tokio runtime
     // itself, so nothing else needs to enter and leave it there).

@@ -264,7 +264,6 @@ async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<us
 /// actually slept.
 #[lwt_rust::func]
 pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
-    lwt_rust::tokio_rt::handle().map_err(|e| e.to_string())?;
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     Ok(started.elapsed().as_secs_f64())
