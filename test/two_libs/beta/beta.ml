@@ -1,0 +1,2 @@
+external triple : int -> int Lwt.t = "beta_triple"
+external fail : string -> unit Lwt.t = "beta_fail"

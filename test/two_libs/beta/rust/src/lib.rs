@@ -1,0 +1,29 @@
+//! The Rust side of the OCaml library `beta`.
+
+/// `triple : int -> int Lwt.t`, after a yield (it completes from the executor's queue).
+#[lwt_rust::func(name = "beta_triple")]
+pub async fn triple(x: i64) -> i64 {
+    let mut yielded = false;
+    futures_yield(&mut yielded).await;
+    x * 3
+}
+
+/// Pending once, waking itself.
+async fn futures_yield(yielded: &mut bool) {
+    std::future::poll_fn(|cx| {
+        if *yielded {
+            std::task::Poll::Ready(())
+        } else {
+            *yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// `fail : string -> unit Lwt.t`: rejected with `Rust_error`.
+#[lwt_rust::func(name = "beta_fail")]
+pub async fn fail(message: String) -> Result<(), String> {
+    Err(message)
+}
