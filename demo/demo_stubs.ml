@@ -12,6 +12,7 @@ external callback_loop : (unit -> unit Lwt.t) -> int -> int Lwt.t
 external echo : 'a Lwt.t -> 'a Lwt.t = "lwt_rust_demo_echo"
 external pending : unit -> int Lwt.u * int Lwt.t = "lwt_rust_demo_pending"
 external panic_after_await : unit Lwt.t -> unit Lwt.t = "lwt_rust_demo_panic_after_await"
+external panic : string -> unit Lwt.t = "lwt_rust_demo_panic"
 external rust_error : string -> unit Lwt.t = "lwt_rust_demo_rust_error"
 
 (* Typed round trips: each returns its first argument, after yielding once if the second is

@@ -25,6 +25,7 @@ external set_workers : int -> string option = "lwt_rust_set_tokio_workers"
 external stream_pull : int -> 'a option Lwt.t = "lwt_rust_stream_pull"
 external stream_close : int -> unit = "lwt_rust_stream_close"
 external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
+external set_panic_mode : int -> unit = "lwt_rust_set_panic_report"
 
 (* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
    exists. Referring to [Thread] makes it a dependency, so it is initialised before this
@@ -87,6 +88,16 @@ let shutdown () =
 let refuse what = function
   | None -> ()
   | Some reason -> invalid_arg (Printf.sprintf "Lwt_rust.%s: %s" what reason)
+
+type panic_report = Report_all | Report_first of int | Report_none
+
+let set_panic_report = function
+  | Report_all -> set_panic_mode (-1)
+  | Report_first n when n >= 0 -> set_panic_mode n
+  | Report_first _ -> invalid_arg "Lwt_rust.set_panic_report: Report_first needs n >= 0"
+  | Report_none -> set_panic_mode (-2)
+
+let () = set_panic_report (Report_first 10)
 
 let set_submission_capacity n = refuse "set_submission_capacity" (set_capacity n)
 let set_tokio_workers n = refuse "set_tokio_workers" (set_workers n)

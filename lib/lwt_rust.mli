@@ -67,6 +67,30 @@ val set_tokio_workers : int -> unit
     @raise Invalid_argument if the runtime has started, [n < 0], or the library was built
     without its [tokio] feature. *)
 
+(** {1 Panic reports}
+
+    A panic in Rust code called from OCaml is contained: the call's promise (or stream read)
+    fails with {!Rust_panic} carrying the panic's message, whatever is printed. Rust's panic
+    hook also prints each panic on stderr (message, location, and a ~40-frame backtrace when
+    [RUST_BACKTRACE=1]); so that a bug hit by every request of a loaded server cannot flood
+    its logs, the library wraps that hook when it starts and bounds what it prints. The mode
+    applies to every panic of the process, on any thread; a panic hook the program sets
+    afterwards (in Rust) replaces this one. *)
+
+type panic_report =
+  | Report_all  (** Every panic printed in full by the wrapped hook. *)
+  | Report_first of int
+      (** The first [n] panics from now on printed in full; after that, one line counting the
+          panics left out (with the latest message) at the first one, then at most one such
+          line every 10 s. The default is [Report_first 10]. *)
+  | Report_none
+      (** Nothing printed: the program reports {!Rust_panic} as it sees fit. *)
+
+val set_panic_report : panic_report -> unit
+(** [set_panic_report r] sets how panics are printed on stderr (see above).
+
+    @raise Invalid_argument on [Report_first n] with [n < 0]. *)
+
 (** {1 Streams}
 
     A Rust function can return a [futures::Stream] as an ['a Lwt_stream.t] (declare it with

@@ -21,6 +21,16 @@
 // Lets `#[lwt_rust::func]` (whose expansion names `::lwt_rust`) be used inside this crate too.
 extern crate self as lwt_rust;
 
+// Contained panics (`Lwt_rust.Rust_panic`) need unwinding: refuse to build rather than abort the
+// process at the first panic.
+#[cfg(all(feature = "ocaml", panic = "abort"))]
+compile_error!(
+    "lwt_rust needs panics to unwind (it contains them and rejects the promise with \
+     Lwt_rust.Rust_panic), but this build uses panic = \"abort\": set panic = \"unwind\" (the \
+     default) in the [profile.release] and [profile.dev] of your Cargo.toml, and remove any \
+     -C panic=abort from RUSTFLAGS"
+);
+
 pub mod executor;
 pub mod stats;
 
@@ -49,6 +59,8 @@ pub mod lwt_future;
 pub mod lwt_stream;
 #[cfg(feature = "ocaml")]
 pub mod ocaml_stream;
+#[cfg(feature = "ocaml")]
+pub mod panic_report;
 #[cfg(feature = "ocaml")]
 pub mod promise;
 #[cfg(feature = "ocaml")]

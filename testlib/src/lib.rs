@@ -100,7 +100,7 @@ pub fn lwt_rust_demo_rust_error(message: String) -> Raw {
 
 /// Pending for two polls, waking itself each time: `spawn`'s first probe and the task's first
 /// run both see it pending, so it completes from the executor's queue (the task path).
-pub(crate) async fn yield_once() {
+pub async fn yield_once() {
     let mut polls = 0;
     futures::future::poll_fn(|cx| {
         polls += 1;
@@ -359,4 +359,10 @@ pub async fn lwt_rust_demo_out_of_range(yield_first: bool) -> i64 {
 #[lwt_rust::func]
 pub async fn lwt_rust_demo_out_of_range_nested() -> Option<(i64, Vec<i64>)> {
     Some((1, vec![2, -(1 << 62) - 1]))
+}
+
+/// `panic : string -> unit Lwt.t`: panics at once with the message (the panic report tests).
+#[lwt_rust::func]
+pub async fn lwt_rust_demo_panic(message: String) {
+    panic!("{message}");
 }

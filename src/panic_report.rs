@@ -1,0 +1,114 @@
+//! How panics are reported on stderr (`Lwt_rust.set_panic_report`).
+//!
+//! A panic the bridge contains always reaches OCaml (`Lwt_rust.Rust_panic` carries its
+//! message); what Rust's panic hook prints besides (message, location, and a ~40-frame
+//! backtrace under `RUST_BACKTRACE=1`) is bounded here, so that a bug hit by every request of
+//! a loaded server cannot flood its logs. The hook below, installed when the OCaml library
+//! starts, wraps the one in place then (Rust's default, or one the program set before): it
+//! lets through the first reports allowed by the mode and counts the others, printing one
+//! summary line at the first one left out and then at most one every [`SUMMARY_INTERVAL`].
+//! It sees every panic of the process, on any thread (contained by the bridge or not); a
+//! program that sets its own hook afterwards replaces it.
+
+use std::panic::PanicHookInfo;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
+
+/// At most one summary line per interval.
+pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The default mode: the first 10 panics in full, then summaries.
+pub const DEFAULT_FIRST: i64 = 10;
+
+/// How many panics are printed in full: `-1` all of them, `n >= 0` the first `n` (then
+/// summaries), `-2` none and no summary either.
+static MODE: AtomicI64 = AtomicI64::new(DEFAULT_FIRST);
+/// Panics printed in full so far.
+static PRINTED: AtomicU64 = AtomicU64::new(0);
+/// Panics left out since the last summary line.
+static LEFT_OUT: AtomicU64 = AtomicU64::new(0);
+/// When the last summary line was printed.
+static LAST_SUMMARY: Mutex<Option<Instant>> = Mutex::new(None);
+static INSTALL: Once = Once::new();
+
+/// Sets the mode (`-1`: report every panic; `n >= 0`: the first `n` from now on, then
+/// summaries; `-2`: print nothing) and installs the hook if it is not yet.
+pub fn set_mode(mode: i64) {
+    MODE.store(mode.max(-2), Relaxed);
+    PRINTED.store(0, Relaxed);
+    LEFT_OUT.store(0, Relaxed);
+    *LAST_SUMMARY.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    install();
+}
+
+/// Installs the hook (once), wrapping the one in place.
+pub fn install() {
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| match report(info) {
+            Report::Full => previous(info),
+            Report::Summary(line) => eprintln!("{line}"),
+            Report::Nothing => {}
+        }));
+    });
+}
+
+/// What the hook prints for one panic.
+enum Report {
+    /// The wrapped hook's report.
+    Full,
+    /// This line only.
+    Summary(String),
+    /// Nothing (counted for the next summary).
+    Nothing,
+}
+
+fn report(info: &PanicHookInfo<'_>) -> Report {
+    let mode = MODE.load(Relaxed);
+    if mode == -2 {
+        return Report::Nothing;
+    }
+    if mode == -1 || PRINTED.fetch_add(1, Relaxed) < mode as u64 {
+        return Report::Full;
+    }
+    let left_out = LEFT_OUT.fetch_add(1, Relaxed) + 1;
+    let now = Instant::now();
+    let mut last = LAST_SUMMARY.lock().unwrap_or_else(|e| e.into_inner());
+    if last.is_some_and(|at| now.duration_since(at) < SUMMARY_INTERVAL) {
+        return Report::Nothing;
+    }
+    *last = Some(now);
+    LEFT_OUT.fetch_sub(left_out, Relaxed);
+    let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = info.payload().downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string payload".to_owned()
+    };
+    let mut message: String = message
+        .lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    if message.is_empty() {
+        message.push('?');
+    }
+    Report::Summary(format!(
+        "lwt_rust: {left_out} panic(s) not printed in full since the last such line, the latest: \
+         {message} (at most one line per {}s; Lwt_rust.set_panic_report changes this)",
+        SUMMARY_INTERVAL.as_secs()
+    ))
+}
+
+/// `lwt_rust_set_panic_report : int -> unit`: [`set_mode`] (`Lwt_rust.set_panic_report`).
+/// Touches no OCaml value and cannot panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_set_panic_report(mode: ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: `mode` is an OCaml int (an immediate): no pointer is dereferenced.
+    set_mode(unsafe { ocaml::sys::int_val(mode.0) } as i64);
+    ocaml::Raw(ocaml::sys::UNIT)
+}
