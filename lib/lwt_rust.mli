@@ -136,7 +136,11 @@ val shutdown : unit -> unit Lwt.t
 (** {1 Observability} *)
 
 type stats = {
-  live_tasks : int;  (** Rust tasks spawned and not yet dropped. *)
+  live_tasks : int;
+      (** Rust tasks spawned and not yet dropped. A task's future is dropped as soon as it
+          completes, before any callback of its promise runs, or when its promise is
+          cancelled: code continuing from the promise of the last task in flight already
+          reads 0 (tested by test/test_live_tasks.ml). *)
   live_roots : int;  (** OCaml GC roots held by the library. *)
   live_promises : int;  (** OCaml promises Rust is awaiting (or has not yet read). *)
   spawned : int;  (** Rust tasks ever spawned. *)
