@@ -3,7 +3,7 @@
 CARGO ?= cargo
 DUNE ?= dune
 
-.PHONY: all deps build test test-starter test-starter-offline loom stress lint fmt demo example-tcp example-lines bench clean
+.PHONY: all deps build test test-starter test-starter-offline package loom stress lint fmt demo example-tcp example-lines bench clean
 
 all: build
 
@@ -24,6 +24,11 @@ test: build
 	$(CARGO) test --quiet --no-default-features
 	$(MAKE) loom
 	$(MAKE) test-starter
+	$(MAKE) package
+
+# The two crates as they would be published (no build of the packaged sources: offline-safe).
+package:
+	$(CARGO) package --no-verify --allow-dirty --quiet -p lwt_rust_macros -p lwt_rust
 
 # examples/starter built and run outside this repository against the library installed by
 # `dune install --prefix <tmp>` (OCAMLPATH), its lwt_rust crate taken from here by path

@@ -19,6 +19,11 @@
 //! 3. runs inside `lwt_stub`, so a panic anywhere gives a promise rejected with
 //!    `Lwt_rust.Rust_panic`.
 //!
+//! The generated code names the `lwt_rust` crate as `::lwt_rust`. A crate that depends on it
+//! under another name (`my_lwt = { package = "lwt_rust", ... }` in Cargo.toml) says so:
+//! `#[my_lwt::func(crate = "my_lwt")]` (any path: `crate = "::my_lwt"`, or
+//! `crate = "crate::reexported"` for a re-export).
+//!
 //! An `async fn` with no parameter is an OCaml `unit -> _ Lwt.t`. At most 5 parameters (the
 //! native calling convention of OCaml externals without a bytecode variant).
 //!
@@ -70,16 +75,22 @@ enum Kind {
 struct Options {
     name: String,
     kind: Kind,
+    /// The path of the `lwt_rust` crate in the generated code.
+    krate: syn::Path,
 }
 
 fn options(attr: proc_macro2::TokenStream, default: String) -> syn::Result<Options> {
     let mut options = Options {
         name: default,
         kind: Kind::Promise,
+        krate: syn::parse_quote!(::lwt_rust),
     };
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
             options.name = meta.value()?.parse::<LitStr>()?.value();
+            Ok(())
+        } else if meta.path.is_ident("crate") {
+            options.krate = meta.value()?.parse::<LitStr>()?.parse()?;
             Ok(())
         } else if meta.path.is_ident("stream") || meta.path.is_ident("try_stream") {
             if options.kind != Kind::Promise {
@@ -92,7 +103,8 @@ fn options(attr: proc_macro2::TokenStream, default: String) -> syn::Result<Optio
             };
             Ok(())
         } else {
-            Err(meta.error("expected `name = \"...\"`, `stream` or `try_stream`"))
+            Err(meta
+                .error("expected `name = \"...\"`, `crate = \"...\"`, `stream` or `try_stream`"))
         }
     });
     parser.parse2(attr)?;
@@ -118,7 +130,11 @@ fn expand(
     function: ItemFn,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let sig = &function.sig;
-    let Options { name: symbol, kind } = options(attr, sig.ident.to_string())?;
+    let Options {
+        name: symbol,
+        kind,
+        krate,
+    } = options(attr, sig.ident.to_string())?;
     if sig.asyncness.is_none() && kind == Kind::Promise {
         return Err(syn::Error::new_spanned(
             sig.fn_token,
@@ -161,12 +177,12 @@ fn expand(
         let raw = format_ident!("raw_{}", position);
         let value = format_ident!("arg_{}", position);
         let message = format!("{symbol}: argument {}: ", position + 1);
-        raw_params.push(quote! { #raw: ::lwt_rust::ocaml::Raw });
+        raw_params.push(quote! { #raw: #krate::ocaml::Raw });
         conversions.push(quote! {
             // SAFETY: the stub runs in the OCaml context; every argument is converted before
             // anything allocates on the OCaml heap (conversions only read).
             let #value: #ty = match unsafe {
-                ::lwt_rust::conv::from_ocaml_checked::<#ty>(cr, #raw.0)
+                #krate::conv::from_ocaml_checked::<#ty>(cr, #raw.0)
             } {
                 ::core::result::Result::Ok(value) => value,
                 ::core::result::Result::Err(err) => {
@@ -177,26 +193,26 @@ fn expand(
         call_args.push(value);
     }
     if raw_params.is_empty() {
-        raw_params.push(quote! { _unit: ::lwt_rust::ocaml::Raw });
+        raw_params.push(quote! { _unit: #krate::ocaml::Raw });
     }
     let call = quote! { #name(#(#call_args),*) };
     // The function's future (a plain `fn` returning a stream is wrapped in a ready one).
     let future = if sig.asyncness.is_some() {
         call
     } else {
-        quote! { ::lwt_rust::futures::future::ready(#call) }
+        quote! { #krate::futures::future::ready(#call) }
     };
     let fallible = returns_result(&sig.output);
     let (stub_wrapper, invalid, start) = match kind {
         Kind::Promise => {
             let spawn = if fallible {
-                quote! { ::lwt_rust::lwt_future::spawn_result }
+                quote! { #krate::lwt_future::spawn_result }
             } else {
-                quote! { ::lwt_rust::lwt_future::spawn_value }
+                quote! { #krate::lwt_future::spawn_value }
             };
             (
-                quote! { ::lwt_rust::lwt_future::lwt_stub },
-                quote! { ::lwt_rust::lwt_future::invalid_argument },
+                quote! { #krate::lwt_future::lwt_stub },
+                quote! { #krate::lwt_future::invalid_argument },
                 quote! { #spawn(#future) },
             )
         }
@@ -205,16 +221,16 @@ fn expand(
             // `Result<stream, E>`) and, for `try_stream`, the items' errors end it.
             let items = match (fallible, kind) {
                 (false, Kind::Stream) => quote! {
-                    ::lwt_rust::futures::StreamExt::map(
-                        ::lwt_rust::futures::FutureExt::flatten_stream(#future),
+                    #krate::futures::StreamExt::map(
+                        #krate::futures::FutureExt::flatten_stream(#future),
                         ::core::result::Result::Ok::<_, ::std::convert::Infallible>,
                     )
                 },
-                (false, _) => quote! { ::lwt_rust::futures::FutureExt::flatten_stream(#future) },
+                (false, _) => quote! { #krate::futures::FutureExt::flatten_stream(#future) },
                 (true, Kind::Stream) => quote! {
-                    ::lwt_rust::futures::TryFutureExt::try_flatten_stream(
-                        ::lwt_rust::futures::TryFutureExt::map_ok(#future, |items| {
-                            ::lwt_rust::futures::StreamExt::map(
+                    #krate::futures::TryFutureExt::try_flatten_stream(
+                        #krate::futures::TryFutureExt::map_ok(#future, |items| {
+                            #krate::futures::StreamExt::map(
                                 items,
                                 ::core::result::Result::Ok,
                             )
@@ -224,15 +240,15 @@ fn expand(
                 // The function's error and the items' errors may be different types: both
                 // become `lwt_rust::error::Error` first.
                 (true, _) => quote! {
-                    ::lwt_rust::futures::TryFutureExt::try_flatten_stream(
-                        ::lwt_rust::futures::TryFutureExt::map_ok(
-                            ::lwt_rust::futures::TryFutureExt::map_err(
+                    #krate::futures::TryFutureExt::try_flatten_stream(
+                        #krate::futures::TryFutureExt::map_ok(
+                            #krate::futures::TryFutureExt::map_err(
                                 #future,
-                                ::lwt_rust::lwt_future::into_error,
+                                #krate::lwt_future::into_error,
                             ),
                             |items| {
-                                ::lwt_rust::futures::StreamExt::map(items, |item| {
-                                    item.map_err(::lwt_rust::lwt_future::into_error)
+                                #krate::futures::StreamExt::map(items, |item| {
+                                    item.map_err(#krate::lwt_future::into_error)
                                 })
                             },
                         ),
@@ -240,9 +256,9 @@ fn expand(
                 },
             };
             (
-                quote! { ::lwt_rust::lwt_stream::stream_stub },
-                quote! { ::lwt_rust::lwt_stream::invalid_argument_stream },
-                quote! { ::lwt_rust::lwt_stream::stream_result(#items) },
+                quote! { #krate::lwt_stream::stream_stub },
+                quote! { #krate::lwt_stream::invalid_argument_stream },
+                quote! { #krate::lwt_stream::stream_result(#items) },
             )
         }
     };
@@ -252,10 +268,10 @@ fn expand(
 
         #[doc(hidden)]
         #[export_name = #symbol]
-        pub extern "C" fn #stub(#(#raw_params),*) -> ::lwt_rust::ocaml::Raw {
+        pub extern "C" fn #stub(#(#raw_params),*) -> #krate::ocaml::Raw {
             #stub_wrapper(|| {
                 let args: ::core::result::Result<_, ::std::string::String> =
-                    ::lwt_rust::runtime::with_runtime(|cr| {
+                    #krate::runtime::with_runtime(|cr| {
                     #(#conversions)*
                     ::core::result::Result::Ok((#(#call_args,)*))
                 });

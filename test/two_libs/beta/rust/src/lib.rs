@@ -1,7 +1,8 @@
-//! The Rust side of the OCaml library `beta`.
+//! The Rust side of the OCaml library `beta`. It depends on lwt_rust renamed `lwt`, so its
+//! functions name the crate: `#[lwt::func(crate = "lwt")]`.
 
 /// `triple : int -> int Lwt.t`, after a yield (it completes from the executor's queue).
-#[lwt_rust::func(name = "beta_triple")]
+#[lwt::func(crate = "lwt", name = "beta_triple")]
 pub async fn triple(x: i64) -> i64 {
     let mut yielded = false;
     futures_yield(&mut yielded).await;
@@ -23,7 +24,7 @@ async fn futures_yield(yielded: &mut bool) {
 }
 
 /// `fail : string -> unit Lwt.t`: rejected with `Rust_error`.
-#[lwt_rust::func(name = "beta_fail")]
+#[lwt::func(crate = "::lwt", name = "beta_fail")]
 pub async fn fail(message: String) -> Result<(), String> {
     Err(message)
 }
