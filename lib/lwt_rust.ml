@@ -26,6 +26,21 @@ external stream_pull : int -> 'a option Lwt.t = "lwt_rust_stream_pull"
 external stream_close : int -> unit = "lwt_rust_stream_close"
 external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
 external set_panic_mode : int -> unit = "lwt_rust_set_panic_report"
+external handshake : int -> string -> int -> int -> string option = "lwt_rust_handshake"
+
+let version = "0.1.0"
+
+(* The protocol spoken with the Rust crate (src/handshake.rs, which has the same number): bump
+   both with any change to what crosses between the halves. LWT_RUST_TEST_PROTOCOL pretends
+   another one (the handshake test). *)
+let protocol =
+  match Sys.getenv_opt "LWT_RUST_TEST_PROTOCOL" with
+  | Some p -> ( try int_of_string p with _ -> -1)
+  | None -> 1
+
+(* Failure codes read by [failure] below, and fields of [stats]: the crate checks both. *)
+let failure_kinds = 5
+let stats_fields = 11
 
 (* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
    exists. Referring to [Thread] makes it a dependency, so it is initialised before this
@@ -349,5 +364,9 @@ let () =
   Callback.register "lwt_rust.attach" attach;
   Callback.register "lwt_rust.call_attach" call_attach;
   Callback.register "lwt_rust.describe_exn" Printexc.to_string;
+  (* After the callbacks above: the crate checks they are all registered. *)
+  (match handshake protocol version failure_kinds stats_fields with
+  | None -> ()
+  | Some reason -> raise (Setup_failed reason));
   (* Needs the callbacks above: it compares what Lwt.return builds with what Rust builds. *)
   probe_direct_return ()

@@ -29,15 +29,21 @@ exception Task_dropped of string
     the executor went away), so it will never produce a value. The payload says why. *)
 
 exception Setup_failed of string
-(** Raised when this module is initialised if the GC root library (boxroot) reports an error
-    at setup (out of memory, or its hooks into the runtime were replaced); the payload is
-    boxroot's message. *)
+(** Raised when this module is initialised (before the program's own code runs) if the Rust
+    half cannot serve this OCaml library: the Rust crate linked into the program speaks
+    another protocol than this library (they come from different releases; the payload names
+    both versions), or the GC root library (boxroot) reports an error at setup (out of memory,
+    or its hooks into the runtime were replaced; the payload is boxroot's message). *)
 
 exception Shut_down
 (** Raised by (the promises of) Rust functions called after {!shutdown}, and the rejection of
     Rust tasks still pending when it ran. *)
 
 (** {1 Initialisation} *)
+
+val version : string
+(** The version of this OCaml library. The Rust crate linked into the program must speak the
+    same protocol (checked at start-up, see {!Setup_failed}). *)
 
 val init : unit -> unit
 (** [init ()] creates the [Lwt_unix] notification that drives the Rust executor and starts

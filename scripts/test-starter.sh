@@ -8,6 +8,8 @@
 #   3. `dune build`, `dune test` (native and bytecode) and the program run there.
 # OFFLINE=1: steps 2-3 with the network cut (`unshare -n`, needs root) and cargo offline: the
 # path an opam sandbox takes, with a warm cargo cache (run once online first).
+# VENDOR=1 (with OFFLINE=1): the crates vendored into the copy first (`cargo vendor`, online),
+# then built offline with an empty CARGO_HOME and CARGO_TARGET_DIR: a cold cache.
 # KEEP=1 keeps $TMP. CARGO_TARGET_DIR defaults to target/starter here, so that the registry
 # crates are compiled once across runs; set it to an empty directory for a cold build.
 set -euo pipefail
@@ -39,6 +41,22 @@ lwt_rust = { path = "$repo" }
 TOML
 # Same versions of the registry crates as this repository (cached already, also offline).
 cp "$repo/Cargo.lock" "$tmp/starter/rust/Cargo.lock"
+
+if [ "${VENDOR:-0}" = 1 ]; then
+  step "vendor the crates (online), then build with an empty CARGO_HOME"
+  mkdir -p "$tmp/starter/.cargo"
+  (cd "$tmp/starter/rust" && cargo vendor --quiet ../vendor)
+  # What `cargo vendor` prints, the path relative to the project (the parent of .cargo).
+  cat >"$tmp/starter/.cargo/config.toml" <<TOML
+[source.crates-io]
+replace-with = "vendored-sources"
+
+[source.vendored-sources]
+directory = "vendor"
+TOML
+  export CARGO_HOME="$tmp/cargo-home" CARGO_TARGET_DIR="$tmp/target"
+  mkdir -p "$CARGO_HOME"
+fi
 
 export OCAMLPATH="$tmp/prefix/lib${OCAMLPATH:+:$OCAMLPATH}"
 run() {

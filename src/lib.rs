@@ -46,6 +46,8 @@ pub mod conv;
 pub mod error;
 #[cfg(feature = "ocaml")]
 pub mod handle;
+#[cfg(feature = "ocaml")]
+pub mod handshake;
 // OCaml-free: also compiled for `cargo test` without features, which runs its tests.
 #[cfg(feature = "ocaml")]
 #[doc(hidden)]
@@ -81,6 +83,11 @@ pub use lwt_rust_macros::func;
 #[cfg(feature = "ocaml")]
 #[doc(hidden)]
 pub use futures;
+
+/// This crate's version (checked against the OCaml library's at start-up, with
+/// [`handshake::PROTOCOL`]).
+#[cfg(feature = "ocaml")]
+pub use handshake::VERSION;
 
 /// ocaml-rs, re-exported for the code `#[lwt_rust::func]` generates.
 #[cfg(feature = "ocaml")]

@@ -366,3 +366,10 @@ pub async fn lwt_rust_demo_out_of_range_nested() -> Option<(i64, Vec<i64>)> {
 pub async fn lwt_rust_demo_panic(message: String) {
     panic!("{message}");
 }
+
+/// `crate_version : unit -> string`: the version of the `lwt_rust` crate linked in.
+#[ocaml::func]
+#[ocaml::sig("unit -> string")]
+pub fn lwt_rust_demo_crate_version() -> String {
+    lwt_rust::VERSION.to_owned()
+}
