@@ -92,3 +92,6 @@ pub use handshake::VERSION;
 /// ocaml-rs, re-exported for the code `#[lwt_rust::func]` generates.
 #[cfg(feature = "ocaml")]
 pub use ocaml;
+
+#[cfg(test)]
+mod handshake_sources;
