@@ -53,3 +53,29 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
         })
     }
 }
+
+/// An `'a -> 'b Lwt.t` argument of a `#[lwt_rust::func]`: the closure, rooted.
+impl<A: 'static, B: 'static> crate::conv::OCamlRepr for OCamlFn<A, B> {
+    type Marker = LwtFn<A, B>;
+
+    fn ocaml_type() -> String {
+        "_ -> _ Lwt.t".to_owned()
+    }
+
+    unsafe fn check(value: ocaml::sys::Value) -> bool {
+        // A closure (Closure_tag, 247), or a pointer into a block of mutually recursive ones
+        // (Infix_tag, 249). Its argument and result types cannot be checked.
+        // SAFETY: the caller's contract: runtime lock held, `value` valid.
+        unsafe {
+            ocaml::sys::is_block(value) && matches!(ocaml::sys::tag_val(value), 247 | 249)
+        }
+    }
+}
+
+// SAFETY: roots the value, which the caller vouches is a closure of type `'a -> 'b Lwt.t`
+// (OCaml's types, or `OCamlRepr::check`).
+unsafe impl<A: 'static, B: 'static> ocaml_interop::FromOCaml<LwtFn<A, B>> for OCamlFn<A, B> {
+    fn from_ocaml(v: OCaml<LwtFn<A, B>>) -> Self {
+        OCamlFn::new(v)
+    }
+}

@@ -5,6 +5,8 @@
 //! The few stubs written by hand use `lwt_rust::__private`, internals kept out of the API.
 //! Every stub runs on the OCaml thread, inside a stub guard.
 
+#[rustfmt::skip]
+mod readme;
 mod streams;
 mod threads;
 

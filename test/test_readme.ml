@@ -1,0 +1,84 @@
+(* Every Rust example of the README runs here (testlib/src/readme.rs, which holds them
+   verbatim: the first case checks it). *)
+
+external file_len : string -> int -> int Lwt.t = "file_len"
+external call_n : (unit -> unit Lwt.t) -> int -> int Lwt.t = "call_n"
+external lines : string -> string Lwt_stream.t = "lines"
+external sum : int Lwt_stream.t -> int Lwt.t = "sum"
+external handle_tour : unit -> int Lwt.t = "handle_tour"
+external file_len_on_tokio : string -> int Lwt.t = "file_len_on_tokio"
+
+let read_file path =
+  let ic = open_in_bin path in
+  let text = really_input_string ic (in_channel_length ic) in
+  close_in ic;
+  text
+
+let contains text sub =
+  let n = String.length sub in
+  let rec at i = i + n <= String.length text && (String.sub text i n = sub || at (i + 1)) in
+  at 0
+
+(* The bodies of the README's ```rust blocks. *)
+let rust_blocks readme =
+  let rec scan lines current blocks =
+    match (lines, current) with
+    | [], _ -> List.rev blocks
+    | "```rust" :: rest, None -> scan rest (Some []) blocks
+    | "```" :: rest, Some block -> scan rest None (String.concat "\n" (List.rev block) :: blocks)
+    | line :: rest, Some block -> scan rest (Some (line :: block)) blocks
+    | _ :: rest, None -> scan rest None blocks
+  in
+  scan (String.split_on_char '\n' readme) None []
+
+let with_file contents f =
+  let path = Filename.temp_file "readme" ".txt" in
+  let oc = open_out_bin path in
+  output_string oc contents;
+  close_out oc;
+  Fun.protect ~finally:(fun () -> Sys.remove path) (fun () -> f path)
+
+let run = Lwt_main.run
+
+let () =
+  Alcotest.run "lwt_rust README examples"
+    [
+      ( "README",
+        [
+          Alcotest.test_case "every Rust block is in testlib/src/readme.rs" `Quick (fun () ->
+              let blocks = rust_blocks (read_file "../README.md") in
+              let source = read_file "../testlib/src/readme.rs" in
+              Alcotest.(check bool) "some blocks" true (List.length blocks >= 4);
+              List.iter
+                (fun block ->
+                  if not (contains source block) then
+                    Alcotest.failf "not in testlib/src/readme.rs:\n%s" block)
+                blocks);
+          Alcotest.test_case "file_len (tokio::fs, the program's first Rust call)" `Quick
+            (fun () ->
+              with_file "twelve bytes" (fun path ->
+                  Alcotest.(check int) "length" 12 (run (file_len path 3));
+                  Alcotest.(check int) "on tokio's workers" 12 (run (file_len_on_tokio path)));
+              match run (file_len "/nonexistent/lwt_rust" 2) with
+              | _ -> Alcotest.fail "a missing file was read"
+              | exception Lwt_rust.Rust_error _ -> ());
+          Alcotest.test_case "call_n" `Quick (fun () ->
+              let calls = ref 0 in
+              let f () = incr calls; Lwt.pause () in
+              Alcotest.(check int) "result" 1000 (run (call_n f 1000));
+              Alcotest.(check int) "calls" 1000 !calls;
+              let failing () = if !calls >= 1002 then Lwt.fail Exit else (incr calls; Lwt.return_unit) in
+              Alcotest.check_raises "the same exception" Exit (fun () -> ignore (run (call_n failing 10))));
+          Alcotest.test_case "lines and sum" `Quick (fun () ->
+              with_file "one\ntwo\nthree\n" (fun path ->
+                  Alcotest.(check (list string)) "lines" [ "one"; "two"; "three" ]
+                    (run (Lwt_stream.to_list (lines path))));
+              Alcotest.(check int) "sum" 6 (run (sum (Lwt_stream.of_list [ 1; 2; 3 ]))));
+          Alcotest.test_case "handle_tour" `Quick (fun () ->
+              Alcotest.(check int) "result" 42 (run (handle_tour ())));
+          Alcotest.test_case "nothing left" `Quick (fun () ->
+              let s = Lwt_rust.stats () in
+              Alcotest.(check (list int)) "live tasks, roots, promises, streams" [ 0; 0; 0; 0 ]
+                [ s.live_tasks; s.live_roots; s.live_promises; s.live_streams ]);
+        ] );
+    ]

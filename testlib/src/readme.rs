@@ -1,0 +1,104 @@
+//! Every Rust example of the README, verbatim (`scripts/check-readme.sh`, run by `make test`,
+//! checks that each README block is here), called by `test/test_readme.ml`.
+
+// ---- Rust → OCaml
+
+#[lwt_rust::func]
+pub async fn file_len(path: String, retries: i64) -> Result<i64, std::io::Error> {
+    let mut failures = 0;
+    loop {
+        match tokio::fs::read(&path).await {
+            Ok(body) => return Ok(body.len() as i64),
+            Err(err) if failures >= retries => return Err(err),
+            Err(_) => failures += 1,
+        }
+    }
+}
+
+// ---- OCaml → Rust
+
+use lwt_rust::closure::OCamlFn;
+
+// (unit -> unit Lwt.t) -> int -> int Lwt.t: calls f () and awaits its promise, n times.
+#[lwt_rust::func]
+pub async fn call_n(f: OCamlFn<(), ()>, n: i64) -> Result<i64, lwt_rust::error::Error> {
+    let mut done = 0;
+    while done < n {
+        f.call(&())?.await?; // an OCaml exception comes back as Err, and is re-raised as is
+        done += 1;
+    }
+    Ok(done)
+}
+
+// ---- Streams
+
+use futures::{Stream, StreamExt};
+use lwt_rust::{error::Error, ocaml_stream::OCamlStream};
+use tokio::io::AsyncBufReadExt; // (tokio with its "fs" feature, in your crate)
+
+// string Lwt_stream.t: an async fn (or a plain fn) returning a stream, or a Result of one.
+#[lwt_rust::func(try_stream)]
+pub async fn lines(path: String) -> Result<impl Stream<Item = std::io::Result<String>>, std::io::Error> {
+    let file = tokio::fs::File::open(path).await?;
+    Ok(futures::stream::unfold(tokio::io::BufReader::new(file).lines(), |mut lines| async {
+        lines.next_line().await.transpose().map(|line| (line, lines))
+    }))
+}
+
+// int Lwt_stream.t -> int Lwt.t: Rust reads an OCaml stream.
+#[lwt_rust::func]
+pub async fn sum(mut items: OCamlStream<i64>) -> Result<i64, Error> {
+    let mut sum = 0;
+    while let Some(item) = items.next().await {
+        sum += item?; // an exception from the OCaml producer comes back as is
+    }
+    Ok(sum)
+}
+
+// ---- Threads
+
+use futures::channel::oneshot;
+use lwt_rust::handle::{Handle, JoinError, TrySpawnError};
+use std::time::Duration;
+
+// unit -> int Lwt.t: another thread hands work to the OCaml thread in every way.
+#[lwt_rust::func]
+pub async fn handle_tour() -> Result<i64, JoinError> {
+    let handle = Handle::current(); // on the OCaml thread, in a stub or task
+    let (reply, result) = oneshot::channel();
+    std::thread::spawn(move || {
+        let work = || -> Result<i64, JoinError> {
+            // spawn: waits for room in the submission queue, returns a JoinHandle (a future).
+            let join = futures::executor::block_on(handle.spawn(async { 6 * 7 }))?;
+            assert_eq!(futures::executor::block_on(join)?, 42);
+
+            // try_spawn: never waits; a full queue hands the future back.
+            match handle.try_spawn(async { 1 }) {
+                Ok(join) => join.detach(), // or await it; dropping it cancels
+                Err(TrySpawnError::Full(_future)) => { /* retry later */ }
+                Err(TrySpawnError::ShutDown(_)) => return Err(JoinError::ShutDown),
+            }
+
+            // try_submit: fire and forget.
+            let _ = handle.try_submit(async { /* runs on the OCaml thread */ });
+
+            // run: a closure with the OCaml runtime, on the OCaml thread.
+            let n: i64 = futures::executor::block_on(handle.run(|_cr| 20))?;
+
+            // run_blocking: the same from synchronous code, with a timeout.
+            let m: i64 = handle.run_blocking(|_cr| 22, Duration::from_secs(1))?;
+            Ok(n + m)
+        };
+        let _ = reply.send(work());
+    });
+    result.await.map_err(|_| JoinError::ShutDown)?
+}
+
+// string -> int Lwt.t: a task on the OCaml thread hands I/O to tokio's workers, awaits it.
+#[lwt_rust::func]
+pub async fn file_len_on_tokio(path: String) -> Result<i64, String> {
+    let io = lwt_rust::tokio_rt::spawn_io(async move { tokio::fs::read(path).await })
+        .map_err(|err| err.to_string())?;
+    let body = io.await.map_err(|err| err.to_string())?;
+    Ok(body.map_err(|err| err.to_string())?.len() as i64)
+}
