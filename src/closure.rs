@@ -66,9 +66,7 @@ impl<A: 'static, B: 'static> crate::conv::OCamlRepr for OCamlFn<A, B> {
         // A closure (Closure_tag, 247), or a pointer into a block of mutually recursive ones
         // (Infix_tag, 249). Its argument and result types cannot be checked.
         // SAFETY: the caller's contract: runtime lock held, `value` valid.
-        unsafe {
-            ocaml::sys::is_block(value) && matches!(ocaml::sys::tag_val(value), 247 | 249)
-        }
+        unsafe { ocaml::sys::is_block(value) && matches!(ocaml::sys::tag_val(value), 247 | 249) }
     }
 }
 

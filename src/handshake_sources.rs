@@ -24,5 +24,8 @@ fn callback_names_agree() {
     let checked = names(include_str!("handshake.rs"), "    c");
     assert!(registered.len() > 10, "{registered:?}");
     assert_eq!(looked_up, checked, "callbacks.rs against handshake.rs");
-    assert_eq!(looked_up, registered, "callbacks.rs against lib/lwt_rust.ml");
+    assert_eq!(
+        looked_up, registered,
+        "callbacks.rs against lib/lwt_rust.ml"
+    );
 }
