@@ -8,7 +8,7 @@ tests=_build/default/test
 long_every=$([ "${FULL:-0}" = 1 ] && echo 1 || echo 25)
 
 echo "== OCaml suites, OCAMLRUNPARAM=s=4k,o=20, Gc.compact inside the bridge's callbacks"
-for t in test_futures test_threads test_backpressure test_shutdown test_autoinit test_lwt_rust test_property test_misuse test_streams; do
+for t in test_futures test_threads test_backpressure test_shutdown test_autoinit test_lwt_rust test_property test_misuse test_streams test_readme test_live_tasks; do
   every=1
   # test_misuse holds 1M promises and a 100 MB string: compacting that heap often would take
   # hours, so it runs under the small minor heap only (every 10^9th crossing: never).
@@ -29,7 +29,7 @@ fi
 echo "== valgrind memcheck (no suppressions: none were needed)"
 for prog in "_build/default/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
             $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
-            $tests/test_streams.exe; do
+            $tests/test_streams.exe $tests/test_readme.exe; do
   echo "-- $prog"
   LWT_RUST_TEST_NO_RSS=1 valgrind --quiet --error-exitcode=99 --leak-check=no $prog > /tmp/lwt_rust_valgrind.log 2>&1 \
     || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors in $prog" >&2; exit 1; }
