@@ -10,6 +10,7 @@
 //! It sees every panic of the process, on any thread (contained by the bridge or not); a
 //! program that sets its own hook afterwards replaces it.
 
+use std::io::Write;
 use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, Once};
