@@ -49,7 +49,11 @@ pub fn install() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| match report(info) {
             Report::Full => previous(info),
-            Report::Summary(line) => eprintln!("{line}"),
+            // Not eprintln!, which panics (inside the panic hook: an abort) when stderr
+            // cannot be written.
+            Report::Summary(line) => {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
             Report::Nothing => {}
         }));
     });
