@@ -67,8 +67,10 @@ val set_submission_capacity : int -> unit
     @raise Invalid_argument if [n < 1] or a handle already exists. *)
 
 val set_tokio_workers : int -> unit
-(** [set_tokio_workers n] sets the worker threads of the tokio runtime the library starts on
-    first use ([0]: one per core, the default).
+(** [set_tokio_workers n] sets the worker threads of the tokio runtime the library starts
+    before it polls the first Rust task, so that tokio works in Rust functions from the first
+    call ([0]: one per core, the default). Call it before the first call of a Rust function
+    returning a promise or a stream.
 
     @raise Invalid_argument if the runtime has started, [n < 0], or the library was built
     without its [tokio] feature. *)

@@ -48,11 +48,11 @@ pub mod error;
 pub mod handle;
 #[cfg(feature = "ocaml")]
 pub mod handshake;
-// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
 #[cfg(feature = "ocaml")]
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
 #[cfg(any(feature = "ocaml", test))]
 mod keyed;
 #[cfg(feature = "ocaml")]
