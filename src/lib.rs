@@ -35,6 +35,10 @@ pub mod executor;
 pub mod stats;
 
 #[cfg(feature = "ocaml")]
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+#[cfg(feature = "ocaml")]
 mod box_cache;
 #[cfg(feature = "ocaml")]
 mod callbacks;
@@ -48,10 +52,6 @@ pub mod error;
 pub mod handle;
 #[cfg(feature = "ocaml")]
 pub mod handshake;
-#[cfg(feature = "ocaml")]
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
 // OCaml-free: also compiled for `cargo test` without features, which runs its tests.
 #[cfg(any(feature = "ocaml", test))]
 mod keyed;
