@@ -11,7 +11,12 @@
 //!   - `lwt_stream`: Rust streams read by OCaml as `'a Lwt_stream.t` (Rust → OCaml);
 //!   - `ocaml_stream`: OCaml `'a Lwt_stream.t` read by Rust as a `Stream` (OCaml → Rust);
 //!   - `closure`: OCaml closures called by Rust tasks;
-//!   - `callbacks`: the OCaml functions Rust calls; `stubs`: every C symbol OCaml calls.
+//!   - `callbacks`: the OCaml functions Rust calls; `stubs`: every C symbol OCaml calls;
+//!   - [`handshake`]: the start-up check that the OCaml library speaks this crate's protocol;
+//!   - [`panic_report`]: what panics print on stderr (`Lwt_rust.set_panic_report`).
+//!
+//! A program's Rust side is one staticlib built from its own crate, which depends on this one
+//! (README, "Using lwt_rust in your project").
 //!
 //! Which thread: the [`executor::Executor`] and everything holding an OCaml value live on the
 //! OCaml main thread and are `!Send`; only wakers and [`executor::Spawner`] cross threads.
