@@ -65,9 +65,33 @@ let systhread_calls () =
   (match on_systhread (fun () -> Lwt_rust.stats ()) with
   | Error (Lwt_rust.Wrong_thread _) -> ()
   | _ -> Alcotest.fail "Lwt_rust.stats from a systhread must raise Wrong_thread");
-  (match on_systhread (fun () -> Lwt_rust.init ()) with
+  List.iter
+    (fun (what, f) ->
+      match on_systhread f with
+      | Error (Lwt_rust.Wrong_thread m) when contains m what -> ()
+      | Error e -> Alcotest.failf "%s from a systhread raised %s" what (Printexc.to_string e)
+      | Ok () -> Alcotest.failf "%s from a systhread must raise Wrong_thread" what)
+    [
+      ("Lwt_rust.init", Lwt_rust.init);
+      ("Lwt_rust.shutdown", fun () -> ignore (Lwt_rust.shutdown ()));
+      ("Lwt_rust.set_drain_budget", fun () -> Lwt_rust.set_drain_budget 3);
+      ("Lwt_rust.close_stream", fun () -> Lwt_rust.close_stream (Lwt_stream.of_list [ 1 ]));
+    ];
+  (* A stream function from a systhread: its first read fails with Wrong_thread. *)
+  (match
+     on_systhread (fun () ->
+         let s = count_stream 3 in
+         Lwt.state (Lwt.catch (fun () -> Lwt_stream.get s) Lwt.fail))
+   with
+  | Ok (Lwt.Fail (Lwt_rust.Wrong_thread _)) -> ()
   | Error (Lwt_rust.Wrong_thread _) -> ()
-  | _ -> Alcotest.fail "Lwt_rust.init from a systhread must raise Wrong_thread");
+  | _ -> Alcotest.fail "a stream made on a systhread must fail its first read with Wrong_thread");
+  (* A Rust stream made here, read from a systhread: the read is refused. *)
+  let s = count_stream 3 in
+  (match on_systhread (fun () -> Lwt.state (Lwt.catch (fun () -> Lwt_stream.get s) Lwt.fail)) with
+  | Ok (Lwt.Fail (Lwt_rust.Wrong_thread _)) | Error (Lwt_rust.Wrong_thread _) -> ()
+  | _ -> Alcotest.fail "reading a Rust stream from a systhread must fail with Wrong_thread");
+  Lwt_rust.close_stream s;
   (* The main thread is unaffected. *)
   Alcotest.(check int) "main thread still served" 7 (await (yield_n 7));
   (* Lwt.cancel from a systhread: the future is dropped on the main thread. *)
