@@ -22,7 +22,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Failure codes, `0..FAILURE_KINDS` (`callbacks::FailureKind`; `failure` in
 /// `lib/lwt_rust.ml`).
-pub const FAILURE_KINDS: i64 = 5;
+pub const FAILURE_KINDS: i64 = 6;
 
 /// Fields of the stats array (`lwt_rust_stats` in `stubs.rs`; `Lwt_rust.stats`).
 pub const STATS_FIELDS: i64 = 11;
@@ -46,6 +46,9 @@ pub const CALLBACKS: &[&CStr] = &[
     c"lwt_rust.failed_stream",
     c"lwt_rust.stream_next",
     c"lwt_rust.is_returned",
+    c"lwt_rust.failure",
+    c"lwt_rust.interrupted_promise",
+    c"lwt_rust.interrupted_stream",
 ];
 
 /// What differs between the OCaml side's description and this crate's, if anything.

@@ -1,7 +1,10 @@
 //! Every C symbol the OCaml library `lwt_rust` calls: the FFI boundary of the bridge.
 //!
 //! Invariants:
-//! - every stub runs on the OCaml main thread with the runtime lock held (OCaml calls it);
+//! - every stub runs with the runtime lock held (OCaml calls it), but not necessarily on the
+//!   owner thread (see `runtime`): an OCaml systhread or another domain may call it. Off the
+//!   owner thread a stub touches none of the bridge's state: it returns its fallback, or
+//!   forwards what happened to the owner thread (`Lwt.cancel`, a settlement, a close);
 //! - every stub body runs inside [`guard`]: it marks the OCaml context ([`Entered`]) and
 //!   catches any panic, so no panic unwinds into an OCaml frame;
 //! - no stub raises an OCaml exception: errors are returned as values and the OCaml side
@@ -16,7 +19,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use ocaml::Raw;
 
 use crate::lwt_future::{self, lwt_stub, panic_message};
-use crate::runtime::{self, Entered};
+use crate::runtime::{self, Entered, Forwarded};
 use crate::{lwt_stream, promise, root};
 
 /// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
@@ -26,8 +29,26 @@ use crate::{lwt_stream, promise, root};
 /// drain), which can move heap values. Immediates (`UNIT`) and Rust values that ocaml-rs
 /// converts after the guard returns are fine; stubs returning a promise use
 /// [`crate::lwt_future::lwt_stub`], which roots it.
+///
+/// Off the owner thread the body does not run: `fallback` is returned (the OCaml library checks
+/// the thread first where a caller must be told).
 pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    let _entered = Entered::new();
+    guard_or_forward(fallback, || None, body)
+}
+
+/// [`guard`] for the stubs Lwt may run on any thread: off the owner thread, the event
+/// `forward` makes (if any) is handed to the owner thread instead of running `body`.
+fn guard_or_forward<R>(
+    fallback: R,
+    forward: impl FnOnce() -> Option<Forwarded>,
+    body: impl FnOnce() -> R,
+) -> R {
+    let Some(_entered) = Entered::new() else {
+        if let Some(event) = forward() {
+            runtime::forward_to_owner(event);
+        }
+        return fallback;
+    };
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(panic) => {
@@ -39,26 +60,38 @@ pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
 
 const UNIT: Raw = Raw(ocaml::sys::UNIT);
 
+/// The value of an OCaml `int` argument (an immediate: reading it touches no memory).
+fn int_arg(raw: Raw) -> i64 {
+    // SAFETY: the stubs pass only `int` arguments here, immediates whose value is in the
+    // word itself.
+    unsafe { ocaml::sys::int_val(raw.0) as i64 }
+}
+
 /// Module initialisation of `Lwt_rust`: records the OCaml thread and sets up boxroot. Must run
 /// after the threads library initialised and before any other thread exists (boxroot on
 /// OCaml 4). Returns `None` on success, or boxroot's error message.
 #[ocaml::func]
 #[ocaml::sig("unit -> string option")]
 pub fn lwt_rust_setup() -> Option<String> {
-    guard(Some("panic during setup".to_owned()), || {
-        runtime::claim_ocaml_thread();
-        // SAFETY: called from OCaml's main thread with the runtime lock held, which is
-        // what boxroot_setup requires; it is idempotent.
-        if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
-            None
-        } else {
-            // SAFETY: right after a failed setup, boxroot's error string is meaningful and
-            // NUL-terminated.
-            let msg =
-                unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
-            Some(msg.to_string_lossy().into_owned())
-        }
-    })
+    // The first thread to initialise the module owns the bridge (before `guard`, which
+    // admits the owner thread only).
+    runtime::claim_ocaml_thread();
+    guard(
+        Some("Lwt_rust was initialised on two threads".to_owned()),
+        || {
+            // SAFETY: called from OCaml's main thread with the runtime lock held, which is
+            // what boxroot_setup requires; it is idempotent.
+            if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
+                None
+            } else {
+                // SAFETY: right after a failed setup, boxroot's error string is meaningful and
+                // NUL-terminated.
+                let msg =
+                    unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
+                Some(msg.to_string_lossy().into_owned())
+            }
+        },
+    )
 }
 
 /// Module initialisation of `Lwt_rust`, once its callbacks are registered: decides whether a
@@ -83,48 +116,70 @@ pub fn lwt_rust_start(id: ocaml::Int) {
 pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
     guard(UNIT, || {
         root::release_orphans();
+        handle_forwarded();
         runtime::drain_now();
         UNIT
     })
 }
 
+/// Handles, on the owner thread, what other threads forwarded (see [`Forwarded`]).
+fn handle_forwarded() {
+    for event in runtime::take_forwarded() {
+        match event {
+            Forwarded::CancelTask(key) => lwt_future::cancel_task(key),
+            Forwarded::SettledOffThread(key) => promise::settled_off_thread(key),
+            Forwarded::CloseStream(key) => lwt_stream::close(key),
+        }
+    }
+}
+
 /// An awaited `'a Lwt.t` was fulfilled with `value`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
-    guard(UNIT, || {
-        // SAFETY: OCaml context (guard); `key` is an immediate and `value` a live argument,
-        // used before any allocation.
-        unsafe { promise::fulfilled(ocaml::sys::int_val(key.0) as i64, value.0) };
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::SettledOffThread(int_arg(key))),
+        || {
+            // SAFETY: OCaml context (guard); `value` is a live argument, used before any
+            // allocation.
+            unsafe { promise::fulfilled(int_arg(key), value.0) };
+            UNIT
+        },
+    )
 }
 
 /// An awaited `'a Lwt.t` was rejected with `exn`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
-    guard(UNIT, || {
-        // SAFETY: as in `lwt_rust_promise_fulfilled`.
-        unsafe { promise::rejected(ocaml::sys::int_val(key.0) as i64, exn.0) };
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::SettledOffThread(int_arg(key))),
+        || {
+            // SAFETY: as in `lwt_rust_promise_fulfilled`.
+            unsafe { promise::rejected(int_arg(key), exn.0) };
+            UNIT
+        },
+    )
 }
 
 /// `Lwt.cancel` was called on the promise of the Rust task `key`: drop its future now.
 #[no_mangle]
 pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
-    guard(UNIT, || {
-        // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-        lwt_future::cancel_task(unsafe { ocaml::sys::int_val(key.0) } as i64);
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::CancelTask(int_arg(key))),
+        || {
+            lwt_future::cancel_task(int_arg(key));
+            UNIT
+        },
+    )
 }
 
 /// `Lwt_stream.from`'s function for a Rust stream: the next item of source `key`, as an
 /// `'a option Lwt.t`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
-    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    let key = unsafe { ocaml::sys::int_val(key.0) } as i64;
+    let key = int_arg(key);
     lwt_stub(|| lwt_stream::pull(key))
 }
 
@@ -132,11 +187,14 @@ pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
 /// unreachable stream); a stale key is ignored.
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
-    guard(UNIT, || {
-        // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-        lwt_stream::close(unsafe { ocaml::sys::int_val(key.0) } as i64);
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::CloseStream(int_arg(key))),
+        || {
+            lwt_stream::close(int_arg(key));
+            UNIT
+        },
+    )
 }
 
 /// Shuts the bridge down (see `runtime::shutdown`).

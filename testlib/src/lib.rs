@@ -5,6 +5,7 @@
 //! The few stubs written by hand use `lwt_rust::__private`, internals kept out of the API.
 //! Every stub runs on the OCaml thread, inside a stub guard.
 
+mod misuse;
 #[rustfmt::skip]
 mod readme;
 mod streams;
@@ -163,7 +164,7 @@ pub async fn lwt_rust_demo_divide(a: i64, b: i64) -> Result<i64, String> {
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Counts its drop in [`DROPPED`].
-struct DropCounted;
+pub(crate) struct DropCounted;
 
 impl Drop for DropCounted {
     fn drop(&mut self) {
