@@ -263,7 +263,7 @@ let reentrant_read () =
     Lwt_stream.from (fun () ->
         incr i;
         (match (!doubled, !inner) with
-         | Some s, None -> inner := Some (Lwt_result.catch (Lwt_stream.get s))
+         | Some s, None -> inner := Some (result_of (Lwt_stream.get s))
          | _ -> ());
         Lwt.return (if !i <= 3 then Some !i else None))
   in
@@ -384,7 +384,7 @@ let ocaml_error_in_the_middle () =
   let failure = Producer_failed 3 in
   List.iter
     (fun (what, s) ->
-      match await (Lwt_result.catch (sum_stream s)) with
+      match await (result_of (sum_stream s)) with
       | Error exn ->
         Alcotest.(check bool) (what ^ ": the same exception value") true (exn == failure)
       | Ok sum -> Alcotest.failf "%s: resolved with %d" what sum)
@@ -396,7 +396,7 @@ let ocaml_error_in_the_middle () =
        Lwt_stream.from (fun () ->
            incr i;
            Lwt.pause () >>= fun () -> if !i = 3 then Lwt.fail failure else Lwt.return (Some !i))) ];
-  (match await (Lwt_result.catch (sum_stream_of_strings (Lwt_stream.of_list [ "1" ]))) with
+  (match await (result_of (sum_stream_of_strings (Lwt_stream.of_list [ "1" ]))) with
    | Error (Lwt_rust.Rust_error msg) ->
      Alcotest.(check bool) "a wrongly typed item is refused" true (contains msg "not a int")
    | Error exn -> Alcotest.failf "expected Rust_error, got %s" (Printexc.to_string exn)
