@@ -19,9 +19,9 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd -P)
 ROOT=${LWT_RUST_OCAML5_ROOT:-/var/cache/lwt_rust-ocaml5/root}
 SUITE=trixie
-PACKAGES="ocaml-nox ocaml-dune ocaml-findlib liblwt-ocaml-dev libalcotest-ocaml-dev libqcheck-ocaml-dev ocaml-odoc gcc make valgrind gnuplot-nox ca-certificates"
+PACKAGES="ocaml-nox ocaml-dune ocaml-findlib liblwt-ocaml-dev libalcotest-ocaml-dev libqcheck-ocaml-dev ocaml-odoc gcc make valgrind gnuplot-nox python3"
 # Bump when PACKAGES or the recipe changes: a root with another stamp is rebuilt.
-STAMP="v1 $SUITE $PACKAGES"
+STAMP="v2 $SUITE $PACKAGES"
 
 die() { echo "ocaml5: $*" >&2; exit 1; }
 
@@ -108,7 +108,8 @@ in_root() {
   chroot "$ROOT" /usr/bin/env -i \
     HOME="$HOME" PATH="$cargo_home/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
     CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" CARGO_NET_OFFLINE=true \
-    DUNE_BUILD_DIR=_build5 TARGET_DIR=target/ocaml5 LANG=C.UTF-8 TERM=dumb \
+    DUNE_BUILD_DIR=_build5 CARGO_TARGET_DIR="$REPO/target/ocaml5" \
+    LWT_RUST_TARGET_DIR="$REPO/target/ocaml5" LANG=C.UTF-8 TERM=dumb \
     ${LWT_RUST_FEATURES:+LWT_RUST_FEATURES="$LWT_RUST_FEATURES"} \
     bash -c 'cd "$0" && echo "ocaml5: $(ocamlfind ocamlopt -version), dune $(dune --version), lwt $(ocamlfind query -format %v lwt)" && eval "$1"' \
     "$REPO" "$*" || rc=$?

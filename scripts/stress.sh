@@ -4,7 +4,8 @@
 # by default the two long suites compact at every 25th crossing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests=_build/default/test
+build=${DUNE_BUILD_DIR:-_build}/default
+tests=$build/test
 long_every=$([ "${FULL:-0}" = 1 ] && echo 1 || echo 25)
 
 echo "== OCaml suites, OCAMLRUNPARAM=s=4k,o=20, Gc.compact inside the bridge's callbacks"
@@ -27,7 +28,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
   fi
 fi
 echo "== valgrind memcheck (no suppressions: none were needed)"
-for prog in "_build/default/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
+for prog in "$build/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
             $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
             $tests/test_streams.exe; do
   echo "-- $prog"
@@ -36,5 +37,5 @@ for prog in "_build/default/demo/callback_loop.exe 2000" $tests/test_lwt_rust.ex
 done
 
 echo "== soak: 10M wakes from 4 threads"
-_build/default/stress/soak.exe 10000000
+$build/stress/soak.exe 10000000
 echo "stress: OK"
