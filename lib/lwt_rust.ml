@@ -10,6 +10,7 @@ exception Rust_error of string
 exception Task_dropped of string
 exception Setup_failed of string
 exception Shut_down
+exception Wrong_thread of string
 
 external setup : unit -> string option = "lwt_rust_setup"
 external start : int -> unit = "lwt_rust_start"
@@ -34,6 +35,36 @@ let () =
   match setup () with
   | None -> ()
   | Some reason -> raise (Setup_failed reason)
+
+(* The thread that owns the bridge: this one, which initialised the module (the Rust side
+   recorded it in [setup]). The public functions below check it before anything else, so
+   that a call from another thread (or, on OCaml 5, another domain) gets [Wrong_thread]
+   rather than another thread's view of the Rust tables. *)
+let owner = Thread.id (Thread.self ())
+
+let check_thread what =
+  if Thread.id (Thread.self ()) <> owner then
+    raise
+      (Wrong_thread
+         (what
+        ^ ": lwt_rust may only be used from the thread that initialised Lwt_rust and runs \
+           Lwt_main.run (not from another thread, systhread or domain)"))
+
+(* An exception with nowhere to go (an asynchronous one, raised by a finaliser or a signal
+   handler at an allocation inside the bridge): Lwt's rule is to hand it to
+   [Lwt.async_exception_hook]; a hook that raises in turn is not allowed to stop the bridge. *)
+let report_async exn = try !Lwt.async_exception_hook exn with _ -> ()
+
+(* Runs [f ()] to completion despite asynchronous exceptions: each one is reported and [f]
+   tried again. Only for [f]s that raise nothing of their own and are harmless to repeat
+   (settling an already settled promise is caught by [f]), so the bridge never loses a
+   settlement or a drain to an exception it did not cause. *)
+let rec completing f =
+  match f () with
+  | () -> ()
+  | exception exn ->
+    report_async exn;
+    completing f
 
 (* Test hook for `make stress`: with LWT_RUST_TEST_COMPACT=n set, every n-th crossing of the
    bridge (drain, attach, settle in either direction) compacts the heap first, moving every
@@ -61,11 +92,13 @@ let handle_notification () =
 
 (* A drain requested by a wake on this thread: run it when Lwt resumes paused promises, which
    also keeps the engine from blocking meanwhile. No system call. *)
-let schedule_drain () = Lwt.on_success (Lwt.pause ()) handle_notification
+let schedule_drain () =
+  completing (fun () -> Lwt.on_success (Lwt.pause ()) handle_notification)
 
 let notification = ref None
 
 let init () =
+  check_thread "Lwt_rust.init";
   if !notification = None then begin
     let id = Lwt_unix.make_notification handle_notification in
     notification := Some id;
@@ -75,6 +108,7 @@ let init () =
 let shut_down = ref false
 
 let shutdown () =
+  check_thread "Lwt_rust.shutdown";
   if not !shut_down then begin
     shut_down := true;
     shutdown_stub ();
@@ -92,6 +126,7 @@ let set_submission_capacity n = refuse "set_submission_capacity" (set_capacity n
 let set_tokio_workers n = refuse "set_tokio_workers" (set_workers n)
 
 let set_drain_budget n =
+  check_thread "Lwt_rust.set_drain_budget";
   if n < 1 then invalid_arg "Lwt_rust.set_drain_budget: the budget must be at least 1";
   init ();
   if not (set_budget n) then
@@ -112,6 +147,7 @@ type stats = {
 }
 
 let stats () =
+  check_thread "Lwt_rust.stats";
   match raw_stats () with
   | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
        drains; max_batch; panics; live_streams |] ->
@@ -129,18 +165,21 @@ let rejected key exn =
   promise_rejected key exn
 
 let report p key =
-  match Lwt.state p with
-  | Lwt.Return v -> fulfilled key v
-  | Lwt.Fail exn -> rejected key exn
-  | Lwt.Sleep -> ()
+  completing (fun () ->
+      match Lwt.state p with
+      | Lwt.Return v -> fulfilled key v
+      | Lwt.Fail exn -> rejected key exn
+      | Lwt.Sleep -> ())
 
 (* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
-   reads the outcome from the promise once it has settled. *)
+   reads the outcome from the promise once it has settled. Repeating it after an
+   asynchronous exception may attach twice: Rust ignores a second report for a slot. *)
 let attach p key =
-  gc_hook ();
-  match Lwt.state p with
-  | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
-  | _ -> report p key
+  completing (fun () ->
+      gc_hook ();
+      match Lwt.state p with
+      | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
+      | _ -> report p key)
 
 (* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
    promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)
@@ -152,29 +191,42 @@ let call_attach f arg key =
 (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
    (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
 let resolve u v =
-  gc_hook ();
-  try Lwt.wakeup_later u v with Invalid_argument _ -> ()
+  completing (fun () ->
+      gc_hook ();
+      try Lwt.wakeup_later u v with Invalid_argument _ -> ())
 
 let reject u exn =
-  gc_hook ();
-  try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ()
+  completing (fun () ->
+      gc_hook ();
+      try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ())
 
+(* The kinds of src/callbacks.rs's [FailureKind]. *)
 let failure kind message =
   match kind with
   | 0 -> Rust_panic message
   | 1 -> Rust_error message
   | 2 -> Task_dropped message
   | 3 -> Invalid_argument message
+  | 5 -> Wrong_thread message
   | _ -> Shut_down
 
 let fail u kind message = reject u (failure kind message)
 
 (* A cancelable promise and its resolver. For the promise of a Rust task ([cancel_key >= 0]),
-   cancelling it (Lwt.cancel) drops the Rust future at once. *)
+   cancelling it (Lwt.cancel) drops the Rust future at once.
+
+   The bridge's cancel handler sits alone on a private promise, and the caller gets a promise
+   that follows it: [Lwt.cancel] on the caller's promise cancels the private one, whose
+   handlers run first. Handlers on the same promise run newest first, and one that raises
+   (with an [async_exception_hook] that re-raises) stops the others: sharing the caller's
+   promise, the bridge's cleanup would depend on the user's handlers. *)
 let task cancel_key =
   let p, u = Lwt.task () in
-  if cancel_key >= 0 then Lwt.on_cancel p (fun () -> cancel_task cancel_key);
-  (p, u)
+  if cancel_key >= 0 then begin
+    Lwt.on_cancel p (fun () -> cancel_task cancel_key);
+    (Lwt.map Fun.id p, u)
+  end
+  else (p, u)
 
 (* Rust streams read by OCaml (src/lwt_stream.rs). A Rust stream is a source [key]; its
    [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
@@ -299,6 +351,7 @@ let rust_stream key =
     failing_stream exn
 
 let close_stream stream =
+  check_thread "Lwt_rust.close_stream";
   release_unreachable ();
   let target = Obj.repr stream in
   let found = ref None in
@@ -352,5 +405,15 @@ let () =
   Callback.register "lwt_rust.attach" attach;
   Callback.register "lwt_rust.call_attach" call_attach;
   Callback.register "lwt_rust.describe_exn" Printexc.to_string;
+  Callback.register "lwt_rust.failure" failure;
+  (* Made now, while nothing can interrupt: what a Rust function returns when making its
+     rejected promise (or stream) was itself interrupted by asynchronous exceptions. *)
+  let interrupted =
+    Rust_panic
+      "Lwt_rust: an asynchronous exception (raised by a finaliser or a signal handler) \
+       interrupted the bridge twice while it reported a failure"
+  in
+  Callback.register "lwt_rust.interrupted_promise" (Lwt.fail interrupted);
+  Callback.register "lwt_rust.interrupted_stream" (Lwt_stream.from (fun () -> Lwt.fail interrupted));
   (* Needs the callbacks above: it compares what Lwt.return builds with what Rust builds. *)
   probe_direct_return ()

@@ -5,10 +5,17 @@
     through one [Lwt_unix] notification. Rust tasks can await OCaml promises and call OCaml
     closures; their values and exceptions cross over unchanged.
 
-    {2 Threads}
+    {2:threads Threads}
 
     Everything here must be called from the thread that runs [Lwt_main.run] (the main
-    thread). The library sets up its GC roots (boxroot) when this module is initialised,
+    thread, which initialises this module). A call from any other thread (an OCaml
+    systhread, a Rust thread, on OCaml 5 another domain) never reaches the bridge's state:
+    the functions below raise {!Wrong_thread}, and a Rust function returns a promise rejected
+    with it (a stream whose first read fails with it). An awaited promise settled, or a Rust
+    task's promise cancelled, from another thread is handed over to the main thread: the
+    cancel takes effect at its next turn of the Lwt loop, and the awaiting Rust code gets
+    {!Wrong_thread} instead of the value. From other threads, use a Rust
+    [lwt_rust::handle::Handle]. The library sets up its GC roots (boxroot) when this module is initialised,
     which happens after the threads library initialises and before your program's own code
     runs. Boxroot cannot detect a thread created by a module initialised before [Lwt_rust];
     the bridge still works then, since it creates every root on the thread that set boxroot
@@ -37,13 +44,20 @@ exception Shut_down
 (** Raised by (the promises of) Rust functions called after {!shutdown}, and the rejection of
     Rust tasks still pending when it ran. *)
 
+exception Wrong_thread of string
+(** The bridge was used from a thread other than the one that owns it (see {!section-threads}
+    above); the payload names the entry point. Nothing was run, and no Rust state was
+    touched. *)
+
 (** {1 Initialisation} *)
 
 val init : unit -> unit
 (** [init ()] creates the [Lwt_unix] notification that drives the Rust executor and starts
     the executor. Idempotent. Calling it is optional: the first call of any Rust function
     that spawns a task calls it. Call it early if you want the notification created at a
-    known time. *)
+    known time.
+
+    @raise Wrong_thread off the main thread. *)
 
 val set_drain_budget : int -> unit
 (** [set_drain_budget n] sets how many ready Rust tasks one notification handler call polls

@@ -32,6 +32,8 @@ pub(crate) enum FailureKind {
     InvalidArgument = 3,
     /// `Lwt_rust.Shut_down` (the message is ignored).
     ShutDown = 4,
+    /// `Lwt_rust.Wrong_thread msg` (the bridge was used from a thread that does not own it).
+    WrongThread = 5,
 }
 
 /// Addresses of the registered closures; `caml_named_value` cells never move.
@@ -53,6 +55,9 @@ struct Named {
     failed_stream: *const RawOCaml,
     stream_next: *const RawOCaml,
     is_returned: *const RawOCaml,
+    failure: *const RawOCaml,
+    interrupted_promise: *const RawOCaml,
+    interrupted_stream: *const RawOCaml,
 }
 
 // SAFETY: the addresses are of `caml_named_value` cells, which live as long as the program
@@ -102,6 +107,9 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
         failed_stream: lookup(c"lwt_rust.failed_stream"),
         stream_next: lookup(c"lwt_rust.stream_next"),
         is_returned: lookup(c"lwt_rust.is_returned"),
+        failure: lookup(c"lwt_rust.failure"),
+        interrupted_promise: lookup(c"lwt_rust.interrupted_promise"),
+        interrupted_stream: lookup(c"lwt_rust.interrupted_stream"),
     }))
 }
 
@@ -353,6 +361,39 @@ pub(crate) unsafe fn failed(kind: FailureKind, message: &str) -> RawOCaml {
             sys::caml_callback2_exn(*n.failed, kind as isize * 2 + 1, msg),
         )
     })
+}
+
+/// The exception `kind` names, carrying `message`.
+///
+/// # Safety
+/// Runtime lock held.
+pub(crate) unsafe fn failure(kind: FailureKind, message: &str) -> RawOCaml {
+    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+    with_named(|n| {
+        returned_value(
+            "failure",
+            sys::caml_callback2_exn(*n.failure, kind as isize * 2 + 1, msg),
+        )
+    })
+}
+
+/// A promise rejected with `Lwt_rust.Rust_panic`, made once at module initialisation: what a
+/// stub returns when even making a rejected promise was interrupted by asynchronous
+/// exceptions. Reading it allocates nothing and calls no OCaml.
+///
+/// # Safety
+/// Runtime lock held.
+pub(crate) unsafe fn interrupted_promise() -> RawOCaml {
+    with_named(|n| *n.interrupted_promise)
+}
+
+/// The stream counterpart of [`interrupted_promise`]: every read fails with
+/// `Lwt_rust.Rust_panic`.
+///
+/// # Safety
+/// Runtime lock held.
+pub(crate) unsafe fn interrupted_stream() -> RawOCaml {
+    with_named(|n| *n.interrupted_stream)
 }
 
 /// `Lwt.cancel promise` (a no-op on a promise that is not cancelable or already settled).

@@ -25,11 +25,23 @@
 //!
 //! A wake made on the owner thread when [`Notifier::drains_soon`] says a drain will follow
 //! anyway (for the bridge: inside a stub, which drains on its way out) skips the lock-free
-//! queue and its flag: the runnable goes to a plain queue only the owner thread touches,
-//! with a flag of its own (`local_armed`, same rule: only the push that finds it false
-//! notifies, a drain that empties the queue clears it). A drain runs that queue first, then
-//! the shared one, within the same budget; if the budget runs out with work left in either,
-//! it notifies again, as for the shared queue alone.
+//! queue and its flag: the runnable goes to a plain queue only the owner thread touches, and
+//! every such wake calls [`Notifier::notify_owner`] (for the bridge, setting a thread-local
+//! flag). There is deliberately no sticky "already asked" flag on this queue: if a scheduled
+//! drain is ever lost (Lwt abandons paused promises after a fork, an asynchronous exception
+//! strikes at the wrong moment), the next owner wake asks again, so nothing stalls for good.
+//!
+//! # Fairness
+//!
+//! A drain shares its budget between the two queues. While the shared queue has work waiting
+//! (its flag is set), the owner queue gets at most half of what is left of the budget before
+//! the shared queue is served, so a task that wakes itself on every poll cannot starve wakes
+//! from other threads (nor the reverse: the shared queue gets the rest, then the owner queue
+//! again). When the budget runs out with work left, a drain re-arms: for the owner queue
+//! through [`Notifier::notify_owner`]; for the shared queue through
+//! [`Notifier::notify_out_of_band`], which must not be losable (for the bridge, the
+//! `Lwt_unix` notification rather than a paused promise), because the shared queue's flag stays
+//! set until that drain runs, and no other thread would notify meanwhile.
 //!
 //! # Threads
 //!
@@ -68,6 +80,20 @@ pub trait Notifier: Send + Sync + 'static {
     fn drains_soon(&self) -> bool {
         false
     }
+
+    /// Asks for a drain after a wake on the owner thread made while
+    /// [`drains_soon`](Self::drains_soon) held. Called on every such wake (it must be cheap
+    /// and idempotent), and for a re-arm of the owner queue. Default: [`notify`](Self::notify).
+    fn notify_owner(&self) {
+        self.notify()
+    }
+
+    /// Asks for a drain through a path that cannot be lost, from the owner thread: the
+    /// re-arm for work left in the shared queue, whose flag stays set until that drain runs.
+    /// Default: [`notify`](Self::notify).
+    fn notify_out_of_band(&self) {
+        self.notify()
+    }
 }
 
 /// An address unique to the calling thread among live threads (of a thread-local), cheap to
@@ -79,14 +105,13 @@ fn thread_token() -> usize {
     TOKEN.with(|t| t as *const u8 as usize)
 }
 
-/// The owner thread's own run queue: no atomics.
+/// The owner thread's own run queue: no atomics, no flag (see "Owner-thread wakes").
 struct OwnerQueue {
     owner: usize,
     items: UnsafeCell<VecDeque<Runnable>>,
-    armed: Cell<bool>,
 }
 
-// SAFETY: `items` and `armed` are only touched on the thread whose token is `owner`: by
+// SAFETY: `items` is only touched on the thread whose token is `owner`: by
 // `Shared::schedule` after checking `on_owner`, and by the `Executor` (which is `!Send`, so
 // it stays on the thread that created it, whose token `owner` is). Two live threads never
 // share a token, so there is never concurrent access.
@@ -97,7 +122,6 @@ impl OwnerQueue {
         OwnerQueue {
             owner: thread_token(),
             items: UnsafeCell::new(VecDeque::new()),
-            armed: Cell::new(false),
         }
     }
 
@@ -105,14 +129,16 @@ impl OwnerQueue {
         thread_token() == self.owner
     }
 
-    /// Queues `runnable`; true if the caller must notify (the queue was not armed).
+    /// Queues `runnable`; true if the queue was empty (for the counters only).
     ///
     /// # Safety
     /// On the owner thread ([`on_owner`](Self::on_owner)).
     unsafe fn push(&self, runnable: Runnable) -> bool {
         // SAFETY: owner thread (caller), and no reference into `items` outlives a call here.
-        unsafe { (*self.items.get()).push_back(runnable) };
-        !self.armed.replace(true)
+        let items = unsafe { &mut *self.items.get() };
+        let was_empty = items.is_empty();
+        items.push_back(runnable);
+        was_empty
     }
 
     /// # Safety
@@ -147,8 +173,10 @@ impl<N: Notifier> Shared<N> {
             self.stats.owner_woke();
             // SAFETY: on the owner thread (checked).
             if unsafe { self.local.push(runnable) } {
-                self.send_notification_on_owner();
+                self.stats.owner_notified();
             }
+            // Every owner wake asks (see "Owner-thread wakes"): cheap, and never stale.
+            self.notifier.notify_owner();
             return;
         }
         self.stats.woke();
@@ -162,10 +190,16 @@ impl<N: Notifier> Shared<N> {
         self.notifier.notify();
     }
 
-    /// [`send_notification`](Self::send_notification) from the owner thread.
-    fn send_notification_on_owner(&self) {
+    /// A drain's re-arm for work left in the owner queue.
+    fn rearm_owner(&self) {
         self.stats.owner_notified();
-        self.notifier.notify();
+        self.notifier.notify_owner();
+    }
+
+    /// A drain's re-arm for work left in the shared queue (see "Fairness").
+    fn rearm_shared(&self) {
+        self.stats.owner_notified();
+        self.notifier.notify_out_of_band();
     }
 }
 
@@ -264,52 +298,63 @@ impl<N: Notifier> Executor<N> {
             }
         };
         let local = &self.shared.local;
+        let queue = &self.shared.queue;
         let budget = self.budget.get();
         let mut polled = 0;
-        let mut rearmed = false;
+        let mut shared_left = false;
         loop {
+            // The owner queue's share: all that is left of the budget, or half of it while
+            // the shared queue has work waiting (see "Fairness").
+            let local_cap = if queue.is_armed() {
+                polled + (budget - polled).div_ceil(2)
+            } else {
+                budget
+            };
             // SAFETY (every `local` call in this function): the executor is `!Send`, so this
             // is its owner thread.
-            while polled < budget {
+            while polled < local_cap {
                 let Some(runnable) = (unsafe { local.pop() }) else {
                     break;
                 };
                 polled += 1;
                 run(runnable);
             }
-            if polled == budget || !self.shared.queue.is_armed() {
+            if polled == budget || !queue.is_armed() {
                 // Budget spent, or nothing was pushed to the shared queue since it was last
                 // emptied (see `RunQueue::is_armed`).
                 break;
             }
-            let (ran, again) = self.shared.queue.drain(budget - polled, run);
+            let (ran, again) = queue.drain(budget - polled, run);
             polled += ran;
             if again {
                 // Work left in the shared queue (its flag stays set) or arrived while it was
                 // being cleared: one notification for it, below.
-                rearmed = true;
+                shared_left = true;
                 break;
             }
             if ran == 0 || unsafe { local.is_empty() } {
                 break;
             }
         }
-        if unsafe { local.is_empty() } {
-            local.armed.set(false);
-        } else {
-            // Budget spent with owner wakes left (the flag stays set): re-arm for them.
-            rearmed = true;
-        }
-        if polled == budget && !self.shared.queue.is_empty() {
+        if polled == budget && !queue.is_empty() {
             // The budget ran out before the shared queue was drained: its flag is still set,
             // and this re-arm is the notification for what is left there.
-            rearmed = true;
+            shared_left = true;
         }
+        let local_left = !unsafe { local.is_empty() };
         self.shared.stats.drained(polled);
-        if rearmed {
-            self.shared.send_notification_on_owner();
+        if shared_left {
+            self.shared.rearm_shared();
+        } else if local_left {
+            self.shared.rearm_owner();
         }
+        let rearmed = shared_left || local_left;
         Drained::Ran { polled, rearmed }
+    }
+
+    /// Whether a drain is running on this thread right now (a task's poll is on the stack).
+    pub fn is_draining(&self) -> bool {
+        self.draining.get()
     }
 
     /// Whether runnables are waiting in the queue.

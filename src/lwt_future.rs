@@ -33,7 +33,8 @@ use crate::error::{Error, OCamlError};
 use crate::keyed::KeyedSlab;
 use crate::root::Root;
 use crate::runtime::{
-    in_ocaml_context, is_shut_down, runtime_lent, with_executor, with_runtime, Entered,
+    assert_in_ocaml_context, is_shut_down, runtime_lent, with_executor, with_runtime,
+    wrong_thread_message, Entered,
 };
 
 /// A panic payload.
@@ -89,6 +90,16 @@ where
             // SAFETY: OCaml context and the runtime not lent (both asserted above); the
             // result goes straight back to OCaml.
             ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
+        }
+        Poll::Pending if is_shut_down() => {
+            // `Lwt_rust.shutdown` ran during the first poll: the future must not outlive it
+            // as a task.
+            let drop_panic = drop_contained(Some(future));
+            if let Some(panic) = drop_panic {
+                report_panic("a future's destructor, at shutdown", &panic_message(&panic));
+            }
+            // SAFETY: OCaml context (checked above); returned to OCaml at once.
+            ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") })
         }
         Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
@@ -151,11 +162,11 @@ pub fn into_error<E: std::fmt::Display + 'static>(err: E) -> Error {
 
 /// A promise rejected with `Invalid_argument message`: what a stub returns when an argument
 /// fails its [`OCamlRepr`] check.
+///
+/// # Panics
+/// Outside the OCaml context, or inside [`with_runtime`] (it allocates on the OCaml heap).
 pub fn invalid_argument(message: &str) -> ocaml::Raw {
-    assert!(
-        in_ocaml_context(),
-        "invalid_argument outside the OCaml context"
-    );
+    assert_may_call_ocaml("lwt_rust::lwt_future::invalid_argument");
     // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
     ocaml::Raw(unsafe { callbacks::failed(FailureKind::InvalidArgument, message) })
 }
@@ -164,24 +175,47 @@ pub fn invalid_argument(message: &str) -> ocaml::Raw {
 /// panic (in argument conversion, say) gives a promise rejected with `Lwt_rust.Rust_panic`.
 /// Every exported function returning a promise should be wrapped in it; `#[lwt_rust::func]`
 /// does so.
+///
+/// Called from a thread other than the owner thread (an OCaml systhread, another domain), the
+/// body does not run and the promise is rejected with `Lwt_rust.Wrong_thread`.
 pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
-    // SAFETY: `contained_stub` calls this in the OCaml context; returned to OCaml at once.
-    contained_stub(body, |message| unsafe {
-        ocaml::Raw(callbacks::failed(FailureKind::Panic, message))
-    })
+    contained_stub(
+        body,
+        // SAFETY: `contained_stub` calls this with the runtime lock held (OCaml called the
+        // stub) and touching none of the bridge's thread-local state; returned at once.
+        |kind, message| unsafe { ocaml::Raw(callbacks::failed(kind, message)) },
+        // SAFETY: as above.
+        || unsafe { ocaml::Raw(callbacks::interrupted_promise()) },
+    )
 }
 
-/// Runs `body` in the OCaml context as a stub returning an OCaml value, catching a panic (the
-/// value `on_panic` makes from its message is returned instead), and keeping the value rooted
-/// if leaving the stub calls OCaml.
+/// Runs `body` in the OCaml context as a stub returning an OCaml value (a promise or a
+/// stream), keeping the value rooted if leaving the stub calls OCaml. What fails is reported
+/// through `fail` (which makes the value from the failure's kind and message): a call from
+/// another thread (the body does not run), a panic (its message). If `fail` itself cannot
+/// complete (an asynchronous exception interrupts it twice in a row), `last_resort` gives a
+/// value made in advance, which allocates nothing; no panic ever leaves this function.
 pub(crate) fn contained_stub(
     body: impl FnOnce() -> ocaml::Raw,
-    on_panic: impl FnOnce(&str) -> ocaml::Raw,
+    fail: impl Fn(FailureKind, &str) -> ocaml::Raw,
+    last_resort: impl Fn() -> ocaml::Raw,
 ) -> ocaml::Raw {
-    let entered = Entered::new();
+    let failed = |kind: FailureKind, message: &str| {
+        catch_unwind(AssertUnwindSafe(|| fail(kind, message)))
+            .or_else(|_| catch_unwind(AssertUnwindSafe(|| fail(kind, message))))
+            .unwrap_or_else(|_| last_resort())
+    };
+    let Some(entered) = Entered::new() else {
+        // Off the owner thread: the runtime lock is held (OCaml called us), but none of the
+        // bridge's state may be touched.
+        return failed(
+            FailureKind::WrongThread,
+            &wrong_thread_message("a Rust function of lwt_rust"),
+        );
+    };
     let value = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(value) => value,
-        Err(panic) => on_panic(&panic_message(&panic)),
+        Err(panic) => failed(FailureKind::Panic, &panic_message(&panic)),
     };
     if entered.exit_calls_ocaml() {
         // Leaving the stub will call OCaml (to schedule a drain), which may move the value:
@@ -200,10 +234,7 @@ pub(crate) fn contained_stub(
 /// no OCaml value borrowed through [`with_runtime`].
 #[inline]
 pub(crate) fn assert_may_call_ocaml(what: &str) {
-    assert!(
-        in_ocaml_context(),
-        "{what} called outside the OCaml thread or outside a stub"
-    );
+    assert_in_ocaml_context(what);
     assert!(
         !runtime_lent(),
         "{what} called inside with_runtime: it runs OCaml code, which could move the OCaml \
@@ -324,10 +355,7 @@ where
             // Taken out of its cell first: its destructors may re-enter.
             Some(future) => {
                 if let Some(panic) = drop_contained(Some(future)) {
-                    eprintln!(
-                        "lwt_rust: a cancelled task's destructor panicked: {}",
-                        panic_message(&panic)
-                    );
+                    report_panic("a cancelled task's destructor", &panic_message(&panic));
                 }
             }
             // Being polled right now (the poll called OCaml, which cancelled), or already
@@ -370,6 +398,17 @@ where
     });
     let key = CANCELLABLE.with(|c| c.borrow_mut().insert(state.clone() as Rc<dyn Cancel>));
     state.cancel_key.set(key);
+    // If making the promise fails (an asynchronous exception raised inside `Lwt_rust.task`
+    // panics here), the task never exists: its cancel entry must go too, with the future.
+    struct ForgetOnUnwind(i64);
+    impl Drop for ForgetOnUnwind {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                forget_cancel_key(self.0);
+            }
+        }
+    }
+    let forget_on_unwind = ForgetOnUnwind(key);
     // SAFETY: OCaml context (spawn checked it); the pair is read at once and
     // `Root::from_raw` does not allocate on the OCaml heap.
     let promise = unsafe {
@@ -380,6 +419,7 @@ where
             .set(Some(Root::from_raw(sys::field(pair, 1).read())));
         promise
     };
+    std::mem::forget(forget_on_unwind);
     let (runnable, handle) = with_executor(|ex| {
         ex.spawn_unscheduled(RunTask {
             state: state.clone(),
@@ -388,8 +428,8 @@ where
     state.handle.set(Some(handle));
     drop(state);
     // Poll again at once, now with the task's own waker.
-    if catch_unwind(AssertUnwindSafe(|| runnable.run())).is_err() {
-        eprintln!("lwt_rust: a panic escaped a task's poll");
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| runnable.run())) {
+        report_panic("a task's poll", &panic_message(&panic));
     }
     // SAFETY: OCaml context; returned to OCaml with no allocation in between.
     unsafe { promise.raw() }
@@ -455,7 +495,7 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
         let Some(resolver) = resolver else {
             return;
         };
-        if !in_ocaml_context() {
+        if !crate::runtime::in_ocaml_context() {
             // No runtime to settle with (the executor is being torn down at exit): release
             // the root only.
             return;
@@ -478,9 +518,18 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
 }
 
 fn forget_cancel_key(key: i64) {
-    // The entry holds an `Rc` to the state; drop it outside the table's borrow.
-    let entry = CANCELLABLE.with(|c| c.borrow_mut().remove(key));
+    // The entry holds an `Rc` to the state; drop it outside the table's borrow. At exit the
+    // table may already be gone (thread-locals destroyed): nothing is left to forget then.
+    let entry = CANCELLABLE
+        .try_with(|c| c.borrow_mut().remove(key))
+        .ok()
+        .flatten();
     drop(entry);
+}
+
+/// Reports a panic that has no promise to go to (a destructor's, say) on stderr.
+pub(crate) fn report_panic(context: &str, message: &str) {
+    eprintln!("lwt_rust: a panic in {context}: {message}");
 }
 
 /// The cancel stub's body: `Lwt.cancel` was called on the promise of task `key`.

@@ -42,7 +42,7 @@ use crate::keyed::KeyedSlab;
 use crate::lwt_future::{
     assert_may_call_ocaml, contained_stub, fitting, into_error, panic_message, spawn,
 };
-use crate::runtime::{in_ocaml_context, is_shut_down};
+use crate::runtime::is_shut_down;
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
 
@@ -281,24 +281,32 @@ where
 
 /// A stream whose first read fails with `Invalid_argument message` and which then ends:
 /// what a stream stub returns when an argument fails its [`OCamlRepr`] check.
+///
+/// # Panics
+/// Outside the OCaml context, or inside [`crate::runtime::with_runtime`] (it allocates).
 pub fn invalid_argument_stream(message: &str) -> ocaml::Raw {
-    assert!(
-        in_ocaml_context(),
-        "invalid_argument_stream outside the OCaml context"
-    );
+    assert_may_call_ocaml("lwt_rust::lwt_stream::invalid_argument_stream");
     failed_stream(FailureKind::InvalidArgument, message)
 }
 
 fn failed_stream(kind: FailureKind, message: &str) -> ocaml::Raw {
-    // SAFETY: OCaml context (callers check it); the result goes straight back to OCaml.
+    // SAFETY: the runtime lock is held (callers are stubs, or run inside one) and no bridge
+    // state is touched; the result goes straight back to OCaml.
     ocaml::Raw(unsafe { callbacks::failed_stream(kind, message) })
 }
 
 /// Runs a stub body that returns an `'a Lwt_stream.t`, in the OCaml context, containing
 /// panics: a panic gives a stream whose first read fails with `Lwt_rust.Rust_panic`. The
 /// stream counterpart of [`crate::lwt_future::lwt_stub`]; `#[lwt_rust::func(stream)]` uses it.
+/// Called from a thread other than the owner thread, the body does not run and the stream's
+/// first read fails with `Lwt_rust.Wrong_thread`.
 pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
-    contained_stub(body, |message| failed_stream(FailureKind::Panic, message))
+    contained_stub(
+        body,
+        failed_stream,
+        // SAFETY: the runtime lock is held (a stub); returned to OCaml at once.
+        || unsafe { ocaml::Raw(callbacks::interrupted_stream()) },
+    )
 }
 
 /// The pull stub's body: one item of source `key`, as an `'a option Lwt.t`. A closed or

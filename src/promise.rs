@@ -12,7 +12,12 @@
 //!   cancelled, others are unaffected;
 //! - keys are generation-checked (`keyed::KeyedSlab`): a settlement arriving after the `Promise`
 //!   was dropped is ignored;
-//! - everything here runs on the OCaml thread with the runtime lock held: `Promise` is `!Send`.
+//! - everything here runs on the owner thread (see `runtime`) with the runtime lock held:
+//!   `Promise` is `!Send`, and making one anywhere else panics (a thread holding the runtime
+//!   lock through `OCamlRuntime::with_domain_lock` is not the owner thread: its keys would
+//!   name another thread's slots);
+//! - a promise dropped inside `with_runtime` cancels its Lwt promise when that `with_runtime`
+//!   returns, never while a value borrowed from the runtime may be alive.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -28,7 +33,7 @@ use crate::conv::{Lwt, Opaque, Resolver};
 use crate::error::OCamlError;
 use crate::keyed::KeyedSlab;
 use crate::root::Root;
-use crate::runtime::{in_ocaml_context, with_runtime};
+use crate::runtime::{assert_in_ocaml_context, defer_while_lent, in_ocaml_context, with_runtime};
 
 enum Slot {
     Pending {
@@ -63,8 +68,13 @@ impl<T: 'static> Promise<T> {
     ///
     /// Takes the runtime mutably because attaching runs OCaml code (which may move values):
     /// no unrooted `OCaml` value borrowed from `cr` can be alive across the call.
+    ///
+    /// # Panics
+    /// Off the owner thread or outside a stub (see `runtime`), even with the runtime lock
+    /// held: the promise's slot lives in the owner thread's table.
     pub fn new(cr: &mut OCamlRuntime, promise: &Root<Lwt<T>>) -> Self {
         let _ = cr;
+        assert_in_ocaml_context("lwt_rust::promise::Promise::new");
         // SAFETY: `cr` proves the OCaml context; the value is read from its root just before
         // the call.
         unsafe { Self::attach_raw(promise.raw()) }
@@ -73,6 +83,7 @@ impl<T: 'static> Promise<T> {
     /// # Safety
     /// OCaml context; `raw` is a valid `'a Lwt.t` read after the last allocation.
     pub(crate) unsafe fn attach_raw(raw: RawOCaml) -> Self {
+        assert_in_ocaml_context("lwt_rust::promise::Promise");
         let lwt = Root::from_raw(raw);
         let key = SLOTS.with(|slots| {
             slots.borrow_mut().insert(Slot::Pending {
@@ -180,14 +191,23 @@ impl<T: 'static> Future for Promise<T> {
 impl<T: 'static> Drop for Promise<T> {
     fn drop(&mut self) {
         let Some(key) = self.key else { return };
-        // Take the slot out first: dropping it, or cancelling, may re-enter this module.
-        let slot = SLOTS.with(|slots| slots.borrow_mut().remove(key));
+        // Take the slot out first: dropping it, or cancelling, may re-enter this module. At
+        // exit the table may already be gone (thread-locals destroyed): nothing to do then.
+        let slot = SLOTS
+            .try_with(|slots| slots.borrow_mut().remove(key))
+            .ok()
+            .flatten();
         if let Some(Slot::Pending { lwt: Some(lwt), .. }) = slot {
             if in_ocaml_context() {
-                // SAFETY: OCaml context (checked); the value is read from its root just
-                // before the call. Cancelling reports back through the rejected stub, which
-                // finds no slot and ignores it.
-                unsafe { callbacks::cancel(lwt.raw()) };
+                // Cancelling runs OCaml code: not while a value borrowed through
+                // `with_runtime` may be alive (see the module invariants).
+                defer_while_lent(move || {
+                    // SAFETY: OCaml context (checked above, and deferred work runs in the same
+                    // stub frame), runtime not lent; the value is read from its root just
+                    // before the call. Cancelling reports back through the rejected stub,
+                    // which finds no slot and ignores it.
+                    unsafe { callbacks::cancel(lwt.raw()) }
+                });
             }
         }
     }
@@ -196,6 +216,23 @@ impl<T: 'static> Drop for Promise<T> {
 /// Number of promise slots in use (Rust promises awaiting or holding an outcome).
 pub fn live_promises() -> usize {
     SLOTS.with(|slots| slots.borrow().len())
+}
+
+/// The Lwt promise of slot `key` was settled on another thread (forwarded to the owner
+/// thread): the awaiting Rust side gets `Lwt_rust.Wrong_thread`.
+pub(crate) fn settled_off_thread(key: i64) {
+    settle(key, || {
+        let message = crate::runtime::wrong_thread_message("an awaited Lwt promise was settled");
+        // SAFETY: owner thread, inside the drain stub (the caller); the exception is rooted
+        // at once.
+        let exn: Root<OCamlException> = unsafe {
+            Root::from_raw(callbacks::failure(
+                callbacks::FailureKind::WrongThread,
+                &message,
+            ))
+        };
+        Slot::Rejected(Box::new(OCamlError::new(exn, message)))
+    });
 }
 
 /// Records an outcome for `key` and wakes its task. A stale key (the `Promise` was dropped)

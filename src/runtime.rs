@@ -15,17 +15,38 @@
 //!   blocking while work is queued. Nothing is run from the wake itself, which may happen
 //!   deep inside Rust code holding borrows.
 //!
+//! # The owner thread
+//!
+//! One thread owns the bridge: the thread that initialised the `Lwt_rust` module (the main
+//! thread of the main domain; it must be the one that runs `Lwt_main.run`). Its tables (the
+//! executor, awaited promises, cancellable tasks, streams) are thread-locals of that thread.
+//! Every entry point checks the thread before touching them:
+//! - a stub called from any other thread (an OCaml systhread, another domain) makes no
+//!   [`Entered`] guard: `#[lwt_rust::func]`s give a promise rejected with
+//!   `Lwt_rust.Wrong_thread`, the OCaml library raises it, and the internal stubs that Lwt may
+//!   run there (settling an awaited promise, `Lwt.cancel`, closing a stream) forward what
+//!   happened to the owner thread ([`forward_to_owner`]) instead of reading another thread's
+//!   tables;
+//! - Rust code that needs the runtime ([`with_runtime`], [`with_executor`], `Promise::new`)
+//!   panics with a message naming the rule when not on the owner thread inside a stub, even if
+//!   it holds the runtime lock (another thread inside `OCamlRuntime::with_domain_lock`).
+//!
 //! Invariants:
-//! - the executor lives in a thread-local of the OCaml main thread (the thread that called
-//!   `Lwt_rust.init`, directly or by first use); it is created once and never moved;
+//! - the executor lives in a thread-local of the owner thread; it is created once and never
+//!   moved;
 //! - OCaml may be touched only inside an exported stub (an `Entered` guard is alive on this thread):
 //!   there the runtime lock is held. [`with_runtime`] checks this and lends at most one
-//!   `&mut OCamlRuntime` per stub frame; a stub re-entered through an OCaml callback gets its own.
+//!   `&mut OCamlRuntime` per stub frame; a stub re-entered through an OCaml callback gets its own;
+//! - OCaml work that must not run while the runtime is lent (cancelling the Lwt promise of a
+//!   `Promise` dropped inside [`with_runtime`]) is deferred to the end of that `with_runtime`
+//!   ([`defer_while_lent`]);
+//! - a drain request is never sticky: a stub leaving with one set drains or schedules a drain
+//!   (an inner stub too, when no drain is running, so that a nested `Lwt_main.run` makes
+//!   progress), and every owner-thread wake sets it again.
 
-use std::cell::{Cell, OnceCell};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::OnceLock;
-use std::thread::ThreadId;
+use std::cell::{Cell, OnceCell, RefCell};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::Mutex;
 
 use ocaml_interop::OCamlRuntime;
 
@@ -99,18 +120,66 @@ impl Notifier for LwtNotifier {
         if in_ocaml_context() {
             CTX.with(|c| c.drain_requested.set(true));
         } else {
-            EVENTFD_NOTIFICATIONS.fetch_add(1, Relaxed);
-            // SAFETY: `id` came from `Lwt_unix.make_notification`; the C function is
-            // thread-safe and needs no OCaml runtime lock (see its declaration above).
-            unsafe { lwt_unix_send_notification(self.id) }
+            self.notify_out_of_band();
         }
     }
+
+    fn notify_owner(&self) {
+        self.notify();
+    }
+
+    fn notify_out_of_band(&self) {
+        send_notification(self.id);
+    }
+}
+
+/// Sends the `Lwt_unix` notification `id` (from any thread, no runtime lock needed).
+fn send_notification(id: isize) {
+    EVENTFD_NOTIFICATIONS.fetch_add(1, Relaxed);
+    // SAFETY: `id` came from `Lwt_unix.make_notification`; the C function is thread-safe and
+    // needs no OCaml runtime lock (see its declaration above).
+    unsafe { lwt_unix_send_notification(id) }
+}
+
+/// The notification id the executor was started with (-1 before).
+static NOTIFICATION: AtomicIsize = AtomicIsize::new(-1);
+
+/// What happened on another thread to state owned by the owner thread, handled by the next
+/// drain there.
+pub(crate) enum Forwarded {
+    /// `Lwt.cancel` on the promise of the Rust task with this cancel key.
+    CancelTask(i64),
+    /// The awaited Lwt promise of this slot was settled on another thread: the value cannot
+    /// be trusted to the owner's tables, so the Rust side gets `Wrong_thread` instead.
+    SettledOffThread(i64),
+    /// `Lwt_rust.close_stream` (or a stream finaliser) for this Rust stream source.
+    CloseStream(i64),
+}
+
+static FORWARDED: Mutex<Vec<Forwarded>> = Mutex::new(Vec::new());
+
+/// Hands `event` to the owner thread and asks it to drain. Callable from any thread.
+pub(crate) fn forward_to_owner(event: Forwarded) {
+    FORWARDED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(event);
+    let id = NOTIFICATION.load(SeqCst);
+    if id >= 0 {
+        send_notification(id);
+    }
+}
+
+/// Events forwarded by other threads, taken for handling on the owner thread.
+pub(crate) fn take_forwarded() -> Vec<Forwarded> {
+    let mut events = FORWARDED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    std::mem::take(&mut *events)
 }
 
 /// The executor type of the OCaml thread.
 pub type OCamlExecutor = Executor<LwtNotifier>;
-
-static OCAML_THREAD: OnceLock<ThreadId> = OnceLock::new();
 
 thread_local! {
     static EXECUTOR: OnceCell<OCamlExecutor> = const { OnceCell::new() };
@@ -122,8 +191,12 @@ thread_local! {
             lent: Cell::new(false),
             drain_requested: Cell::new(false),
             drains_run: Cell::new(0),
+            owner: Cell::new(false),
+            inner_drain_scheduled: Cell::new(false),
         }
     };
+    /// OCaml work deferred until the runtime is no longer lent (see [`defer_while_lent`]).
+    static DEFERRED: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Ctx {
@@ -135,28 +208,62 @@ struct Ctx {
     drain_requested: Cell<bool>,
     /// Drains run on this thread so far (tells a stub whether one ran during it).
     drains_run: Cell<u64>,
+    /// Whether this is the owner thread (see "The owner thread").
+    owner: Cell<bool>,
+    /// An inner stub already scheduled a drain during the current outermost stub.
+    inner_drain_scheduled: Cell<bool>,
 }
 
-/// Records the OCaml main thread. Called once by the setup stub, at module initialisation.
+static OWNER_CLAIMED: AtomicBool = AtomicBool::new(false);
+
+/// Makes the calling thread the owner thread. Called by the setup stub, at module
+/// initialisation; only the first call in the process counts.
 pub(crate) fn claim_ocaml_thread() {
-    let _ = OCAML_THREAD.set(std::thread::current().id());
+    if !OWNER_CLAIMED.swap(true, SeqCst) {
+        CTX.with(|c| c.owner.set(true));
+    }
 }
 
-/// Whether the calling thread is the OCaml main thread (the one running `Lwt_main.run`).
+/// Whether the calling thread is the owner thread (the one that initialised `Lwt_rust` and
+/// runs `Lwt_main.run`).
 pub fn on_ocaml_thread() -> bool {
-    OCAML_THREAD.get() == Some(&std::thread::current().id())
+    CTX.try_with(|c| c.owner.get()).unwrap_or(false)
 }
 
-/// Whether OCaml may be called right now: on the OCaml thread, inside a stub. (Stubs run
-/// only on the OCaml thread, so the stub depth alone tells.)
+/// Whether OCaml may be called right now: on the owner thread, inside a stub. (Only the owner
+/// thread makes stub frames, so the stub depth alone tells.) False while thread-locals are
+/// being destroyed at exit.
 pub fn in_ocaml_context() -> bool {
-    CTX.with(|c| c.depth.get() > 0)
+    CTX.try_with(|c| c.depth.get() > 0).unwrap_or(false)
+}
+
+/// The message of the owner-thread rule, naming the entry point `what`.
+pub(crate) fn wrong_thread_message(what: &str) -> String {
+    format!(
+        "{what}: lwt_rust may only be used from the thread that initialised Lwt_rust and runs \
+         Lwt_main.run (not from another thread, systhread or domain)"
+    )
+}
+
+/// Panics with a message naming the owner-thread rule unless OCaml may be called from here
+/// (the owner thread, inside a stub).
+#[track_caller]
+pub(crate) fn assert_in_ocaml_context(what: &str) {
+    if !in_ocaml_context() {
+        if on_ocaml_thread() {
+            panic!("{what}: called on the OCaml thread but outside any stub or task");
+        }
+        panic!("{}", wrong_thread_message(what));
+    }
 }
 
 /// Creates the executor, driven by notification `id`. Later calls are ignored.
 pub(crate) fn start(id: isize) {
     EXECUTOR.with(|cell| {
-        let _ = cell.get_or_init(|| Executor::new(LwtNotifier { id }));
+        let _ = cell.get_or_init(|| {
+            NOTIFICATION.store(id, SeqCst);
+            Executor::new(LwtNotifier { id })
+        });
     });
 }
 
@@ -166,6 +273,7 @@ pub(crate) fn start(id: isize) {
 /// # Panics
 /// Outside the OCaml context (see [`in_ocaml_context`]), or if initialisation failed.
 pub fn with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> R {
+    assert_in_ocaml_context("lwt_rust::runtime::with_executor");
     if EXECUTOR.with(|cell| cell.get().is_none()) {
         with_runtime(callbacks::init_library);
     }
@@ -178,13 +286,34 @@ pub fn with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> R {
 
 /// Runs `f` with the executor if it exists on this thread; never initialises.
 pub(crate) fn try_with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> Option<R> {
-    EXECUTOR.with(|cell| cell.get().map(f))
+    EXECUTOR.try_with(|cell| cell.get().map(f)).ok().flatten()
 }
 
 /// Whether the innermost stub frame has lent its runtime handle (we are inside
 /// [`with_runtime`]).
 pub fn runtime_lent() -> bool {
-    CTX.with(|c| c.lent.get())
+    CTX.try_with(|c| c.lent.get()).unwrap_or(false)
+}
+
+/// Runs `f` now if the runtime is not lent, else when the [`with_runtime`] that lent it
+/// returns: for OCaml work (cancelling a promise) that a destructor wants done, and that must
+/// not run while a value borrowed from the runtime may be alive.
+pub(crate) fn defer_while_lent(f: impl FnOnce() + 'static) {
+    if runtime_lent() {
+        DEFERRED.with(|d| d.borrow_mut().push(Box::new(f)));
+    } else {
+        f();
+    }
+}
+
+/// Runs the work deferred by [`defer_while_lent`] (the runtime is no longer lent).
+fn run_deferred() {
+    loop {
+        let Some(work) = DEFERRED.with(|d| d.borrow_mut().pop()) else {
+            return;
+        };
+        work();
+    }
 }
 
 /// Lends the OCaml runtime handle to `f`.
@@ -194,11 +323,8 @@ pub fn runtime_lent() -> bool {
 /// is already lent by this stub frame (nested `with_runtime`): both would be unsound.
 #[inline]
 pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
+    assert_in_ocaml_context("lwt_rust::runtime::with_runtime");
     CTX.with(|c| {
-        assert!(
-            c.depth.get() > 0,
-            "lwt_rust: the OCaml runtime was used outside the OCaml thread or outside a stub"
-        );
         assert!(
             !c.lent.replace(true),
             "lwt_rust: with_runtime called inside with_runtime"
@@ -208,6 +334,10 @@ pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
     impl Drop for Return {
         fn drop(&mut self) {
             CTX.with(|c| c.lent.set(false));
+            // Nothing borrowed from the runtime outlives `f`: deferred OCaml work may run.
+            if DEFERRED.with(|d| !d.borrow().is_empty()) {
+                run_deferred();
+            }
         }
     }
     let _return = Return;
@@ -226,23 +356,36 @@ pub(crate) struct Entered {
 }
 
 impl Entered {
-    pub(crate) fn new() -> Self {
+    /// Enters a stub frame, or `None` off the owner thread (see "The owner thread"): the
+    /// stub must then touch none of the bridge's state.
+    #[inline]
+    pub(crate) fn new() -> Option<Self> {
         CTX.with(|c| {
+            if !c.owner.get() {
+                return None;
+            }
             c.depth.set(c.depth.get() + 1);
-            Entered {
+            Some(Entered {
                 lent_before: c.lent.replace(false),
                 drains_at_entry: c.drains_run.get(),
-            }
+            })
         })
+    }
+
+    /// Whether dropping this guard will call OCaml (to run or schedule a requested drain): a
+    /// stub returning an OCaml value must keep it rooted across the drop.
+    pub(crate) fn exit_calls_ocaml(&self) -> bool {
+        CTX.with(|c| c.drain_requested.get() && (c.depth.get() == 1 || inner_exit_schedules(c)))
     }
 }
 
-impl Entered {
-    /// Whether dropping this guard will call OCaml (to schedule a requested drain): a stub
-    /// returning an OCaml value must keep it rooted across the drop.
-    pub(crate) fn exit_calls_ocaml(&self) -> bool {
-        CTX.with(|c| c.depth.get() == 1 && c.drain_requested.get())
-    }
+/// Whether an inner stub leaving with a drain requested must schedule that drain itself: no
+/// drain is running (so the outermost stub may be blocked, in a nested `Lwt_main.run`, say),
+/// and none was scheduled yet by an inner stub of the current outermost one.
+fn inner_exit_schedules(c: &Ctx) -> bool {
+    c.depth.get() > 1
+        && !c.inner_drain_scheduled.get()
+        && try_with_executor(|ex| !ex.is_draining()) == Some(true)
 }
 
 impl Drop for Entered {
@@ -252,14 +395,27 @@ impl Drop for Entered {
     /// left after this one, the request is a re-arm: ask Lwt for a drain through `Lwt.pause`,
     /// so that Lwt's I/O runs between batches.
     fn drop(&mut self) {
-        let exit_drain = CTX.with(|c| {
+        let (exit_drain, schedule) = CTX.with(|c| {
             c.lent.set(self.lent_before);
-            let exit_drain = c.depth.get() == 1 && c.drain_requested.get();
+            let requested = c.drain_requested.get();
+            let exit_drain = c.depth.get() == 1 && requested;
+            // The request stays set for the outermost stub, which drains when it leaves.
+            let schedule = requested && inner_exit_schedules(c);
+            if schedule {
+                c.inner_drain_scheduled.set(true);
+            }
             if !exit_drain {
                 c.depth.set(c.depth.get() - 1);
+                if c.depth.get() == 0 {
+                    c.inner_drain_scheduled.set(false);
+                }
             }
-            exit_drain
+            (exit_drain, schedule)
         });
+        if schedule {
+            LOCAL_DRAINS.fetch_add(1, Relaxed);
+            callbacks::schedule_drain();
+        }
         if exit_drain {
             self.drain_on_exit();
         }
@@ -280,7 +436,10 @@ impl Entered {
             LOCAL_DRAINS.fetch_add(1, Relaxed);
             callbacks::schedule_drain();
         }
-        CTX.with(|c| c.depth.set(c.depth.get() - 1));
+        CTX.with(|c| {
+            c.depth.set(c.depth.get() - 1);
+            c.inner_drain_scheduled.set(false);
+        });
     }
 }
 

@@ -1,7 +1,10 @@
 //! Every C symbol the OCaml library `lwt_rust` calls: the FFI boundary of the bridge.
 //!
 //! Invariants:
-//! - every stub runs on the OCaml main thread with the runtime lock held (OCaml calls it);
+//! - every stub runs with the runtime lock held (OCaml calls it), but not necessarily on the
+//!   owner thread (see `runtime`): an OCaml systhread or another domain may call it. Off the
+//!   owner thread a stub touches none of the bridge's state: it returns its fallback, or
+//!   forwards what happened to the owner thread (`Lwt.cancel`, a settlement, a close);
 //! - every stub body runs inside [`guard`]: it marks the OCaml context ([`Entered`]) and
 //!   catches any panic, so no panic unwinds into an OCaml frame;
 //! - no stub raises an OCaml exception: errors are returned as values and the OCaml side
@@ -16,7 +19,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use ocaml::Raw;
 
 use crate::lwt_future::{self, lwt_stub, panic_message};
-use crate::runtime::{self, Entered};
+use crate::runtime::{self, Entered, Forwarded};
 use crate::{lwt_stream, promise, root};
 
 /// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
@@ -26,8 +29,13 @@ use crate::{lwt_stream, promise, root};
 /// drain), which can move heap values. Immediates (`UNIT`) and Rust values that ocaml-rs
 /// converts after the guard returns are fine; stubs returning a promise use
 /// [`crate::lwt_future::lwt_stub`], which roots it.
+///
+/// Off the owner thread the body does not run: `fallback` is returned (the OCaml library checks
+/// the thread first where a caller must be told).
 pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    let _entered = Entered::new();
+    let Some(_entered) = Entered::new() else {
+        return fallback;
+    };
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(panic) => {
@@ -39,14 +47,24 @@ pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
 
 const UNIT: Raw = Raw(ocaml::sys::UNIT);
 
+/// Off the owner thread, hands the event `what` makes to the owner thread (the stub's
+/// [`guard`] then returns at once). A no-op on the owner thread.
+fn forward_off_thread(what: impl FnOnce() -> Forwarded) {
+    if !runtime::on_ocaml_thread() {
+        runtime::forward_to_owner(what());
+    }
+}
+
 /// Module initialisation of `Lwt_rust`: records the OCaml thread and sets up boxroot. Must run
 /// after the threads library initialised and before any other thread exists (boxroot on
 /// OCaml 4). Returns `None` on success, or boxroot's error message.
 #[ocaml::func]
 #[ocaml::sig("unit -> string option")]
 pub fn lwt_rust_setup() -> Option<String> {
-    guard(Some("panic during setup".to_owned()), || {
-        runtime::claim_ocaml_thread();
+    // The first thread to initialise the module owns the bridge (before `guard`, which
+    // admits the owner thread only).
+    runtime::claim_ocaml_thread();
+    guard(Some("Lwt_rust was initialised on two threads".to_owned()), || {
         // SAFETY: called from OCaml's main thread with the runtime lock held, which is
         // what boxroot_setup requires; it is idempotent.
         if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
@@ -83,14 +101,28 @@ pub fn lwt_rust_start(id: ocaml::Int) {
 pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
     guard(UNIT, || {
         root::release_orphans();
+        handle_forwarded();
         runtime::drain_now();
         UNIT
     })
 }
 
+/// Handles, on the owner thread, what other threads forwarded (see [`Forwarded`]).
+fn handle_forwarded() {
+    for event in runtime::take_forwarded() {
+        match event {
+            Forwarded::CancelTask(key) => lwt_future::cancel_task(key),
+            Forwarded::SettledOffThread(key) => promise::settled_off_thread(key),
+            Forwarded::CloseStream(key) => lwt_stream::close(key),
+        }
+    }
+}
+
 /// An awaited `'a Lwt.t` was fulfilled with `value`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
+    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
+    forward_off_thread(|| Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64));
     guard(UNIT, || {
         // SAFETY: OCaml context (guard); `key` is an immediate and `value` a live argument,
         // used before any allocation.
@@ -102,6 +134,8 @@ pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
 /// An awaited `'a Lwt.t` was rejected with `exn`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
+    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
+    forward_off_thread(|| Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64));
     guard(UNIT, || {
         // SAFETY: as in `lwt_rust_promise_fulfilled`.
         unsafe { promise::rejected(ocaml::sys::int_val(key.0) as i64, exn.0) };
@@ -112,6 +146,8 @@ pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
 /// `Lwt.cancel` was called on the promise of the Rust task `key`: drop its future now.
 #[no_mangle]
 pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
+    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
+    forward_off_thread(|| Forwarded::CancelTask(unsafe { ocaml::sys::int_val(key.0) } as i64));
     guard(UNIT, || {
         // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
         lwt_future::cancel_task(unsafe { ocaml::sys::int_val(key.0) } as i64);
@@ -132,6 +168,8 @@ pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
 /// unreachable stream); a stale key is ignored.
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
+    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
+    forward_off_thread(|| Forwarded::CloseStream(unsafe { ocaml::sys::int_val(key.0) } as i64));
     guard(UNIT, || {
         // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
         lwt_stream::close(unsafe { ocaml::sys::int_val(key.0) } as i64);
