@@ -414,6 +414,7 @@ let () =
        interrupted the bridge twice while it reported a failure"
   in
   Callback.register "lwt_rust.interrupted_promise" (Lwt.fail interrupted);
-  Callback.register "lwt_rust.interrupted_stream" (Lwt_stream.from (fun () -> Lwt.fail interrupted));
+  Callback.register "lwt_rust.interrupted_stream"
+    (Lwt_stream.from (fun () -> settle_later (Lwt.fail interrupted)));
   (* Needs the callbacks above: it compares what Lwt.return builds with what Rust builds. *)
   probe_direct_return ()
