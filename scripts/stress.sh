@@ -19,6 +19,13 @@ for t in test_futures test_threads test_backpressure test_shutdown test_autoinit
     || { cat "/tmp/lwt_rust_stress_$t.log"; exit 1; }
 done
 
+# OCaml 5 only: calls from another domain (test/domains), under the same GC.
+if [ "$(ocamlfind ocamlopt -version | cut -d. -f1)" -ge 5 ]; then
+  echo "-- test_domains (compact every 1 crossing(s))"
+  LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' "$build/test/domains/test_domains.exe" \
+    > /tmp/lwt_rust_stress_test_domains.log 2>&1 || { cat /tmp/lwt_rust_stress_test_domains.log; exit 1; }
+fi
+
 if ! command -v valgrind >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get install -y -qq valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
