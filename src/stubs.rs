@@ -64,19 +64,22 @@ pub fn lwt_rust_setup() -> Option<String> {
     // The first thread to initialise the module owns the bridge (before `guard`, which
     // admits the owner thread only).
     runtime::claim_ocaml_thread();
-    guard(Some("Lwt_rust was initialised on two threads".to_owned()), || {
-        // SAFETY: called from OCaml's main thread with the runtime lock held, which is
-        // what boxroot_setup requires; it is idempotent.
-        if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
-            None
-        } else {
-            // SAFETY: right after a failed setup, boxroot's error string is meaningful and
-            // NUL-terminated.
-            let msg =
-                unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
-            Some(msg.to_string_lossy().into_owned())
-        }
-    })
+    guard(
+        Some("Lwt_rust was initialised on two threads".to_owned()),
+        || {
+            // SAFETY: called from OCaml's main thread with the runtime lock held, which is
+            // what boxroot_setup requires; it is idempotent.
+            if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
+                None
+            } else {
+                // SAFETY: right after a failed setup, boxroot's error string is meaningful and
+                // NUL-terminated.
+                let msg =
+                    unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
+                Some(msg.to_string_lossy().into_owned())
+            }
+        },
+    )
 }
 
 /// Module initialisation of `Lwt_rust`, once its callbacks are registered: decides whether a
@@ -121,7 +124,9 @@ fn handle_forwarded() {
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
     // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    forward_off_thread(|| Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64));
+    forward_off_thread(
+        || Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64),
+    );
     guard(UNIT, || {
         // SAFETY: OCaml context (guard); `key` is an immediate and `value` a live argument,
         // used before any allocation.
@@ -134,7 +139,9 @@ pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
     // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    forward_off_thread(|| Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64));
+    forward_off_thread(
+        || Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64),
+    );
     guard(UNIT, || {
         // SAFETY: as in `lwt_rust_promise_fulfilled`.
         unsafe { promise::rejected(ocaml::sys::int_val(key.0) as i64, exn.0) };
