@@ -68,12 +68,15 @@ setup() {
   local tmp=$ROOT.tmp
   safe_rm "$tmp"
   mkdir -p "$(dirname "$ROOT")"
+  # Whatever happens from here (debootstrap mounts things in its target too), nothing stays
+  # mounted in the new root.
+  # shellcheck disable=SC2064
+  trap "unmount_all '$tmp'" EXIT
+  trap 'exit 130' INT TERM
   debootstrap --variant=minbase "$SUITE" "$tmp" "$(mirror)" > "$(dirname "$ROOT")/debootstrap.log" 2>&1 \
     || { tail -20 "$(dirname "$ROOT")/debootstrap.log"; die "debootstrap failed"; }
   cp /etc/resolv.conf "$tmp/etc/resolv.conf"
   mount -t proc proc "$tmp/proc"
-  # shellcheck disable=SC2064
-  trap "unmount_all '$tmp'" EXIT
   chroot "$tmp" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
     sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null && apt-get clean"
   unmount_all "$tmp"
@@ -98,6 +101,7 @@ in_root() {
   (cd "$REPO" && cargo fetch --quiet)
   # A previous run killed hard may have left mounts: clear them first.
   unmount_all "$ROOT"
+  # shellcheck disable=SC2064
   trap "unmount_all '$ROOT'" EXIT
   trap 'exit 130' INT TERM
   mount -t proc proc "$ROOT/proc"

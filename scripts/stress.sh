@@ -4,8 +4,11 @@
 # by default the two long suites compact at every 25th crossing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=${DUNE_BUILD_DIR:-_build}/default
+build=$PWD/${DUNE_BUILD_DIR:-_build}/default
 tests=$build/test
+# The suites run from the build directory, so that alcotest's logs land in it (not in the
+# host's _build when the OCaml 5 pass runs this).
+cd "$build"
 long_every=$([ "${FULL:-0}" = 1 ] && echo 1 || echo 25)
 
 echo "== OCaml suites, OCAMLRUNPARAM=s=4k,o=20, Gc.compact inside the bridge's callbacks"
