@@ -2,8 +2,14 @@
 
 CARGO ?= cargo
 DUNE ?= dune
+# Where dune builds: DUNE_BUILD_DIR, which dune itself reads, or _build. The OCaml 5 pass
+# (scripts/ocaml5.sh) sets it to _build5, and CARGO_TARGET_DIR and LWT_RUST_TARGET_DIR (read
+# by lib/dune) to target/ocaml5, so that it never touches the host's builds.
+B := ./$(or $(DUNE_BUILD_DIR),_build)/default
+CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: all deps build test test-starter test-starter-offline package loom stress lint fmt demo example-tcp example-lines bench clean
+.PHONY: all deps build test test-starter test-starter-offline package loom stress lint fmt demo \
+	example-tcp example-lines bench clean test-ocaml5 bench-ocaml5
 
 all: build
 
@@ -20,7 +26,7 @@ build: deps
 test: build
 	$(DUNE) test --force
 	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
-	./_build/default/bench/bench.exe --smoke
+	$(B)/bench/bench.exe --smoke
 	$(CARGO) test --quiet --no-default-features
 	$(MAKE) loom
 	$(MAKE) test-starter
@@ -48,7 +54,7 @@ stress: build
 
 # The drain protocol model-checked by loom (src/executor/run_queue/loom_tests.rs).
 loom:
-	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --no-default-features --target-dir target/loom loom
+	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --no-default-features --target-dir $(CARGO_TARGET)/loom loom
 
 # Warnings as errors, formatting checked: what CI enforces.
 lint: deps
@@ -62,25 +68,36 @@ fmt:
 	$(CARGO) fmt
 
 demo: build
-	./_build/default/demo/callback_loop.exe
+	$(B)/demo/callback_loop.exe
 
 # An Lwt_io echo server and 1000 concurrent tokio clients in one process.
 example-tcp: build
-	./_build/default/examples/tcp/tcp_echo.exe
+	$(B)/examples/tcp/tcp_echo.exe
 
 example-lines: build
-	./_build/default/examples/lines/lines.exe
+	$(B)/examples/lines/lines.exe
 
 # Every scenario of bench/README.md against its baseline, in one process: prints the table,
 # writes bench/results.json and draws bench/chart.png (gnuplot, installed if missing and
 # possible). `make bench QUICK=1`: small sizes, a few seconds, written to
 # bench/results-quick.json and bench/chart-quick.png instead.
-BENCH_OUT = $(if $(filter-out 0,$(QUICK)),bench/results-quick,bench/results)
-BENCH_CHART = $(if $(filter-out 0,$(QUICK)),bench/chart-quick.png,bench/chart.png)
+# BENCH_TAG names the toolchain's files (`-ocaml5` for the OCaml 5 pass).
+BENCH_OUT = $(if $(filter-out 0,$(QUICK)),bench/results$(BENCH_TAG)-quick,bench/results$(BENCH_TAG))
+BENCH_CHART = $(if $(filter-out 0,$(QUICK)),bench/chart$(BENCH_TAG)-quick.png,bench/chart$(BENCH_TAG).png)
 
 bench: build
-	./_build/default/bench/bench.exe $(if $(filter-out 0,$(QUICK)),--quick) --json $(BENCH_OUT).json
+	$(B)/bench/bench.exe $(if $(filter-out 0,$(QUICK)),--quick) --json $(BENCH_OUT).json
 	./bench/chart.sh $(BENCH_OUT).json $(BENCH_CHART)
+
+# The same on OCaml 5.3.0, dune 3.17.2, Lwt 5.9.1: Debian 13's packages in a Debian 13 root
+# made with debootstrap and cached in /var/cache/lwt_rust-ocaml5 (as root; about 2 minutes
+# the first time). `make test` then `make stress` there; the benchmark writes
+# bench/results-ocaml5.json and bench/chart-ocaml5.png. See scripts/ocaml5.sh.
+test-ocaml5:
+	FULL=$(FULL) ./scripts/ocaml5.sh test
+
+bench-ocaml5:
+	./scripts/ocaml5.sh bench BENCH_TAG=-ocaml5 $(if $(filter-out 0,$(QUICK)),QUICK=1)
 
 clean:
 	$(DUNE) clean

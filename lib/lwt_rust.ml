@@ -271,8 +271,11 @@ let task cancel_key =
    record below is reachable exactly as long as the stream's pull function, so its finaliser
    runs then. A stale key (already ended or closed) is ignored by Rust.
 
-   [close_stream] needs the source of a stream: [registry] maps slots to (stream, source)
-   pairs through ephemerons, so that it keeps neither alive.
+   [close_stream] needs the source of a stream: the registry maps slots to (stream, source)
+   pairs through weak pointers, so that it keeps neither alive. The source is reachable from
+   the stream, so while a stream can be compared with the one given to [close_stream] (which
+   keeps it alive), the source in its slot is there too. Weak arrays are one API on OCaml 4
+   and 5 (the imperative [Ephemeron.K1] one is gone in 5).
 
    A finaliser runs at whatever allocation the GC happens to be at, possibly in the middle of
    the registry code below, or of Rust code calling OCaml. So it only pushes the source on
@@ -282,7 +285,18 @@ let task cancel_key =
    next Rust stream, the next [close_stream]. *)
 type source = { key : int; mutable slot : int }
 
-let registry : (Obj.t, source) Ephemeron.K1.t array ref = ref [||]
+(* What a stream's pull function returns instead of a promise that has already failed: a
+   pending one, failed with the same exception at the next turn of the Lwt loop. Lwt 5.7 and
+   later re-raise an already-failed pull synchronously out of [Lwt_stream.get] (Lwt 5.6 fails
+   the promise [get] returns); with this, a failed read of a lwt_rust stream is a promise that
+   fails, on every Lwt. *)
+let settle_later p =
+  match Lwt.state p with
+  | Lwt.Fail exn -> Lwt.bind (Lwt.pause ()) (fun () -> Lwt.fail exn)
+  | Lwt.Return _ | Lwt.Sleep -> p
+
+let registry_streams : Obj.t Weak.t ref = ref (Weak.create 0)
+let registry_sources : source Weak.t ref = ref (Weak.create 0)
 let free_slots = ref []
 let unreachable = ref []
 
@@ -292,9 +306,8 @@ let take_unreachable () =
   sources
 
 let unregister slot =
-  let e = !registry.(slot) in
-  Ephemeron.K1.unset_key e;
-  Ephemeron.K1.unset_data e;
+  Weak.set !registry_streams slot None;
+  Weak.set !registry_sources slot None;
   free_slots := slot :: !free_slots
 
 (* Leaves the registry, then drops the Rust stream (whose destructor may call back into
@@ -321,19 +334,21 @@ let register stream source =
       free_slots := rest;
       slot
     | [] ->
-      let old = !registry in
-      let size = Array.length old in
-      registry :=
-        Array.init (max 8 (2 * size)) (fun i ->
-            if i < size then old.(i) else Ephemeron.K1.create ());
-      for i = Array.length !registry - 1 downto size + 1 do
+      let size = Weak.length !registry_streams in
+      let grow old =
+        let bigger = Weak.create (max 8 (2 * size)) in
+        Weak.blit old 0 bigger 0 size;
+        bigger
+      in
+      registry_streams := grow !registry_streams;
+      registry_sources := grow !registry_sources;
+      for i = Weak.length !registry_streams - 1 downto size + 1 do
         free_slots := i :: !free_slots
       done;
       size
   in
-  let e = !registry.(slot) in
-  Ephemeron.K1.set_key e (Obj.repr stream);
-  Ephemeron.K1.set_data e source;
+  Weak.set !registry_streams slot (Some (Obj.repr stream));
+  Weak.set !registry_sources slot (Some source);
   slot
 
 let release_hook = ref None
@@ -347,7 +362,7 @@ let rust_stream key =
   let source = { key; slot = -1 } in
   (* The closure must capture [source] itself (not just its key): that is what ties the
      finaliser to the stream's reachability. *)
-  let pull () = stream_pull (Sys.opaque_identity source).key in
+  let pull () = settle_later (stream_pull (Sys.opaque_identity source).key) in
   let stream = Lwt_stream.from pull in
   source.slot <- register stream source;
   Gc.finalise (fun source -> unreachable := source :: !unreachable) source;
@@ -360,7 +375,7 @@ let failing_stream exn =
       if !failed then Lwt.return_none
       else begin
         failed := true;
-        Lwt.fail exn
+        settle_later (Lwt.fail exn)
       end)
 
 (* Registered for Rust, so it must not raise: an asynchronous exception ([Out_of_memory],
@@ -377,12 +392,11 @@ let close_stream stream =
   release_unreachable ();
   let target = Obj.repr stream in
   let found = ref None in
-  Array.iter
-    (fun e ->
-      match Ephemeron.K1.get_key e with
-      | Some s when s == target -> found := Ephemeron.K1.get_data e
-      | _ -> ())
-    !registry;
+  for slot = 0 to Weak.length !registry_streams - 1 do
+    match Weak.get !registry_streams slot with
+    | Some s when s == target -> found := Weak.get !registry_sources slot
+    | _ -> ()
+  done;
   Option.iter release !found
 
 let failed_stream kind message = failing_stream (failure kind message)
@@ -439,7 +453,8 @@ let () =
        interrupted the bridge twice while it reported a failure"
   in
   Callback.register "lwt_rust.interrupted_promise" (Lwt.fail interrupted);
-  Callback.register "lwt_rust.interrupted_stream" (Lwt_stream.from (fun () -> Lwt.fail interrupted));
+  Callback.register "lwt_rust.interrupted_stream"
+    (Lwt_stream.from (fun () -> settle_later (Lwt.fail interrupted)));
   (* After the callbacks above: the crate checks they are all registered. *)
   (match handshake protocol version failure_kinds stats_fields with
   | None -> ()

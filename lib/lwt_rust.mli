@@ -123,7 +123,11 @@ val set_panic_report : panic_report -> unit
     the Lwt stream needs one ([Lwt_stream.get], [Lwt_stream.iter_s], ...), so a slow reader
     never makes Rust buffer. An error from the Rust stream fails the read that meets it, with
     the error's exception, and ends the stream; so does a panic ({!Rust_panic}), in the
-    stream or while converting an item to OCaml. The Rust
+    stream or while converting an item to OCaml. A failed read always shows as a promise
+    that fails, never as an exception raised by [Lwt_stream.get] (Lwt 5.7 and later raise
+    when a stream's source fails at once; Lwt 5.6 does not): a failure that is already known
+    when the read starts (an error at once, {!shutdown}) fails it at the next turn of the
+    Lwt loop, on every Lwt. The Rust
     stream is dropped (its destructors run) when it ends, when {!close_stream} is called, or
     after the ['a Lwt_stream.t] becomes unreachable: at the next turn of the Lwt loop after
     a major GC found it so.

@@ -4,7 +4,11 @@
 # by default the two long suites compact at every 25th crossing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests=_build/default/test
+build=$PWD/${DUNE_BUILD_DIR:-_build}/default
+tests=$build/test
+# The suites run from the build directory, so that alcotest's logs land in it (not in the
+# host's _build when the OCaml 5 pass runs this).
+cd "$build"
 long_every=$([ "${FULL:-0}" = 1 ] && echo 1 || echo 25)
 
 echo "== OCaml suites, OCAMLRUNPARAM=s=4k,o=20, Gc.compact inside the bridge's callbacks"
@@ -18,11 +22,17 @@ for t in test_futures test_threads test_backpressure test_shutdown test_autoinit
     || { cat "/tmp/lwt_rust_stress_$t.log"; exit 1; }
 done
 
+# OCaml 5 only: calls from another domain (test/domains), under the same GC.
+if [ "$(ocamlfind ocamlopt -version | cut -d. -f1)" -ge 5 ]; then
+  echo "-- test_domains (compact every 1 crossing(s))"
+  LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' "$build/test/domains/test_domains.exe" \
+    > /tmp/lwt_rust_stress_test_domains.log 2>&1 || { cat /tmp/lwt_rust_stress_test_domains.log; exit 1; }
+fi
 echo "== the hostile suite under the same GC, and asynchronous exceptions at every 2nd, 3rd and 5th crossing"
-LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' _build/default/test/misuse/hostile.exe > /tmp/lwt_rust_stress_hostile.log 2>&1 \
+LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' "$build/test/misuse/hostile.exe" > /tmp/lwt_rust_stress_hostile.log 2>&1 \
   || { cat /tmp/lwt_rust_stress_hostile.log; exit 1; }
 for every in 2 3 5; do
-  LWT_RUST_TEST_RAISE=$every OCAMLRUNPARAM='s=4k,o=20' RUST_BACKTRACE=0 _build/default/test/misuse/async_exceptions.exe \
+  LWT_RUST_TEST_RAISE=$every OCAMLRUNPARAM='s=4k,o=20' RUST_BACKTRACE=0 "$build/test/misuse/async_exceptions.exe" \
     > /tmp/lwt_rust_stress_async.log 2>&1 || { tail -30 /tmp/lwt_rust_stress_async.log; exit 1; }
   tail -1 /tmp/lwt_rust_stress_async.log
 done
@@ -36,7 +46,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
   fi
 fi
 echo "== valgrind memcheck (no suppressions: none were needed)"
-for prog in "_build/default/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
+for prog in "$build/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
             $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
             $tests/test_streams.exe $tests/test_readme.exe $tests/misuse/hostile.exe $tests/misuse/shutdown_first_poll.exe \
             $tests/misuse/exit_with_queued_task.exe $tests/misuse/systhread_first.exe; do
@@ -50,5 +60,5 @@ LWT_RUST_TEST_RAISE=5 RUST_BACKTRACE=0 valgrind --quiet --error-exitcode=99 --le
   > /tmp/lwt_rust_valgrind.log 2>&1 || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors" >&2; exit 1; }
 
 echo "== soak: 10M wakes from 4 threads"
-_build/default/stress/soak.exe 10000000
+$build/stress/soak.exe 10000000
 echo "stress: OK"

@@ -11,7 +11,7 @@
 //!   layout, has a stub of its own ([`probe_direct_return`]).
 
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use ocaml::sys::{self, Value as RawOCaml};
@@ -220,21 +220,54 @@ pub(crate) fn probe_direct_return(_cr: &mut ocaml_interop::OCamlRuntime) {
     DIRECT_RETURN.store(ok, Relaxed);
 }
 
-/// The first two fields of OCaml 4's domain state (`caml/domain_state.tbl`): the minor heap's
-/// allocation limit and pointer. Allocation moves `young_ptr` down, towards `young_limit`.
-/// Read and written only on the OCaml thread, inside a stub (the runtime lock is held).
+/// The first two fields of the runtime's domain state (`caml/domain_state.tbl`, the same two
+/// in OCaml 4.10 to 4.14 and in OCaml 5): the minor heap's allocation limit and pointer.
+/// Allocation moves `young_ptr` down, towards `young_limit`. `young_ptr` is read and written
+/// only on the OCaml thread, inside a stub (the runtime lock is held). `young_limit` may be
+/// lowered behind its back (a signal handler in OCaml 4, another domain in OCaml 5, where it
+/// is atomic): it is read with a relaxed atomic load, the same plain load on x86-64 and
+/// aarch64. `ocaml_sys`'s own declaration of the OCaml 4 state is not used: it orders the
+/// two fields the other way round, which 4.13 does not.
 #[repr(C)]
 struct MinorHeap {
-    young_limit: *mut RawOCaml,
+    young_limit: AtomicUsize,
     young_ptr: *mut RawOCaml,
 }
 
+impl MinorHeap {
+    fn young_limit(&self) -> *mut RawOCaml {
+        self.young_limit.load(Relaxed) as *mut RawOCaml
+    }
+}
+
+#[cfg(not(ocaml5))]
 extern "C" {
-    /// The runtime's domain state: a plain global in OCaml 4.10 to 4.14, the versions this
-    /// crate supports (boxroot's set-up rules and ocaml-interop's conversions are chosen for
-    /// them). `ocaml_sys`'s own declaration of it is not used: it orders the two fields the
-    /// other way round, which 4.13 does not.
+    /// The runtime's domain state: a plain global in OCaml 4.10 to 4.14.
     static Caml_state: *mut MinorHeap;
+}
+
+#[cfg(ocaml5)]
+extern "C" {
+    /// The calling domain's state (ocaml-sys's C helper, which returns `Caml_state`): in
+    /// OCaml 5 it is a per-domain thread-local that Rust cannot name.
+    fn caml_sys_get_domain_state() -> *mut MinorHeap;
+}
+
+/// The calling thread's domain state. Selected when the crate is built (build.rs sets
+/// `cfg(ocaml5)` from the OCaml it finds): on OCaml 4 a load of a global, as before.
+///
+/// # Safety
+/// OCaml context.
+#[inline(always)]
+unsafe fn minor_heap() -> *mut MinorHeap {
+    #[cfg(not(ocaml5))]
+    {
+        Caml_state
+    }
+    #[cfg(ocaml5)]
+    {
+        caml_sys_get_domain_state()
+    }
 }
 
 /// The header of a one-field block of tag 0 in the minor heap (wosize 1, colour 0, no
@@ -254,11 +287,11 @@ const ONE_FIELD_TAG_0: RawOCaml = 1 << 10;
 /// allocation pointer in the domain state for the duration of the call (a `[@@noalloc]`
 /// external would leave it in a register, and must not allocate at all).
 unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
-    let heap = Caml_state;
+    let heap = minor_heap();
     let ptr = (*heap).young_ptr;
     // Two blocks of a header and one field each.
     let start = ptr.wrapping_sub(4);
-    if start < (*heap).young_limit || start > ptr {
+    if start < (*heap).young_limit() || start > ptr {
         return None;
     }
     (*heap).young_ptr = start;
@@ -286,9 +319,9 @@ unsafe fn direct_return_ok(returned: *const RawOCaml, is_returned: *const RawOCa
     let Ok(made) = check(sys::caml_callback_exn(*returned, PROBE)) else {
         return false;
     };
-    let heap = Caml_state;
+    let heap = minor_heap();
     let made_header = (made as *mut RawOCaml).wrapping_sub(1);
-    let just_allocated = (*heap).young_limit < (*heap).young_ptr
+    let just_allocated = (*heap).young_limit() < (*heap).young_ptr
         && (*heap).young_ptr <= made_header
         && made_header < (*heap).young_ptr.wrapping_add(16);
     if !(just_allocated

@@ -168,6 +168,9 @@ unsafe impl<T: 'static> Sync for SendRoot<T> {}
 
 /// Roots dropped on other threads, waiting to be released on the OCaml thread.
 static ORPHANS: std::sync::Mutex<Vec<Orphan>> = std::sync::Mutex::new(Vec::new());
+/// Set when a root joins `ORPHANS` (under its lock), cleared when they are taken: lets every
+/// drain check for orphans with one load.
+static HAS_ORPHANS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Orphan {
     _root: Root<crate::conv::Opaque>,
@@ -217,15 +220,23 @@ impl<T: 'static> Drop for SendRoot<T> {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             orphans.push(orphan);
+            HAS_ORPHANS.store(true, std::sync::atomic::Ordering::Release);
         }
     }
 }
 
-/// Releases the roots other threads dropped (called on the OCaml thread by every drain).
+/// Releases the roots other threads dropped (called on the OCaml thread by every drain: the
+/// notification handler's and those at stub exits).
 pub(crate) fn release_orphans() {
+    if !HAS_ORPHANS.load(std::sync::atomic::Ordering::Acquire) {
+        return;
+    }
     let orphans = match ORPHANS.try_lock() {
-        Ok(mut orphans) if !orphans.is_empty() => std::mem::take(&mut *orphans),
-        _ => return,
+        Ok(mut orphans) => {
+            HAS_ORPHANS.store(false, std::sync::atomic::Ordering::Relaxed);
+            std::mem::take(&mut *orphans)
+        }
+        Err(_) => return,
     };
     drop(orphans);
 }

@@ -447,6 +447,7 @@ impl Entered {
 /// shutdown call it; OCaml context only).
 pub(crate) fn drain_now() {
     CTX.with(|c| c.drains_run.set(c.drains_run.get() + 1));
+    crate::root::release_orphans();
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
     try_with_executor(|ex| ex.drain());

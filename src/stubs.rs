@@ -115,7 +115,6 @@ pub fn lwt_rust_start(id: ocaml::Int) {
 #[no_mangle]
 pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
     guard(UNIT, || {
-        root::release_orphans();
         handle_forwarded();
         runtime::drain_now();
         UNIT

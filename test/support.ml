@@ -3,6 +3,11 @@
 (* There is no alcotest-lwt in Debian: cases run their Lwt code with [Lwt_main.run]. *)
 let await = Lwt_main.run
 
+(* A promise's outcome as a result: [Lwt_result.catch] of Lwt 5.6, which Lwt 5.7 changed to
+   take a thunk. The caller makes the promise: an exception raised while making it is not
+   caught here. *)
+let result_of p = Lwt.try_bind (fun () -> p) Lwt.return_ok Lwt.return_error
+
 (* Nothing in flight may be left behind: tasks, GC roots, awaited promises, streams. *)
 let check_nothing_live what =
   Gc.full_major ();

@@ -57,7 +57,7 @@ let result_errors () =
 
 let wrong_types () =
   let rejected_with_invalid_argument name p =
-    match await (Lwt_result.catch p) with
+    match await (result_of p) with
     | Error (Invalid_argument msg) ->
       Alcotest.(check bool)
         (name ^ ": the message names the function and the expected type")
@@ -80,7 +80,7 @@ let wrong_types () =
 (* A Rust i64 beyond OCaml's 63-bit int is refused, never silently truncated. *)
 let out_of_range_values () =
   let refused name p =
-    match await (Lwt_result.catch p) with
+    match await (result_of p) with
     | Error (Lwt_rust.Rust_error msg) ->
       Alcotest.(check bool) (name ^ ": says what does not fit") true
         (Support.contains msg "does not fit OCaml's int")
@@ -167,13 +167,13 @@ let panics_are_contained () =
   let is_panic = function Lwt_rust.Rust_panic _ -> true | _ -> false in
   List.iter
     (fun yield_first ->
-      (match await (Lwt_result.catch (panic_in_drop yield_first)) with
+      (match await (result_of (panic_in_drop yield_first)) with
        | Error (Lwt_rust.Rust_panic msg) ->
          Alcotest.(check bool) "the destructor's message" true
            (String.length msg >= 9 && contains msg "destructor")
        | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
        | Ok () -> Alcotest.fail "a panicking destructor went unnoticed");
-      match await (Lwt_result.catch (panic_in_conversion yield_first)) with
+      match await (result_of (panic_in_conversion yield_first)) with
       | Error e when is_panic e -> ()
       | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
       | Ok _ -> Alcotest.fail "a panicking conversion went unnoticed")
@@ -189,7 +189,7 @@ let panics_are_contained () =
 exception With_payload of int list * string
 
 let spawn_while_lent () =
-  match await (Lwt_result.catch (spawn_inside_with_runtime ())) with
+  match await (result_of (spawn_inside_with_runtime ())) with
   | Error (Lwt_rust.Rust_panic msg) ->
     Alcotest.(check bool) ("refused: " ^ msg) true (contains msg "inside with_runtime")
   | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
@@ -198,10 +198,10 @@ let spawn_while_lent () =
 let exception_identity () =
   let exn = With_payload ([ 1; 2 ], "x") in
   let f () = Lwt.fail exn in
-  (match await (Lwt_result.catch (callback_loop f 1)) with
+  (match await (result_of (callback_loop f 1)) with
    | Error e -> Alcotest.(check bool) "the very same value" true (e == exn)
    | Ok _ -> Alcotest.fail "resolved");
-  (match await (Lwt_result.catch (guarded_echo (Lwt.fail exn))) with
+  (match await (result_of (guarded_echo (Lwt.fail exn))) with
    | Error (With_payload (l, s)) ->
      Alcotest.(check (pair (list int) string)) "matchable by constructor and payload"
        ([ 1; 2 ], "x") (l, s)

@@ -91,7 +91,7 @@ let ten_thousand_tasks () =
            (Array.to_list order)
        in
        settle >>= fun () ->
-       Lwt_list.map_p (fun p -> Lwt_result.catch p) (Array.to_list results))
+       Lwt_list.map_p result_of (Array.to_list results))
   in
   List.iteri
     (fun i outcome ->
@@ -117,7 +117,7 @@ exception Custom of string * int
 
 let same_exception_comes_back () =
   let exn = Custom ("payload", 7) in
-  (match Lwt_main.run (Lwt_result.catch (echo (Lwt.fail exn))) with
+  (match Lwt_main.run (result_of (echo (Lwt.fail exn))) with
    | Error e when e == exn -> ()
    | Error (Custom (s, n)) -> Alcotest.failf "a copy came back (%s, %d), not the value" s n
    | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
@@ -138,14 +138,14 @@ let exception_from_the_closure () =
     incr count;
     if !count = 3 then raise raised else Lwt.pause ()
   in
-  (match Lwt_main.run (Lwt_result.catch (callback_loop f 10)) with
+  (match Lwt_main.run (result_of (callback_loop f 10)) with
    | Error e when e == raised -> ()
    | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
    | Ok n -> Alcotest.failf "resolved with %d" n);
   Alcotest.(check int) "F stopped being called" 3 !count;
   let rejected = Custom ("rejected by F's promise", 2) in
   let f () = Lwt.pause () >>= fun () -> Lwt.fail rejected in
-  (match Lwt_main.run (Lwt_result.catch (callback_loop f 10)) with
+  (match Lwt_main.run (result_of (callback_loop f 10)) with
    | Error e when e == rejected -> ()
    | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
    | Ok n -> Alcotest.failf "resolved with %d" n);

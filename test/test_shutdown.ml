@@ -47,10 +47,19 @@ let () =
               Alcotest.(check int) "its future was dropped" (dropped + 1) (dropped_futures ());
               Alcotest.(check int) "both Rust streams were dropped" (streams_dropped_before + 2)
                 (streams_dropped ());
-              let stream_read s = outcome (Lwt_stream.get s) in
+              (* A read that fails at once does so through its promise, at the next turn of
+                 the Lwt loop: never by raising out of [Lwt_stream.get], whatever the Lwt
+                 (5.7 and later raise when a stream's source fails at once). *)
+              let stream_read s =
+                let read = Lwt_stream.get s in
+                let before = outcome read in
+                Lwt_main.run (Lwt.catch (fun () -> Lwt.map ignore read) (fun _ -> Lwt.return_unit));
+                before ^ ", then " ^ outcome read
+              in
               Alcotest.(check string) "a read in flight" "Shut_down" (outcome read_in_flight);
-              Alcotest.(check string) "a later read" "Shut_down" (stream_read idle_stream);
-              Alcotest.(check string) "a new stream's first read" "Shut_down"
+              Alcotest.(check string) "a later read" "pending, then Shut_down"
+                (stream_read idle_stream);
+              Alcotest.(check string) "a new stream's first read" "pending, then Shut_down"
                 (stream_read (count_stream 3));
               Alcotest.(check string) "a new call" "Shut_down" (outcome (echo_int 1 false));
               Alcotest.(check string) "a new call with a task" "Shut_down"
