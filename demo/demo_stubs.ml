@@ -142,6 +142,7 @@ external out_of_range_nested : unit -> (int * int list) option Lwt.t = "lwt_rust
 external out_of_range_stream : unit -> int Lwt_stream.t = "lwt_rust_demo_out_of_range_stream"
 external checked_countdown : int -> int Lwt_stream.t = "lwt_rust_demo_checked_countdown"
 external crate_version : unit -> string = "lwt_rust_demo_crate_version"
+external tokio_loopback : string -> string Lwt.t = "lwt_rust_demo_tokio_loopback"
 
 (* The misuse suite (testlib/src/misuse.rs). *)
 external attach_from_foreign_thread : unit -> string Lwt.t = "lwt_rust_demo_attach_from_foreign_thread"

@@ -2,7 +2,8 @@
 # `make test-starter`: builds and runs examples/starter the way a user would have it, outside
 # this repository's dune workspace:
 #   1. this repository's OCaml library, installed by `dune install --prefix $TMP/prefix`, found
-#      through OCAMLPATH (as opam would install it), checked to hold no Rust code;
+#      through OCAMLPATH (as opam would install it), checked to hold no Rust code, and its
+#      lwt-rust-staticlib checked to write a crate cargo reads;
 #   2. the starter copied to $TMP/starter, its `lwt_rust` crate taken from this repository by
 #      path (a [patch.crates-io] entry added to the copy's Cargo.toml);
 #   3. `dune build`, `dune test` (native and bytecode) and the program run there.
@@ -30,6 +31,16 @@ if find "$tmp/prefix" \( -name '*.a' -o -name '*.so' \) -print0 |
   echo "test-starter: the installed library holds Rust code" >&2
   exit 1
 fi
+
+step "the installed lwt-rust-staticlib writes a crate cargo reads"
+mkdir -p "$tmp/gen"
+(cd "$tmp/gen" &&
+  "$tmp/prefix/bin/lwt-rust-staticlib" gen_rust alpha_rs="$repo/test/two_libs/alpha/rust" \
+    "beta_rs={ path = \"$repo/test/two_libs/beta/rust\" }" &&
+  grep -q "^alpha_rs = { path = \"$repo/test/two_libs/alpha/rust\" }\$" Cargo.toml &&
+  grep -q '^pub use alpha_rs;$' lib.rs && grep -q '^pub use beta_rs;$' lib.rs &&
+  cargo read-manifest --manifest-path Cargo.toml >/dev/null) ||
+  { echo "test-starter: lwt-rust-staticlib's crate is wrong" >&2; exit 1; }
 
 step "copy the starter to $tmp/starter"
 cp -r "$repo/examples/starter" "$tmp/starter"

@@ -466,3 +466,21 @@ pub extern "C" fn lwt_rust_demo_submit_from_thread(n: Raw) -> Raw {
         })
     })
 }
+
+/// `tokio_loopback : string -> string Lwt.t`: on the OCaml thread, binds a tokio listener on
+/// 127.0.0.1, connects to it, sends the text one way and returns what arrived: tokio sockets
+/// used directly by a task (test_tokio_first makes it the program's first Rust call).
+#[lwt_rust::func]
+pub async fn lwt_rust_demo_tokio_loopback(text: String) -> Result<String, std::io::Error> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (client, accepted) =
+        futures::future::join(tokio::net::TcpStream::connect(address), listener.accept()).await;
+    let (mut client, (mut server, _)) = (client?, accepted?);
+    client.write_all(text.as_bytes()).await?;
+    client.shutdown().await?;
+    let mut received = String::new();
+    server.read_to_string(&mut received).await?;
+    Ok(received)
+}

@@ -32,10 +32,10 @@ let () =
   close_out oc;
   check "file_length" "12" (int_outcome (Starter_rust.file_length file));
   Sys.remove file;
-  check "file_length of a missing file" "true"
-    (string_of_bool
-       (String.length (int_outcome (Starter_rust.file_length file)) > 11
-       && String.sub (int_outcome (Starter_rust.file_length file)) 0 11 = "Rust_error:"));
+  (match outcome (Starter_rust.file_length file) with
+  | Error message when String.length message > 11 && String.sub message 0 11 = "Rust_error:" -> ()
+  | Error message -> check "file_length of a missing file" "Rust_error: ..." message
+  | Ok n -> check "file_length of a missing file" "Rust_error: ..." (string_of_int n));
   check "countdown" "3 2 1 0"
     (String.concat " "
        (List.map string_of_int (Lwt_main.run (Lwt_stream.to_list (Starter_rust.countdown 3)))));
