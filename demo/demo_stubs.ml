@@ -140,3 +140,11 @@ external out_of_range : bool -> int Lwt.t = "lwt_rust_demo_out_of_range"
 external out_of_range_nested : unit -> (int * int list) option Lwt.t = "lwt_rust_demo_out_of_range_nested"
 external out_of_range_stream : unit -> int Lwt_stream.t = "lwt_rust_demo_out_of_range_stream"
 external checked_countdown : int -> int Lwt_stream.t = "lwt_rust_demo_checked_countdown"
+
+(* The misuse suite (src/demo/misuse.rs). *)
+external attach_from_foreign_thread : unit -> string Lwt.t = "lwt_rust_demo_attach_from_foreign_thread"
+external spin : unit -> unit Lwt.t = "lwt_rust_demo_spin"
+external yield_n : int -> int Lwt.t = "lwt_rust_demo_yield_n"
+external drop_inside_with_runtime : unit Lwt.t -> string Lwt.t = "lwt_rust_demo_drop_inside_with_runtime"
+external invalid_argument_inside_with_runtime : unit -> int Lwt.t
+  = "lwt_rust_demo_invalid_argument_inside_with_runtime"

@@ -74,12 +74,22 @@ let compact_every =
   | Some n -> ( try max 1 (int_of_string n) with _ -> 1)
   | None -> 0
 
+(* Test hook for the hostile suite: with LWT_RUST_TEST_RAISE=n set, every n-th crossing
+   raises [Failure] right there, as a finaliser or a signal handler raising at the first
+   allocation of the crossing would (an asynchronous exception). Off otherwise. *)
+let raise_every =
+  match Sys.getenv_opt "LWT_RUST_TEST_RAISE" with
+  | Some n -> ( try max 2 (int_of_string n) with _ -> 2)
+  | None -> 0
+
 let crossings = ref 0
 
 let[@inline] gc_hook () =
-  if compact_every > 0 then begin
+  if compact_every > 0 || raise_every > 0 then begin
     incr crossings;
-    if !crossings mod compact_every = 0 then Gc.compact ()
+    if compact_every > 0 && !crossings mod compact_every = 0 then Gc.compact ();
+    if raise_every > 0 && !crossings mod raise_every = 0 then
+      failwith "Lwt_rust test hook: an asynchronous exception"
   end
 
 (* The notification handler. [drain] contains every panic and never raises; the [try] keeps
@@ -221,6 +231,7 @@ let fail u kind message = reject u (failure kind message)
    (with an [async_exception_hook] that re-raises) stops the others: sharing the caller's
    promise, the bridge's cleanup would depend on the user's handlers. *)
 let task cancel_key =
+  gc_hook ();
   let p, u = Lwt.task () in
   if cancel_key >= 0 then begin
     Lwt.on_cancel p (fun () -> cancel_task cancel_key);
@@ -252,9 +263,12 @@ type source = { key : int; mutable slot : int }
    pending one, failed with the same exception at the next turn of the Lwt loop. Lwt 5.7 and
    later re-raise an already-failed pull synchronously out of [Lwt_stream.get] (Lwt 5.6 fails
    the promise [get] returns); with this, a failed read of a lwt_rust stream is a promise that
-   fails, on every Lwt. *)
+   fails, on every Lwt. Except [Wrong_thread]: off the owner thread nothing of Lwt may be
+   touched (not even its queue of paused promises), so it is raised at once, on every Lwt, as
+   the library's functions raise it. *)
 let settle_later p =
   match Lwt.state p with
+  | Lwt.Fail (Wrong_thread _ as exn) -> raise exn
   | Lwt.Fail exn -> Lwt.bind (Lwt.pause ()) (fun () -> Lwt.fail exn)
   | Lwt.Return _ | Lwt.Sleep -> p
 
@@ -395,7 +409,9 @@ let () =
   (* Rust checks with it that the promise block it builds for [Lwt.return v] reads as one. *)
   Callback.register "lwt_rust.is_returned" (fun p v ->
       match Lwt.state p with Lwt.Return x -> x == v | _ -> false);
-  Callback.register "lwt_rust.failed" (fun kind message -> Lwt.fail (failure kind message));
+  Callback.register "lwt_rust.failed" (fun kind message ->
+      gc_hook ();
+      Lwt.fail (failure kind message));
   Callback.register "lwt_rust.failed_with" Lwt.fail;
   Callback.register "lwt_rust.cancel" Lwt.cancel;
   Callback.register "lwt_rust.schedule_drain" schedule_drain;

@@ -29,6 +29,15 @@ if [ "$(ocamlfind ocamlopt -version | cut -d. -f1)" -ge 5 ]; then
     > /tmp/lwt_rust_stress_test_domains.log 2>&1 || { cat /tmp/lwt_rust_stress_test_domains.log; exit 1; }
 fi
 
+echo "== the hostile suite under the same GC, and asynchronous exceptions at every 2nd, 3rd and 5th crossing"
+LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' $tests/misuse/hostile.exe > /tmp/lwt_rust_stress_hostile.log 2>&1 \
+  || { cat /tmp/lwt_rust_stress_hostile.log; exit 1; }
+for every in 2 3 5; do
+  LWT_RUST_TEST_RAISE=$every OCAMLRUNPARAM='s=4k,o=20' RUST_BACKTRACE=0 $tests/misuse/async_exceptions.exe \
+    > /tmp/lwt_rust_stress_async.log 2>&1 || { tail -30 /tmp/lwt_rust_stress_async.log; exit 1; }
+  tail -1 /tmp/lwt_rust_stress_async.log
+done
+
 if ! command -v valgrind >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get install -y -qq valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
@@ -40,11 +49,16 @@ fi
 echo "== valgrind memcheck (no suppressions: none were needed)"
 for prog in "$build/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
             $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
-            $tests/test_streams.exe; do
+            $tests/test_streams.exe $tests/misuse/hostile.exe $tests/misuse/shutdown_first_poll.exe \
+            $tests/misuse/exit_with_queued_task.exe $tests/misuse/systhread_first.exe; do
   echo "-- $prog"
   LWT_RUST_TEST_NO_RSS=1 valgrind --quiet --error-exitcode=99 --leak-check=no $prog > /tmp/lwt_rust_valgrind.log 2>&1 \
     || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors in $prog" >&2; exit 1; }
 done
+
+echo "-- async_exceptions (an exception at every 5th crossing)"
+LWT_RUST_TEST_RAISE=5 RUST_BACKTRACE=0 valgrind --quiet --error-exitcode=99 --leak-check=no $tests/misuse/async_exceptions.exe \
+  > /tmp/lwt_rust_valgrind.log 2>&1 || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors" >&2; exit 1; }
 
 echo "== soak: 10M wakes from 4 threads"
 $build/stress/soak.exe 10000000

@@ -22,10 +22,10 @@
 //! executor, awaited promises, cancellable tasks, streams) are thread-locals of that thread.
 //! Every entry point checks the thread before touching them:
 //! - a stub called from any other thread (an OCaml systhread, another domain) makes no
-//!   [`Entered`] guard: `#[lwt_rust::func]`s give a promise rejected with
+//!   `Entered` guard: `#[lwt_rust::func]`s give a promise rejected with
 //!   `Lwt_rust.Wrong_thread`, the OCaml library raises it, and the internal stubs that Lwt may
 //!   run there (settling an awaited promise, `Lwt.cancel`, closing a stream) forward what
-//!   happened to the owner thread ([`forward_to_owner`]) instead of reading another thread's
+//!   happened to the owner thread (`forward_to_owner`) instead of reading another thread's
 //!   tables;
 //! - Rust code that needs the runtime ([`with_runtime`], [`with_executor`], `Promise::new`)
 //!   panics with a message naming the rule when not on the owner thread inside a stub, even if
@@ -39,7 +39,7 @@
 //!   `&mut OCamlRuntime` per stub frame; a stub re-entered through an OCaml callback gets its own;
 //! - OCaml work that must not run while the runtime is lent (cancelling the Lwt promise of a
 //!   `Promise` dropped inside [`with_runtime`]) is deferred to the end of that `with_runtime`
-//!   ([`defer_while_lent`]);
+//!   (`defer_while_lent`);
 //! - a drain request is never sticky: a stub leaving with one set drains or schedules a drain
 //!   (an inner stub too, when no drain is running, so that a nested `Lwt_main.run` makes
 //!   progress), and every owner-thread wake sets it again.

@@ -33,7 +33,20 @@ use crate::{lwt_stream, promise, root};
 /// Off the owner thread the body does not run: `fallback` is returned (the OCaml library checks
 /// the thread first where a caller must be told).
 pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
+    guard_or_forward(fallback, || None, body)
+}
+
+/// [`guard`] for the stubs Lwt may run on any thread: off the owner thread, the event
+/// `forward` makes (if any) is handed to the owner thread instead of running `body`.
+fn guard_or_forward<R>(
+    fallback: R,
+    forward: impl FnOnce() -> Option<Forwarded>,
+    body: impl FnOnce() -> R,
+) -> R {
     let Some(_entered) = Entered::new() else {
+        if let Some(event) = forward() {
+            runtime::forward_to_owner(event);
+        }
         return fallback;
     };
     match catch_unwind(AssertUnwindSafe(body)) {
@@ -47,12 +60,11 @@ pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
 
 const UNIT: Raw = Raw(ocaml::sys::UNIT);
 
-/// Off the owner thread, hands the event `what` makes to the owner thread (the stub's
-/// [`guard`] then returns at once). A no-op on the owner thread.
-fn forward_off_thread(what: impl FnOnce() -> Forwarded) {
-    if !runtime::on_ocaml_thread() {
-        runtime::forward_to_owner(what());
-    }
+/// The value of an OCaml `int` argument (an immediate: reading it touches no memory).
+fn int_arg(raw: Raw) -> i64 {
+    // SAFETY: the stubs pass only `int` arguments here, immediates whose value is in the
+    // word itself.
+    unsafe { ocaml::sys::int_val(raw.0) as i64 }
 }
 
 /// Module initialisation of `Lwt_rust`: records the OCaml thread and sets up boxroot. Must run
@@ -123,50 +135,50 @@ fn handle_forwarded() {
 /// An awaited `'a Lwt.t` was fulfilled with `value`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
-    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    forward_off_thread(
-        || Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64),
-    );
-    guard(UNIT, || {
-        // SAFETY: OCaml context (guard); `key` is an immediate and `value` a live argument,
-        // used before any allocation.
-        unsafe { promise::fulfilled(ocaml::sys::int_val(key.0) as i64, value.0) };
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::SettledOffThread(int_arg(key))),
+        || {
+            // SAFETY: OCaml context (guard); `value` is a live argument, used before any
+            // allocation.
+            unsafe { promise::fulfilled(int_arg(key), value.0) };
+            UNIT
+        },
+    )
 }
 
 /// An awaited `'a Lwt.t` was rejected with `exn`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
-    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    forward_off_thread(
-        || Forwarded::SettledOffThread(unsafe { ocaml::sys::int_val(key.0) } as i64),
-    );
-    guard(UNIT, || {
-        // SAFETY: as in `lwt_rust_promise_fulfilled`.
-        unsafe { promise::rejected(ocaml::sys::int_val(key.0) as i64, exn.0) };
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::SettledOffThread(int_arg(key))),
+        || {
+            // SAFETY: as in `lwt_rust_promise_fulfilled`.
+            unsafe { promise::rejected(int_arg(key), exn.0) };
+            UNIT
+        },
+    )
 }
 
 /// `Lwt.cancel` was called on the promise of the Rust task `key`: drop its future now.
 #[no_mangle]
 pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
-    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    forward_off_thread(|| Forwarded::CancelTask(unsafe { ocaml::sys::int_val(key.0) } as i64));
-    guard(UNIT, || {
-        // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-        lwt_future::cancel_task(unsafe { ocaml::sys::int_val(key.0) } as i64);
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::CancelTask(int_arg(key))),
+        || {
+            lwt_future::cancel_task(int_arg(key));
+            UNIT
+        },
+    )
 }
 
 /// `Lwt_stream.from`'s function for a Rust stream: the next item of source `key`, as an
 /// `'a option Lwt.t`.
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
-    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    let key = unsafe { ocaml::sys::int_val(key.0) } as i64;
+    let key = int_arg(key);
     lwt_stub(|| lwt_stream::pull(key))
 }
 
@@ -174,13 +186,14 @@ pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
 /// unreachable stream); a stale key is ignored.
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
-    // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-    forward_off_thread(|| Forwarded::CloseStream(unsafe { ocaml::sys::int_val(key.0) } as i64));
-    guard(UNIT, || {
-        // SAFETY: `key` is an OCaml int (an immediate): reading it touches no memory.
-        lwt_stream::close(unsafe { ocaml::sys::int_val(key.0) } as i64);
-        UNIT
-    })
+    guard_or_forward(
+        UNIT,
+        || Some(Forwarded::CloseStream(int_arg(key))),
+        || {
+            lwt_stream::close(int_arg(key));
+            UNIT
+        },
+    )
 }
 
 /// Shuts the bridge down (see `runtime::shutdown`).

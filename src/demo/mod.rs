@@ -4,6 +4,7 @@
 //! they live in this crate because one OCaml program can link only one Rust staticlib.
 //! Every stub runs on the OCaml thread, inside [`crate::stubs::guard`].
 
+mod misuse;
 mod streams;
 #[cfg(feature = "tokio")]
 mod threads;

@@ -1,0 +1,104 @@
+//! Rust functions for the misuse suite (`test/test_misuse.ml`, `test/misuse/`): each one does
+//! something a careless or hostile user might, through the public API only.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::task::Poll;
+
+use ocaml::Raw;
+use ocaml_interop::{OCaml, OCamlInt, OCamlRuntime, ToOCaml};
+
+use super::DropCounted;
+use crate::conv::Lwt;
+use crate::lwt_future::{invalid_argument, lwt_stub, spawn_value};
+use crate::promise::Promise;
+use crate::root::Root;
+use crate::runtime::with_runtime;
+
+/// `attach_from_foreign_thread : unit -> string`: a `std::thread` takes the OCaml runtime lock
+/// through ocaml-interop's safe `with_domain_lock` and tries to await a promise there
+/// (`Promise::new`). Resolves with the panic message that refused it, or `"accepted"`.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_attach_from_foreign_thread(_unit: Raw) -> Raw {
+    lwt_stub(|| {
+        let outcome = with_runtime(|cr| {
+            let thread = std::thread::spawn(|| {
+                OCamlRuntime::with_domain_lock(|cr| {
+                    catch_unwind(AssertUnwindSafe(|| {
+                        // An immediate stands in for the promise: the check must refuse before
+                        // anything reads it.
+                        // SAFETY: the runtime lock is held (`with_domain_lock`); an immediate
+                        // is a valid value of any type for the GC.
+                        let value: OCaml<Lwt<OCamlInt>> =
+                            unsafe { OCaml::new(cr, ocaml::sys::UNIT) };
+                        let root = Root::new(value);
+                        drop(Promise::new(cr, &root));
+                    }))
+                    .err()
+                    .map(|panic| crate::lwt_future::panic_message(&panic))
+                })
+            });
+            // The other thread needs the runtime lock: release it while waiting.
+            cr.releasing_runtime(|| thread.join())
+        });
+        let message = match outcome {
+            Ok(Some(message)) => message,
+            Ok(None) => "accepted".to_owned(),
+            Err(_) => "the thread panicked outside the check".to_owned(),
+        };
+        spawn_value(std::future::ready(message))
+    })
+}
+
+/// `spin : unit -> unit Lwt.t`: a task that wakes itself on every poll, for ever (until
+/// cancelled; counted by `dropped_futures` then).
+#[crate::func]
+pub async fn lwt_rust_demo_spin() {
+    let _guard = DropCounted;
+    futures::future::poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        Poll::<()>::Pending
+    })
+    .await;
+}
+
+/// `yield_n : int -> int Lwt.t`: yields to the executor `n` times (each a wake on the OCaml
+/// thread), then resolves with `n`.
+#[crate::func]
+pub async fn lwt_rust_demo_yield_n(n: i64) -> i64 {
+    let mut left = n;
+    futures::future::poll_fn(|cx| {
+        if left == 0 {
+            return Poll::Ready(());
+        }
+        left -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+    n
+}
+
+/// `drop_inside_with_runtime : unit Lwt.t -> string Lwt.t`: awaits nothing of `p` but drops
+/// its `Promise` inside `with_runtime`, while an OCaml string borrowed there is alive (if `p`'s
+/// `on_cancel` handler ran then and moved the heap, the string would be read from stale
+/// memory). Resolves with the string as read after the drop.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_drop_inside_with_runtime(p: Raw) -> Raw {
+    lwt_stub(|| {
+        // SAFETY: OCaml context; `p` is a live argument, attached before any allocation.
+        let promise = unsafe { Promise::<()>::attach_raw(p.0) };
+        let read = with_runtime(|cr| {
+            let text: OCaml<String> = "a string borrowed from the runtime".to_ocaml(cr);
+            drop(promise);
+            text.to_rust::<String>()
+        });
+        spawn_value(std::future::ready(read))
+    })
+}
+
+/// `invalid_argument_inside_with_runtime : unit -> int Lwt.t`: calls the public
+/// `invalid_argument` (which allocates) inside `with_runtime`: refused by a panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_demo_invalid_argument_inside_with_runtime(_unit: Raw) -> Raw {
+    lwt_stub(|| with_runtime(|_| invalid_argument("never made")))
+}
