@@ -289,9 +289,12 @@ type source = { key : int; mutable slot : int }
    pending one, failed with the same exception at the next turn of the Lwt loop. Lwt 5.7 and
    later re-raise an already-failed pull synchronously out of [Lwt_stream.get] (Lwt 5.6 fails
    the promise [get] returns); with this, a failed read of a lwt_rust stream is a promise that
-   fails, on every Lwt. *)
+   fails, on every Lwt. Except [Wrong_thread]: off the owner thread nothing of Lwt may be
+   touched (not even its queue of paused promises), so it is raised at once, on every Lwt, as
+   the library's functions raise it. *)
 let settle_later p =
   match Lwt.state p with
+  | Lwt.Fail (Wrong_thread _ as exn) -> raise exn
   | Lwt.Fail exn -> Lwt.bind (Lwt.pause ()) (fun () -> Lwt.fail exn)
   | Lwt.Return _ | Lwt.Sleep -> p
 

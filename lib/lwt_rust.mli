@@ -127,7 +127,8 @@ val set_panic_report : panic_report -> unit
     that fails, never as an exception raised by [Lwt_stream.get] (Lwt 5.7 and later raise
     when a stream's source fails at once; Lwt 5.6 does not): a failure that is already known
     when the read starts (an error at once, {!shutdown}) fails it at the next turn of the
-    Lwt loop, on every Lwt. The Rust
+    Lwt loop, on every Lwt. The one exception is {!Wrong_thread}: a read from another thread
+    (or of a stream made there) raises it, on every Lwt. The Rust
     stream is dropped (its destructors run) when it ends, when {!close_stream} is called, or
     after the ['a Lwt_stream.t] becomes unreachable: at the next turn of the Lwt loop after
     a major GC found it so.

@@ -122,6 +122,15 @@ in_root() {
   return $rc
 }
 
+# One run at a time: runs share the root and its mount points (a run starts by clearing what
+# a killed one left mounted, which would pull the mounts from under a concurrent one).
+mkdir -p "$(dirname "$ROOT")"
+exec 9> "$(dirname "$ROOT")/lock"
+if ! flock -n 9; then
+  echo "ocaml5: waiting for another run to finish"
+  flock 9
+fi
+
 cmd=${1:-test}
 [ $# -gt 0 ] && shift
 case $cmd in

@@ -28,11 +28,12 @@ if [ "$(ocamlfind ocamlopt -version | cut -d. -f1)" -ge 5 ]; then
   LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' "$build/test/domains/test_domains.exe" \
     > /tmp/lwt_rust_stress_test_domains.log 2>&1 || { cat /tmp/lwt_rust_stress_test_domains.log; exit 1; }
 fi
+
 echo "== the hostile suite under the same GC, and asynchronous exceptions at every 2nd, 3rd and 5th crossing"
-LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' "$build/test/misuse/hostile.exe" > /tmp/lwt_rust_stress_hostile.log 2>&1 \
+LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' $tests/misuse/hostile.exe > /tmp/lwt_rust_stress_hostile.log 2>&1 \
   || { cat /tmp/lwt_rust_stress_hostile.log; exit 1; }
 for every in 2 3 5; do
-  LWT_RUST_TEST_RAISE=$every OCAMLRUNPARAM='s=4k,o=20' RUST_BACKTRACE=0 "$build/test/misuse/async_exceptions.exe" \
+  LWT_RUST_TEST_RAISE=$every OCAMLRUNPARAM='s=4k,o=20' RUST_BACKTRACE=0 $tests/misuse/async_exceptions.exe \
     > /tmp/lwt_rust_stress_async.log 2>&1 || { tail -30 /tmp/lwt_rust_stress_async.log; exit 1; }
   tail -1 /tmp/lwt_rust_stress_async.log
 done

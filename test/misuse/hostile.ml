@@ -153,7 +153,7 @@ let lost_drain () =
   Fun.protect ~finally:(fun () -> Lwt_rust.set_drain_budget 256) (fun () ->
       let first = yield_n 20 in
       (* Its drain, re-armed through Lwt.pause after a budget of 1, is abandoned. *)
-      Lwt_main.abandon_yielded_and_paused ();
+      Lwt.abandon_paused ();
       let second = yield_n 5 in
       let a, b = await (within "wakes after a lost drain" (Lwt.both first second)) in
       Alcotest.(check (pair int int)) "both tasks finished" (20, 5) (a, b));
