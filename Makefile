@@ -56,8 +56,10 @@ stress: build
 loom:
 	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --no-default-features --target-dir $(CARGO_TARGET)/loom loom
 
-# Warnings as errors, formatting checked: what CI enforces.
+# Warnings as errors, formatting checked, the Rust modules layered without cycles
+# (scripts/check_layers.py): what CI enforces.
 lint: deps
+	python3 scripts/check_layers.py
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings

@@ -61,6 +61,8 @@ pub mod handshake;
 #[cfg(any(feature = "ocaml", test))]
 mod keyed;
 #[cfg(feature = "ocaml")]
+mod lifecycle;
+#[cfg(feature = "ocaml")]
 pub mod lwt_future;
 #[cfg(feature = "ocaml")]
 pub mod lwt_stream;

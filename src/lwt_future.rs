@@ -31,14 +31,11 @@ use crate::callbacks::{self, FailureKind};
 use crate::conv::{OCamlRepr, Opaque, Resolver};
 use crate::error::{Error, OCamlError};
 use crate::keyed::KeyedSlab;
+use crate::panic_report::{panic_message, report_panic, Panic};
 use crate::root::Root;
 use crate::runtime::{
-    assert_in_ocaml_context, is_shut_down, runtime_lent, with_executor, with_runtime,
-    wrong_thread_message, Entered,
+    assert_may_call_ocaml, is_shut_down, with_executor, with_runtime, wrong_thread_message, Entered,
 };
-
-/// A panic payload.
-type Panic = Box<dyn std::any::Any + Send>;
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
 
@@ -228,18 +225,6 @@ pub(crate) fn contained_stub(
     } else {
         value
     }
-}
-
-/// Panics (naming `what`) unless OCaml may be called from here: in the OCaml context, with
-/// no OCaml value borrowed through [`with_runtime`].
-#[inline]
-pub(crate) fn assert_may_call_ocaml(what: &str) {
-    assert_in_ocaml_context(what);
-    assert!(
-        !runtime_lent(),
-        "{what} called inside with_runtime: it runs OCaml code, which could move the OCaml \
-         values borrowed there"
-    );
 }
 
 /// A settled promise for an outcome available at once.
@@ -527,26 +512,10 @@ fn forget_cancel_key(key: i64) {
     drop(entry);
 }
 
-/// Reports a panic that has no promise to go to (a destructor's, say) on stderr.
-pub(crate) fn report_panic(context: &str, message: &str) {
-    eprintln!("lwt_rust: a panic in {context}: {message}");
-}
-
 /// The cancel stub's body: `Lwt.cancel` was called on the promise of task `key`.
 pub(crate) fn cancel_task(key: i64) {
     let entry = CANCELLABLE.with(|c| c.borrow_mut().remove(key));
     if let Some(task) = entry {
         task.cancel();
-    }
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &Panic) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a Rust panic with a non-string payload".to_owned()
     }
 }

@@ -39,10 +39,9 @@ use crate::callbacks::{self, FailureKind};
 use crate::conv::OCamlRepr;
 use crate::error::Error;
 use crate::keyed::KeyedSlab;
-use crate::lwt_future::{
-    assert_may_call_ocaml, contained_stub, fitting, into_error, panic_message, spawn,
-};
-use crate::runtime::is_shut_down;
+use crate::lwt_future::{contained_stub, fitting, into_error, spawn};
+use crate::panic_report::panic_message;
+use crate::runtime::{assert_may_call_ocaml, is_shut_down};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
 

@@ -35,13 +35,7 @@ pub fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
 
 /// The text of a panic payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a Rust panic with a non-string payload".to_owned()
-    }
+    crate::panic_report::payload_text(payload)
 }
 
 /// Calls an OCaml closure with one argument: `Err` carries the exception it raised.

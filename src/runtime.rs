@@ -47,10 +47,10 @@
 use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Mutex;
+use std::sync::OnceLock;
 
 use ocaml_interop::OCamlRuntime;
 
-use crate::callbacks;
 use crate::executor::{Executor, Notifier};
 
 extern "C" {
@@ -74,26 +74,39 @@ pub fn is_shut_down() -> bool {
     SHUT_DOWN.load(SeqCst)
 }
 
-/// Shuts the bridge down (the `Lwt_rust.shutdown` stub's body): refuses new tasks, drops
-/// every pending task (their promises are rejected with `Shut_down`, their join handles
-/// report `ShutDown`) and every Rust stream read by OCaml, lets aborted tasks finish, and stops the tokio runtime. Idempotent.
-pub(crate) fn shutdown() {
-    if SHUT_DOWN.swap(true, SeqCst) {
-        return;
-    }
-    crate::lwt_future::shut_down_local_tasks();
-    // After the tasks: a read in flight fails with `Shut_down` rather than ending the stream.
-    crate::lwt_stream::close_all();
-    crate::handle::abort_all();
-    // Aborted handle tasks finish on their next poll; local ones were dropped already.
-    for _ in 0..10_000 {
-        drain_now();
-        if try_with_executor(|ex| ex.has_work()) != Some(true) {
-            break;
-        }
-    }
-    #[cfg(feature = "tokio")]
-    crate::tokio_rt::shutdown();
+/// Marks the bridge shut down (new tasks are refused from then on); true for the first call
+/// only, which then does the rest of the shutdown (`lifecycle::shutdown`).
+pub(crate) fn begin_shutdown() -> bool {
+    !SHUT_DOWN.swap(true, SeqCst)
+}
+
+/// What this module needs from the layers above it, registered once by the setup stub
+/// (`lifecycle`) before the owner thread is claimed, so before any stub frame exists. Calling
+/// up through function pointers keeps this module a leaf: it names nothing above it.
+pub(crate) struct Hooks {
+    /// Initialises the OCaml library (`Lwt_rust.init ()`), for a Rust function called before
+    /// it (see [`with_executor`]).
+    pub(crate) init_library: fn(&mut OCamlRuntime),
+    /// Asks Lwt to run a drain soon, through `Lwt.pause` (OCaml context).
+    pub(crate) schedule_drain: fn(),
+    /// What every drain does first, on the owner thread (release the roots other threads
+    /// dropped; enter the tokio runtime).
+    pub(crate) before_drain: fn(),
+}
+
+static HOOKS: OnceLock<Hooks> = OnceLock::new();
+
+/// Registers the [`Hooks`]; only the first call counts.
+pub(crate) fn install_hooks(hooks: Hooks) {
+    let _ = HOOKS.set(hooks);
+}
+
+/// The registered hooks. Only stub frames reach here, and stub frames exist only on the owner
+/// thread, which the setup stub claims after installing them.
+fn hooks() -> &'static Hooks {
+    HOOKS
+        .get()
+        .expect("lwt_rust: the setup stub installs the hooks before any stub frame")
 }
 
 static EVENTFD_NOTIFICATIONS: AtomicU64 = AtomicU64::new(0);
@@ -257,6 +270,18 @@ pub(crate) fn assert_in_ocaml_context(what: &str) {
     }
 }
 
+/// Panics (naming `what`) unless OCaml may be called from here: in the OCaml context, with
+/// no OCaml value borrowed through [`with_runtime`].
+#[inline]
+pub(crate) fn assert_may_call_ocaml(what: &str) {
+    assert_in_ocaml_context(what);
+    assert!(
+        !runtime_lent(),
+        "{what} called inside with_runtime: it runs OCaml code, which could move the OCaml \
+         values borrowed there"
+    );
+}
+
 /// Creates the executor, driven by notification `id`. Later calls are ignored.
 pub(crate) fn start(id: isize) {
     EXECUTOR.with(|cell| {
@@ -275,7 +300,7 @@ pub(crate) fn start(id: isize) {
 pub fn with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> R {
     assert_in_ocaml_context("lwt_rust::runtime::with_executor");
     if EXECUTOR.with(|cell| cell.get().is_none()) {
-        with_runtime(callbacks::init_library);
+        with_runtime(hooks().init_library);
     }
     EXECUTOR.with(|cell| {
         f(cell
@@ -414,7 +439,7 @@ impl Drop for Entered {
         });
         if schedule {
             LOCAL_DRAINS.fetch_add(1, Relaxed);
-            callbacks::schedule_drain();
+            (hooks().schedule_drain)();
         }
         if exit_drain {
             self.drain_on_exit();
@@ -434,7 +459,7 @@ impl Entered {
         }
         if CTX.with(|c| c.drain_requested.replace(false)) {
             LOCAL_DRAINS.fetch_add(1, Relaxed);
-            callbacks::schedule_drain();
+            (hooks().schedule_drain)();
         }
         CTX.with(|c| {
             c.depth.set(c.depth.get() - 1);
@@ -447,8 +472,6 @@ impl Entered {
 /// shutdown call it; OCaml context only).
 pub(crate) fn drain_now() {
     CTX.with(|c| c.drains_run.set(c.drains_run.get() + 1));
-    crate::root::release_orphans();
-    #[cfg(feature = "tokio")]
-    crate::tokio_rt::ensure_entered();
+    (hooks().before_drain)();
     try_with_executor(|ex| ex.drain());
 }

@@ -18,7 +18,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ocaml::Raw;
 
-use crate::lwt_future::{self, lwt_stub, panic_message};
+use crate::lwt_future::{self, lwt_stub};
+use crate::panic_report::panic_message;
 use crate::runtime::{self, Entered, Forwarded};
 use crate::{lwt_stream, promise, root};
 
@@ -65,50 +66,6 @@ fn int_arg(raw: Raw) -> i64 {
     // SAFETY: the stubs pass only `int` arguments here, immediates whose value is in the
     // word itself.
     unsafe { ocaml::sys::int_val(raw.0) as i64 }
-}
-
-/// Module initialisation of `Lwt_rust`: records the OCaml thread and sets up boxroot. Must run
-/// after the threads library initialised and before any other thread exists (boxroot on
-/// OCaml 4). Returns `None` on success, or boxroot's error message.
-#[ocaml::func]
-#[ocaml::sig("unit -> string option")]
-pub fn lwt_rust_setup() -> Option<String> {
-    // The first thread to initialise the module owns the bridge (before `guard`, which
-    // admits the owner thread only).
-    runtime::claim_ocaml_thread();
-    guard(
-        Some("Lwt_rust was initialised on two threads".to_owned()),
-        || {
-            // SAFETY: called from OCaml's main thread with the runtime lock held, which is
-            // what boxroot_setup requires; it is idempotent.
-            if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
-                None
-            } else {
-                // SAFETY: right after a failed setup, boxroot's error string is meaningful and
-                // NUL-terminated.
-                let msg =
-                    unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
-                Some(msg.to_string_lossy().into_owned())
-            }
-        },
-    )
-}
-
-/// Module initialisation of `Lwt_rust`, once its callbacks are registered: decides whether a
-/// ready call may build its `Lwt.return` block itself (see `callbacks::probe_direct_return`).
-#[ocaml::func]
-#[ocaml::sig("unit -> unit")]
-pub fn lwt_rust_probe_direct_return() {
-    guard((), || {
-        runtime::with_runtime(crate::callbacks::probe_direct_return)
-    })
-}
-
-/// Starts the executor, driven by the `Lwt_unix` notification `id`.
-#[ocaml::func]
-#[ocaml::sig("int -> unit")]
-pub fn lwt_rust_start(id: ocaml::Int) {
-    guard((), || runtime::start(id))
 }
 
 /// The notification handler: drains one budget of ready tasks.
@@ -194,13 +151,6 @@ pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
             UNIT
         },
     )
-}
-
-/// Shuts the bridge down (see `runtime::shutdown`).
-#[ocaml::func]
-#[ocaml::sig("unit -> unit")]
-pub fn lwt_rust_shutdown() {
-    guard((), runtime::shutdown)
 }
 
 /// Sets the submission capacity of handles; `None` on success, else why not.
