@@ -265,7 +265,7 @@ let task cancel_key =
   end
   else (p, u)
 
-(* Rust streams read by OCaml (src/lwt_stream.rs). A Rust stream is a source [key]; its
+(* Rust streams read by OCaml (src/export_stream.rs). A Rust stream is a source [key]; its
    [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
    [close_stream] is called, or when the [Lwt_stream.t] becomes unreachable: the [source]
    record below is reachable exactly as long as the stream's pull function, so its finaliser
@@ -401,7 +401,7 @@ let close_stream stream =
 
 let failed_stream kind message = failing_stream (failure kind message)
 
-(* Rust reading an OCaml stream (src/ocaml_stream.rs), one item per step. An item already
+(* Rust reading an OCaml stream (src/import_stream.rs), one item per step. An item already
    there is taken and handed over at once, with no promise. Otherwise Rust waits on
    [Lwt_stream.peek], which does not take the item: if Rust stops reading before it comes
    back for it, the item stays in the stream. Never raises. The constructors' order is read

@@ -20,7 +20,7 @@
 //! | `Vec<T>` | `t list` |
 //! | [`Array<T>`] | `t array` (flat float arrays for `Array<f64>`) |
 //! | `(A, B)`, `(A, B, C)`, `(A, B, C, D)` | tuples |
-//! | [`crate::ocaml_stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
+//! | [`crate::import_stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
 //!
 //! Everything here runs on the OCaml thread with the runtime lock held.
 

@@ -8,6 +8,7 @@ use std::fmt;
 
 use ocaml_interop::OCamlException;
 
+use crate::conv::OCamlRepr;
 use crate::root::Root;
 
 /// An OCaml exception seen by Rust: raised by an OCaml callback, or carried by a rejected
@@ -80,3 +81,22 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// `value`, if it fits its OCaml type ([`OCamlRepr::check_fits`]); else a `Rust_error` saying
+/// what does not, rather than a silently truncated value.
+pub fn fitting<T: OCamlRepr>(value: T) -> Result<T, Error> {
+    value.check_fits().map(|()| value).map_err(Error::Rust)
+}
+
+/// Maps any displayable error to an [`Error`], keeping OCaml exceptions as they are.
+pub fn into_error<E: std::fmt::Display + 'static>(err: E) -> Error {
+    let mut slot = Some(err);
+    let any = &mut slot as &mut dyn std::any::Any;
+    if let Some(err) = any.downcast_mut::<Option<Error>>() {
+        return err.take().expect("present");
+    }
+    if let Some(err) = any.downcast_mut::<Option<OCamlError>>() {
+        return Error::OCaml(err.take().expect("present"));
+    }
+    Error::rust(slot.expect("present"))
+}

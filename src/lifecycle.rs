@@ -9,9 +9,9 @@
 //!   (their promises are rejected with `Shut_down`), then Rust streams read by OCaml, then
 //!   handle tasks, then the tokio runtime.
 
+use crate::boundary::guard;
 use crate::runtime::{self, Hooks};
-use crate::stubs::guard;
-use crate::{callbacks, handle, lwt_future, lwt_stream, root};
+use crate::{callbacks, direct_return, export_future, export_stream, handle, root};
 
 /// What every drain does first (see [`Hooks::before_drain`]).
 fn before_drain() {
@@ -28,9 +28,9 @@ pub(crate) fn shutdown() {
     if !runtime::begin_shutdown() {
         return;
     }
-    lwt_future::shut_down_local_tasks();
+    export_future::shut_down_local_tasks();
     // After the tasks: a read in flight fails with `Shut_down` rather than ending the stream.
-    lwt_stream::close_all();
+    export_stream::close_all();
     handle::abort_all();
     // Aborted handle tasks finish on their next poll; local ones were dropped already.
     for _ in 0..10_000 {
@@ -76,11 +76,11 @@ pub fn lwt_rust_setup() -> Option<String> {
 }
 
 /// Module initialisation of `Lwt_rust`, once its callbacks are registered: decides whether a
-/// ready call may build its `Lwt.return` block itself (see `callbacks::probe_direct_return`).
+/// ready call may build its `Lwt.return` block itself (see `direct_return::probe`).
 #[ocaml::func]
 #[ocaml::sig("unit -> unit")]
 pub fn lwt_rust_probe_direct_return() {
-    guard((), || runtime::with_runtime(callbacks::probe_direct_return))
+    guard((), || runtime::with_runtime(direct_return::probe))
 }
 
 /// Starts the executor, driven by the `Lwt_unix` notification `id`.

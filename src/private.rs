@@ -4,7 +4,7 @@
 
 use ocaml::sys::Value as RawOCaml;
 
-use crate::promise::Promise;
+use crate::import_promise::Promise;
 use crate::root::Root;
 
 /// Attaches a raw `'a Lwt.t` argument of a hand-written stub as a [`Promise`].
@@ -30,7 +30,7 @@ pub unsafe fn root_from_raw<T: 'static>(raw: RawOCaml) -> Root<T> {
 /// Runs the body of a synchronous stub in the OCaml context, containing panics (`fallback`
 /// is returned then). `R` must not be a raw OCaml pointer.
 pub fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    crate::stubs::guard(fallback, body)
+    crate::boundary::guard(fallback, body)
 }
 
 /// The text of a panic payload.
@@ -50,7 +50,7 @@ pub unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCa
 /// Whether ready calls build their `Lwt.return` block themselves (the start-up probe of the
 /// layout passed).
 pub fn direct_return() -> bool {
-    crate::callbacks::direct_return()
+    crate::direct_return::enabled()
 }
 
 /// The raw value a [`Root`] holds.

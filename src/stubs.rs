@@ -14,59 +14,12 @@
 //! Stubs on hot paths (drain, settle) take `ocaml::Raw` arguments directly: `#[ocaml::func]`
 //! would root every argument with a boxroot on each call. The others use `#[ocaml::func]`.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use ocaml::Raw;
 
-use crate::lwt_future::{self, lwt_stub};
-use crate::panic_report::panic_message;
-use crate::runtime::{self, Entered, Forwarded};
-use crate::{lwt_stream, promise, root};
-
-/// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
-/// and `fallback` is returned to OCaml instead.
-///
-/// `R` must not be a raw OCaml pointer: leaving the guard may call OCaml (to schedule a
-/// drain), which can move heap values. Immediates (`UNIT`) and Rust values that ocaml-rs
-/// converts after the guard returns are fine; stubs returning a promise use
-/// [`crate::lwt_future::lwt_stub`], which roots it.
-///
-/// Off the owner thread the body does not run: `fallback` is returned (the OCaml library checks
-/// the thread first where a caller must be told).
-pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    guard_or_forward(fallback, || None, body)
-}
-
-/// [`guard`] for the stubs Lwt may run on any thread: off the owner thread, the event
-/// `forward` makes (if any) is handed to the owner thread instead of running `body`.
-fn guard_or_forward<R>(
-    fallback: R,
-    forward: impl FnOnce() -> Option<Forwarded>,
-    body: impl FnOnce() -> R,
-) -> R {
-    let Some(_entered) = Entered::new() else {
-        if let Some(event) = forward() {
-            runtime::forward_to_owner(event);
-        }
-        return fallback;
-    };
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(r) => r,
-        Err(panic) => {
-            eprintln!("lwt_rust: panic in a stub: {}", panic_message(&panic));
-            fallback
-        }
-    }
-}
-
-const UNIT: Raw = Raw(ocaml::sys::UNIT);
-
-/// The value of an OCaml `int` argument (an immediate: reading it touches no memory).
-fn int_arg(raw: Raw) -> i64 {
-    // SAFETY: the stubs pass only `int` arguments here, immediates whose value is in the
-    // word itself.
-    unsafe { ocaml::sys::int_val(raw.0) as i64 }
-}
+use crate::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
+use crate::export_future;
+use crate::runtime::{self, Forwarded};
+use crate::{export_stream, import_promise, root};
 
 /// The notification handler: drains one budget of ready tasks.
 #[no_mangle]
@@ -82,9 +35,9 @@ pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
 fn handle_forwarded() {
     for event in runtime::take_forwarded() {
         match event {
-            Forwarded::CancelTask(key) => lwt_future::cancel_task(key),
-            Forwarded::SettledOffThread(key) => promise::settled_off_thread(key),
-            Forwarded::CloseStream(key) => lwt_stream::close(key),
+            Forwarded::CancelTask(key) => export_future::cancel_task(key),
+            Forwarded::SettledOffThread(key) => import_promise::settled_off_thread(key),
+            Forwarded::CloseStream(key) => export_stream::close(key),
         }
     }
 }
@@ -98,7 +51,7 @@ pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
         || {
             // SAFETY: OCaml context (guard); `value` is a live argument, used before any
             // allocation.
-            unsafe { promise::fulfilled(int_arg(key), value.0) };
+            unsafe { import_promise::fulfilled(int_arg(key), value.0) };
             UNIT
         },
     )
@@ -112,7 +65,7 @@ pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
         || Some(Forwarded::SettledOffThread(int_arg(key))),
         || {
             // SAFETY: as in `lwt_rust_promise_fulfilled`.
-            unsafe { promise::rejected(int_arg(key), exn.0) };
+            unsafe { import_promise::rejected(int_arg(key), exn.0) };
             UNIT
         },
     )
@@ -125,7 +78,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CancelTask(int_arg(key))),
         || {
-            lwt_future::cancel_task(int_arg(key));
+            export_future::cancel_task(int_arg(key));
             UNIT
         },
     )
@@ -136,7 +89,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
     let key = int_arg(key);
-    lwt_stub(|| lwt_stream::pull(key))
+    lwt_stub(|| export_stream::pull(key))
 }
 
 /// Drops the Rust stream of source `key` (`Lwt_rust.close_stream`, or the finaliser of an
@@ -147,7 +100,7 @@ pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CloseStream(int_arg(key))),
         || {
-            lwt_stream::close(int_arg(key));
+            export_stream::close(int_arg(key));
             UNIT
         },
     )
@@ -206,7 +159,7 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
         [
             s.live_tasks,
             root::live_roots(),
-            promise::live_promises() as i64,
+            import_promise::live_promises() as i64,
             s.spawned as i64,
             s.wakes as i64,
             runtime::eventfd_notifications() as i64,
@@ -214,7 +167,7 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
             s.drains as i64,
             s.max_batch as i64,
             s.panics as i64,
-            lwt_stream::live_streams() as i64,
+            export_stream::live_streams() as i64,
         ]
         .iter()
         .map(|&n| n as ocaml::Int)

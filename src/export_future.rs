@@ -28,14 +28,12 @@ use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
 use crate::callbacks::{self, FailureKind};
-use crate::conv::{OCamlRepr, Opaque, Resolver};
-use crate::error::{Error, OCamlError};
+use crate::conv::{OCamlRepr, Resolver};
+use crate::error::{fitting, into_error, Error};
 use crate::keyed::KeyedSlab;
 use crate::panic_report::{panic_message, report_panic, Panic};
 use crate::root::Root;
-use crate::runtime::{
-    assert_may_call_ocaml, is_shut_down, with_executor, with_runtime, wrong_thread_message, Entered,
-};
+use crate::runtime::{assert_may_call_ocaml, is_shut_down, with_executor, with_runtime};
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
 
@@ -64,17 +62,17 @@ fn poll_contained<F: Future>(
 /// # Panics
 /// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
 /// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
-/// Wrap stubs in [`lwt_stub`], which turns such a panic into a rejected promise.
+/// Wrap stubs in [`lwt_stub`](crate::boundary::lwt_stub), which turns such a panic into a rejected promise.
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
 where
     O: 'static,
     T: ToOCaml<O> + 'static,
     F: Future<Output = Result<T, Error>> + 'static,
 {
-    assert_may_call_ocaml("lwt_rust::lwt_future::spawn");
+    assert_may_call_ocaml("lwt_rust::export_future::spawn");
     if is_shut_down() {
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
-        return ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") });
+        return ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") });
     }
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
@@ -96,7 +94,7 @@ where
                 report_panic("a future's destructor, at shutdown", &panic_message(&panic));
             }
             // SAFETY: OCaml context (checked above); returned to OCaml at once.
-            ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") })
+            ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") })
         }
         Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
@@ -127,7 +125,7 @@ where
 }
 
 /// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
-/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`], and with
+/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`](crate::error::OCamlError), and with
 /// `Lwt_rust.Rust_error` carrying `E`'s `Display` text otherwise.
 pub fn spawn_result<T, E, F>(future: F) -> ocaml::Raw
 where
@@ -136,95 +134,6 @@ where
     F: Future<Output = Result<T, E>> + 'static,
 {
     spawn::<T::Marker, T, _>(async move { fitting(future.await.map_err(into_error)?) })
-}
-
-/// `value`, if it fits its OCaml type ([`OCamlRepr::check_fits`]); else a `Rust_error` saying
-/// what does not, rather than a silently truncated value.
-pub fn fitting<T: OCamlRepr>(value: T) -> Result<T, Error> {
-    value.check_fits().map(|()| value).map_err(Error::Rust)
-}
-
-/// Maps any displayable error to an [`Error`], keeping OCaml exceptions as they are.
-pub fn into_error<E: std::fmt::Display + 'static>(err: E) -> Error {
-    let mut slot = Some(err);
-    let any = &mut slot as &mut dyn std::any::Any;
-    if let Some(err) = any.downcast_mut::<Option<Error>>() {
-        return err.take().expect("present");
-    }
-    if let Some(err) = any.downcast_mut::<Option<OCamlError>>() {
-        return Error::OCaml(err.take().expect("present"));
-    }
-    Error::rust(slot.expect("present"))
-}
-
-/// A promise rejected with `Invalid_argument message`: what a stub returns when an argument
-/// fails its [`OCamlRepr`] check.
-///
-/// # Panics
-/// Outside the OCaml context, or inside [`with_runtime`] (it allocates on the OCaml heap).
-pub fn invalid_argument(message: &str) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::lwt_future::invalid_argument");
-    // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
-    ocaml::Raw(unsafe { callbacks::failed(FailureKind::InvalidArgument, message) })
-}
-
-/// Runs a stub body that returns an `'a Lwt.t`, in the OCaml context, containing panics: a
-/// panic (in argument conversion, say) gives a promise rejected with `Lwt_rust.Rust_panic`.
-/// Every exported function returning a promise should be wrapped in it; `#[lwt_rust::func]`
-/// does so.
-///
-/// Called from a thread other than the owner thread (an OCaml systhread, another domain), the
-/// body does not run and the promise is rejected with `Lwt_rust.Wrong_thread`.
-pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
-    contained_stub(
-        body,
-        // SAFETY: `contained_stub` calls this with the runtime lock held (OCaml called the
-        // stub) and touching none of the bridge's thread-local state; returned at once.
-        |kind, message| unsafe { ocaml::Raw(callbacks::failed(kind, message)) },
-        // SAFETY: as above.
-        || unsafe { ocaml::Raw(callbacks::interrupted_promise()) },
-    )
-}
-
-/// Runs `body` in the OCaml context as a stub returning an OCaml value (a promise or a
-/// stream), keeping the value rooted if leaving the stub calls OCaml. What fails is reported
-/// through `fail` (which makes the value from the failure's kind and message): a call from
-/// another thread (the body does not run), a panic (its message). If `fail` itself cannot
-/// complete (an asynchronous exception interrupts it twice in a row), `last_resort` gives a
-/// value made in advance, which allocates nothing; no panic ever leaves this function.
-pub(crate) fn contained_stub(
-    body: impl FnOnce() -> ocaml::Raw,
-    fail: impl Fn(FailureKind, &str) -> ocaml::Raw,
-    last_resort: impl Fn() -> ocaml::Raw,
-) -> ocaml::Raw {
-    let failed = |kind: FailureKind, message: &str| {
-        catch_unwind(AssertUnwindSafe(|| fail(kind, message)))
-            .or_else(|_| catch_unwind(AssertUnwindSafe(|| fail(kind, message))))
-            .unwrap_or_else(|_| last_resort())
-    };
-    let Some(entered) = Entered::new() else {
-        // Off the owner thread: the runtime lock is held (OCaml called us), but none of the
-        // bridge's state may be touched.
-        return failed(
-            FailureKind::WrongThread,
-            &wrong_thread_message("a Rust function of lwt_rust"),
-        );
-    };
-    let value = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(value) => value,
-        Err(panic) => failed(FailureKind::Panic, &panic_message(&panic)),
-    };
-    if entered.exit_calls_ocaml() {
-        // Leaving the stub will call OCaml (to schedule a drain), which may move the value:
-        // keep it rooted across that call.
-        // SAFETY: OCaml context; `value` was made with nothing allocated since.
-        let rooted: Root<Opaque> = unsafe { Root::from_raw(value.0) };
-        drop(entered);
-        // SAFETY: still inside the stub (the runtime lock is held); returned at once.
-        ocaml::Raw(unsafe { rooted.raw() })
-    } else {
-        value
-    }
 }
 
 /// A settled promise for an outcome available at once.
@@ -242,15 +151,19 @@ unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
         match outcome {
             Ok(Ok(value)) => {
                 match catch_unwind(AssertUnwindSafe(|| unsafe { value.to_ocaml(cr).raw() })) {
-                    Ok(value) => unsafe { callbacks::returned(value) },
+                    Ok(value) => unsafe { crate::direct_return::lwt_return(value) },
                     Err(panic) => unsafe {
-                        callbacks::failed(FailureKind::Panic, &panic_message(&panic))
+                        callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
                     },
                 }
             }
-            Ok(Err(Error::OCaml(err))) => unsafe { callbacks::failed_with(err.exception().raw()) },
-            Ok(Err(Error::Rust(msg))) => unsafe { callbacks::failed(FailureKind::Error, &msg) },
-            Err(panic) => unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) },
+            Ok(Err(Error::OCaml(err))) => unsafe { callbacks::lwt_fail(err.exception().raw()) },
+            Ok(Err(Error::Rust(msg))) => unsafe {
+                callbacks::rejected_promise(FailureKind::Error, &msg)
+            },
+            Err(panic) => unsafe {
+                callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
+            },
         }
     }
 }
@@ -262,19 +175,23 @@ fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
         // the call that uses them.
         match outcome {
             Ok(Ok(value)) => match catch_unwind(AssertUnwindSafe(|| value.to_boxroot(cr))) {
-                Ok(value) => unsafe { callbacks::resolve(resolver.raw(), value.get_raw()) },
+                Ok(value) => unsafe { callbacks::wakeup_later(resolver.raw(), value.get_raw()) },
                 Err(panic) => unsafe {
-                    callbacks::fail(resolver, FailureKind::Panic, &panic_message(&panic))
+                    callbacks::reject_with_failure(
+                        resolver,
+                        FailureKind::Panic,
+                        &panic_message(&panic),
+                    )
                 },
             },
             Ok(Err(Error::OCaml(err))) => unsafe {
-                callbacks::reject(resolver.raw(), err.exception().raw())
+                callbacks::wakeup_later_exn(resolver.raw(), err.exception().raw())
             },
             Ok(Err(Error::Rust(msg))) => unsafe {
-                callbacks::fail(resolver, FailureKind::Error, &msg)
+                callbacks::reject_with_failure(resolver, FailureKind::Error, &msg)
             },
             Err(panic) => unsafe {
-                callbacks::fail(resolver, FailureKind::Panic, &panic_message(&panic))
+                callbacks::reject_with_failure(resolver, FailureKind::Panic, &panic_message(&panic))
             },
         }
     })
@@ -354,7 +271,7 @@ where
         self.cancel();
         if let Some(resolver) = resolver {
             // SAFETY: shutdown runs in the OCaml context (a stub).
-            unsafe { callbacks::fail(&resolver, FailureKind::ShutDown, "") };
+            unsafe { callbacks::reject_with_failure(&resolver, FailureKind::ShutDown, "") };
         }
     }
 }
@@ -397,7 +314,7 @@ where
     // SAFETY: OCaml context (spawn checked it); the pair is read at once and
     // `Root::from_raw` does not allocate on the OCaml heap.
     let promise = unsafe {
-        let pair = callbacks::task(Some(key));
+        let pair = callbacks::cancelable_task(Some(key));
         let promise: Root<Resolver<O>> = Root::from_raw(sys::field(pair, 0).read());
         state
             .resolver
@@ -463,7 +380,13 @@ where
             // Rust_panic through the path that needs nothing but the OCaml context.
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| settle(&resolver, outcome))) {
                 // SAFETY: tasks are polled in the OCaml context.
-                unsafe { callbacks::fail(&resolver, FailureKind::Panic, &panic_message(&panic)) };
+                unsafe {
+                    callbacks::reject_with_failure(
+                        &resolver,
+                        FailureKind::Panic,
+                        &panic_message(&panic),
+                    )
+                };
             }
         }
         Poll::Ready(())
@@ -487,7 +410,7 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
         }
         if is_shut_down() {
             // SAFETY: OCaml context, checked above.
-            unsafe { callbacks::fail(&resolver, FailureKind::ShutDown, "") };
+            unsafe { callbacks::reject_with_failure(&resolver, FailureKind::ShutDown, "") };
             return;
         }
         let message = match drop_panic {
@@ -498,7 +421,7 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
             None => "the Rust task was dropped before it finished".to_owned(),
         };
         // SAFETY: OCaml context, checked above.
-        unsafe { callbacks::fail(&resolver, FailureKind::Dropped, &message) };
+        unsafe { callbacks::reject_with_failure(&resolver, FailureKind::Dropped, &message) };
     }
 }
 

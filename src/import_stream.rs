@@ -28,7 +28,7 @@ use ocaml_interop::{FromOCaml, OCaml, OCamlException};
 use crate::callbacks;
 use crate::conv::{from_ocaml_checked, LwtStream, OCamlRepr, Opaque};
 use crate::error::{Error, OCamlError};
-use crate::promise::Promise;
+use crate::import_promise::Promise;
 use crate::root::Root;
 use crate::runtime::with_runtime;
 
@@ -87,7 +87,7 @@ where
         // (which does not allocate on the OCaml heap), attached or rooted before anything
         // else allocates.
         unsafe {
-            let step = match callbacks::stream_next(source.raw()) {
+            let step = match callbacks::stream_step(source.raw()) {
                 Ok(step) => step,
                 Err(exn) => return Step::Item(Err(exception(exn))),
             };

@@ -74,7 +74,7 @@ impl<T: 'static> Promise<T> {
     /// held: the promise's slot lives in the owner thread's table.
     pub fn new(cr: &mut OCamlRuntime, promise: &Root<Lwt<T>>) -> Self {
         let _ = cr;
-        assert_in_ocaml_context("lwt_rust::promise::Promise::new");
+        assert_in_ocaml_context("lwt_rust::import_promise::Promise::new");
         // SAFETY: `cr` proves the OCaml context; the value is read from its root just before
         // the call.
         unsafe { Self::attach_raw(promise.raw()) }
@@ -83,7 +83,7 @@ impl<T: 'static> Promise<T> {
     /// # Safety
     /// OCaml context; `raw` is a valid `'a Lwt.t` read after the last allocation.
     pub(crate) unsafe fn attach_raw(raw: RawOCaml) -> Self {
-        assert_in_ocaml_context("lwt_rust::promise::Promise");
+        assert_in_ocaml_context("lwt_rust::import_promise::Promise");
         let lwt = Root::from_raw(raw);
         let key = SLOTS.with(|slots| {
             slots.borrow_mut().insert(Slot::Pending {
@@ -96,7 +96,7 @@ impl<T: 'static> Promise<T> {
             _type: PhantomData,
         };
         // Rooting and inserting touched no OCaml memory, so `raw` is still valid.
-        callbacks::attach(raw, key as isize);
+        callbacks::attach_to_slot(raw, key as isize);
         promise
     }
 
@@ -144,7 +144,7 @@ impl<T: 'static> Promise<T> {
             // SAFETY: OCaml context; the pair is read before any allocation, and
             // `Root::from_raw` does not allocate on the OCaml heap.
             unsafe {
-                let pair = callbacks::task(None);
+                let pair = callbacks::cancelable_task(None);
                 let resolver = Root::from_raw(ocaml::sys::field(pair, 1).read());
                 (resolver, ocaml::sys::field(pair, 0).read())
             }
@@ -206,7 +206,7 @@ impl<T: 'static> Drop for Promise<T> {
                     // stub frame), runtime not lent; the value is read from its root just
                     // before the call. Cancelling reports back through the rejected stub,
                     // which finds no slot and ignores it.
-                    unsafe { callbacks::cancel(lwt.raw()) }
+                    unsafe { callbacks::lwt_cancel(lwt.raw()) }
                 });
             }
         }
@@ -226,7 +226,7 @@ pub(crate) fn settled_off_thread(key: i64) {
         // SAFETY: owner thread, inside the drain stub (the caller); the exception is rooted
         // at once.
         let exn: Root<OCamlException> = unsafe {
-            Root::from_raw(callbacks::failure(
+            Root::from_raw(callbacks::failure_exception(
                 callbacks::FailureKind::WrongThread,
                 &message,
             ))
