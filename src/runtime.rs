@@ -15,6 +15,9 @@
 //!   blocking while work is queued. Nothing is run from the wake itself, which may happen
 //!   deep inside Rust code holding borrows.
 //!
+//! Every flag involved, with who sets and clears it and what it guarantees, is in the table
+//! at the top of `runtime/frame.rs` (the stub frames and the drain-request state live there).
+//!
 //! # The owner thread
 //!
 //! One thread owns the bridge: the thread that initialised the `Lwt_rust` module (the main
@@ -44,7 +47,7 @@
 //!   (an inner stub too, when no drain is running, so that a nested `Lwt_main.run` makes
 //!   progress), and every owner-thread wake sets it again.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{OnceCell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Mutex;
 use std::sync::OnceLock;
@@ -52,6 +55,11 @@ use std::sync::OnceLock;
 use ocaml_interop::OCamlRuntime;
 
 use crate::executor::{Executor, Notifier};
+
+mod frame;
+
+pub(crate) use frame::{claim_ocaml_thread, drain_now, Entered};
+pub use frame::{in_ocaml_context, local_drains, on_ocaml_thread, runtime_lent};
 
 extern "C" {
     /// From Lwt's `lwt_unix_stubs.c`: queues `id` and writes the notification fd if the queue
@@ -110,16 +118,10 @@ fn hooks() -> &'static Hooks {
 }
 
 static EVENTFD_NOTIFICATIONS: AtomicU64 = AtomicU64::new(0);
-static LOCAL_DRAINS: AtomicU64 = AtomicU64::new(0);
 
 /// Notifications sent through `Lwt_unix` (wakes from other threads).
 pub fn eventfd_notifications() -> u64 {
     EVENTFD_NOTIFICATIONS.load(Relaxed)
-}
-
-/// Drains scheduled through `Lwt.pause` (wakes on the OCaml thread).
-pub fn local_drains() -> u64 {
-    LOCAL_DRAINS.load(Relaxed)
 }
 
 impl Notifier for LwtNotifier {
@@ -131,7 +133,7 @@ impl Notifier for LwtNotifier {
 
     fn notify(&self) {
         if in_ocaml_context() {
-            CTX.with(|c| c.drain_requested.set(true));
+            frame::request_drain();
         } else {
             self.notify_out_of_band();
         }
@@ -196,58 +198,8 @@ pub type OCamlExecutor = Executor<LwtNotifier>;
 
 thread_local! {
     static EXECUTOR: OnceCell<OCamlExecutor> = const { OnceCell::new() };
-    /// The stub-frame state of this thread, in one place: a stub touches several of these
-    /// fields on entry and exit, and one thread-local costs one lookup.
-    static CTX: Ctx = const {
-        Ctx {
-            depth: Cell::new(0),
-            lent: Cell::new(false),
-            drain_requested: Cell::new(false),
-            drains_run: Cell::new(0),
-            owner: Cell::new(false),
-            inner_drain_scheduled: Cell::new(false),
-        }
-    };
     /// OCaml work deferred until the runtime is no longer lent (see [`defer_while_lent`]).
     static DEFERRED: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
-}
-
-struct Ctx {
-    /// Number of stub frames active on this thread.
-    depth: Cell<u32>,
-    /// Whether the innermost stub frame has lent out its `&mut OCamlRuntime`.
-    lent: Cell<bool>,
-    /// A wake inside a stub asked for a drain; the outermost stub schedules it on return.
-    drain_requested: Cell<bool>,
-    /// Drains run on this thread so far (tells a stub whether one ran during it).
-    drains_run: Cell<u64>,
-    /// Whether this is the owner thread (see "The owner thread").
-    owner: Cell<bool>,
-    /// An inner stub already scheduled a drain during the current outermost stub.
-    inner_drain_scheduled: Cell<bool>,
-}
-
-static OWNER_CLAIMED: AtomicBool = AtomicBool::new(false);
-
-/// Makes the calling thread the owner thread. Called by the setup stub, at module
-/// initialisation; only the first call in the process counts.
-pub(crate) fn claim_ocaml_thread() {
-    if !OWNER_CLAIMED.swap(true, SeqCst) {
-        CTX.with(|c| c.owner.set(true));
-    }
-}
-
-/// Whether the calling thread is the owner thread (the one that initialised `Lwt_rust` and
-/// runs `Lwt_main.run`).
-pub fn on_ocaml_thread() -> bool {
-    CTX.try_with(|c| c.owner.get()).unwrap_or(false)
-}
-
-/// Whether OCaml may be called right now: on the owner thread, inside a stub. (Only the owner
-/// thread makes stub frames, so the stub depth alone tells.) False while thread-locals are
-/// being destroyed at exit.
-pub fn in_ocaml_context() -> bool {
-    CTX.try_with(|c| c.depth.get() > 0).unwrap_or(false)
 }
 
 /// The message of the owner-thread rule, naming the entry point `what`.
@@ -314,12 +266,6 @@ pub(crate) fn try_with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> Optio
     EXECUTOR.try_with(|cell| cell.get().map(f)).ok().flatten()
 }
 
-/// Whether the innermost stub frame has lent its runtime handle (we are inside
-/// [`with_runtime`]).
-pub fn runtime_lent() -> bool {
-    CTX.try_with(|c| c.lent.get()).unwrap_or(false)
-}
-
 /// Runs `f` now if the runtime is not lent, else when the [`with_runtime`] that lent it
 /// returns: for OCaml work (cancelling a promise) that a destructor wants done, and that must
 /// not run while a value borrowed from the runtime may be alive.
@@ -349,16 +295,14 @@ fn run_deferred() {
 #[inline]
 pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
     assert_in_ocaml_context("lwt_rust::runtime::with_runtime");
-    CTX.with(|c| {
-        assert!(
-            !c.lent.replace(true),
-            "lwt_rust: with_runtime called inside with_runtime"
-        );
-    });
+    assert!(
+        frame::lend(),
+        "lwt_rust: with_runtime called inside with_runtime"
+    );
     struct Return;
     impl Drop for Return {
         fn drop(&mut self) {
-            CTX.with(|c| c.lent.set(false));
+            frame::give_back();
             // Nothing borrowed from the runtime outlives `f`: deferred OCaml work may run.
             if DEFERRED.with(|d| !d.borrow().is_empty()) {
                 run_deferred();
@@ -371,107 +315,4 @@ pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
     // outlive `f`.
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
     f(cr)
-}
-
-/// Marks a stub frame: while alive, OCaml may be called from this thread. Created by every
-/// exported stub before it touches any OCaml value.
-pub(crate) struct Entered {
-    lent_before: bool,
-    drains_at_entry: u64,
-}
-
-impl Entered {
-    /// Enters a stub frame, or `None` off the owner thread (see "The owner thread"): the
-    /// stub must then touch none of the bridge's state.
-    #[inline]
-    pub(crate) fn new() -> Option<Self> {
-        CTX.with(|c| {
-            if !c.owner.get() {
-                return None;
-            }
-            c.depth.set(c.depth.get() + 1);
-            Some(Entered {
-                lent_before: c.lent.replace(false),
-                drains_at_entry: c.drains_run.get(),
-            })
-        })
-    }
-
-    /// Whether dropping this guard will call OCaml (to run or schedule a requested drain): a
-    /// stub returning an OCaml value must keep it rooted across the drop.
-    pub(crate) fn exit_calls_ocaml(&self) -> bool {
-        CTX.with(|c| c.drain_requested.get() && (c.depth.get() == 1 || inner_exit_schedules(c)))
-    }
-}
-
-/// Whether an inner stub leaving with a drain requested must schedule that drain itself: no
-/// drain is running (so the outermost stub may be blocked, in a nested `Lwt_main.run`, say),
-/// and none was scheduled yet by an inner stub of the current outermost one.
-fn inner_exit_schedules(c: &Ctx) -> bool {
-    c.depth.get() > 1
-        && !c.inner_drain_scheduled.get()
-        && try_with_executor(|ex| !ex.is_draining()) == Some(true)
-}
-
-impl Drop for Entered {
-    /// Leaving the outermost stub with a drain requested: if no drain ran in this stub yet,
-    /// drain now, in the same Lwt round (a task woken by a settled promise resumes without
-    /// waiting for another turn of the event loop). If a drain already ran here, or work is
-    /// left after this one, the request is a re-arm: ask Lwt for a drain through `Lwt.pause`,
-    /// so that Lwt's I/O runs between batches.
-    fn drop(&mut self) {
-        let (exit_drain, schedule) = CTX.with(|c| {
-            c.lent.set(self.lent_before);
-            let requested = c.drain_requested.get();
-            let exit_drain = c.depth.get() == 1 && requested;
-            // The request stays set for the outermost stub, which drains when it leaves.
-            let schedule = requested && inner_exit_schedules(c);
-            if schedule {
-                c.inner_drain_scheduled.set(true);
-            }
-            if !exit_drain {
-                c.depth.set(c.depth.get() - 1);
-                if c.depth.get() == 0 {
-                    c.inner_drain_scheduled.set(false);
-                }
-            }
-            (exit_drain, schedule)
-        });
-        if schedule {
-            LOCAL_DRAINS.fetch_add(1, Relaxed);
-            (hooks().schedule_drain)();
-        }
-        if exit_drain {
-            self.drain_on_exit();
-        }
-    }
-}
-
-impl Entered {
-    #[inline(never)]
-    fn drain_on_exit(&self) {
-        // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of
-        // this library is live. This runs OCaml code: a stub returning an OCaml value roots
-        // it across this drop (see `exit_calls_ocaml`).
-        if CTX.with(|c| c.drains_run.get()) == self.drains_at_entry {
-            CTX.with(|c| c.drain_requested.set(false));
-            drain_now();
-        }
-        if CTX.with(|c| c.drain_requested.replace(false)) {
-            LOCAL_DRAINS.fetch_add(1, Relaxed);
-            (hooks().schedule_drain)();
-        }
-        CTX.with(|c| {
-            c.depth.set(c.depth.get() - 1);
-            c.inner_drain_scheduled.set(false);
-        });
-    }
-}
-
-/// Runs one budgeted drain of the executor, if it exists (the drain stub, stub exits and
-/// shutdown call it; OCaml context only).
-pub(crate) fn drain_now() {
-    CTX.with(|c| c.drains_run.set(c.drains_run.get() + 1));
-    (hooks().before_drain)();
-    try_with_executor(|ex| ex.drain());
 }
