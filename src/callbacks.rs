@@ -169,12 +169,53 @@ pub(crate) fn schedule_drain() {
     });
 }
 
+/// `f a`, `f` being a registered function: the raw `caml_callback_exn` result.
+///
+/// # Safety
+/// OCaml context; `f` is a cell of [`Named`]; `a` is valid (read after the last allocation).
+#[inline]
+unsafe fn apply1(f: *const RawOCaml, a: RawOCaml) -> RawOCaml {
+    // SAFETY: `f` is a `caml_named_value` cell, which lives as long as the program and holds a
+    // closure; the caller holds the runtime lock and hands a valid argument; `_exn` returns an
+    // exception as a value instead of unwinding through this frame.
+    unsafe { sys::caml_callback_exn(*f, a) }
+}
+
+/// `f a b`, as [`apply1`].
+///
+/// # Safety
+/// As [`apply1`], for both arguments.
+#[inline]
+unsafe fn apply2(f: *const RawOCaml, a: RawOCaml, b: RawOCaml) -> RawOCaml {
+    // SAFETY: as in `apply1`.
+    unsafe { sys::caml_callback2_exn(*f, a, b) }
+}
+
+/// An OCaml string holding `message`. Allocates: every raw value held by the caller is
+/// invalid afterwards.
+///
+/// # Safety
+/// OCaml context.
+#[inline]
+unsafe fn ocaml_string(message: &str) -> RawOCaml {
+    // SAFETY: the caller holds the runtime lock; the pointer and length describe `message`'s
+    // bytes, which OCaml copies.
+    unsafe { sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _) }
+}
+
+/// The OCaml `int` for `n` (tagged: `2n + 1`).
+#[inline]
+fn int(n: isize) -> RawOCaml {
+    n * 2 + 1
+}
+
 /// `Lwt.return value`, by calling it (see `direct_return` for the way that builds the block).
 ///
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn call_lwt_return(value: RawOCaml) -> RawOCaml {
-    with_named(|n| returned_value("returned", sys::caml_callback_exn(*n.returned, value)))
+    // SAFETY: the caller's contract (OCaml context, `value` valid).
+    with_named(|n| returned_value("returned", unsafe { apply1(n.returned, value) }))
 }
 
 /// `Lwt.return value`, or the exception it raised: for the start-up probe of its layout.
@@ -182,7 +223,8 @@ pub(crate) unsafe fn call_lwt_return(value: RawOCaml) -> RawOCaml {
 /// # Safety
 /// As [`call_lwt_return`].
 pub(crate) unsafe fn try_lwt_return(value: RawOCaml) -> Result<RawOCaml, RawOCaml> {
-    with_named(|n| check(sys::caml_callback_exn(*n.returned, value)))
+    // SAFETY: the caller's contract (OCaml context, `value` valid).
+    with_named(|n| check(unsafe { apply1(n.returned, value) }))
 }
 
 /// Whether `Lwt.state promise` is `Return value` (`lwt_rust.is_returned`): for the start-up
@@ -192,10 +234,9 @@ pub(crate) unsafe fn try_lwt_return(value: RawOCaml) -> Result<RawOCaml, RawOCam
 /// OCaml context; both values valid, read after the last allocation.
 pub(crate) unsafe fn is_returned(promise: RawOCaml, value: RawOCaml) -> bool {
     with_named(|n| {
-        matches!(
-            check(sys::caml_callback2_exn(*n.is_returned, promise, value)),
-            Ok(sys::TRUE)
-        )
+        // SAFETY: the caller's contract (OCaml context, both values valid).
+        let result = unsafe { apply2(n.is_returned, promise, value) };
+        matches!(check(result), Ok(sys::TRUE))
     })
 }
 
@@ -204,7 +245,8 @@ pub(crate) unsafe fn is_returned(promise: RawOCaml, value: RawOCaml) -> bool {
 /// # Safety
 /// As [`call_lwt_return`].
 pub(crate) unsafe fn lwt_fail(exn: RawOCaml) -> RawOCaml {
-    with_named(|n| returned_value("failed_with", sys::caml_callback_exn(*n.failed_with, exn)))
+    // SAFETY: the caller's contract (OCaml context, `exn` valid).
+    with_named(|n| returned_value("failed_with", unsafe { apply1(n.failed_with, exn) }))
 }
 
 /// A promise already rejected with the exception `kind` names, carrying `message`.
@@ -212,12 +254,13 @@ pub(crate) unsafe fn lwt_fail(exn: RawOCaml) -> RawOCaml {
 /// # Safety
 /// OCaml context.
 pub(crate) unsafe fn rejected_promise(kind: FailureKind, message: &str) -> RawOCaml {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
+    // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
     with_named(|n| {
-        returned_value(
-            "failed",
-            sys::caml_callback2_exn(*n.failed, kind as isize * 2 + 1, msg),
-        )
+        returned_value("failed", unsafe {
+            apply2(n.failed, int(kind as isize), msg)
+        })
     })
 }
 
@@ -226,12 +269,13 @@ pub(crate) unsafe fn rejected_promise(kind: FailureKind, message: &str) -> RawOC
 /// # Safety
 /// Runtime lock held.
 pub(crate) unsafe fn failure_exception(kind: FailureKind, message: &str) -> RawOCaml {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
+    // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
     with_named(|n| {
-        returned_value(
-            "failure",
-            sys::caml_callback2_exn(*n.failure, kind as isize * 2 + 1, msg),
-        )
+        returned_value("failure", unsafe {
+            apply2(n.failure, int(kind as isize), msg)
+        })
     })
 }
 
@@ -242,7 +286,9 @@ pub(crate) unsafe fn failure_exception(kind: FailureKind, message: &str) -> RawO
 /// # Safety
 /// Runtime lock held.
 pub(crate) unsafe fn interrupted_promise() -> RawOCaml {
-    with_named(|n| *n.interrupted_promise)
+    // SAFETY: a `caml_named_value` cell lives as long as the program; the caller holds the
+    // runtime lock, under which the value it holds is current.
+    with_named(|n| unsafe { *n.interrupted_promise })
 }
 
 /// The stream counterpart of [`interrupted_promise`]: every read fails with
@@ -251,7 +297,8 @@ pub(crate) unsafe fn interrupted_promise() -> RawOCaml {
 /// # Safety
 /// Runtime lock held.
 pub(crate) unsafe fn interrupted_stream() -> RawOCaml {
-    with_named(|n| *n.interrupted_stream)
+    // SAFETY: as in `interrupted_promise`.
+    with_named(|n| unsafe { *n.interrupted_stream })
 }
 
 /// `Lwt.cancel promise` (a no-op on a promise that is not cancelable or already settled).
@@ -259,7 +306,8 @@ pub(crate) unsafe fn interrupted_stream() -> RawOCaml {
 /// # Safety
 /// As [`call_lwt_return`].
 pub(crate) unsafe fn lwt_cancel(promise: RawOCaml) {
-    with_named(|n| internal("cancel", sys::caml_callback_exn(*n.cancel, promise)));
+    // SAFETY: the caller's contract (OCaml context, `promise` valid).
+    with_named(|n| internal("cancel", unsafe { apply1(n.cancel, promise) }));
 }
 
 /// `Lwt.wakeup_later resolver value`. A cancelled promise ignores it.
@@ -270,7 +318,8 @@ pub(crate) unsafe fn wakeup_later(resolver: RawOCaml, value: RawOCaml) {
     with_named(|n| {
         internal(
             "resolve",
-            sys::caml_callback2_exn(*n.resolve, resolver, value),
+            // SAFETY: the caller's contract (OCaml context, both values valid).
+            unsafe { apply2(n.resolve, resolver, value) },
         )
     });
 }
@@ -280,7 +329,8 @@ pub(crate) unsafe fn wakeup_later(resolver: RawOCaml, value: RawOCaml) {
 /// # Safety
 /// As [`wakeup_later`].
 pub(crate) unsafe fn wakeup_later_exn(resolver: RawOCaml, exn: RawOCaml) {
-    with_named(|n| internal("reject", sys::caml_callback2_exn(*n.reject, resolver, exn)));
+    // SAFETY: the caller's contract (OCaml context, both values valid).
+    with_named(|n| internal("reject", unsafe { apply2(n.reject, resolver, exn) }));
 }
 
 /// Rejects `resolver` with the exception `kind` names, carrying `message`.
@@ -288,14 +338,16 @@ pub(crate) unsafe fn wakeup_later_exn(resolver: RawOCaml, exn: RawOCaml) {
 /// # Safety
 /// OCaml context.
 pub(crate) unsafe fn reject_with_failure<T>(resolver: &Root<T>, kind: FailureKind, message: &str) {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
-    // The resolver is read after the allocation above, which may have moved it.
-    let mut args = [resolver.raw(), kind as isize * 2 + 1, msg];
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
+    // SAFETY: OCaml context; the resolver is read after the allocation above, which may have
+    // moved it, and nothing allocates before the call below.
+    let mut args = [unsafe { resolver.raw() }, int(kind as isize), msg];
     with_named(|n| {
-        internal(
-            "fail",
-            sys::caml_callbackN_exn(*n.fail, args.len(), args.as_mut_ptr()),
-        )
+        // SAFETY: `n.fail` is a named cell holding a closure of three arguments, `args` three
+        // valid values (see above); the runtime lock is held.
+        let result = unsafe { sys::caml_callbackN_exn(*n.fail, args.len(), args.as_mut_ptr()) };
+        internal("fail", result)
     });
 }
 
@@ -308,7 +360,8 @@ pub(crate) unsafe fn attach_to_slot(promise: RawOCaml, key: isize) {
     with_named(|n| {
         internal(
             "attach",
-            sys::caml_callback2_exn(*n.attach, promise, key * 2 + 1),
+            // SAFETY: the caller's contract (OCaml context, `promise` valid); `key` is an int.
+            unsafe { apply2(n.attach, promise, int(key)) },
         )
     });
 }
@@ -325,12 +378,9 @@ pub(crate) unsafe fn call_and_attach(
     key: isize,
 ) -> Result<RawOCaml, RawOCaml> {
     with_named(|n| {
-        check(sys::caml_callback3_exn(
-            *n.call_attach,
-            closure,
-            arg,
-            key * 2 + 1,
-        ))
+        // SAFETY: a named cell holding a closure of three arguments; the caller's contract
+        // (OCaml context, `closure` and `arg` valid); `key` is an int.
+        check(unsafe { sys::caml_callback3_exn(*n.call_attach, closure, arg, int(key)) })
     })
 }
 
@@ -339,16 +389,18 @@ pub(crate) unsafe fn call_and_attach(
 /// # Safety
 /// OCaml context; `exn` is a valid exception value read just before the call.
 pub(crate) unsafe fn describe_exn(exn: RawOCaml) -> String {
-    with_named(
-        |n| match check(sys::caml_callback_exn(*n.describe_exn, exn)) {
-            Ok(s) => {
-                let len = sys::caml_string_length(s);
-                let bytes = std::slice::from_raw_parts(sys::string_val(s), len);
-                String::from_utf8_lossy(bytes).into_owned()
-            }
-            Err(_) => "<exception printer raised>".to_owned(),
-        },
-    )
+    // SAFETY: the caller's contract (OCaml context, `exn` valid).
+    with_named(|n| match check(unsafe { apply1(n.describe_exn, exn) }) {
+        Ok(s) => {
+            // SAFETY: `Printexc.to_string` returned a string; it is read, and copied,
+            // before anything allocates.
+            let bytes = unsafe {
+                std::slice::from_raw_parts(sys::string_val(s), sys::caml_string_length(s))
+            };
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        Err(_) => "<exception printer raised>".to_owned(),
+    })
 }
 
 /// The `'a Lwt_stream.t` that reads the Rust stream source `key` (see `export_stream`).
@@ -359,7 +411,8 @@ pub(crate) unsafe fn stream_of_source(key: i64) -> RawOCaml {
     with_named(|n| {
         returned_value(
             "rust_stream",
-            sys::caml_callback_exn(*n.rust_stream, key as isize * 2 + 1),
+            // SAFETY: OCaml context (the caller's contract); `key` is an int.
+            unsafe { apply1(n.rust_stream, int(key as isize)) },
         )
     })
 }
@@ -370,12 +423,13 @@ pub(crate) unsafe fn stream_of_source(key: i64) -> RawOCaml {
 /// # Safety
 /// OCaml context.
 pub(crate) unsafe fn failing_stream(kind: FailureKind, message: &str) -> RawOCaml {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
+    // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
     with_named(|n| {
-        returned_value(
-            "failed_stream",
-            sys::caml_callback2_exn(*n.failed_stream, kind as isize * 2 + 1, msg),
-        )
+        returned_value("failed_stream", unsafe {
+            apply2(n.failed_stream, int(kind as isize), msg)
+        })
     })
 }
 
@@ -388,7 +442,8 @@ pub(crate) unsafe fn failing_stream(kind: FailureKind, message: &str) -> RawOCam
 /// # Safety
 /// OCaml context; `stream` is a valid `'a Lwt_stream.t` read just before the call.
 pub(crate) unsafe fn stream_step(stream: RawOCaml) -> Result<RawOCaml, RawOCaml> {
-    with_named(|n| check(sys::caml_callback_exn(*n.stream_next, stream)))
+    // SAFETY: the caller's contract (OCaml context, `stream` valid).
+    with_named(|n| check(unsafe { apply1(n.stream_next, stream) }))
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.
@@ -398,5 +453,6 @@ pub(crate) unsafe fn stream_step(stream: RawOCaml) -> Result<RawOCaml, RawOCaml>
 /// # Safety
 /// OCaml context; `closure` and `arg` are valid values read just before the call.
 pub(crate) unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCaml> {
-    check(sys::caml_callback_exn(closure, arg))
+    // SAFETY: the caller's contract (OCaml context, `closure` a closure, both valid).
+    check(unsafe { sys::caml_callback_exn(closure, arg) })
 }

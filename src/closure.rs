@@ -3,7 +3,7 @@
 //! Invariants: an [`OCamlFn`] roots its closure until dropped; it is called only in the OCaml
 //! context (a task polled by the executor, or a stub). Lives on the OCaml thread (`!Send`).
 
-use ocaml_interop::{OCaml, OCamlException, ToOCaml};
+use ocaml_interop::{OCaml, ToOCaml};
 
 use crate::callbacks;
 use crate::conv::LwtFn;
@@ -44,9 +44,7 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
                     Ok(promise) => Ok(Promise::made(key, promise)),
                     Err(exn) => {
                         Promise::<B>::not_made(key);
-                        let exn: Root<OCamlException> = Root::from_raw(exn);
-                        let message = callbacks::describe_exn(exn.raw());
-                        Err(OCamlError::new(exn, message))
+                        Err(OCamlError::from_raw(exn))
                     }
                 }
             }

@@ -31,11 +31,13 @@ use crate::callbacks;
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn lwt_return(value: RawOCaml) -> RawOCaml {
     if DIRECT_RETURN.load(Relaxed) {
-        if let Some(promise) = build_returned(value) {
+        // SAFETY: the caller's contract (OCaml context, `value` valid); the probe passed.
+        if let Some(promise) = unsafe { build_returned(value) } {
             return promise;
         }
     }
-    callbacks::call_lwt_return(value)
+    // SAFETY: the caller's contract.
+    unsafe { callbacks::call_lwt_return(value) }
 }
 
 /// Whether [`lwt_return`] builds `Lwt.return`'s block itself: set by [`probe`]
@@ -61,16 +63,16 @@ extern "C" {
 /// retried after emptying the minor heap.
 pub(crate) fn probe(_cr: &mut ocaml_interop::OCamlRuntime) {
     const ATTEMPTS: usize = 3;
-    // SAFETY: OCaml context (`_cr` proves the runtime lock is held), and the caller holds no
-    // raw OCaml value across this call.
-    let ok = unsafe {
-        (0..ATTEMPTS).any(|attempt| {
-            if attempt > 0 {
-                caml_minor_collection();
-            }
-            direct_return_ok()
-        })
-    };
+    // OCaml context (`_cr` proves the runtime lock is held), and the caller holds no raw OCaml
+    // value across this call: the collection and the check may move any.
+    let ok = (0..ATTEMPTS).any(|attempt| {
+        if attempt > 0 {
+            // SAFETY: OCaml context; no raw value is held across it (see above).
+            unsafe { caml_minor_collection() };
+        }
+        // SAFETY: OCaml context.
+        unsafe { direct_return_ok() }
+    });
     DIRECT_RETURN.store(ok, Relaxed);
 }
 
@@ -114,13 +116,16 @@ extern "C" {
 /// OCaml context.
 #[inline(always)]
 unsafe fn minor_heap() -> *mut MinorHeap {
+    // SAFETY (both): the runtime is initialised (OCaml context), so its domain state exists;
+    // OCaml 4's global is written only at start-up, and OCaml 5's helper reads the calling
+    // domain's thread-local.
     #[cfg(not(ocaml5))]
     {
-        Caml_state
+        unsafe { Caml_state }
     }
     #[cfg(ocaml5)]
     {
-        caml_sys_get_domain_state()
+        unsafe { caml_sys_get_domain_state() }
     }
 }
 
@@ -141,20 +146,30 @@ const ONE_FIELD_TAG_0: RawOCaml = 1 << 10;
 /// allocation pointer in the domain state for the duration of the call (a `[@@noalloc]`
 /// external would leave it in a register, and must not allocate at all).
 unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
-    let heap = minor_heap();
-    let ptr = (*heap).young_ptr;
+    // SAFETY (the three blocks below): OCaml context (the caller's contract): the domain state
+    // is live, and only this thread, which holds the runtime lock, reads or writes
+    // `young_ptr`. Accessed through the raw pointer, never a `&mut`: `young_limit` may change
+    // behind our back (see `MinorHeap`).
+    let heap = unsafe { minor_heap() };
+    let ptr = unsafe { (*heap).young_ptr };
     // Two blocks of a header and one field each.
     let start = ptr.wrapping_sub(4);
-    if start < (*heap).young_limit() || start > ptr {
+    if start < unsafe { (*heap).young_limit() } || start > ptr {
         return None;
     }
-    (*heap).young_ptr = start;
-    // `start` holds the promise's header, `start + 2` the `Fulfilled` block's.
-    start.write(ONE_FIELD_TAG_0);
-    start.add(1).write(start.add(3) as RawOCaml);
-    start.add(2).write(ONE_FIELD_TAG_0);
-    start.add(3).write(value);
-    Some(start.add(1) as RawOCaml)
+    // SAFETY: as above.
+    unsafe { (*heap).young_ptr = start };
+    // SAFETY: `start .. ptr` (four words) lies inside the minor heap, above `young_limit`
+    // (checked), and now belongs to us: moving `young_ptr` down allocated it, as
+    // `Alloc_small` does. `start` holds the promise's header, `start + 2` the `Fulfilled`
+    // block's; every field is initialised before OCaml can look (no allocation in between).
+    unsafe {
+        start.write(ONE_FIELD_TAG_0);
+        start.add(1).write(start.add(3) as RawOCaml);
+        start.add(2).write(ONE_FIELD_TAG_0);
+        start.add(3).write(value);
+        Some(start.add(1) as RawOCaml)
+    }
 }
 
 /// Whether [`build_returned`] builds what `Lwt.return` builds, in this program: checked once,
@@ -168,25 +183,38 @@ unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
 /// OCaml context.
 unsafe fn direct_return_ok() -> bool {
     const PROBE: RawOCaml = 2 * 4_242 + 1;
-    let one_field_tag_0 =
-        |v: RawOCaml| sys::is_block(v) && (v as *const RawOCaml).sub(1).read() == ONE_FIELD_TAG_0;
-    let Ok(made) = callbacks::try_lwt_return(PROBE) else {
+    // SAFETY: reads the header word of a block (`is_block` checked first), valid until the
+    // next allocation; the values passed are read after the last one.
+    let one_field_tag_0 = |v: RawOCaml| {
+        sys::is_block(v) && unsafe { (v as *const RawOCaml).sub(1).read() } == ONE_FIELD_TAG_0
+    };
+    // SAFETY: OCaml context (the caller's contract); `PROBE` is an immediate.
+    let Ok(made) = (unsafe { callbacks::try_lwt_return(PROBE) }) else {
         return false;
     };
-    let heap = minor_heap();
+    // SAFETY: OCaml context: the domain state is live; read through the raw pointer only.
+    let (young_limit, young_ptr) = unsafe {
+        let heap = minor_heap();
+        ((*heap).young_limit(), (*heap).young_ptr)
+    };
     let made_header = (made as *mut RawOCaml).wrapping_sub(1);
-    let just_allocated = (*heap).young_limit() < (*heap).young_ptr
-        && (*heap).young_ptr <= made_header
-        && made_header < (*heap).young_ptr.wrapping_add(16);
+    let just_allocated = young_limit < young_ptr
+        && young_ptr <= made_header
+        && made_header < young_ptr.wrapping_add(16);
+    // SAFETY: `made` is a block just allocated (checked), so its field is readable, and the
+    // field's own field once `one_field_tag_0` has checked it is a one-field block. Nothing
+    // allocates in between.
     if !(just_allocated
         && one_field_tag_0(made)
-        && one_field_tag_0(sys::field(made, 0).read())
-        && sys::field(sys::field(made, 0).read(), 0).read() == PROBE)
+        && one_field_tag_0(unsafe { sys::field(made, 0).read() })
+        && unsafe { sys::field(sys::field(made, 0).read(), 0).read() } == PROBE)
     {
         return false;
     }
-    let Some(built) = build_returned(PROBE) else {
+    // SAFETY: OCaml context; `PROBE` is an immediate.
+    let Some(built) = (unsafe { build_returned(PROBE) }) else {
         return false;
     };
-    callbacks::is_returned(built, PROBE)
+    // SAFETY: OCaml context; `built` was made just above, nothing allocated since.
+    unsafe { callbacks::is_returned(built, PROBE) }
 }

@@ -8,6 +8,9 @@ use std::fmt;
 
 use ocaml_interop::OCamlException;
 
+use ocaml::sys::Value as RawOCaml;
+
+use crate::callbacks;
 use crate::conv::OCamlRepr;
 use crate::root::Root;
 
@@ -20,6 +23,20 @@ pub struct OCamlError {
 
 impl OCamlError {
     pub(crate) fn new(exn: Root<OCamlException>, message: String) -> Self {
+        OCamlError { exn, message }
+    }
+
+    /// The exception `exn`, rooted, with its `Printexc.to_string` text: the one conversion of
+    /// an OCaml exception to Rust (a rejected awaited promise, a raising closure, a failing
+    /// stream).
+    ///
+    /// # Safety
+    /// OCaml context; `exn` is a valid exception value read after the last allocation.
+    pub(crate) unsafe fn from_raw(exn: RawOCaml) -> Self {
+        // SAFETY: the caller's contract; rooting allocates nothing on the OCaml heap.
+        let exn: Root<OCamlException> = unsafe { Root::from_raw(exn) };
+        // SAFETY: OCaml context; the exception is read from its root right before the call.
+        let message = unsafe { callbacks::describe_exn(exn.raw()) };
         OCamlError { exn, message }
     }
 

@@ -84,7 +84,8 @@ impl<T: 'static> Promise<T> {
     /// OCaml context; `raw` is a valid `'a Lwt.t` read after the last allocation.
     pub(crate) unsafe fn attach_raw(raw: RawOCaml) -> Self {
         assert_in_ocaml_context("lwt_rust::import_promise::Promise");
-        let lwt = Root::from_raw(raw);
+        // SAFETY: the caller's contract.
+        let lwt = unsafe { Root::from_raw(raw) };
         let key = SLOTS.with(|slots| {
             slots.borrow_mut().insert(Slot::Pending {
                 waker: None,
@@ -95,8 +96,9 @@ impl<T: 'static> Promise<T> {
             key: Some(key),
             _type: PhantomData,
         };
-        // Rooting and inserting touched no OCaml memory, so `raw` is still valid.
-        callbacks::attach_to_slot(raw, key as isize);
+        // SAFETY: OCaml context; rooting and inserting touched no OCaml memory, so `raw` is
+        // still valid.
+        unsafe { callbacks::attach_to_slot(raw, key as isize) };
         promise
     }
 
@@ -122,8 +124,9 @@ impl<T: 'static> Promise<T> {
     pub(crate) unsafe fn made(key: i64, raw: RawOCaml) -> Self {
         SLOTS.with(|slots| {
             if let Some(Slot::Pending { lwt, .. }) = slots.borrow_mut().get_mut(key) {
-                // Rooting allocates nothing on the OCaml heap.
-                *lwt = Some(Root::from_raw(raw));
+                // SAFETY: the caller's contract; nothing allocated since (rooting allocates
+                // nothing on the OCaml heap).
+                *lwt = Some(unsafe { Root::from_raw(raw) });
             }
         });
         Promise {
@@ -271,7 +274,9 @@ pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
         match slots.get_mut(key) {
             Some(slot @ Slot::Pending { .. }) => Some(std::mem::replace(
                 slot,
-                Slot::Fulfilled(Root::from_raw(value)),
+                // SAFETY: the caller's contract (OCaml context, `value` valid, nothing
+                // allocated since it was read).
+                Slot::Fulfilled(unsafe { Root::from_raw(value) }),
             )),
             _ => None,
         }
@@ -290,9 +295,8 @@ pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
 /// # Safety
 /// OCaml context; `exn` is valid (read after the last allocation).
 pub(crate) unsafe fn rejected(key: i64, exn: RawOCaml) {
+    // SAFETY: the caller's contract; `settle` runs this before anything allocates.
     settle(key, || {
-        let exn: Root<OCamlException> = Root::from_raw(exn);
-        let message = callbacks::describe_exn(exn.raw());
-        Slot::Rejected(Box::new(OCamlError::new(exn, message)))
+        Slot::Rejected(Box::new(unsafe { OCamlError::from_raw(exn) }))
     });
 }

@@ -29,6 +29,9 @@
 //! OCaml main thread and are `!Send`; only wakers and [`executor::Spawner`] cross threads.
 
 #![warn(missing_docs)]
+// Every unsafe operation inside an `unsafe fn` sits in its own `unsafe` block with its own
+// `SAFETY:` justification: the function's contract alone does not say which step relies on what.
+#![deny(unsafe_op_in_unsafe_fn)]
 
 // Lets `#[lwt_rust::func]` (whose expansion names `::lwt_rust`) be used inside this crate too.
 extern crate self as lwt_rust;
