@@ -322,7 +322,8 @@ where
             }
         } else {
             let array: OCaml<OCamlUniformArray<T::Marker>> = self.0.to_ocaml(cr);
-            // SAFETY: same value, marker re-typed.
+            // SAFETY: same value, marker re-typed. (The handle is only borrowed to re-type the
+            // value; `cr` is borrowed by `array`, and ocaml-interop has no public re-typing.)
             unsafe {
                 OCaml::new(
                     ocaml_interop::internal::recover_runtime_handle(),
@@ -359,6 +360,8 @@ where
                     floats.capacity(),
                 ))
             } else {
+                // `from_ocaml` gets no handle; ocaml-interop has no public way to type a raw
+                // value without one (the runtime lock is held: the trait's contract).
                 let cr = ocaml_interop::internal::recover_runtime_handle();
                 let uniform: OCaml<OCamlUniformArray<T::Marker>> = OCaml::new(cr, raw);
                 Array(uniform.to_rust())

@@ -144,6 +144,8 @@ where
 unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
     // SAFETY: the caller guarantees the OCaml context (runtime lock held) and that no other
     // `&mut OCamlRuntime` is alive in this stub frame; this one lives until the return.
+    // (Not `with_runtime`, whose checks `spawn` has just made, on the hot path of a ready call;
+    // ocaml-interop has no public way to get the handle inside a stub, see `with_runtime`.)
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
     {
         // SAFETY (all arms): OCaml context; each value is passed to OCaml right after it is

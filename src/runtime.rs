@@ -312,7 +312,9 @@ pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
     let _return = Return;
     // SAFETY: we are on the OCaml thread inside a stub, so the runtime lock is held; the
     // `lent` flag makes this the only `&mut` handed out in this stub frame, and it does not
-    // outlive `f`.
+    // outlive `f`. (ocaml-interop's public ways to get the handle, `OCamlRuntime::init` and
+    // `with_domain_lock`, start or lock the runtime; a stub already runs inside it, so its
+    // hidden `recover_runtime_handle_mut` is the only way.)
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
     f(cr)
 }
