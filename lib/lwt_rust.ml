@@ -285,17 +285,26 @@ module Task_promise = struct
   open Async_exn
   open Test_hooks
 
+  (* Test hook for the property test: Lwt refuses to settle a promise twice, and the bridge
+     ignores the refusal (below) rather than let it reach Rust. With LWT_RUST_TEST_SETTLES set
+     (read at each refusal, so a test program may set it after this module is initialised),
+     each refusal is also handed to [Lwt.async_exception_hook], so that a second settlement
+     from Rust can be seen. A cancelled promise is not refused (Lwt ignores the settlement). *)
+  let refused () =
+    if Sys.getenv_opt "LWT_RUST_TEST_SETTLES" <> None then
+      report_async (Failure "Lwt_rust test hook: a promise was settled twice")
+
   (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
      (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
   let resolve u v =
     completing (fun () ->
         gc_hook ();
-        try Lwt.wakeup_later u v with Invalid_argument _ -> ())
+        try Lwt.wakeup_later u v with Invalid_argument _ -> refused ())
 
   let reject u exn =
     completing (fun () ->
         gc_hook ();
-        try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ())
+        try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> refused ())
 
   (* The kinds of src/callbacks.rs's [FailureKind]. *)
   let failure kind message =
