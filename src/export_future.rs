@@ -63,6 +63,7 @@ fn poll_contained<F: Future>(
 /// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
 /// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
 /// Wrap stubs in [`lwt_stub`](crate::boundary::lwt_stub), which turns such a panic into a rejected promise.
+#[inline]
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
 where
     O: 'static,
@@ -116,6 +117,7 @@ where
 /// [`spawn`] for a future whose output is a plain value, converted by its [`OCamlRepr`]. A
 /// value that does not fit its OCaml type (an `i64` beyond 63 bits) rejects the promise with
 /// `Lwt_rust.Rust_error`.
+#[inline]
 pub fn spawn_value<T, F>(future: F) -> ocaml::Raw
 where
     T: OCamlRepr + ToOCaml<T::Marker>,
@@ -127,6 +129,7 @@ where
 /// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
 /// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`](crate::error::OCamlError), and with
 /// `Lwt_rust.Rust_error` carrying `E`'s `Display` text otherwise.
+#[inline]
 pub fn spawn_result<T, E, F>(future: F) -> ocaml::Raw
 where
     T: OCamlRepr + ToOCaml<T::Marker>,
