@@ -37,9 +37,6 @@ use crate::runtime::{assert_may_call_ocaml, is_shut_down, with_executor, with_ru
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
 
-/// A task's future, pinned; every poll goes through [`poll_contained`].
-type Guarded<F> = Pin<Box<F>>;
-
 /// Polls `future`, catching a panic (it comes back as `Ready(Err(panic))`).
 #[inline]
 fn poll_contained<F: Future>(
@@ -78,7 +75,7 @@ where
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
     // Most ready calls reuse the block of the previous one (see `box_cache`).
-    let mut future: Guarded<F> = crate::box_cache::pin(future);
+    let mut future: Pin<Box<F>> = crate::box_cache::pin(future);
     let first = poll_contained(future.as_mut(), &mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
@@ -225,7 +222,8 @@ fn drop_contained<F>(future: Option<F>) -> Option<Panic> {
 /// taken out while it is polled, so a cancel arriving during the poll finds it missing and
 /// sets `cancel_requested` instead.
 struct TaskState<F: Future<Output = Result<T, Error>>, O: 'static, T> {
-    future: Cell<Option<Guarded<F>>>,
+    /// The future, pinned in its box; every poll goes through [`poll_contained`].
+    future: Cell<Option<Pin<Box<F>>>>,
     resolver: Cell<Option<Root<Resolver<O>>>>,
     handle: Cell<Option<async_task::Task<()>>>,
     /// Set when `Lwt.cancel` arrives while the future is being polled.
@@ -290,7 +288,7 @@ pub(crate) fn shut_down_local_tasks() {
     }
 }
 
-fn spawn_task<F, O, T>(future: Guarded<F>) -> RawOCaml
+fn spawn_task<F, O, T>(future: Pin<Box<F>>) -> RawOCaml
 where
     F: Future<Output = Result<T, Error>> + 'static,
     O: 'static,
