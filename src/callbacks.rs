@@ -256,11 +256,10 @@ pub(crate) unsafe fn lwt_fail(exn: RawOCaml) -> RawOCaml {
 pub(crate) unsafe fn rejected_promise(kind: FailureKind, message: &str) -> RawOCaml {
     // SAFETY: OCaml context (the caller's contract).
     let msg = unsafe { ocaml_string(message) };
-    // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
     with_named(|n| {
-        returned_value("failed", unsafe {
-            apply2(n.failed, int(kind as isize), msg)
-        })
+        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
+        let result = unsafe { apply2(n.failed, int(kind as isize), msg) };
+        returned_value("failed", result)
     })
 }
 
@@ -271,11 +270,10 @@ pub(crate) unsafe fn rejected_promise(kind: FailureKind, message: &str) -> RawOC
 pub(crate) unsafe fn failure_exception(kind: FailureKind, message: &str) -> RawOCaml {
     // SAFETY: OCaml context (the caller's contract).
     let msg = unsafe { ocaml_string(message) };
-    // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
     with_named(|n| {
-        returned_value("failure", unsafe {
-            apply2(n.failure, int(kind as isize), msg)
-        })
+        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
+        let result = unsafe { apply2(n.failure, int(kind as isize), msg) };
+        returned_value("failure", result)
     })
 }
 
@@ -425,11 +423,10 @@ pub(crate) unsafe fn stream_of_source(key: i64) -> RawOCaml {
 pub(crate) unsafe fn failing_stream(kind: FailureKind, message: &str) -> RawOCaml {
     // SAFETY: OCaml context (the caller's contract).
     let msg = unsafe { ocaml_string(message) };
-    // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
     with_named(|n| {
-        returned_value("failed_stream", unsafe {
-            apply2(n.failed_stream, int(kind as isize), msg)
-        })
+        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
+        let result = unsafe { apply2(n.failed_stream, int(kind as isize), msg) };
+        returned_value("failed_stream", result)
     })
 }
 

@@ -219,10 +219,11 @@ impl<T: OCamlRepr> OCamlRepr for Option<T> {
         format!("{} option", T::ocaml_type())
     }
     unsafe fn check(v: RawOCaml) -> bool {
-        // SAFETY (one block for the reads of one shape): `v` is valid (the trait's contract);
-        // its field is read only once it is known to be a one-field block, and is itself a
-        // valid value, as the inner check asks.
-        v == sys::NONE || unsafe { is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)) }
+        v == sys::NONE
+            // SAFETY: `v` is valid (the trait's contract); its field is read only once it is
+            // known to be a one-field block, and is itself a valid value, as the inner check
+            // asks. One block for the reads of one shape.
+            || unsafe { is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)) }
     }
     fn check_fits(&self) -> Result<(), String> {
         self.as_ref().map_or(Ok(()), T::check_fits)
@@ -291,7 +292,12 @@ impl<T: OCamlRepr> OCamlRepr for Array<T> {
         match unsafe { sys::tag_val(v) } {
             // Flat float arrays; the empty array is a tag-0 atom for every element type.
             tag::DOUBLE_ARRAY => is_f64::<T>(),
-            0 => (0..unsafe { sys::wosize_val(v) }).all(|i| unsafe { T::check(*sys::field(v, i)) }),
+            0 => {
+                // SAFETY: see above.
+                let size = unsafe { sys::wosize_val(v) };
+                // SAFETY: see above: `i` is below the block's size.
+                (0..size).all(|i| unsafe { T::check(*sys::field(v, i)) })
+            }
             _ => false,
         }
     }

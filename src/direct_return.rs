@@ -116,15 +116,16 @@ extern "C" {
 /// OCaml context.
 #[inline(always)]
 unsafe fn minor_heap() -> *mut MinorHeap {
-    // SAFETY (both): the runtime is initialised (OCaml context), so its domain state exists;
-    // OCaml 4's global is written only at start-up, and OCaml 5's helper reads the calling
-    // domain's thread-local.
     #[cfg(not(ocaml5))]
     {
+        // SAFETY: the runtime is initialised (OCaml context), so its domain state exists;
+        // OCaml 4's global is written only at start-up.
         unsafe { Caml_state }
     }
     #[cfg(ocaml5)]
     {
+        // SAFETY: the runtime is initialised (OCaml context); the helper reads the calling
+        // domain's thread-local.
         unsafe { caml_sys_get_domain_state() }
     }
 }
@@ -146,14 +147,15 @@ const ONE_FIELD_TAG_0: RawOCaml = 1 << 10;
 /// allocation pointer in the domain state for the duration of the call (a `[@@noalloc]`
 /// external would leave it in a register, and must not allocate at all).
 unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
-    // SAFETY (the three blocks below): OCaml context (the caller's contract): the domain state
-    // is live, and only this thread, which holds the runtime lock, reads or writes
-    // `young_ptr`. Accessed through the raw pointer, never a `&mut`: `young_limit` may change
-    // behind our back (see `MinorHeap`).
+    // SAFETY: OCaml context (the caller's contract).
     let heap = unsafe { minor_heap() };
+    // SAFETY: the domain state is live, and only this thread, which holds the runtime lock,
+    // reads or writes `young_ptr`. Accessed through the raw pointer, never a `&mut`:
+    // `young_limit` may change behind our back (see `MinorHeap`).
     let ptr = unsafe { (*heap).young_ptr };
     // Two blocks of a header and one field each.
     let start = ptr.wrapping_sub(4);
+    // SAFETY: as above (an atomic load).
     if start < unsafe { (*heap).young_limit() } || start > ptr {
         return None;
     }
@@ -186,6 +188,7 @@ unsafe fn direct_return_ok() -> bool {
     // SAFETY: reads the header word of a block (`is_block` checked first), valid until the
     // next allocation; the values passed are read after the last one.
     let one_field_tag_0 = |v: RawOCaml| {
+        // SAFETY: see above.
         sys::is_block(v) && unsafe { (v as *const RawOCaml).sub(1).read() } == ONE_FIELD_TAG_0
     };
     // SAFETY: OCaml context (the caller's contract); `PROBE` is an immediate.
@@ -201,14 +204,17 @@ unsafe fn direct_return_ok() -> bool {
     let just_allocated = young_limit < young_ptr
         && young_ptr <= made_header
         && made_header < young_ptr.wrapping_add(16);
-    // SAFETY: `made` is a block just allocated (checked), so its field is readable, and the
-    // field's own field once `one_field_tag_0` has checked it is a one-field block. Nothing
-    // allocates in between.
-    if !(just_allocated
-        && one_field_tag_0(made)
-        && one_field_tag_0(unsafe { sys::field(made, 0).read() })
-        && unsafe { sys::field(sys::field(made, 0).read(), 0).read() } == PROBE)
-    {
+    if !(just_allocated && one_field_tag_0(made)) {
+        return false;
+    }
+    // SAFETY: `made` is a one-field block just allocated (checked), so its field is readable;
+    // nothing allocates until the checks below are done.
+    let state = unsafe { sys::field(made, 0).read() };
+    if !one_field_tag_0(state) {
+        return false;
+    }
+    // SAFETY: `state` is a one-field block (checked).
+    if unsafe { sys::field(state, 0).read() } != PROBE {
         return false;
     }
     // SAFETY: OCaml context; `PROBE` is an immediate.

@@ -148,21 +148,27 @@ unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
     // ocaml-interop has no public way to get the handle inside a stub, see `with_runtime`.)
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
     {
-        // SAFETY (all arms): OCaml context; each value is passed to OCaml right after it is
-        // made or read from its root, with no allocation in between.
+        // Every arm: OCaml context (the caller's contract); each value is passed to OCaml right
+        // after it is made or read from its root, with no allocation in between.
         match outcome {
             Ok(Ok(value)) => {
+                // SAFETY: see above; `to_ocaml` made the value just now.
                 match catch_unwind(AssertUnwindSafe(|| unsafe { value.to_ocaml(cr).raw() })) {
+                    // SAFETY: see above.
                     Ok(value) => unsafe { crate::direct_return::lwt_return(value) },
+                    // SAFETY: see above.
                     Err(panic) => unsafe {
                         callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
                     },
                 }
             }
+            // SAFETY: see above; the exception is read from its root for the call.
             Ok(Err(Error::OCaml(err))) => unsafe { callbacks::lwt_fail(err.exception().raw()) },
+            // SAFETY: see above.
             Ok(Err(Error::Rust(msg))) => unsafe {
                 callbacks::rejected_promise(FailureKind::Error, &msg)
             },
+            // SAFETY: see above.
             Err(panic) => unsafe {
                 callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
             },
@@ -173,11 +179,13 @@ unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
 /// Settles `resolver` with `outcome`.
 fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
     with_runtime(|cr| {
-        // SAFETY (all arms): OCaml context; values are read from roots or made just before
-        // the call that uses them.
+        // Every arm: OCaml context (tasks are polled in it); values are read from roots or
+        // made just before the call that uses them.
         match outcome {
             Ok(Ok(value)) => match catch_unwind(AssertUnwindSafe(|| value.to_boxroot(cr))) {
+                // SAFETY: see above.
                 Ok(value) => unsafe { callbacks::wakeup_later(resolver.raw(), value.get_raw()) },
+                // SAFETY: see above.
                 Err(panic) => unsafe {
                     callbacks::reject_with_failure(
                         resolver,
@@ -186,12 +194,15 @@ fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
                     )
                 },
             },
+            // SAFETY: see above.
             Ok(Err(Error::OCaml(err))) => unsafe {
                 callbacks::wakeup_later_exn(resolver.raw(), err.exception().raw())
             },
+            // SAFETY: see above.
             Ok(Err(Error::Rust(msg))) => unsafe {
                 callbacks::reject_with_failure(resolver, FailureKind::Error, &msg)
             },
+            // SAFETY: see above.
             Err(panic) => unsafe {
                 callbacks::reject_with_failure(resolver, FailureKind::Panic, &panic_message(&panic))
             },

@@ -295,8 +295,9 @@ pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
 /// # Safety
 /// OCaml context; `exn` is valid (read after the last allocation).
 pub(crate) unsafe fn rejected(key: i64, exn: RawOCaml) {
-    // SAFETY: the caller's contract; `settle` runs this before anything allocates.
     settle(key, || {
-        Slot::Rejected(Box::new(unsafe { OCamlError::from_raw(exn) }))
+        // SAFETY: the caller's contract; `settle` runs this before anything allocates.
+        let error = unsafe { OCamlError::from_raw(exn) };
+        Slot::Rejected(Box::new(error))
     });
 }

@@ -32,6 +32,9 @@
 // Every unsafe operation inside an `unsafe fn` sits in its own `unsafe` block with its own
 // `SAFETY:` justification: the function's contract alone does not say which step relies on what.
 #![deny(unsafe_op_in_unsafe_fn)]
+// Every `unsafe` block says why it is sound right above it (`make lint` runs clippy with
+// `-D warnings`, which turns this into an error).
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 // Lets `#[lwt_rust::func]` (whose expansion names `::lwt_rust`) be used inside this crate too.
 extern crate self as lwt_rust;

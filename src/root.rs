@@ -214,8 +214,8 @@ impl<T: 'static> Drop for SendRoot<T> {
     fn drop(&mut self) {
         let Some(root) = self.root.take() else { return };
         if !crate::runtime::on_ocaml_thread() {
-            // SAFETY: re-typing only; the orphan is released, never read.
             let orphan = Orphan {
+                // SAFETY: re-typing only; the orphan is released, never read.
                 _root: unsafe { root.cast() },
             };
             let mut orphans = ORPHANS
