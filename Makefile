@@ -8,7 +8,7 @@ DUNE ?= dune
 B := ./$(or $(DUNE_BUILD_DIR),_build)/default
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: all deps build test test-starter test-starter-offline package loom stress lint fmt demo \
+.PHONY: all deps build test test-starter test-starter-offline package compile-fail loom stress lint fmt demo \
 	example-tcp example-lines bench clean test-ocaml5 bench-ocaml5
 
 all: build
@@ -28,6 +28,7 @@ test: build
 	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
 	$(B)/bench/bench.exe --smoke
 	$(CARGO) test --quiet --no-default-features
+	$(MAKE) compile-fail
 	$(MAKE) loom
 	$(MAKE) test-starter
 	$(MAKE) package
@@ -52,12 +53,19 @@ test-starter-offline: build
 stress: build
 	FULL=$(FULL) ./scripts/stress.sh
 
+# What must not compile (an OCaml value sent to another thread, misuses of #[lwt_rust::func]),
+# with the compiler's messages pinned: testlib/tests/compile_fail/ (trybuild).
+compile-fail:
+	$(CARGO) test --quiet -p lwt_rust_testlib --test compile_fail
+
 # The drain protocol model-checked by loom (src/executor/run_queue/loom_tests.rs).
 loom:
 	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --no-default-features --target-dir $(CARGO_TARGET)/loom loom
 
-# Warnings as errors, formatting checked: what CI enforces.
+# Warnings as errors, formatting checked, the Rust modules layered without cycles
+# (scripts/check_layers.py): what CI enforces.
 lint: deps
+	python3 scripts/check_layers.py
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings

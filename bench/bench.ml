@@ -172,13 +172,15 @@ let sample ~track_rss run =
   in
   { seconds; counters = counters_diff c0 c1; rss_growth }
 
-(* Every Rust task, root and awaited promise is gone once a scenario is over. *)
+(* Every Rust task, root, awaited promise and stream is gone once a scenario is over (as
+   test/support.ml checks in the suites). *)
 let check_nothing_live name =
   Gc.full_major ();
   let s = Lwt_rust.stats () in
   expect (name ^ ": live tasks afterwards") ~got:s.live_tasks ~want:0;
   expect (name ^ ": live roots afterwards") ~got:s.live_roots ~want:0;
-  expect (name ^ ": live promises afterwards") ~got:s.live_promises ~want:0
+  expect (name ^ ": live promises afterwards") ~got:s.live_promises ~want:0;
+  expect (name ^ ": live streams afterwards") ~got:s.live_streams ~want:0
 
 type row = {
   name : string;

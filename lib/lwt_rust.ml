@@ -1,9 +1,31 @@
 (* The OCaml half of the bridge.
 
-   Rust calls into this module only through the functions registered with [Callback] below
-   (see src/callbacks.rs); this module calls Rust only through the externals below (see
-   src/stubs.rs). None of the registered functions raises, and the notification handler
-   never lets an exception reach the Lwt engine. *)
+   Rust calls into this library only through the functions registered with [Callback] (see
+   src/callbacks.rs); the library calls Rust only through the externals of [Stubs] (see
+   src/stubs.rs and src/lifecycle.rs). None of the registered functions raises, and the
+   notification handler never lets an exception reach the Lwt engine.
+
+   Reading guide. The sections below are internal modules, in the order module
+   initialisation runs them (it matters: boxroot is set up first, the callbacks are registered
+   and checked last); their signatures are the table of contents. The public values, at the
+   end, only re-export them (see lwt_rust.mli).
+
+   - [Stubs]: every Rust function this library calls.
+   - [Owner]: module initialisation of the Rust side, and the owner-thread rule
+     ([check_thread]).
+   - [Async_exn]: surviving asynchronous exceptions ([report_async], [completing]).
+   - [Test_hooks]: [gc_hook], the stress and hostile suites' hooks (off unless asked).
+   - [Drain]: the notification handler, [schedule_drain] (a drain through [Lwt.pause]),
+     [init] and [shutdown].
+   - [Settings]: panic reports, submission capacity, tokio workers, drain budget.
+   - [Counters]: [stats].
+   - [Awaited]: an Lwt promise awaited by Rust reports its outcome to a Rust slot
+     (OCaml -> Rust).
+   - [Task_promise]: the promise of a Rust task, and settling it (Rust -> OCaml).
+   - [Rust_streams]: Rust streams read by OCaml, their registry and finaliser
+     (Rust -> OCaml).
+   - [Ocaml_streams]: OCaml streams read by Rust, one step at a time (OCaml -> Rust).
+   - [Registration]: the callbacks Rust calls, the handshake, the direct-return probe. *)
 
 exception Rust_panic of string
 exception Rust_error of string
@@ -12,22 +34,24 @@ exception Setup_failed of string
 exception Shut_down
 exception Wrong_thread of string
 
-external setup : unit -> string option = "lwt_rust_setup"
-external start : int -> unit = "lwt_rust_start"
-external drain : unit -> unit = "lwt_rust_drain"
-external promise_fulfilled : int -> 'a -> unit = "lwt_rust_promise_fulfilled"
-external promise_rejected : int -> exn -> unit = "lwt_rust_promise_rejected"
-external set_budget : int -> bool = "lwt_rust_set_drain_budget"
-external raw_stats : unit -> int array = "lwt_rust_stats"
-external cancel_task : int -> unit = "lwt_rust_cancel_task"
-external shutdown_stub : unit -> unit = "lwt_rust_shutdown"
-external set_capacity : int -> string option = "lwt_rust_set_submission_capacity"
-external set_workers : int -> string option = "lwt_rust_set_tokio_workers"
-external stream_pull : int -> 'a option Lwt.t = "lwt_rust_stream_pull"
-external stream_close : int -> unit = "lwt_rust_stream_close"
-external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
-external set_panic_mode : int -> unit = "lwt_rust_set_panic_report"
-external handshake : int -> string -> int -> int -> string option = "lwt_rust_handshake"
+module Stubs = struct
+  external setup : unit -> string option = "lwt_rust_setup"
+  external start : int -> unit = "lwt_rust_start"
+  external drain : unit -> unit = "lwt_rust_drain"
+  external promise_fulfilled : int -> 'a -> unit = "lwt_rust_promise_fulfilled"
+  external promise_rejected : int -> exn -> unit = "lwt_rust_promise_rejected"
+  external set_budget : int -> bool = "lwt_rust_set_drain_budget"
+  external raw_stats : unit -> int array = "lwt_rust_stats"
+  external cancel_task : int -> unit = "lwt_rust_cancel_task"
+  external shutdown_stub : unit -> unit = "lwt_rust_shutdown"
+  external set_capacity : int -> string option = "lwt_rust_set_submission_capacity"
+  external set_workers : int -> string option = "lwt_rust_set_tokio_workers"
+  external stream_pull : int -> 'a option Lwt.t = "lwt_rust_stream_pull"
+  external stream_close : int -> unit = "lwt_rust_stream_close"
+  external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
+  external set_panic_mode : int -> unit = "lwt_rust_set_panic_report"
+  external handshake : int -> string -> int -> int -> string option = "lwt_rust_handshake"
+end
 
 let version = "0.1.0"
 
@@ -43,130 +67,151 @@ let protocol =
 let failure_kinds = 6
 let stats_fields = 11
 
-(* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
-   exists. Referring to [Thread] makes it a dependency, so it is initialised before this
-   module; the program's own code, which could create threads, runs after. *)
-let () =
-  ignore (Thread.self () : Thread.t);
-  match setup () with
-  | None -> ()
-  | Some reason -> raise (Setup_failed reason)
+module Owner = struct
+  open Stubs
 
-(* The thread that owns the bridge: this one, which initialised the module (the Rust side
-   recorded it in [setup]). The public functions below check it before anything else, so
-   that a call from another thread (or, on OCaml 5, another domain) gets [Wrong_thread]
-   rather than another thread's view of the Rust tables. *)
-let owner = Thread.id (Thread.self ())
-
-let check_thread what =
-  if Thread.id (Thread.self ()) <> owner then
-    raise
-      (Wrong_thread
-         (what
-        ^ ": lwt_rust may only be used from the thread that initialised Lwt_rust and runs \
-           Lwt_main.run (not from another thread, systhread or domain)"))
-
-(* An exception with nowhere to go (an asynchronous one, raised by a finaliser or a signal
-   handler at an allocation inside the bridge): Lwt's rule is to hand it to
-   [Lwt.async_exception_hook]; a hook that raises in turn is not allowed to stop the bridge. *)
-let report_async exn = try !Lwt.async_exception_hook exn with _ -> ()
-
-(* Runs [f ()] to completion despite asynchronous exceptions: each one is reported and [f]
-   tried again. Only for [f]s that raise nothing of their own and are harmless to repeat
-   (settling an already settled promise is caught by [f]), so the bridge never loses a
-   settlement or a drain to an exception it did not cause. *)
-let rec completing f =
-  match f () with
-  | () -> ()
-  | exception exn ->
-    report_async exn;
-    completing f
-
-(* Test hook for `make stress`: with LWT_RUST_TEST_COMPACT=n set, every n-th crossing of the
-   bridge (drain, attach, settle in either direction) compacts the heap first, moving every
-   value Rust might be holding. Off (a no-op) otherwise. *)
-let compact_every =
-  match Sys.getenv_opt "LWT_RUST_TEST_COMPACT" with
-  | Some n -> ( try max 1 (int_of_string n) with _ -> 1)
-  | None -> 0
-
-(* Test hook for the hostile suite: with LWT_RUST_TEST_RAISE=n set, every n-th crossing
-   raises [Failure] right there, as a finaliser or a signal handler raising at the first
-   allocation of the crossing would (an asynchronous exception). Off otherwise. *)
-let raise_every =
-  match Sys.getenv_opt "LWT_RUST_TEST_RAISE" with
-  | Some n -> ( try max 2 (int_of_string n) with _ -> 2)
-  | None -> 0
-
-let crossings = ref 0
-
-let[@inline] gc_hook () =
-  if compact_every > 0 || raise_every > 0 then begin
-    incr crossings;
-    if compact_every > 0 && !crossings mod compact_every = 0 then Gc.compact ();
-    if raise_every > 0 && !crossings mod raise_every = 0 then
-      failwith "Lwt_rust test hook: an asynchronous exception"
-  end
-
-(* The notification handler. [drain] contains every panic and never raises; the [try] keeps
-   even an asynchronous exception (Out_of_memory, Stack_overflow) out of the Lwt engine. *)
-let handle_notification () =
-  try
-    gc_hook ();
-    drain ()
-  with exn -> !Lwt.async_exception_hook exn
-
-(* A drain requested by a wake on this thread: run it when Lwt resumes paused promises, which
-   also keeps the engine from blocking meanwhile. No system call. *)
-let schedule_drain () =
-  completing (fun () -> Lwt.on_success (Lwt.pause ()) handle_notification)
-
-let notification = ref None
-
-let init () =
-  check_thread "Lwt_rust.init";
-  if !notification = None then begin
-    let id = Lwt_unix.make_notification handle_notification in
-    notification := Some id;
-    start id
-  end
-
-let shut_down = ref false
-
-let shutdown () =
-  check_thread "Lwt_rust.shutdown";
-  if not !shut_down then begin
-    shut_down := true;
-    shutdown_stub ();
-    match !notification with
-    | Some id -> Lwt_unix.stop_notification id
+  (* Boxroot on OCaml 4 must be set up after the threads library and before any other thread
+     exists. Referring to [Thread] makes it a dependency, so it is initialised before this
+     module; the program's own code, which could create threads, runs after. *)
+  let () =
+    ignore (Thread.self () : Thread.t);
+    match setup () with
     | None -> ()
-  end;
-  Lwt.return_unit
+    | Some reason -> raise (Setup_failed reason)
 
-let refuse what = function
-  | None -> ()
-  | Some reason -> invalid_arg (Printf.sprintf "Lwt_rust.%s: %s" what reason)
+  (* The thread that owns the bridge: this one, which initialised the module (the Rust side
+     recorded it in [setup]). The public functions below check it before anything else, so
+     that a call from another thread (or, on OCaml 5, another domain) gets [Wrong_thread]
+     rather than another thread's view of the Rust tables. *)
+  let owner = Thread.id (Thread.self ())
+
+  let check_thread what =
+    if Thread.id (Thread.self ()) <> owner then
+      raise
+        (Wrong_thread
+           (what
+          ^ ": lwt_rust may only be used from the thread that initialised Lwt_rust and runs \
+             Lwt_main.run (not from another thread, systhread or domain)"))
+end
+
+module Async_exn = struct
+  (* An exception with nowhere to go (an asynchronous one, raised by a finaliser or a signal
+     handler at an allocation inside the bridge): Lwt's rule is to hand it to
+     [Lwt.async_exception_hook]; a hook that raises in turn is not allowed to stop the bridge. *)
+  let report_async exn = try !Lwt.async_exception_hook exn with _ -> ()
+
+  (* Runs [f ()] to completion despite asynchronous exceptions: each one is reported and [f]
+     tried again. Only for [f]s that raise nothing of their own and are harmless to repeat
+     (settling an already settled promise is caught by [f]), so the bridge never loses a
+     settlement or a drain to an exception it did not cause. *)
+  let rec completing f =
+    match f () with
+    | () -> ()
+    | exception exn ->
+      report_async exn;
+      completing f
+end
+
+module Test_hooks = struct
+  (* Test hook for `make stress`: with LWT_RUST_TEST_COMPACT=n set, every n-th crossing of the
+     bridge (drain, attach, settle in either direction) compacts the heap first, moving every
+     value Rust might be holding. Off (a no-op) otherwise. *)
+  let compact_every =
+    match Sys.getenv_opt "LWT_RUST_TEST_COMPACT" with
+    | Some n -> ( try max 1 (int_of_string n) with _ -> 1)
+    | None -> 0
+
+  (* Test hook for the hostile suite: with LWT_RUST_TEST_RAISE=n set, every n-th crossing
+     raises [Failure] right there, as a finaliser or a signal handler raising at the first
+     allocation of the crossing would (an asynchronous exception). Off otherwise. *)
+  let raise_every =
+    match Sys.getenv_opt "LWT_RUST_TEST_RAISE" with
+    | Some n -> ( try max 2 (int_of_string n) with _ -> 2)
+    | None -> 0
+
+  let crossings = ref 0
+
+  let[@inline] gc_hook () =
+    if compact_every > 0 || raise_every > 0 then begin
+      incr crossings;
+      if compact_every > 0 && !crossings mod compact_every = 0 then Gc.compact ();
+      if raise_every > 0 && !crossings mod raise_every = 0 then
+        failwith "Lwt_rust test hook: an asynchronous exception"
+    end
+end
+
+module Drain = struct
+  open Stubs
+  open Owner
+  open Async_exn
+  open Test_hooks
+
+  (* The notification handler. [drain] contains every panic and never raises; the [try] keeps
+     even an asynchronous exception (Out_of_memory, Stack_overflow) out of the Lwt engine. *)
+  let handle_notification () =
+    try
+      gc_hook ();
+      drain ()
+    with exn -> !Lwt.async_exception_hook exn
+
+  (* A drain requested by a wake on this thread: run it when Lwt resumes paused promises, which
+     also keeps the engine from blocking meanwhile. No system call. *)
+  let schedule_drain () =
+    completing (fun () -> Lwt.on_success (Lwt.pause ()) handle_notification)
+
+  let notification = ref None
+
+  let init () =
+    check_thread "Lwt_rust.init";
+    if !notification = None then begin
+      let id = Lwt_unix.make_notification handle_notification in
+      notification := Some id;
+      start id
+    end
+
+  let shut_down = ref false
+
+  let shutdown () =
+    check_thread "Lwt_rust.shutdown";
+    if not !shut_down then begin
+      shut_down := true;
+      shutdown_stub ();
+      match !notification with
+      | Some id -> Lwt_unix.stop_notification id
+      | None -> ()
+    end;
+    Lwt.return_unit
+end
 
 type panic_report = Report_all | Report_first of int | Report_none
 
-let set_panic_report = function
-  | Report_all -> set_panic_mode (-1)
-  | Report_first n when n >= 0 -> set_panic_mode n
-  | Report_first _ -> invalid_arg "Lwt_rust.set_panic_report: Report_first needs n >= 0"
-  | Report_none -> set_panic_mode (-2)
+module Settings = struct
+  open Stubs
+  open Owner
+  open Drain
 
-let () = set_panic_report (Report_first 10)
+  let refuse what = function
+    | None -> ()
+    | Some reason -> invalid_arg (Printf.sprintf "Lwt_rust.%s: %s" what reason)
 
-let set_submission_capacity n = refuse "set_submission_capacity" (set_capacity n)
-let set_tokio_workers n = refuse "set_tokio_workers" (set_workers n)
+  let set_panic_report = function
+    | Report_all -> set_panic_mode (-1)
+    | Report_first n when n >= 0 -> set_panic_mode n
+    | Report_first _ -> invalid_arg "Lwt_rust.set_panic_report: Report_first needs n >= 0"
+    | Report_none -> set_panic_mode (-2)
 
-let set_drain_budget n =
-  check_thread "Lwt_rust.set_drain_budget";
-  if n < 1 then invalid_arg "Lwt_rust.set_drain_budget: the budget must be at least 1";
-  init ();
-  if not (set_budget n) then
-    invalid_arg "Lwt_rust.set_drain_budget: budget refused"
+  let () = set_panic_report (Report_first 10)
+
+  let set_submission_capacity n = refuse "set_submission_capacity" (set_capacity n)
+  let set_tokio_workers n = refuse "set_tokio_workers" (set_workers n)
+
+  let set_drain_budget n =
+    check_thread "Lwt_rust.set_drain_budget";
+    if n < 1 then invalid_arg "Lwt_rust.set_drain_budget: the budget must be at least 1";
+    init ();
+    if not (set_budget n) then
+      invalid_arg "Lwt_rust.set_drain_budget: budget refused"
+end
 
 type stats = {
   live_tasks : int;
@@ -182,285 +227,342 @@ type stats = {
   live_streams : int;
 }
 
-let stats () =
-  check_thread "Lwt_rust.stats";
-  match raw_stats () with
-  | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
-       drains; max_batch; panics; live_streams |] ->
-    { live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
-      drains; max_batch; panics; live_streams }
-  | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
+module Counters = struct
+  open Stubs
+  open Owner
 
-(* Makes the Rust promise slot [key] follow [p]. Already-settled promises report at once. *)
-let fulfilled key v =
-  gc_hook ();
-  promise_fulfilled key v
+  let stats () =
+    check_thread "Lwt_rust.stats";
+    match raw_stats () with
+    | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
+         drains; max_batch; panics; live_streams |] ->
+      { live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
+        drains; max_batch; panics; live_streams }
+    | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
+end
 
-let rejected key exn =
-  gc_hook ();
-  promise_rejected key exn
+module Awaited = struct
+  open Stubs
+  open Async_exn
+  open Test_hooks
 
-let report p key =
-  completing (fun () ->
-      match Lwt.state p with
-      | Lwt.Return v -> fulfilled key v
-      | Lwt.Fail exn -> rejected key exn
-      | Lwt.Sleep -> ())
-
-(* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
-   reads the outcome from the promise once it has settled. Repeating it after an
-   asynchronous exception may attach twice: Rust ignores a second report for a slot. *)
-let attach p key =
-  completing (fun () ->
-      gc_hook ();
-      match Lwt.state p with
-      | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
-      | _ -> report p key)
-
-(* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
-   promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)
-let call_attach f arg key =
-  let p = f arg in
-  attach p key;
-  p
-
-(* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
-   (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
-let resolve u v =
-  completing (fun () ->
-      gc_hook ();
-      try Lwt.wakeup_later u v with Invalid_argument _ -> ())
-
-let reject u exn =
-  completing (fun () ->
-      gc_hook ();
-      try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> ())
-
-(* The kinds of src/callbacks.rs's [FailureKind]. *)
-let failure kind message =
-  match kind with
-  | 0 -> Rust_panic message
-  | 1 -> Rust_error message
-  | 2 -> Task_dropped message
-  | 3 -> Invalid_argument message
-  | 5 -> Wrong_thread message
-  | _ -> Shut_down
-
-let fail u kind message = reject u (failure kind message)
-
-(* A cancelable promise and its resolver. For the promise of a Rust task ([cancel_key >= 0]),
-   cancelling it (Lwt.cancel) drops the Rust future at once.
-
-   The bridge's cancel handler sits alone on a private promise, and the caller gets a promise
-   that follows it: [Lwt.cancel] on the caller's promise cancels the private one, whose
-   handlers run first. Handlers on the same promise run newest first, and one that raises
-   (with an [async_exception_hook] that re-raises) stops the others: sharing the caller's
-   promise, the bridge's cleanup would depend on the user's handlers. *)
-let task cancel_key =
-  gc_hook ();
-  let p, u = Lwt.task () in
-  if cancel_key >= 0 then begin
-    Lwt.on_cancel p (fun () -> cancel_task cancel_key);
-    (Lwt.map Fun.id p, u)
-  end
-  else (p, u)
-
-(* Rust streams read by OCaml (src/lwt_stream.rs). A Rust stream is a source [key]; its
-   [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
-   [close_stream] is called, or when the [Lwt_stream.t] becomes unreachable: the [source]
-   record below is reachable exactly as long as the stream's pull function, so its finaliser
-   runs then. A stale key (already ended or closed) is ignored by Rust.
-
-   [close_stream] needs the source of a stream: the registry maps slots to (stream, source)
-   pairs through weak pointers, so that it keeps neither alive. The source is reachable from
-   the stream, so while a stream can be compared with the one given to [close_stream] (which
-   keeps it alive), the source in its slot is there too. Weak arrays are one API on OCaml 4
-   and 5 (the imperative [Ephemeron.K1] one is gone in 5).
-
-   A finaliser runs at whatever allocation the GC happens to be at, possibly in the middle of
-   the registry code below, or of Rust code calling OCaml. So it only pushes the source on
-   [unreachable] (one read and one write of a ref around one allocation: nothing else writes
-   it except [take_unreachable], which does not allocate), and the sources there are released
-   at well-defined points: the next turn of the Lwt loop (an [Enter_iter_hooks] hook), the
-   next Rust stream, the next [close_stream]. *)
-type source = { key : int; mutable slot : int }
-
-(* What a stream's pull function returns instead of a promise that has already failed: a
-   pending one, failed with the same exception at the next turn of the Lwt loop. Lwt 5.7 and
-   later re-raise an already-failed pull synchronously out of [Lwt_stream.get] (Lwt 5.6 fails
-   the promise [get] returns); with this, a failed read of a lwt_rust stream is a promise that
-   fails, on every Lwt. Except [Wrong_thread]: off the owner thread nothing of Lwt may be
-   touched (not even its queue of paused promises), so it is raised at once, on every Lwt, as
-   the library's functions raise it. *)
-let settle_later p =
-  match Lwt.state p with
-  | Lwt.Fail (Wrong_thread _ as exn) -> raise exn
-  | Lwt.Fail exn -> Lwt.bind (Lwt.pause ()) (fun () -> Lwt.fail exn)
-  | Lwt.Return _ | Lwt.Sleep -> p
-
-let registry_streams : Obj.t Weak.t ref = ref (Weak.create 0)
-let registry_sources : source Weak.t ref = ref (Weak.create 0)
-let free_slots = ref []
-let unreachable = ref []
-
-let take_unreachable () =
-  let sources = !unreachable in
-  unreachable := [];
-  sources
-
-let unregister slot =
-  Weak.set !registry_streams slot None;
-  Weak.set !registry_sources slot None;
-  free_slots := slot :: !free_slots
-
-(* Leaves the registry, then drops the Rust stream (whose destructor may call back into
-   OCaml, even create another Rust stream: the registry is consistent by then). *)
-let release source =
-  if source.slot >= 0 then begin
-    unregister source.slot;
-    source.slot <- -1
-  end;
-  stream_close source.key
-
-let rec release_unreachable () =
-  match take_unreachable () with
-  | [] -> ()
-  | sources ->
-    List.iter release sources;
-    release_unreachable ()
-
-let register stream source =
-  release_unreachable ();
-  let slot =
-    match !free_slots with
-    | slot :: rest ->
-      free_slots := rest;
-      slot
-    | [] ->
-      let size = Weak.length !registry_streams in
-      let grow old =
-        let bigger = Weak.create (max 8 (2 * size)) in
-        Weak.blit old 0 bigger 0 size;
-        bigger
-      in
-      registry_streams := grow !registry_streams;
-      registry_sources := grow !registry_sources;
-      for i = Weak.length !registry_streams - 1 downto size + 1 do
-        free_slots := i :: !free_slots
-      done;
-      size
-  in
-  Weak.set !registry_streams slot (Some (Obj.repr stream));
-  Weak.set !registry_sources slot (Some source);
-  slot
-
-let release_hook = ref None
-
-let rust_stream key =
-  if !release_hook = None then
-    release_hook :=
-      Some
-        (Lwt_main.Enter_iter_hooks.add_first (fun () ->
-             if !unreachable <> [] then release_unreachable ()));
-  let source = { key; slot = -1 } in
-  (* The closure must capture [source] itself (not just its key): that is what ties the
-     finaliser to the stream's reachability. *)
-  let pull () = settle_later (stream_pull (Sys.opaque_identity source).key) in
-  let stream = Lwt_stream.from pull in
-  source.slot <- register stream source;
-  Gc.finalise (fun source -> unreachable := source :: !unreachable) source;
-  stream
-
-(* A stream whose first read fails with [exn], then ends. *)
-let failing_stream exn =
-  let failed = ref false in
-  Lwt_stream.from (fun () ->
-      if !failed then Lwt.return_none
-      else begin
-        failed := true;
-        settle_later (Lwt.fail exn)
-      end)
-
-(* Registered for Rust, so it must not raise: an asynchronous exception ([Out_of_memory],
-   one raised by a signal handler or a finaliser) arriving while the stream is made drops
-   the Rust stream, and the stream's first read fails with it. *)
-let rust_stream key =
-  try rust_stream key
-  with exn ->
-    stream_close key;
-    failing_stream exn
-
-let close_stream stream =
-  check_thread "Lwt_rust.close_stream";
-  release_unreachable ();
-  let target = Obj.repr stream in
-  let found = ref None in
-  for slot = 0 to Weak.length !registry_streams - 1 do
-    match Weak.get !registry_streams slot with
-    | Some s when s == target -> found := Weak.get !registry_sources slot
-    | _ -> ()
-  done;
-  Option.iter release !found
-
-let failed_stream kind message = failing_stream (failure kind message)
-
-(* Rust reading an OCaml stream (src/ocaml_stream.rs), one item per step. An item already
-   there is taken and handed over at once, with no promise. Otherwise Rust waits on
-   [Lwt_stream.peek], which does not take the item: if Rust stops reading before it comes
-   back for it, the item stays in the stream. Never raises. The constructors' order is read
-   by Rust (tags 0, 1, 2; [End] the immediate 0). *)
-type 'a step = Item of 'a | Wait of 'a option Lwt.t | Failed of exn | End
-
-let stream_next stream =
-  try
+  (* Makes the Rust promise slot [key] follow [p]. Already-settled promises report at once. *)
+  let fulfilled key v =
     gc_hook ();
-    let next = Lwt_stream.peek stream in
-    match Lwt.state next with
-    | Lwt.Return (Some _) -> (
-      match Lwt.state (Lwt_stream.get stream) with
-      | Lwt.Return (Some x) -> Item x
-      | _ -> Failed (Failure "Lwt_rust: an OCaml stream lost an item it had just shown"))
-    | Lwt.Return None -> End
-    | Lwt.Fail exn -> Failed exn
-    | Lwt.Sleep -> Wait next
-  with exn -> Failed exn
+    promise_fulfilled key v
 
-let () =
-  Callback.register "lwt_rust.init" init;
-  Callback.register "lwt_rust.rust_stream" rust_stream;
-  Callback.register "lwt_rust.failed_stream" failed_stream;
-  Callback.register "lwt_rust.stream_next" stream_next;
-  Callback.register "lwt_rust.task" task;
-  Callback.register "lwt_rust.returned" Lwt.return;
-  (* Rust checks with it that the promise block it builds for [Lwt.return v] reads as one. *)
-  Callback.register "lwt_rust.is_returned" (fun p v ->
-      match Lwt.state p with Lwt.Return x -> x == v | _ -> false);
-  Callback.register "lwt_rust.failed" (fun kind message ->
+  let rejected key exn =
+    gc_hook ();
+    promise_rejected key exn
+
+  let report p key =
+    completing (fun () ->
+        match Lwt.state p with
+        | Lwt.Return v -> fulfilled key v
+        | Lwt.Fail exn -> rejected key exn
+        | Lwt.Sleep -> ())
+
+  (* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
+     reads the outcome from the promise once it has settled. Repeating it after an
+     asynchronous exception may attach twice: Rust ignores a second report for a slot. *)
+  let attach p key =
+    completing (fun () ->
+        gc_hook ();
+        match Lwt.state p with
+        | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
+        | _ -> report p key)
+
+  (* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
+     promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)
+  let call_attach f arg key =
+    let p = f arg in
+    attach p key;
+    p
+end
+
+module Task_promise = struct
+  open Stubs
+  open Async_exn
+  open Test_hooks
+
+  (* Test hook for the property test: Lwt refuses to settle a promise twice, and the bridge
+     ignores the refusal (below) rather than let it reach Rust. With LWT_RUST_TEST_SETTLES set
+     (read at each refusal, so a test program may set it after this module is initialised),
+     each refusal is also handed to [Lwt.async_exception_hook], so that a second settlement
+     from Rust can be seen. A cancelled promise is not refused (Lwt ignores the settlement). *)
+  let refused () =
+    if Sys.getenv_opt "LWT_RUST_TEST_SETTLES" <> None then
+      report_async (Failure "Lwt_rust test hook: a promise was settled twice")
+
+  (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
+     (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
+  let resolve u v =
+    completing (fun () ->
+        gc_hook ();
+        try Lwt.wakeup_later u v with Invalid_argument _ -> refused ())
+
+  let reject u exn =
+    completing (fun () ->
+        gc_hook ();
+        try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> refused ())
+
+  (* The kinds of src/callbacks.rs's [FailureKind]. *)
+  let failure kind message =
+    match kind with
+    | 0 -> Rust_panic message
+    | 1 -> Rust_error message
+    | 2 -> Task_dropped message
+    | 3 -> Invalid_argument message
+    | 5 -> Wrong_thread message
+    | _ -> Shut_down
+
+  let fail u kind message = reject u (failure kind message)
+
+  (* A cancelable promise and its resolver. For the promise of a Rust task ([cancel_key >= 0]),
+     cancelling it (Lwt.cancel) drops the Rust future at once.
+
+     The bridge's cancel handler sits alone on a private promise, and the caller gets a promise
+     that follows it: [Lwt.cancel] on the caller's promise cancels the private one, whose
+     handlers run first. Handlers on the same promise run newest first, and one that raises
+     (with an [async_exception_hook] that re-raises) stops the others: sharing the caller's
+     promise, the bridge's cleanup would depend on the user's handlers. *)
+  let task cancel_key =
+    gc_hook ();
+    let p, u = Lwt.task () in
+    if cancel_key >= 0 then begin
+      Lwt.on_cancel p (fun () -> cancel_task cancel_key);
+      (Lwt.map Fun.id p, u)
+    end
+    else (p, u)
+end
+
+module Rust_streams = struct
+  open Stubs
+  open Owner
+  open Task_promise
+
+  (* Rust streams read by OCaml (src/export_stream.rs). A Rust stream is a source [key]; its
+     [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
+     [close_stream] is called, or when the [Lwt_stream.t] becomes unreachable: the [source]
+     record below is reachable exactly as long as the stream's pull function, so its finaliser
+     runs then. A stale key (already ended or closed) is ignored by Rust.
+
+     [close_stream] needs the source of a stream: the registry maps slots to (stream, source)
+     pairs through weak pointers, so that it keeps neither alive. The source is reachable from
+     the stream, so while a stream can be compared with the one given to [close_stream] (which
+     keeps it alive), the source in its slot is there too. Weak arrays are one API on OCaml 4
+     and 5 (the imperative [Ephemeron.K1] one is gone in 5).
+
+     A finaliser runs at whatever allocation the GC happens to be at, possibly in the middle of
+     the registry code below, or of Rust code calling OCaml. So it only pushes the source on
+     [unreachable] (one read and one write of a ref around one allocation: nothing else writes
+     it except [take_unreachable], which does not allocate), and the sources there are released
+     at well-defined points: the next turn of the Lwt loop (an [Enter_iter_hooks] hook), the
+     next Rust stream, the next [close_stream]. *)
+  type source = { key : int; mutable slot : int }
+
+  (* What a stream's pull function returns instead of a promise that has already failed: a
+     pending one, failed with the same exception at the next turn of the Lwt loop. Lwt 5.7 and
+     later re-raise an already-failed pull synchronously out of [Lwt_stream.get] (Lwt 5.6 fails
+     the promise [get] returns); with this, a failed read of a lwt_rust stream is a promise that
+     fails, on every Lwt. Except [Wrong_thread]: off the owner thread nothing of Lwt may be
+     touched (not even its queue of paused promises), so it is raised at once, on every Lwt, as
+     the library's functions raise it. *)
+  let settle_later p =
+    match Lwt.state p with
+    | Lwt.Fail (Wrong_thread _ as exn) -> raise exn
+    | Lwt.Fail exn -> Lwt.bind (Lwt.pause ()) (fun () -> Lwt.fail exn)
+    | Lwt.Return _ | Lwt.Sleep -> p
+
+  let registry_streams : Obj.t Weak.t ref = ref (Weak.create 0)
+  let registry_sources : source Weak.t ref = ref (Weak.create 0)
+  let free_slots = ref []
+  let unreachable = ref []
+
+  let take_unreachable () =
+    let sources = !unreachable in
+    unreachable := [];
+    sources
+
+  let unregister slot =
+    Weak.set !registry_streams slot None;
+    Weak.set !registry_sources slot None;
+    free_slots := slot :: !free_slots
+
+  (* Leaves the registry, then drops the Rust stream (whose destructor may call back into
+     OCaml, even create another Rust stream: the registry is consistent by then). *)
+  let release source =
+    if source.slot >= 0 then begin
+      unregister source.slot;
+      source.slot <- -1
+    end;
+    stream_close source.key
+
+  let rec release_unreachable () =
+    match take_unreachable () with
+    | [] -> ()
+    | sources ->
+      List.iter release sources;
+      release_unreachable ()
+
+  let register stream source =
+    release_unreachable ();
+    let slot =
+      match !free_slots with
+      | slot :: rest ->
+        free_slots := rest;
+        slot
+      | [] ->
+        let size = Weak.length !registry_streams in
+        let grow old =
+          let bigger = Weak.create (max 8 (2 * size)) in
+          Weak.blit old 0 bigger 0 size;
+          bigger
+        in
+        registry_streams := grow !registry_streams;
+        registry_sources := grow !registry_sources;
+        for i = Weak.length !registry_streams - 1 downto size + 1 do
+          free_slots := i :: !free_slots
+        done;
+        size
+    in
+    Weak.set !registry_streams slot (Some (Obj.repr stream));
+    Weak.set !registry_sources slot (Some source);
+    slot
+
+  let release_hook = ref None
+
+  let rust_stream key =
+    if !release_hook = None then
+      release_hook :=
+        Some
+          (Lwt_main.Enter_iter_hooks.add_first (fun () ->
+               if !unreachable <> [] then release_unreachable ()));
+    let source = { key; slot = -1 } in
+    (* The closure must capture [source] itself (not just its key): that is what ties the
+       finaliser to the stream's reachability. *)
+    let pull () = settle_later (stream_pull (Sys.opaque_identity source).key) in
+    let stream = Lwt_stream.from pull in
+    source.slot <- register stream source;
+    Gc.finalise (fun source -> unreachable := source :: !unreachable) source;
+    stream
+
+  (* A stream whose first read fails with [exn], then ends. *)
+  let failing_stream exn =
+    let failed = ref false in
+    Lwt_stream.from (fun () ->
+        if !failed then Lwt.return_none
+        else begin
+          failed := true;
+          settle_later (Lwt.fail exn)
+        end)
+
+  (* Registered for Rust, so it must not raise: an asynchronous exception ([Out_of_memory],
+     one raised by a signal handler or a finaliser) arriving while the stream is made drops
+     the Rust stream, and the stream's first read fails with it. *)
+  let rust_stream key =
+    try rust_stream key
+    with exn ->
+      stream_close key;
+      failing_stream exn
+
+  let close_stream stream =
+    check_thread "Lwt_rust.close_stream";
+    release_unreachable ();
+    let target = Obj.repr stream in
+    let found = ref None in
+    for slot = 0 to Weak.length !registry_streams - 1 do
+      match Weak.get !registry_streams slot with
+      | Some s when s == target -> found := Weak.get !registry_sources slot
+      | _ -> ()
+    done;
+    Option.iter release !found
+
+  let failed_stream kind message = failing_stream (failure kind message)
+end
+
+module Ocaml_streams = struct
+  open Test_hooks
+
+  (* Rust reading an OCaml stream (src/import_stream.rs), one item per step. An item already
+     there is taken and handed over at once, with no promise. Otherwise Rust waits on
+     [Lwt_stream.peek], which does not take the item: if Rust stops reading before it comes
+     back for it, the item stays in the stream. Never raises. The constructors' order is read
+     by Rust (tags 0, 1, 2; [End] the immediate 0). *)
+  type 'a step = Item of 'a | Wait of 'a option Lwt.t | Failed of exn | End
+
+  let stream_next stream =
+    try
       gc_hook ();
-      Lwt.fail (failure kind message));
-  Callback.register "lwt_rust.failed_with" Lwt.fail;
-  Callback.register "lwt_rust.cancel" Lwt.cancel;
-  Callback.register "lwt_rust.schedule_drain" schedule_drain;
-  Callback.register "lwt_rust.resolve" resolve;
-  Callback.register "lwt_rust.reject" reject;
-  Callback.register "lwt_rust.fail" fail;
-  Callback.register "lwt_rust.attach" attach;
-  Callback.register "lwt_rust.call_attach" call_attach;
-  Callback.register "lwt_rust.describe_exn" Printexc.to_string;
-  Callback.register "lwt_rust.failure" failure;
-  (* Made now, while nothing can interrupt: what a Rust function returns when making its
-     rejected promise (or stream) was itself interrupted by asynchronous exceptions. *)
-  let interrupted =
-    Rust_panic
-      "Lwt_rust: an asynchronous exception (raised by a finaliser or a signal handler) \
-       interrupted the bridge twice while it reported a failure"
-  in
-  Callback.register "lwt_rust.interrupted_promise" (Lwt.fail interrupted);
-  Callback.register "lwt_rust.interrupted_stream"
-    (Lwt_stream.from (fun () -> settle_later (Lwt.fail interrupted)));
-  (* After the callbacks above: the crate checks they are all registered. *)
-  (match handshake protocol version failure_kinds stats_fields with
-  | None -> ()
-  | Some reason -> raise (Setup_failed reason));
-  (* Needs the callbacks above: it compares what Lwt.return builds with what Rust builds. *)
-  probe_direct_return ()
+      let next = Lwt_stream.peek stream in
+      match Lwt.state next with
+      | Lwt.Return (Some _) -> (
+        match Lwt.state (Lwt_stream.get stream) with
+        | Lwt.Return (Some x) -> Item x
+        | _ -> Failed (Failure "Lwt_rust: an OCaml stream lost an item it had just shown"))
+      | Lwt.Return None -> End
+      | Lwt.Fail exn -> Failed exn
+      | Lwt.Sleep -> Wait next
+    with exn -> Failed exn
+end
+
+module Registration = struct
+  open Stubs
+  open Test_hooks
+  open Drain
+  open Awaited
+  open Task_promise
+  open Rust_streams
+  open Ocaml_streams
+
+  let () =
+    Callback.register "lwt_rust.init" init;
+    Callback.register "lwt_rust.rust_stream" rust_stream;
+    Callback.register "lwt_rust.failed_stream" failed_stream;
+    Callback.register "lwt_rust.stream_next" stream_next;
+    Callback.register "lwt_rust.task" task;
+    Callback.register "lwt_rust.returned" Lwt.return;
+    (* Rust checks with it that the promise block it builds for [Lwt.return v] reads as one. *)
+    Callback.register "lwt_rust.is_returned" (fun p v ->
+        match Lwt.state p with Lwt.Return x -> x == v | _ -> false);
+    Callback.register "lwt_rust.failed" (fun kind message ->
+        gc_hook ();
+        Lwt.fail (failure kind message));
+    Callback.register "lwt_rust.failed_with" Lwt.fail;
+    Callback.register "lwt_rust.cancel" Lwt.cancel;
+    Callback.register "lwt_rust.schedule_drain" schedule_drain;
+    Callback.register "lwt_rust.resolve" resolve;
+    Callback.register "lwt_rust.reject" reject;
+    Callback.register "lwt_rust.fail" fail;
+    Callback.register "lwt_rust.attach" attach;
+    Callback.register "lwt_rust.call_attach" call_attach;
+    Callback.register "lwt_rust.describe_exn" Printexc.to_string;
+    Callback.register "lwt_rust.failure" failure;
+    (* Made now, while nothing can interrupt: what a Rust function returns when making its
+       rejected promise (or stream) was itself interrupted by asynchronous exceptions. *)
+    let interrupted =
+      Rust_panic
+        "Lwt_rust: an asynchronous exception (raised by a finaliser or a signal handler) \
+         interrupted the bridge twice while it reported a failure"
+    in
+    Callback.register "lwt_rust.interrupted_promise" (Lwt.fail interrupted);
+    Callback.register "lwt_rust.interrupted_stream"
+      (Lwt_stream.from (fun () -> settle_later (Lwt.fail interrupted)));
+    (* After the callbacks above: the crate checks they are all registered. *)
+    (match handshake protocol version failure_kinds stats_fields with
+    | None -> ()
+    | Some reason -> raise (Setup_failed reason));
+    (* Needs the callbacks above: it compares what Lwt.return builds with what Rust builds. *)
+    probe_direct_return ()
+end
+
+(* The public interface (lwt_rust.mli). *)
+
+let init = Drain.init
+let shutdown = Drain.shutdown
+let set_panic_report = Settings.set_panic_report
+let set_submission_capacity = Settings.set_submission_capacity
+let set_tokio_workers = Settings.set_tokio_workers
+let set_drain_budget = Settings.set_drain_budget
+let stats = Counters.stats
+let close_stream = Rust_streams.close_stream

@@ -117,7 +117,7 @@ val set_panic_report : panic_report -> unit
 
     A Rust function can return a [futures::Stream] as an ['a Lwt_stream.t] (declare it with
     [#\[lwt_rust::func(stream)\]] and an external returning ['a Lwt_stream.t]), and take an
-    ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::ocaml_stream]).
+    ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::import_stream]).
 
     A stream from Rust is read on demand: the Rust stream is asked for one item each time
     the Lwt stream needs one ([Lwt_stream.get], [Lwt_stream.iter_s], ...), so a slow reader

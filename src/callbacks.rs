@@ -7,11 +7,9 @@
 //! - arguments are read from roots (or are immediates) right before the call, so no raw value
 //!   is held across an allocation;
 //! - looking up the registered functions (`with_named`) allocates nothing, so a wrapper may be
-//!   handed raw values; the one set-up step that runs OCaml, the probe of `Lwt.return`'s
-//!   layout, has a stub of its own ([`probe_direct_return`]).
+//!   handed raw values.
 
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use ocaml::sys::{self, Value as RawOCaml};
@@ -154,7 +152,7 @@ pub(crate) fn init_library(_cr: &mut ocaml_interop::OCamlRuntime) {
 
 /// A fresh cancelable promise and its resolver, as an OCaml pair. With `cancel_key`, cancelling
 /// the promise calls the task-cancel stub with that key.
-pub(crate) fn task(cancel_key: Option<i64>) -> RawOCaml {
+pub(crate) fn cancelable_task(cancel_key: Option<i64>) -> RawOCaml {
     let key = cancel_key.map_or(-1, |key| key as isize) * 2 + 1;
     // SAFETY: OCaml context (module invariant).
     with_named(|n| unsafe { returned_value("task", sys::caml_callback_exn(*n.task, key)) })
@@ -171,194 +169,97 @@ pub(crate) fn schedule_drain() {
     });
 }
 
-/// `Lwt.return value`.
+/// `f a`, `f` being a registered function: the raw `caml_callback_exn` result.
 ///
 /// # Safety
-/// OCaml context; `value` is valid (read after the last allocation).
-pub(crate) unsafe fn returned(value: RawOCaml) -> RawOCaml {
-    if DIRECT_RETURN.load(Relaxed) {
-        if let Some(promise) = build_returned(value) {
-            return promise;
-        }
-    }
-    with_named(|n| returned_value("returned", sys::caml_callback_exn(*n.returned, value)))
+/// OCaml context; `f` is a cell of [`Named`]; `a` is valid (read after the last allocation).
+#[inline]
+unsafe fn apply1(f: *const RawOCaml, a: RawOCaml) -> RawOCaml {
+    // SAFETY: `f` is a `caml_named_value` cell, which lives as long as the program and holds a
+    // closure; the caller holds the runtime lock and hands a valid argument; `_exn` returns an
+    // exception as a value instead of unwinding through this frame.
+    unsafe { sys::caml_callback_exn(*f, a) }
 }
 
-/// Whether [`returned`] builds `Lwt.return`'s block itself: set by [`probe_direct_return`]
-/// at module initialisation. A fact about the program (its Lwt and OCaml), the same for
-/// every thread.
-static DIRECT_RETURN: AtomicBool = AtomicBool::new(false);
-
-/// Whether ready calls build their `Lwt.return` block themselves (the probe passed).
-pub(crate) fn direct_return() -> bool {
-    DIRECT_RETURN.load(Relaxed)
+/// `f a b`, as [`apply1`].
+///
+/// # Safety
+/// As [`apply1`], for both arguments.
+#[inline]
+unsafe fn apply2(f: *const RawOCaml, a: RawOCaml, b: RawOCaml) -> RawOCaml {
+    // SAFETY: as in `apply1`.
+    unsafe { sys::caml_callback2_exn(*f, a, b) }
 }
 
-extern "C" {
-    /// Empties the minor heap (OCaml 4's `minor_gc.h`).
-    fn caml_minor_collection();
-}
-
-/// Decides once whether [`returned`] may build `Lwt.return`'s block itself
-/// ([`direct_return_ok`]). Called by the module initialisation of `Lwt_rust`, after its
-/// callbacks are registered, from a stub that holds no OCaml value: the check calls OCaml and
-/// allocates, which may move any value held raw. A failure that may be passing (no room left
-/// in the minor heap, or the runtime asking for attention through its allocation limit) is
-/// retried after emptying the minor heap.
-pub(crate) fn probe_direct_return(_cr: &mut ocaml_interop::OCamlRuntime) {
-    const ATTEMPTS: usize = 3;
-    // SAFETY: OCaml context (`_cr` proves the runtime lock is held), and the caller holds no
-    // raw OCaml value across this call.
-    let ok = with_named(|n| unsafe {
-        (0..ATTEMPTS).any(|attempt| {
-            if attempt > 0 {
-                caml_minor_collection();
-            }
-            direct_return_ok(n.returned, n.is_returned)
-        })
-    });
-    DIRECT_RETURN.store(ok, Relaxed);
-}
-
-/// The first two fields of the runtime's domain state (`caml/domain_state.tbl`, the same two
-/// in OCaml 4.10 to 4.14 and in OCaml 5): the minor heap's allocation limit and pointer.
-/// Allocation moves `young_ptr` down, towards `young_limit`. `young_ptr` is read and written
-/// only on the OCaml thread, inside a stub (the runtime lock is held). `young_limit` may be
-/// lowered behind its back (a signal handler in OCaml 4, another domain in OCaml 5, where it
-/// is atomic): it is read with a relaxed atomic load, the same plain load on x86-64 and
-/// aarch64. `ocaml_sys`'s own declaration of the OCaml 4 state is not used: it orders the
-/// two fields the other way round, which 4.13 does not.
-#[repr(C)]
-struct MinorHeap {
-    young_limit: AtomicUsize,
-    young_ptr: *mut RawOCaml,
-}
-
-impl MinorHeap {
-    fn young_limit(&self) -> *mut RawOCaml {
-        self.young_limit.load(Relaxed) as *mut RawOCaml
-    }
-}
-
-#[cfg(not(ocaml5))]
-extern "C" {
-    /// The runtime's domain state: a plain global in OCaml 4.10 to 4.14.
-    static Caml_state: *mut MinorHeap;
-}
-
-#[cfg(ocaml5)]
-extern "C" {
-    /// The calling domain's state (ocaml-sys's C helper, which returns `Caml_state`): in
-    /// OCaml 5 it is a per-domain thread-local that Rust cannot name.
-    fn caml_sys_get_domain_state() -> *mut MinorHeap;
-}
-
-/// The calling thread's domain state. Selected when the crate is built (build.rs sets
-/// `cfg(ocaml5)` from the OCaml it finds): on OCaml 4 a load of a global, as before.
+/// An OCaml string holding `message`. Allocates: every raw value held by the caller is
+/// invalid afterwards.
 ///
 /// # Safety
 /// OCaml context.
-#[inline(always)]
-unsafe fn minor_heap() -> *mut MinorHeap {
-    #[cfg(not(ocaml5))]
-    {
-        Caml_state
-    }
-    #[cfg(ocaml5)]
-    {
-        caml_sys_get_domain_state()
-    }
+#[inline]
+unsafe fn ocaml_string(message: &str) -> RawOCaml {
+    // SAFETY: the caller holds the runtime lock; the pointer and length describe `message`'s
+    // bytes, which OCaml copies.
+    unsafe { sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _) }
 }
 
-/// The header of a one-field block of tag 0 in the minor heap (wosize 1, colour 0, no
-/// profiling info: what `Alloc_small` writes).
-const ONE_FIELD_TAG_0: RawOCaml = 1 << 10;
-
-/// Builds the block `Lwt.return value` builds (`{state = Fulfilled value}`: two one-field
-/// blocks of tag 0) in the minor heap, the way compiled OCaml code allocates: one bump of
-/// the allocation pointer for both blocks. `None`, having touched nothing, when the minor heap
-/// has no room or the runtime has asked for attention (it lowers `young_limit` then): the
-/// caller calls `Lwt.return`, whose allocation handles both. Used only once
-/// [`direct_return_ok`] has checked the layout against the linked Lwt.
-///
-/// # Safety
-/// OCaml context; `value` is valid (read after the last allocation). The OCaml context means
-/// inside a stub OCaml called as an ordinary external, through `caml_c_call`, which stores the
-/// allocation pointer in the domain state for the duration of the call (a `[@@noalloc]`
-/// external would leave it in a register, and must not allocate at all).
-unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
-    let heap = minor_heap();
-    let ptr = (*heap).young_ptr;
-    // Two blocks of a header and one field each.
-    let start = ptr.wrapping_sub(4);
-    if start < (*heap).young_limit() || start > ptr {
-        return None;
-    }
-    (*heap).young_ptr = start;
-    // `start` holds the promise's header, `start + 2` the `Fulfilled` block's.
-    start.write(ONE_FIELD_TAG_0);
-    start.add(1).write(start.add(3) as RawOCaml);
-    start.add(2).write(ONE_FIELD_TAG_0);
-    start.add(3).write(value);
-    Some(start.add(1) as RawOCaml)
+/// The OCaml `int` for `n` (tagged: `2n + 1`).
+#[inline]
+fn int(n: isize) -> RawOCaml {
+    n * 2 + 1
 }
 
-/// Whether [`build_returned`] builds what `Lwt.return` builds, in this program: checked once,
-/// on a probe, before the first use. The block `Lwt.return` just made must be two one-field
-/// blocks of tag 0 with the very headers written here, lying right above the minor heap's
-/// allocation pointer as read through [`MinorHeap`] (which checks that layout too); and
-/// `Lwt.state` must read a block built here as `Return v` (`lwt_rust.is_returned`). Any
-/// difference (another Lwt, another OCaml) keeps the callback.
+/// `Lwt.return value`, by calling it (see `direct_return` for the way that builds the block).
 ///
 /// # Safety
-/// OCaml context; both arguments are registered named values.
-unsafe fn direct_return_ok(returned: *const RawOCaml, is_returned: *const RawOCaml) -> bool {
-    const PROBE: RawOCaml = 2 * 4_242 + 1;
-    let one_field_tag_0 =
-        |v: RawOCaml| sys::is_block(v) && (v as *const RawOCaml).sub(1).read() == ONE_FIELD_TAG_0;
-    let Ok(made) = check(sys::caml_callback_exn(*returned, PROBE)) else {
-        return false;
-    };
-    let heap = minor_heap();
-    let made_header = (made as *mut RawOCaml).wrapping_sub(1);
-    let just_allocated = (*heap).young_limit() < (*heap).young_ptr
-        && (*heap).young_ptr <= made_header
-        && made_header < (*heap).young_ptr.wrapping_add(16);
-    if !(just_allocated
-        && one_field_tag_0(made)
-        && one_field_tag_0(sys::field(made, 0).read())
-        && sys::field(sys::field(made, 0).read(), 0).read() == PROBE)
-    {
-        return false;
-    }
-    let Some(built) = build_returned(PROBE) else {
-        return false;
-    };
-    matches!(
-        check(sys::caml_callback2_exn(*is_returned, built, PROBE)),
-        Ok(sys::TRUE)
-    )
+/// OCaml context; `value` is valid (read after the last allocation).
+pub(crate) unsafe fn call_lwt_return(value: RawOCaml) -> RawOCaml {
+    // SAFETY: the caller's contract (OCaml context, `value` valid).
+    with_named(|n| returned_value("returned", unsafe { apply1(n.returned, value) }))
+}
+
+/// `Lwt.return value`, or the exception it raised: for the start-up probe of its layout.
+///
+/// # Safety
+/// As [`call_lwt_return`].
+pub(crate) unsafe fn try_lwt_return(value: RawOCaml) -> Result<RawOCaml, RawOCaml> {
+    // SAFETY: the caller's contract (OCaml context, `value` valid).
+    with_named(|n| check(unsafe { apply1(n.returned, value) }))
+}
+
+/// Whether `Lwt.state promise` is `Return value` (`lwt_rust.is_returned`): for the start-up
+/// probe of `Lwt.return`'s layout. False if the check raised.
+///
+/// # Safety
+/// OCaml context; both values valid, read after the last allocation.
+pub(crate) unsafe fn is_returned(promise: RawOCaml, value: RawOCaml) -> bool {
+    with_named(|n| {
+        // SAFETY: the caller's contract (OCaml context, both values valid).
+        let result = unsafe { apply2(n.is_returned, promise, value) };
+        matches!(check(result), Ok(sys::TRUE))
+    })
 }
 
 /// `Lwt.fail exn`.
 ///
 /// # Safety
-/// As [`returned`].
-pub(crate) unsafe fn failed_with(exn: RawOCaml) -> RawOCaml {
-    with_named(|n| returned_value("failed_with", sys::caml_callback_exn(*n.failed_with, exn)))
+/// As [`call_lwt_return`].
+pub(crate) unsafe fn lwt_fail(exn: RawOCaml) -> RawOCaml {
+    // SAFETY: the caller's contract (OCaml context, `exn` valid).
+    with_named(|n| returned_value("failed_with", unsafe { apply1(n.failed_with, exn) }))
 }
 
 /// A promise already rejected with the exception `kind` names, carrying `message`.
 ///
 /// # Safety
 /// OCaml context.
-pub(crate) unsafe fn failed(kind: FailureKind, message: &str) -> RawOCaml {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+pub(crate) unsafe fn rejected_promise(kind: FailureKind, message: &str) -> RawOCaml {
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
     with_named(|n| {
-        returned_value(
-            "failed",
-            sys::caml_callback2_exn(*n.failed, kind as isize * 2 + 1, msg),
-        )
+        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
+        let result = unsafe { apply2(n.failed, int(kind as isize), msg) };
+        returned_value("failed", result)
     })
 }
 
@@ -366,13 +267,13 @@ pub(crate) unsafe fn failed(kind: FailureKind, message: &str) -> RawOCaml {
 ///
 /// # Safety
 /// Runtime lock held.
-pub(crate) unsafe fn failure(kind: FailureKind, message: &str) -> RawOCaml {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+pub(crate) unsafe fn failure_exception(kind: FailureKind, message: &str) -> RawOCaml {
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
     with_named(|n| {
-        returned_value(
-            "failure",
-            sys::caml_callback2_exn(*n.failure, kind as isize * 2 + 1, msg),
-        )
+        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
+        let result = unsafe { apply2(n.failure, int(kind as isize), msg) };
+        returned_value("failure", result)
     })
 }
 
@@ -383,7 +284,9 @@ pub(crate) unsafe fn failure(kind: FailureKind, message: &str) -> RawOCaml {
 /// # Safety
 /// Runtime lock held.
 pub(crate) unsafe fn interrupted_promise() -> RawOCaml {
-    with_named(|n| *n.interrupted_promise)
+    // SAFETY: a `caml_named_value` cell lives as long as the program; the caller holds the
+    // runtime lock, under which the value it holds is current.
+    with_named(|n| unsafe { *n.interrupted_promise })
 }
 
 /// The stream counterpart of [`interrupted_promise`]: every read fails with
@@ -392,26 +295,29 @@ pub(crate) unsafe fn interrupted_promise() -> RawOCaml {
 /// # Safety
 /// Runtime lock held.
 pub(crate) unsafe fn interrupted_stream() -> RawOCaml {
-    with_named(|n| *n.interrupted_stream)
+    // SAFETY: as in `interrupted_promise`.
+    with_named(|n| unsafe { *n.interrupted_stream })
 }
 
 /// `Lwt.cancel promise` (a no-op on a promise that is not cancelable or already settled).
 ///
 /// # Safety
-/// As [`returned`].
-pub(crate) unsafe fn cancel(promise: RawOCaml) {
-    with_named(|n| internal("cancel", sys::caml_callback_exn(*n.cancel, promise)));
+/// As [`call_lwt_return`].
+pub(crate) unsafe fn lwt_cancel(promise: RawOCaml) {
+    // SAFETY: the caller's contract (OCaml context, `promise` valid).
+    with_named(|n| internal("cancel", unsafe { apply1(n.cancel, promise) }));
 }
 
 /// `Lwt.wakeup_later resolver value`. A cancelled promise ignores it.
 ///
 /// # Safety
 /// OCaml context; `resolver` and `value` are valid values read just before the call.
-pub(crate) unsafe fn resolve(resolver: RawOCaml, value: RawOCaml) {
+pub(crate) unsafe fn wakeup_later(resolver: RawOCaml, value: RawOCaml) {
     with_named(|n| {
         internal(
             "resolve",
-            sys::caml_callback2_exn(*n.resolve, resolver, value),
+            // SAFETY: the caller's contract (OCaml context, both values valid).
+            unsafe { apply2(n.resolve, resolver, value) },
         )
     });
 }
@@ -419,24 +325,27 @@ pub(crate) unsafe fn resolve(resolver: RawOCaml, value: RawOCaml) {
 /// `Lwt.wakeup_later_exn resolver exn`. A cancelled promise ignores it.
 ///
 /// # Safety
-/// As [`resolve`].
-pub(crate) unsafe fn reject(resolver: RawOCaml, exn: RawOCaml) {
-    with_named(|n| internal("reject", sys::caml_callback2_exn(*n.reject, resolver, exn)));
+/// As [`wakeup_later`].
+pub(crate) unsafe fn wakeup_later_exn(resolver: RawOCaml, exn: RawOCaml) {
+    // SAFETY: the caller's contract (OCaml context, both values valid).
+    with_named(|n| internal("reject", unsafe { apply2(n.reject, resolver, exn) }));
 }
 
 /// Rejects `resolver` with the exception `kind` names, carrying `message`.
 ///
 /// # Safety
 /// OCaml context.
-pub(crate) unsafe fn fail<T>(resolver: &Root<T>, kind: FailureKind, message: &str) {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
-    // The resolver is read after the allocation above, which may have moved it.
-    let mut args = [resolver.raw(), kind as isize * 2 + 1, msg];
+pub(crate) unsafe fn reject_with_failure<T>(resolver: &Root<T>, kind: FailureKind, message: &str) {
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
+    // SAFETY: OCaml context; the resolver is read after the allocation above, which may have
+    // moved it, and nothing allocates before the call below.
+    let mut args = [unsafe { resolver.raw() }, int(kind as isize), msg];
     with_named(|n| {
-        internal(
-            "fail",
-            sys::caml_callbackN_exn(*n.fail, args.len(), args.as_mut_ptr()),
-        )
+        // SAFETY: `n.fail` is a named cell holding a closure of three arguments, `args` three
+        // valid values (see above); the runtime lock is held.
+        let result = unsafe { sys::caml_callbackN_exn(*n.fail, args.len(), args.as_mut_ptr()) };
+        internal("fail", result)
     });
 }
 
@@ -445,33 +354,31 @@ pub(crate) unsafe fn fail<T>(resolver: &Root<T>, kind: FailureKind, message: &st
 ///
 /// # Safety
 /// OCaml context; `promise` is a valid `'a Lwt.t` read just before the call.
-pub(crate) unsafe fn attach(promise: RawOCaml, key: isize) {
+pub(crate) unsafe fn attach_to_slot(promise: RawOCaml, key: isize) {
     with_named(|n| {
         internal(
             "attach",
-            sys::caml_callback2_exn(*n.attach, promise, key * 2 + 1),
+            // SAFETY: the caller's contract (OCaml context, `promise` valid); `key` is an int.
+            unsafe { apply2(n.attach, promise, int(key)) },
         )
     });
 }
 
-/// Calls `closure arg` and attaches the promise it returns to slot `key` (as [`attach`]),
+/// Calls `closure arg` and attaches the promise it returns to slot `key` (as [`attach_to_slot`]),
 /// in one callback. Returns the promise, or the exception the call raised (then nothing was
 /// attached).
 ///
 /// # Safety
 /// OCaml context; `closure` and `arg` are valid values read just before the call.
-pub(crate) unsafe fn call_attach(
+pub(crate) unsafe fn call_and_attach(
     closure: RawOCaml,
     arg: RawOCaml,
     key: isize,
 ) -> Result<RawOCaml, RawOCaml> {
     with_named(|n| {
-        check(sys::caml_callback3_exn(
-            *n.call_attach,
-            closure,
-            arg,
-            key * 2 + 1,
-        ))
+        // SAFETY: a named cell holding a closure of three arguments; the caller's contract
+        // (OCaml context, `closure` and `arg` valid); `key` is an int.
+        check(unsafe { sys::caml_callback3_exn(*n.call_attach, closure, arg, int(key)) })
     })
 }
 
@@ -480,27 +387,30 @@ pub(crate) unsafe fn call_attach(
 /// # Safety
 /// OCaml context; `exn` is a valid exception value read just before the call.
 pub(crate) unsafe fn describe_exn(exn: RawOCaml) -> String {
-    with_named(
-        |n| match check(sys::caml_callback_exn(*n.describe_exn, exn)) {
-            Ok(s) => {
-                let len = sys::caml_string_length(s);
-                let bytes = std::slice::from_raw_parts(sys::string_val(s), len);
-                String::from_utf8_lossy(bytes).into_owned()
-            }
-            Err(_) => "<exception printer raised>".to_owned(),
-        },
-    )
+    // SAFETY: the caller's contract (OCaml context, `exn` valid).
+    with_named(|n| match check(unsafe { apply1(n.describe_exn, exn) }) {
+        Ok(s) => {
+            // SAFETY: `Printexc.to_string` returned a string; it is read, and copied,
+            // before anything allocates.
+            let bytes = unsafe {
+                std::slice::from_raw_parts(sys::string_val(s), sys::caml_string_length(s))
+            };
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+        Err(_) => "<exception printer raised>".to_owned(),
+    })
 }
 
-/// The `'a Lwt_stream.t` that reads the Rust stream source `key` (see `lwt_stream`).
+/// The `'a Lwt_stream.t` that reads the Rust stream source `key` (see `export_stream`).
 ///
 /// # Safety
 /// OCaml context.
-pub(crate) unsafe fn rust_stream(key: i64) -> RawOCaml {
+pub(crate) unsafe fn stream_of_source(key: i64) -> RawOCaml {
     with_named(|n| {
         returned_value(
             "rust_stream",
-            sys::caml_callback_exn(*n.rust_stream, key as isize * 2 + 1),
+            // SAFETY: OCaml context (the caller's contract); `key` is an int.
+            unsafe { apply1(n.rust_stream, int(key as isize)) },
         )
     })
 }
@@ -510,13 +420,13 @@ pub(crate) unsafe fn rust_stream(key: i64) -> RawOCaml {
 ///
 /// # Safety
 /// OCaml context.
-pub(crate) unsafe fn failed_stream(kind: FailureKind, message: &str) -> RawOCaml {
-    let msg = sys::caml_alloc_initialized_string(message.len(), message.as_ptr() as *const _);
+pub(crate) unsafe fn failing_stream(kind: FailureKind, message: &str) -> RawOCaml {
+    // SAFETY: OCaml context (the caller's contract).
+    let msg = unsafe { ocaml_string(message) };
     with_named(|n| {
-        returned_value(
-            "failed_stream",
-            sys::caml_callback2_exn(*n.failed_stream, kind as isize * 2 + 1, msg),
-        )
+        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
+        let result = unsafe { apply2(n.failed_stream, int(kind as isize), msg) };
+        returned_value("failed_stream", result)
     })
 }
 
@@ -528,16 +438,18 @@ pub(crate) unsafe fn failed_stream(kind: FailureKind, message: &str) -> RawOCaml
 ///
 /// # Safety
 /// OCaml context; `stream` is a valid `'a Lwt_stream.t` read just before the call.
-pub(crate) unsafe fn stream_next(stream: RawOCaml) -> Result<RawOCaml, RawOCaml> {
-    with_named(|n| check(sys::caml_callback_exn(*n.stream_next, stream)))
+pub(crate) unsafe fn stream_step(stream: RawOCaml) -> Result<RawOCaml, RawOCaml> {
+    // SAFETY: the caller's contract (OCaml context, `stream` valid).
+    with_named(|n| check(unsafe { apply1(n.stream_next, stream) }))
 }
 
 /// Calls an OCaml closure with one argument, returning its result or the exception it raised.
 /// (Used by the test crate's thread stubs, through `__private`; tasks calling closures use
-/// [`call_attach`].)
+/// [`call_and_attach`].)
 ///
 /// # Safety
 /// OCaml context; `closure` and `arg` are valid values read just before the call.
 pub(crate) unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCaml> {
-    check(sys::caml_callback_exn(closure, arg))
+    // SAFETY: the caller's contract (OCaml context, `closure` a closure, both valid).
+    check(unsafe { sys::caml_callback_exn(closure, arg) })
 }

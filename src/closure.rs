@@ -3,12 +3,12 @@
 //! Invariants: an [`OCamlFn`] roots its closure until dropped; it is called only in the OCaml
 //! context (a task polled by the executor, or a stub). Lives on the OCaml thread (`!Send`).
 
-use ocaml_interop::{OCaml, OCamlException, ToOCaml};
+use ocaml_interop::{OCaml, ToOCaml};
 
 use crate::callbacks;
 use crate::conv::LwtFn;
 use crate::error::OCamlError;
-use crate::promise::Promise;
+use crate::import_promise::Promise;
 use crate::root::Root;
 use crate::runtime::with_runtime;
 
@@ -40,13 +40,11 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
                 let arg = arg.to_ocaml(cr).raw();
                 let key = Promise::<B>::reserve();
                 // One callback: OCaml calls the closure and attaches its promise to the slot.
-                match callbacks::call_attach(self.closure.raw(), arg, key as isize) {
+                match callbacks::call_and_attach(self.closure.raw(), arg, key as isize) {
                     Ok(promise) => Ok(Promise::made(key, promise)),
                     Err(exn) => {
                         Promise::<B>::not_made(key);
-                        let exn: Root<OCamlException> = Root::from_raw(exn);
-                        let message = callbacks::describe_exn(exn.raw());
-                        Err(OCamlError::new(exn, message))
+                        Err(OCamlError::from_raw(exn))
                     }
                 }
             }

@@ -20,7 +20,7 @@
 //! | `Vec<T>` | `t list` |
 //! | [`Array<T>`] | `t array` (flat float arrays for `Array<f64>`) |
 //! | `(A, B)`, `(A, B, C)`, `(A, B, C, D)` | tuples |
-//! | [`crate::ocaml_stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
+//! | [`crate::import_stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
 //!
 //! Everything here runs on the OCaml thread with the runtime lock held.
 
@@ -98,8 +98,11 @@ pub unsafe fn from_ocaml_checked<T>(cr: &OCamlRuntime, value: RawOCaml) -> Resul
 where
     T: OCamlRepr + FromOCaml<T::Marker>,
 {
-    if T::check(value) {
-        Ok(OCaml::<T::Marker>::new(cr, value).to_rust())
+    // SAFETY: the caller's contract (`value` valid, runtime lock held).
+    if unsafe { T::check(value) } {
+        // SAFETY: `value` has the shape of `T`'s OCaml type (checked just above) and is read
+        // after the last allocation; `cr` proves the lock is held.
+        Ok(unsafe { OCaml::<T::Marker>::new(cr, value) }.to_rust())
     } else {
         Err(format!("expected a value of type {}", T::ocaml_type()))
     }
@@ -113,23 +116,35 @@ mod tag {
     pub const CUSTOM: u8 = 255;
 }
 
+/// Whether `value` is a block of tag `tag` (and of `size` fields, if given).
+///
+/// # Safety
+/// Runtime lock held; `value` is a valid OCaml value.
 unsafe fn is_block_with(value: RawOCaml, tag: u8, size: Option<usize>) -> bool {
+    // SAFETY: `value` is valid (the caller's contract) and a block (checked first), so it has
+    // a header to read the tag and size from.
     sys::is_block(value)
-        && sys::tag_val(value) == tag
-        && size.is_none_or(|n| sys::wosize_val(value) == n)
+        && unsafe { sys::tag_val(value) } == tag
+        && size.is_none_or(|n| unsafe { sys::wosize_val(value) } == n)
 }
 
 /// Whether `value` is a custom block whose operations are named `identifier` (`"_i"` for
 /// `int32`, `"_j"` for `int64`: OCaml's own names), so that an `int64` or a `nativeint` is not
 /// read as an `int32`.
+///
+/// # Safety
+/// Runtime lock held; `value` is a valid OCaml value.
 unsafe fn is_custom_with(value: RawOCaml, identifier: &std::ffi::CStr) -> bool {
-    if !is_block_with(value, tag::CUSTOM, None) {
+    // SAFETY: the caller's contract.
+    if !unsafe { is_block_with(value, tag::CUSTOM, None) } {
         return false;
     }
     // A custom block starts with a pointer to its `struct custom_operations`, whose first
     // field is the identifier string.
-    let ops = *(value as *const *const *const std::ffi::c_char);
-    !ops.is_null() && std::ffi::CStr::from_ptr(*ops) == identifier
+    // SAFETY: a custom block (checked) has that pointer as its first word.
+    let ops = unsafe { *(value as *const *const *const std::ffi::c_char) };
+    // SAFETY: a non-null `custom_operations` starts with its NUL-terminated identifier.
+    !ops.is_null() && unsafe { std::ffi::CStr::from_ptr(*ops) } == identifier
 }
 
 macro_rules! leaf {
@@ -140,7 +155,13 @@ macro_rules! leaf {
                 $name.to_owned()
             }
             unsafe fn check($v: RawOCaml) -> bool {
-                $check
+                // SAFETY: `$v` is valid and the runtime lock held (the trait's contract), which
+                // is what `is_block_with` and `is_custom_with` ask; a string's bytes are read
+                // only once it is known to be a string block. (`unit` and `bool` need none.)
+                #[allow(unused_unsafe)]
+                unsafe {
+                    $check
+                }
             }
         }
     };
@@ -198,7 +219,11 @@ impl<T: OCamlRepr> OCamlRepr for Option<T> {
         format!("{} option", T::ocaml_type())
     }
     unsafe fn check(v: RawOCaml) -> bool {
-        v == sys::NONE || (is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)))
+        v == sys::NONE
+            // SAFETY: `v` is valid (the trait's contract); its field is read only once it is
+            // known to be a one-field block, and is itself a valid value, as the inner check
+            // asks. One block for the reads of one shape.
+            || unsafe { is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)) }
     }
     fn check_fits(&self) -> Result<(), String> {
         self.as_ref().map_or(Ok(()), T::check_fits)
@@ -211,8 +236,12 @@ impl<T: OCamlRepr, E: OCamlRepr> OCamlRepr for Result<T, E> {
         format!("({}, {}) result", T::ocaml_type(), E::ocaml_type())
     }
     unsafe fn check(v: RawOCaml) -> bool {
-        (is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)))
-            || (is_block_with(v, 1, Some(1)) && E::check(*sys::field(v, 0)))
+        // SAFETY: as for `Option`: a field is read only once the block's tag and size are
+        // known.
+        unsafe {
+            (is_block_with(v, 0, Some(1)) && T::check(*sys::field(v, 0)))
+                || (is_block_with(v, 1, Some(1)) && E::check(*sys::field(v, 0)))
+        }
     }
     fn check_fits(&self) -> Result<(), String> {
         match self {
@@ -229,10 +258,14 @@ impl<T: OCamlRepr> OCamlRepr for Vec<T> {
     }
     unsafe fn check(mut v: RawOCaml) -> bool {
         while v != sys::EMPTY_LIST {
-            if !is_block_with(v, 0, Some(2)) || !T::check(*sys::field(v, 0)) {
-                return false;
+            // SAFETY: as for `Option`: a cons cell's two fields are read only once `v` is
+            // known to be a two-field block of tag 0; each is a valid value.
+            unsafe {
+                if !is_block_with(v, 0, Some(2)) || !T::check(*sys::field(v, 0)) {
+                    return false;
+                }
+                v = *sys::field(v, 1);
             }
-            v = *sys::field(v, 1);
         }
         true
     }
@@ -254,10 +287,17 @@ impl<T: OCamlRepr> OCamlRepr for Array<T> {
         if !sys::is_block(v) {
             return false;
         }
-        match sys::tag_val(v) {
+        // SAFETY: `v` is a valid block (checked), so it has a header; fields are read below
+        // its size, and each is a valid value.
+        match unsafe { sys::tag_val(v) } {
             // Flat float arrays; the empty array is a tag-0 atom for every element type.
             tag::DOUBLE_ARRAY => is_f64::<T>(),
-            0 => (0..sys::wosize_val(v)).all(|i| T::check(*sys::field(v, i))),
+            0 => {
+                // SAFETY: see above.
+                let size = unsafe { sys::wosize_val(v) };
+                // SAFETY: see above: `i` is below the block's size.
+                (0..size).all(|i| unsafe { T::check(*sys::field(v, i)) })
+            }
             _ => false,
         }
     }
@@ -288,7 +328,8 @@ where
             }
         } else {
             let array: OCaml<OCamlUniformArray<T::Marker>> = self.0.to_ocaml(cr);
-            // SAFETY: same value, marker re-typed.
+            // SAFETY: same value, marker re-typed. (The handle is only borrowed to re-type the
+            // value; `cr` is borrowed by `array`, and ocaml-interop has no public re-typing.)
             unsafe {
                 OCaml::new(
                     ocaml_interop::internal::recover_runtime_handle(),
@@ -325,6 +366,8 @@ where
                     floats.capacity(),
                 ))
             } else {
+                // `from_ocaml` gets no handle; ocaml-interop has no public way to type a raw
+                // value without one (the runtime lock is held: the trait's contract).
                 let cr = ocaml_interop::internal::recover_runtime_handle();
                 let uniform: OCaml<OCamlUniformArray<T::Marker>> = OCaml::new(cr, raw);
                 Array(uniform.to_rust())
@@ -371,7 +414,9 @@ macro_rules! tuple {
             }
             unsafe fn check(v: RawOCaml) -> bool {
                 const SIZE: usize = [$($i),+].len();
-                is_block_with(v, 0, Some(SIZE)) $(&& $t::check(*sys::field(v, $i)))+
+                // SAFETY: as for `Option`: the fields are read only once `v` is known to be a
+                // block of tag 0 with `SIZE` fields.
+                unsafe { is_block_with(v, 0, Some(SIZE)) $(&& $t::check(*sys::field(v, $i)))+ }
             }
             fn check_fits(&self) -> Result<(), String> {
                 $(self.$i.check_fits()?;)+

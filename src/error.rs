@@ -8,6 +8,10 @@ use std::fmt;
 
 use ocaml_interop::OCamlException;
 
+use ocaml::sys::Value as RawOCaml;
+
+use crate::callbacks;
+use crate::conv::OCamlRepr;
 use crate::root::Root;
 
 /// An OCaml exception seen by Rust: raised by an OCaml callback, or carried by a rejected
@@ -19,6 +23,20 @@ pub struct OCamlError {
 
 impl OCamlError {
     pub(crate) fn new(exn: Root<OCamlException>, message: String) -> Self {
+        OCamlError { exn, message }
+    }
+
+    /// The exception `exn`, rooted, with its `Printexc.to_string` text: the one conversion of
+    /// an OCaml exception to Rust (a rejected awaited promise, a raising closure, a failing
+    /// stream).
+    ///
+    /// # Safety
+    /// OCaml context; `exn` is a valid exception value read after the last allocation.
+    pub(crate) unsafe fn from_raw(exn: RawOCaml) -> Self {
+        // SAFETY: the caller's contract; rooting allocates nothing on the OCaml heap.
+        let exn: Root<OCamlException> = unsafe { Root::from_raw(exn) };
+        // SAFETY: OCaml context; the exception is read from its root right before the call.
+        let message = unsafe { callbacks::describe_exn(exn.raw()) };
         OCamlError { exn, message }
     }
 
@@ -80,3 +98,22 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// `value`, if it fits its OCaml type ([`OCamlRepr::check_fits`]); else a `Rust_error` saying
+/// what does not, rather than a silently truncated value.
+pub fn fitting<T: OCamlRepr>(value: T) -> Result<T, Error> {
+    value.check_fits().map(|()| value).map_err(Error::Rust)
+}
+
+/// Maps any displayable error to an [`Error`], keeping OCaml exceptions as they are.
+pub fn into_error<E: std::fmt::Display + 'static>(err: E) -> Error {
+    let mut slot = Some(err);
+    let any = &mut slot as &mut dyn std::any::Any;
+    if let Some(err) = any.downcast_mut::<Option<Error>>() {
+        return err.take().expect("present");
+    }
+    if let Some(err) = any.downcast_mut::<Option<OCamlError>>() {
+        return Error::OCaml(err.take().expect("present"));
+    }
+    Error::rust(slot.expect("present"))
+}

@@ -313,6 +313,7 @@ impl<N: Notifier> Executor<N> {
             // SAFETY (every `local` call in this function): the executor is `!Send`, so this
             // is its owner thread.
             while polled < local_cap {
+                // SAFETY: the owner thread (see above).
                 let Some(runnable) = (unsafe { local.pop() }) else {
                     break;
                 };
@@ -332,6 +333,7 @@ impl<N: Notifier> Executor<N> {
                 shared_left = true;
                 break;
             }
+            // SAFETY: the owner thread (see above).
             if ran == 0 || unsafe { local.is_empty() } {
                 break;
             }
@@ -341,6 +343,7 @@ impl<N: Notifier> Executor<N> {
             // and this re-arm is the notification for what is left there.
             shared_left = true;
         }
+        // SAFETY: the owner thread (see above).
         let local_left = !unsafe { local.is_empty() };
         self.shared.stats.drained(polled);
         if shared_left {

@@ -28,7 +28,7 @@ use ocaml_interop::OCamlRuntime;
 use slab::Slab;
 
 use crate::executor::Spawner;
-use crate::lwt_future::panic_message;
+use crate::panic_report::panic_message;
 use crate::runtime::{self, is_shut_down, on_ocaml_thread, LwtNotifier};
 
 /// Default number of submitted tasks that may wait to start.

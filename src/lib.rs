@@ -1,19 +1,26 @@
 //! lwt_rust: a bridge between the OCaml Lwt event loop and Rust async.
 //!
-//! Layers, one module each:
-//! - [`executor`]: the run queue and its drain protocol (no OCaml; tested by `cargo test`);
-//! - [`stats`]: the executor's counters;
-//! - with the `ocaml` feature, the bridge:
-//!   - `runtime`: the OCaml thread's executor, its `Lwt_unix` notifier, runtime access;
-//!   - `root`: counted GC roots; `conv`: OCaml type markers; `error`: errors crossing over;
-//!   - `promise`: OCaml `'a Lwt.t` awaited by Rust (OCaml → Rust);
-//!   - `lwt_future`: Rust futures returned to OCaml as `'a Lwt.t` (Rust → OCaml);
-//!   - `lwt_stream`: Rust streams read by OCaml as `'a Lwt_stream.t` (Rust → OCaml);
-//!   - `ocaml_stream`: OCaml `'a Lwt_stream.t` read by Rust as a `Stream` (OCaml → Rust);
-//!   - `closure`: OCaml closures called by Rust tasks;
-//!   - `callbacks`: the OCaml functions Rust calls; `stubs`: every C symbol OCaml calls;
-//!   - [`handshake`]: the start-up check that the OCaml library speaks this crate's protocol;
-//!   - [`panic_report`]: what panics print on stderr (`Lwt_rust.set_panic_report`).
+//! Layers, lowest first; a module uses only its own layer and the ones before it, with no
+//! cycle (`scripts/check_layers.py`, run by `make lint`, checks both):
+//! 1. core, no OCaml (`cargo test`): [`executor`] (the run queue and its drain protocol),
+//!    [`stats`] (its counters), `keyed` (generation-checked slabs);
+//!
+//! with the `ocaml` feature, the bridge:
+//! 2. context: [`runtime`], the owner thread's executor, its `Lwt_unix` notifier, the stub
+//!    frames (`Entered`), the drain-request flags and [`runtime::with_runtime`]. A leaf: what it
+//!    needs from above (the drain-scheduling callback) is registered at initialisation;
+//! 3. values: [`conv`] (OCaml type markers), [`root`] (counted GC roots), [`error`] (errors
+//!    crossing over, their mapping), `callbacks` (the OCaml functions Rust calls),
+//!    `direct_return` (`Lwt.return v` built in the minor heap), [`panic_report`];
+//! 4. the four directions, and other threads: [`import_promise`] (OCaml `'a Lwt.t` awaited
+//!    by Rust), [`export_future`] (Rust future → `'a Lwt.t`), [`export_stream`] (Rust stream
+//!    → `'a Lwt_stream.t`), [`import_stream`] (OCaml `'a Lwt_stream.t` → Rust `Stream`),
+//!    [`closure`] (OCaml closures called by Rust), [`handle`], `tokio_rt`, `box_cache`;
+//! 5. [`boundary`]: what every stub needs (containment, panic messages, error mapping,
+//!    argument checks);
+//! 6. stubs: `stubs` (the C symbols OCaml calls), `__private` (helpers for hand-written
+//!    stubs), [`handshake`] (the start-up check that both halves speak one protocol);
+//! 7. `lifecycle`: module initialisation and shutdown.
 //!
 //! A program's Rust side is one staticlib built from its own crate, which depends on this one
 //! (README, "Using lwt_rust in your project").
@@ -22,6 +29,12 @@
 //! OCaml main thread and are `!Send`; only wakers and [`executor::Spawner`] cross threads.
 
 #![warn(missing_docs)]
+// Every unsafe operation inside an `unsafe fn` sits in its own `unsafe` block with its own
+// `SAFETY:` justification: the function's contract alone does not say which step relies on what.
+#![deny(unsafe_op_in_unsafe_fn)]
+// Every `unsafe` block says why it is sound right above it (`make lint` runs clippy with
+// `-D warnings`, which turns this into an error).
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 // Lets `#[lwt_rust::func]` (whose expansion names `::lwt_rust`) be used inside this crate too.
 extern crate self as lwt_rust;
@@ -44,6 +57,8 @@ pub mod stats;
 #[path = "private.rs"]
 pub mod __private;
 #[cfg(feature = "ocaml")]
+pub mod boundary;
+#[cfg(feature = "ocaml")]
 mod box_cache;
 #[cfg(feature = "ocaml")]
 mod callbacks;
@@ -52,24 +67,28 @@ pub mod closure;
 #[cfg(feature = "ocaml")]
 pub mod conv;
 #[cfg(feature = "ocaml")]
+mod direct_return;
+#[cfg(feature = "ocaml")]
 pub mod error;
 #[cfg(feature = "ocaml")]
 pub mod handle;
 #[cfg(feature = "ocaml")]
 pub mod handshake;
 // OCaml-free: also compiled for `cargo test` without features, which runs its tests.
+#[cfg(feature = "ocaml")]
+pub mod export_future;
+#[cfg(feature = "ocaml")]
+pub mod export_stream;
+#[cfg(feature = "ocaml")]
+pub mod import_promise;
+#[cfg(feature = "ocaml")]
+pub mod import_stream;
 #[cfg(any(feature = "ocaml", test))]
 mod keyed;
 #[cfg(feature = "ocaml")]
-pub mod lwt_future;
-#[cfg(feature = "ocaml")]
-pub mod lwt_stream;
-#[cfg(feature = "ocaml")]
-pub mod ocaml_stream;
+mod lifecycle;
 #[cfg(feature = "ocaml")]
 pub mod panic_report;
-#[cfg(feature = "ocaml")]
-pub mod promise;
 #[cfg(feature = "ocaml")]
 pub mod root;
 #[cfg(feature = "ocaml")]

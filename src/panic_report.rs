@@ -16,6 +16,31 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
+/// A panic payload, as `catch_unwind` returns it.
+pub(crate) type Panic = Box<dyn std::any::Any + Send>;
+
+/// The text of a caught panic. (Takes the box, not `&dyn Any`: a `&Box<dyn Any>` passed
+/// where a `&dyn Any` is expected would be coerced to the box itself, whose downcasts fail.)
+pub(crate) fn panic_message(payload: &Panic) -> String {
+    payload_text(&**payload)
+}
+
+/// The text of a panic payload.
+pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a Rust panic with a non-string payload".to_owned()
+    }
+}
+
+/// Reports a panic that has no promise to go to (a destructor's, say) on stderr.
+pub(crate) fn report_panic(context: &str, message: &str) {
+    eprintln!("lwt_rust: a panic in {context}: {message}");
+}
+
 /// At most one summary line per interval.
 pub const SUMMARY_INTERVAL: Duration = Duration::from_secs(10);
 

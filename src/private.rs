@@ -4,7 +4,7 @@
 
 use ocaml::sys::Value as RawOCaml;
 
-use crate::promise::Promise;
+use crate::import_promise::Promise;
 use crate::root::Root;
 
 /// Attaches a raw `'a Lwt.t` argument of a hand-written stub as a [`Promise`].
@@ -30,18 +30,12 @@ pub unsafe fn root_from_raw<T: 'static>(raw: RawOCaml) -> Root<T> {
 /// Runs the body of a synchronous stub in the OCaml context, containing panics (`fallback`
 /// is returned then). `R` must not be a raw OCaml pointer.
 pub fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    crate::stubs::guard(fallback, body)
+    crate::boundary::guard(fallback, body)
 }
 
 /// The text of a panic payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a Rust panic with a non-string payload".to_owned()
-    }
+    crate::panic_report::payload_text(payload)
 }
 
 /// Calls an OCaml closure with one argument: `Err` carries the exception it raised.
@@ -56,7 +50,7 @@ pub unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCa
 /// Whether ready calls build their `Lwt.return` block themselves (the start-up probe of the
 /// layout passed).
 pub fn direct_return() -> bool {
-    crate::callbacks::direct_return()
+    crate::direct_return::enabled()
 }
 
 /// The raw value a [`Root`] holds.

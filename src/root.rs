@@ -98,10 +98,12 @@ impl<T: 'static> Root<T> {
     /// The runtime lock is held and `raw` is a valid OCaml value of type `T`, read after the
     /// last allocation.
     pub(crate) unsafe fn from_raw(raw: RawOCaml) -> Self {
-        Self::new(OCaml::new(
-            ocaml_interop::internal::recover_runtime_handle(),
-            raw,
-        ))
+        // SAFETY: the runtime lock is held (the caller's contract), which is all
+        // `recover_runtime_handle` needs: the handle is only borrowed to type `raw` as an
+        // `OCaml<T>`, a valid value of type `T` (the caller's contract), and `new` roots it at
+        // once. ocaml-interop's public way (`OCamlRuntime` passed down) is not available in
+        // the stubs that root their raw arguments, hence its internal function.
+        Self::new(unsafe { OCaml::new(ocaml_interop::internal::recover_runtime_handle(), raw) })
     }
 
     /// The rooted value, valid until the next allocation or call into OCaml.
@@ -212,8 +214,8 @@ impl<T: 'static> Drop for SendRoot<T> {
     fn drop(&mut self) {
         let Some(root) = self.root.take() else { return };
         if !crate::runtime::on_ocaml_thread() {
-            // SAFETY: re-typing only; the orphan is released, never read.
             let orphan = Orphan {
+                // SAFETY: re-typing only; the orphan is released, never read.
                 _root: unsafe { root.cast() },
             };
             let mut orphans = ORPHANS

@@ -15,6 +15,9 @@
 //!   blocking while work is queued. Nothing is run from the wake itself, which may happen
 //!   deep inside Rust code holding borrows.
 //!
+//! Every flag involved, with who sets and clears it and what it guarantees, is in the table
+//! at the top of `runtime/frame.rs` (the stub frames and the drain-request state live there).
+//!
 //! # The owner thread
 //!
 //! One thread owns the bridge: the thread that initialised the `Lwt_rust` module (the main
@@ -44,14 +47,19 @@
 //!   (an inner stub too, when no drain is running, so that a nested `Lwt_main.run` makes
 //!   progress), and every owner-thread wake sets it again.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{OnceCell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Mutex;
+use std::sync::OnceLock;
 
 use ocaml_interop::OCamlRuntime;
 
-use crate::callbacks;
 use crate::executor::{Executor, Notifier};
+
+mod frame;
+
+pub(crate) use frame::{claim_ocaml_thread, drain_now, Entered};
+pub use frame::{in_ocaml_context, local_drains, on_ocaml_thread, runtime_lent};
 
 extern "C" {
     /// From Lwt's `lwt_unix_stubs.c`: queues `id` and writes the notification fd if the queue
@@ -74,39 +82,46 @@ pub fn is_shut_down() -> bool {
     SHUT_DOWN.load(SeqCst)
 }
 
-/// Shuts the bridge down (the `Lwt_rust.shutdown` stub's body): refuses new tasks, drops
-/// every pending task (their promises are rejected with `Shut_down`, their join handles
-/// report `ShutDown`) and every Rust stream read by OCaml, lets aborted tasks finish, and stops the tokio runtime. Idempotent.
-pub(crate) fn shutdown() {
-    if SHUT_DOWN.swap(true, SeqCst) {
-        return;
-    }
-    crate::lwt_future::shut_down_local_tasks();
-    // After the tasks: a read in flight fails with `Shut_down` rather than ending the stream.
-    crate::lwt_stream::close_all();
-    crate::handle::abort_all();
-    // Aborted handle tasks finish on their next poll; local ones were dropped already.
-    for _ in 0..10_000 {
-        drain_now();
-        if try_with_executor(|ex| ex.has_work()) != Some(true) {
-            break;
-        }
-    }
-    #[cfg(feature = "tokio")]
-    crate::tokio_rt::shutdown();
+/// Marks the bridge shut down (new tasks are refused from then on); true for the first call
+/// only, which then does the rest of the shutdown (`lifecycle::shutdown`).
+pub(crate) fn begin_shutdown() -> bool {
+    !SHUT_DOWN.swap(true, SeqCst)
+}
+
+/// What this module needs from the layers above it, registered once by the setup stub
+/// (`lifecycle`) before the owner thread is claimed, so before any stub frame exists. Calling
+/// up through function pointers keeps this module a leaf: it names nothing above it.
+pub(crate) struct Hooks {
+    /// Initialises the OCaml library (`Lwt_rust.init ()`), for a Rust function called before
+    /// it (see [`with_executor`]).
+    pub(crate) init_library: fn(&mut OCamlRuntime),
+    /// Asks Lwt to run a drain soon, through `Lwt.pause` (OCaml context).
+    pub(crate) schedule_drain: fn(),
+    /// What every drain does first, on the owner thread (release the roots other threads
+    /// dropped; enter the tokio runtime).
+    pub(crate) before_drain: fn(),
+}
+
+static HOOKS: OnceLock<Hooks> = OnceLock::new();
+
+/// Registers the [`Hooks`]; only the first call counts.
+pub(crate) fn install_hooks(hooks: Hooks) {
+    let _ = HOOKS.set(hooks);
+}
+
+/// The registered hooks. Only stub frames reach here, and stub frames exist only on the owner
+/// thread, which the setup stub claims after installing them.
+fn hooks() -> &'static Hooks {
+    HOOKS
+        .get()
+        .expect("lwt_rust: the setup stub installs the hooks before any stub frame")
 }
 
 static EVENTFD_NOTIFICATIONS: AtomicU64 = AtomicU64::new(0);
-static LOCAL_DRAINS: AtomicU64 = AtomicU64::new(0);
 
 /// Notifications sent through `Lwt_unix` (wakes from other threads).
 pub fn eventfd_notifications() -> u64 {
     EVENTFD_NOTIFICATIONS.load(Relaxed)
-}
-
-/// Drains scheduled through `Lwt.pause` (wakes on the OCaml thread).
-pub fn local_drains() -> u64 {
-    LOCAL_DRAINS.load(Relaxed)
 }
 
 impl Notifier for LwtNotifier {
@@ -118,7 +133,7 @@ impl Notifier for LwtNotifier {
 
     fn notify(&self) {
         if in_ocaml_context() {
-            CTX.with(|c| c.drain_requested.set(true));
+            frame::request_drain();
         } else {
             self.notify_out_of_band();
         }
@@ -183,58 +198,8 @@ pub type OCamlExecutor = Executor<LwtNotifier>;
 
 thread_local! {
     static EXECUTOR: OnceCell<OCamlExecutor> = const { OnceCell::new() };
-    /// The stub-frame state of this thread, in one place: a stub touches several of these
-    /// fields on entry and exit, and one thread-local costs one lookup.
-    static CTX: Ctx = const {
-        Ctx {
-            depth: Cell::new(0),
-            lent: Cell::new(false),
-            drain_requested: Cell::new(false),
-            drains_run: Cell::new(0),
-            owner: Cell::new(false),
-            inner_drain_scheduled: Cell::new(false),
-        }
-    };
     /// OCaml work deferred until the runtime is no longer lent (see [`defer_while_lent`]).
     static DEFERRED: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
-}
-
-struct Ctx {
-    /// Number of stub frames active on this thread.
-    depth: Cell<u32>,
-    /// Whether the innermost stub frame has lent out its `&mut OCamlRuntime`.
-    lent: Cell<bool>,
-    /// A wake inside a stub asked for a drain; the outermost stub schedules it on return.
-    drain_requested: Cell<bool>,
-    /// Drains run on this thread so far (tells a stub whether one ran during it).
-    drains_run: Cell<u64>,
-    /// Whether this is the owner thread (see "The owner thread").
-    owner: Cell<bool>,
-    /// An inner stub already scheduled a drain during the current outermost stub.
-    inner_drain_scheduled: Cell<bool>,
-}
-
-static OWNER_CLAIMED: AtomicBool = AtomicBool::new(false);
-
-/// Makes the calling thread the owner thread. Called by the setup stub, at module
-/// initialisation; only the first call in the process counts.
-pub(crate) fn claim_ocaml_thread() {
-    if !OWNER_CLAIMED.swap(true, SeqCst) {
-        CTX.with(|c| c.owner.set(true));
-    }
-}
-
-/// Whether the calling thread is the owner thread (the one that initialised `Lwt_rust` and
-/// runs `Lwt_main.run`).
-pub fn on_ocaml_thread() -> bool {
-    CTX.try_with(|c| c.owner.get()).unwrap_or(false)
-}
-
-/// Whether OCaml may be called right now: on the owner thread, inside a stub. (Only the owner
-/// thread makes stub frames, so the stub depth alone tells.) False while thread-locals are
-/// being destroyed at exit.
-pub fn in_ocaml_context() -> bool {
-    CTX.try_with(|c| c.depth.get() > 0).unwrap_or(false)
 }
 
 /// The message of the owner-thread rule, naming the entry point `what`.
@@ -257,6 +222,18 @@ pub(crate) fn assert_in_ocaml_context(what: &str) {
     }
 }
 
+/// Panics (naming `what`) unless OCaml may be called from here: in the OCaml context, with
+/// no OCaml value borrowed through [`with_runtime`].
+#[inline]
+pub(crate) fn assert_may_call_ocaml(what: &str) {
+    assert_in_ocaml_context(what);
+    assert!(
+        !runtime_lent(),
+        "{what} called inside with_runtime: it runs OCaml code, which could move the OCaml \
+         values borrowed there"
+    );
+}
+
 /// Creates the executor, driven by notification `id`. Later calls are ignored.
 pub(crate) fn start(id: isize) {
     EXECUTOR.with(|cell| {
@@ -275,7 +252,7 @@ pub(crate) fn start(id: isize) {
 pub fn with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> R {
     assert_in_ocaml_context("lwt_rust::runtime::with_executor");
     if EXECUTOR.with(|cell| cell.get().is_none()) {
-        with_runtime(callbacks::init_library);
+        with_runtime(hooks().init_library);
     }
     EXECUTOR.with(|cell| {
         f(cell
@@ -287,12 +264,6 @@ pub fn with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> R {
 /// Runs `f` with the executor if it exists on this thread; never initialises.
 pub(crate) fn try_with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> Option<R> {
     EXECUTOR.try_with(|cell| cell.get().map(f)).ok().flatten()
-}
-
-/// Whether the innermost stub frame has lent its runtime handle (we are inside
-/// [`with_runtime`]).
-pub fn runtime_lent() -> bool {
-    CTX.try_with(|c| c.lent.get()).unwrap_or(false)
 }
 
 /// Runs `f` now if the runtime is not lent, else when the [`with_runtime`] that lent it
@@ -324,16 +295,14 @@ fn run_deferred() {
 #[inline]
 pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
     assert_in_ocaml_context("lwt_rust::runtime::with_runtime");
-    CTX.with(|c| {
-        assert!(
-            !c.lent.replace(true),
-            "lwt_rust: with_runtime called inside with_runtime"
-        );
-    });
+    assert!(
+        frame::lend(),
+        "lwt_rust: with_runtime called inside with_runtime"
+    );
     struct Return;
     impl Drop for Return {
         fn drop(&mut self) {
-            CTX.with(|c| c.lent.set(false));
+            frame::give_back();
             // Nothing borrowed from the runtime outlives `f`: deferred OCaml work may run.
             if DEFERRED.with(|d| !d.borrow().is_empty()) {
                 run_deferred();
@@ -343,112 +312,9 @@ pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
     let _return = Return;
     // SAFETY: we are on the OCaml thread inside a stub, so the runtime lock is held; the
     // `lent` flag makes this the only `&mut` handed out in this stub frame, and it does not
-    // outlive `f`.
+    // outlive `f`. (ocaml-interop's public ways to get the handle, `OCamlRuntime::init` and
+    // `with_domain_lock`, start or lock the runtime; a stub already runs inside it, so its
+    // hidden `recover_runtime_handle_mut` is the only way.)
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
     f(cr)
-}
-
-/// Marks a stub frame: while alive, OCaml may be called from this thread. Created by every
-/// exported stub before it touches any OCaml value.
-pub(crate) struct Entered {
-    lent_before: bool,
-    drains_at_entry: u64,
-}
-
-impl Entered {
-    /// Enters a stub frame, or `None` off the owner thread (see "The owner thread"): the
-    /// stub must then touch none of the bridge's state.
-    #[inline]
-    pub(crate) fn new() -> Option<Self> {
-        CTX.with(|c| {
-            if !c.owner.get() {
-                return None;
-            }
-            c.depth.set(c.depth.get() + 1);
-            Some(Entered {
-                lent_before: c.lent.replace(false),
-                drains_at_entry: c.drains_run.get(),
-            })
-        })
-    }
-
-    /// Whether dropping this guard will call OCaml (to run or schedule a requested drain): a
-    /// stub returning an OCaml value must keep it rooted across the drop.
-    pub(crate) fn exit_calls_ocaml(&self) -> bool {
-        CTX.with(|c| c.drain_requested.get() && (c.depth.get() == 1 || inner_exit_schedules(c)))
-    }
-}
-
-/// Whether an inner stub leaving with a drain requested must schedule that drain itself: no
-/// drain is running (so the outermost stub may be blocked, in a nested `Lwt_main.run`, say),
-/// and none was scheduled yet by an inner stub of the current outermost one.
-fn inner_exit_schedules(c: &Ctx) -> bool {
-    c.depth.get() > 1
-        && !c.inner_drain_scheduled.get()
-        && try_with_executor(|ex| !ex.is_draining()) == Some(true)
-}
-
-impl Drop for Entered {
-    /// Leaving the outermost stub with a drain requested: if no drain ran in this stub yet,
-    /// drain now, in the same Lwt round (a task woken by a settled promise resumes without
-    /// waiting for another turn of the event loop). If a drain already ran here, or work is
-    /// left after this one, the request is a re-arm: ask Lwt for a drain through `Lwt.pause`,
-    /// so that Lwt's I/O runs between batches.
-    fn drop(&mut self) {
-        let (exit_drain, schedule) = CTX.with(|c| {
-            c.lent.set(self.lent_before);
-            let requested = c.drain_requested.get();
-            let exit_drain = c.depth.get() == 1 && requested;
-            // The request stays set for the outermost stub, which drains when it leaves.
-            let schedule = requested && inner_exit_schedules(c);
-            if schedule {
-                c.inner_drain_scheduled.set(true);
-            }
-            if !exit_drain {
-                c.depth.set(c.depth.get() - 1);
-                if c.depth.get() == 0 {
-                    c.inner_drain_scheduled.set(false);
-                }
-            }
-            (exit_drain, schedule)
-        });
-        if schedule {
-            LOCAL_DRAINS.fetch_add(1, Relaxed);
-            callbacks::schedule_drain();
-        }
-        if exit_drain {
-            self.drain_on_exit();
-        }
-    }
-}
-
-impl Entered {
-    #[inline(never)]
-    fn drain_on_exit(&self) {
-        // Still inside the stub (depth 1): the runtime lock is held and no Rust borrow of
-        // this library is live. This runs OCaml code: a stub returning an OCaml value roots
-        // it across this drop (see `exit_calls_ocaml`).
-        if CTX.with(|c| c.drains_run.get()) == self.drains_at_entry {
-            CTX.with(|c| c.drain_requested.set(false));
-            drain_now();
-        }
-        if CTX.with(|c| c.drain_requested.replace(false)) {
-            LOCAL_DRAINS.fetch_add(1, Relaxed);
-            callbacks::schedule_drain();
-        }
-        CTX.with(|c| {
-            c.depth.set(c.depth.get() - 1);
-            c.inner_drain_scheduled.set(false);
-        });
-    }
-}
-
-/// Runs one budgeted drain of the executor, if it exists (the drain stub, stub exits and
-/// shutdown call it; OCaml context only).
-pub(crate) fn drain_now() {
-    CTX.with(|c| c.drains_run.set(c.drains_run.get() + 1));
-    crate::root::release_orphans();
-    #[cfg(feature = "tokio")]
-    crate::tokio_rt::ensure_entered();
-    try_with_executor(|ex| ex.drain());
 }

@@ -41,8 +41,10 @@ pub struct Snapshot {
     pub spawned: u64,
     /// Times a task was put on the run queue.
     pub wakes: u64,
-    /// Notifications sent to the draining thread.
-    pub notifications: u64,
+    /// Times the executor asked its notifier for a drain, by any path (`notify`,
+    /// `notify_owner`, `notify_out_of_band`, re-arms included). Not OCaml's
+    /// `Lwt_rust.stats.notifications`, which counts only the `Lwt_unix` notifications sent.
+    pub drain_requests: u64,
     /// Drains that ran (nested, no-op drains are not counted).
     pub drains: u64,
     /// The largest number of tasks polled by one drain.
@@ -75,7 +77,7 @@ impl Stats {
             live_tasks: self.live_tasks.load(Relaxed) + self.owner_live_tasks.load(Relaxed),
             spawned: self.spawned.load(Relaxed) + self.owner_spawned.load(Relaxed),
             wakes: self.wakes.load(Relaxed) + self.owner_wakes.load(Relaxed),
-            notifications: self.notifications.load(Relaxed)
+            drain_requests: self.notifications.load(Relaxed)
                 + self.owner_notifications.load(Relaxed),
             drains: self.drains.load(Relaxed),
             max_batch: self.max_batch.load(Relaxed),

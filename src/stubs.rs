@@ -14,102 +14,12 @@
 //! Stubs on hot paths (drain, settle) take `ocaml::Raw` arguments directly: `#[ocaml::func]`
 //! would root every argument with a boxroot on each call. The others use `#[ocaml::func]`.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use ocaml::Raw;
 
-use crate::lwt_future::{self, lwt_stub, panic_message};
-use crate::runtime::{self, Entered, Forwarded};
-use crate::{lwt_stream, promise, root};
-
-/// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
-/// and `fallback` is returned to OCaml instead.
-///
-/// `R` must not be a raw OCaml pointer: leaving the guard may call OCaml (to schedule a
-/// drain), which can move heap values. Immediates (`UNIT`) and Rust values that ocaml-rs
-/// converts after the guard returns are fine; stubs returning a promise use
-/// [`crate::lwt_future::lwt_stub`], which roots it.
-///
-/// Off the owner thread the body does not run: `fallback` is returned (the OCaml library checks
-/// the thread first where a caller must be told).
-pub(crate) fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    guard_or_forward(fallback, || None, body)
-}
-
-/// [`guard`] for the stubs Lwt may run on any thread: off the owner thread, the event
-/// `forward` makes (if any) is handed to the owner thread instead of running `body`.
-fn guard_or_forward<R>(
-    fallback: R,
-    forward: impl FnOnce() -> Option<Forwarded>,
-    body: impl FnOnce() -> R,
-) -> R {
-    let Some(_entered) = Entered::new() else {
-        if let Some(event) = forward() {
-            runtime::forward_to_owner(event);
-        }
-        return fallback;
-    };
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(r) => r,
-        Err(panic) => {
-            eprintln!("lwt_rust: panic in a stub: {}", panic_message(&panic));
-            fallback
-        }
-    }
-}
-
-const UNIT: Raw = Raw(ocaml::sys::UNIT);
-
-/// The value of an OCaml `int` argument (an immediate: reading it touches no memory).
-fn int_arg(raw: Raw) -> i64 {
-    // SAFETY: the stubs pass only `int` arguments here, immediates whose value is in the
-    // word itself.
-    unsafe { ocaml::sys::int_val(raw.0) as i64 }
-}
-
-/// Module initialisation of `Lwt_rust`: records the OCaml thread and sets up boxroot. Must run
-/// after the threads library initialised and before any other thread exists (boxroot on
-/// OCaml 4). Returns `None` on success, or boxroot's error message.
-#[ocaml::func]
-#[ocaml::sig("unit -> string option")]
-pub fn lwt_rust_setup() -> Option<String> {
-    // The first thread to initialise the module owns the bridge (before `guard`, which
-    // admits the owner thread only).
-    runtime::claim_ocaml_thread();
-    guard(
-        Some("Lwt_rust was initialised on two threads".to_owned()),
-        || {
-            // SAFETY: called from OCaml's main thread with the runtime lock held, which is
-            // what boxroot_setup requires; it is idempotent.
-            if unsafe { ocaml_boxroot_sys::boxroot_setup() } {
-                None
-            } else {
-                // SAFETY: right after a failed setup, boxroot's error string is meaningful and
-                // NUL-terminated.
-                let msg =
-                    unsafe { std::ffi::CStr::from_ptr(ocaml_boxroot_sys::boxroot_error_string()) };
-                Some(msg.to_string_lossy().into_owned())
-            }
-        },
-    )
-}
-
-/// Module initialisation of `Lwt_rust`, once its callbacks are registered: decides whether a
-/// ready call may build its `Lwt.return` block itself (see `callbacks::probe_direct_return`).
-#[ocaml::func]
-#[ocaml::sig("unit -> unit")]
-pub fn lwt_rust_probe_direct_return() {
-    guard((), || {
-        runtime::with_runtime(crate::callbacks::probe_direct_return)
-    })
-}
-
-/// Starts the executor, driven by the `Lwt_unix` notification `id`.
-#[ocaml::func]
-#[ocaml::sig("int -> unit")]
-pub fn lwt_rust_start(id: ocaml::Int) {
-    guard((), || runtime::start(id))
-}
+use crate::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
+use crate::export_future;
+use crate::runtime::{self, Forwarded};
+use crate::{export_stream, import_promise, root};
 
 /// The notification handler: drains one budget of ready tasks.
 #[no_mangle]
@@ -125,9 +35,9 @@ pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
 fn handle_forwarded() {
     for event in runtime::take_forwarded() {
         match event {
-            Forwarded::CancelTask(key) => lwt_future::cancel_task(key),
-            Forwarded::SettledOffThread(key) => promise::settled_off_thread(key),
-            Forwarded::CloseStream(key) => lwt_stream::close(key),
+            Forwarded::CancelTask(key) => export_future::cancel_task(key),
+            Forwarded::SettledOffThread(key) => import_promise::settled_off_thread(key),
+            Forwarded::CloseStream(key) => export_stream::close(key),
         }
     }
 }
@@ -141,7 +51,7 @@ pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
         || {
             // SAFETY: OCaml context (guard); `value` is a live argument, used before any
             // allocation.
-            unsafe { promise::fulfilled(int_arg(key), value.0) };
+            unsafe { import_promise::fulfilled(int_arg(key), value.0) };
             UNIT
         },
     )
@@ -155,7 +65,7 @@ pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
         || Some(Forwarded::SettledOffThread(int_arg(key))),
         || {
             // SAFETY: as in `lwt_rust_promise_fulfilled`.
-            unsafe { promise::rejected(int_arg(key), exn.0) };
+            unsafe { import_promise::rejected(int_arg(key), exn.0) };
             UNIT
         },
     )
@@ -168,7 +78,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CancelTask(int_arg(key))),
         || {
-            lwt_future::cancel_task(int_arg(key));
+            export_future::cancel_task(int_arg(key));
             UNIT
         },
     )
@@ -179,7 +89,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
     let key = int_arg(key);
-    lwt_stub(|| lwt_stream::pull(key))
+    lwt_stub(|| export_stream::pull(key))
 }
 
 /// Drops the Rust stream of source `key` (`Lwt_rust.close_stream`, or the finaliser of an
@@ -190,17 +100,10 @@ pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CloseStream(int_arg(key))),
         || {
-            lwt_stream::close(int_arg(key));
+            export_stream::close(int_arg(key));
             UNIT
         },
     )
-}
-
-/// Shuts the bridge down (see `runtime::shutdown`).
-#[ocaml::func]
-#[ocaml::sig("unit -> unit")]
-pub fn lwt_rust_shutdown() {
-    guard((), runtime::shutdown)
 }
 
 /// Sets the submission capacity of handles; `None` on success, else why not.
@@ -256,7 +159,7 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
         [
             s.live_tasks,
             root::live_roots(),
-            promise::live_promises() as i64,
+            import_promise::live_promises() as i64,
             s.spawned as i64,
             s.wakes as i64,
             runtime::eventfd_notifications() as i64,
@@ -264,7 +167,7 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
             s.drains as i64,
             s.max_batch as i64,
             s.panics as i64,
-            lwt_stream::live_streams() as i64,
+            export_stream::live_streams() as i64,
         ]
         .iter()
         .map(|&n| n as ocaml::Int)

@@ -17,6 +17,9 @@ let check_nothing_live what =
   Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises;
   Alcotest.(check int) (what ^ ": live streams") 0 s.live_streams
 
+(* An outcome a case did not expect: fails the case, naming the exception. *)
+let unexpected exn = Alcotest.failf "unexpected %s" (Printexc.to_string exn)
+
 let contains s sub =
   let n = String.length sub in
   let rec from i = i + n <= String.length s && (String.sub s i n = sub || from (i + 1)) in

@@ -171,11 +171,11 @@ let panics_are_contained () =
        | Error (Lwt_rust.Rust_panic msg) ->
          Alcotest.(check bool) "the destructor's message" true
            (String.length msg >= 9 && contains msg "destructor")
-       | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+       | Error e -> unexpected e
        | Ok () -> Alcotest.fail "a panicking destructor went unnoticed");
       match await (result_of (panic_in_conversion yield_first)) with
       | Error e when is_panic e -> ()
-      | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+      | Error e -> unexpected e
       | Ok _ -> Alcotest.fail "a panicking conversion went unnoticed")
     [ false; true ];
   let p = never_panic_in_drop () in
@@ -192,7 +192,7 @@ let spawn_while_lent () =
   match await (result_of (spawn_inside_with_runtime ())) with
   | Error (Lwt_rust.Rust_panic msg) ->
     Alcotest.(check bool) ("refused: " ^ msg) true (contains msg "inside with_runtime")
-  | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+  | Error e -> unexpected e
   | Ok _ -> Alcotest.fail "spawning inside with_runtime was accepted"
 
 let exception_identity () =
@@ -205,7 +205,7 @@ let exception_identity () =
    | Error (With_payload (l, s)) ->
      Alcotest.(check (pair (list int) string)) "matchable by constructor and payload"
        ([ 1; 2 ], "x") (l, s)
-   | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+   | Error e -> unexpected e
    | Ok _ -> Alcotest.fail "resolved");
   check_nothing_live "after the exceptions"
 

@@ -120,7 +120,7 @@ let same_exception_comes_back () =
   (match Lwt_main.run (result_of (echo (Lwt.fail exn))) with
    | Error e when e == exn -> ()
    | Error (Custom (s, n)) -> Alcotest.failf "a copy came back (%s, %d), not the value" s n
-   | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+   | Error e -> unexpected e
    | Ok () -> Alcotest.fail "resolved");
   (* The same after the promise settles later, through Lwt.on_any, and a GC in between. *)
   let p, u = Lwt.wait () in
@@ -140,14 +140,14 @@ let exception_from_the_closure () =
   in
   (match Lwt_main.run (result_of (callback_loop f 10)) with
    | Error e when e == raised -> ()
-   | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+   | Error e -> unexpected e
    | Ok n -> Alcotest.failf "resolved with %d" n);
   Alcotest.(check int) "F stopped being called" 3 !count;
   let rejected = Custom ("rejected by F's promise", 2) in
   let f () = Lwt.pause () >>= fun () -> Lwt.fail rejected in
   (match Lwt_main.run (result_of (callback_loop f 10)) with
    | Error e when e == rejected -> ()
-   | Error e -> Alcotest.failf "unexpected %s" (Printexc.to_string e)
+   | Error e -> unexpected e
    | Ok n -> Alcotest.failf "resolved with %d" n);
   check_nothing_live "after the failing closures"
 

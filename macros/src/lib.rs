@@ -13,7 +13,7 @@
 //! 1. checks and converts every argument to Rust (`lwt_rust::conv::OCamlRepr`) before the
 //!    future exists, so the future owns Rust values only; an argument of the wrong OCaml type
 //!    gives a promise rejected with `Invalid_argument`;
-//! 2. calls the function and hands its future to `lwt_rust::lwt_future::spawn_result` (return
+//! 2. calls the function and hands its future to `lwt_rust::export_future::spawn_result` (return
 //!    type written `Result<..>` or `...::Result<..>`: `Err` rejects the promise) or
 //!    `spawn_value` (any other return type);
 //! 3. runs inside `lwt_stub`, so a panic anywhere gives a promise rejected with
@@ -29,7 +29,7 @@
 //!
 //! Streams: with `#[lwt_rust::func(stream)]` the function (an `async fn` or a plain `fn`)
 //! returns a `futures::Stream`, or a `Result` of one, and the external returns
-//! `'a Lwt_stream.t` (`lwt_rust::lwt_stream`). `stream`: every item is a value (a
+//! `'a Lwt_stream.t` (`lwt_rust::export_stream`). `stream`: every item is a value (a
 //! `Result` item becomes an OCaml `result`); `try_stream`: items are `Result<T, E>` and the
 //! first `Err` fails its read and ends the stream. An `Err` from the function itself fails
 //! the first read. An argument of the wrong OCaml type fails the first read with
@@ -206,13 +206,13 @@ fn expand(
     let (stub_wrapper, invalid, start) = match kind {
         Kind::Promise => {
             let spawn = if fallible {
-                quote! { #krate::lwt_future::spawn_result }
+                quote! { #krate::export_future::spawn_result }
             } else {
-                quote! { #krate::lwt_future::spawn_value }
+                quote! { #krate::export_future::spawn_value }
             };
             (
-                quote! { #krate::lwt_future::lwt_stub },
-                quote! { #krate::lwt_future::invalid_argument },
+                quote! { #krate::boundary::lwt_stub },
+                quote! { #krate::boundary::invalid_argument },
                 quote! { #spawn(#future) },
             )
         }
@@ -244,11 +244,11 @@ fn expand(
                         #krate::futures::TryFutureExt::map_ok(
                             #krate::futures::TryFutureExt::map_err(
                                 #future,
-                                #krate::lwt_future::into_error,
+                                #krate::boundary::into_error,
                             ),
                             |items| {
                                 #krate::futures::StreamExt::map(items, |item| {
-                                    item.map_err(#krate::lwt_future::into_error)
+                                    item.map_err(#krate::boundary::into_error)
                                 })
                             },
                         ),
@@ -256,9 +256,9 @@ fn expand(
                 },
             };
             (
-                quote! { #krate::lwt_stream::stream_stub },
-                quote! { #krate::lwt_stream::invalid_argument_stream },
-                quote! { #krate::lwt_stream::stream_result(#items) },
+                quote! { #krate::boundary::stream_stub },
+                quote! { #krate::boundary::invalid_argument_stream },
+                quote! { #krate::export_stream::stream_result(#items) },
             )
         }
     };

@@ -64,7 +64,7 @@ fn thousand_wakes_before_a_drain_send_one_notification() {
         "1000 wakes, one more notification"
     );
     let stats = ex.stats();
-    assert_eq!(stats.notifications, 2);
+    assert_eq!(stats.drain_requests, 2);
     assert_eq!(
         ex.drain(),
         Drained::Ran {

@@ -4,19 +4,9 @@
 
 open Demo_stubs
 
-let await = Lwt_main.run
-
-let check_nothing_live what =
-  Gc.full_major ();
-  let s = Lwt_rust.stats () in
-  Alcotest.(check int) (what ^ ": live tasks") 0 s.live_tasks;
-  Alcotest.(check int) (what ^ ": live roots") 0 s.live_roots;
-  Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises
-
-let contains s sub =
-  let n = String.length sub in
-  let rec from i = i + n <= String.length s && (String.sub s i n = sub || from (i + 1)) in
-  from 0
+(* [await], [check_nothing_live] (tasks, roots, promises and streams), [contains]: the helpers
+   of every suite. *)
+open Support
 
 (* [p], or a failure naming [what] if it has not settled after [seconds]: the watchdog of a
    liveness test (a hang fails the test instead of blocking the suite). *)

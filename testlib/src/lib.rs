@@ -17,11 +17,11 @@ use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 
 use lwt_rust::__private::{attach_promise, root_from_raw, root_raw};
+use lwt_rust::boundary::lwt_stub;
 use lwt_rust::closure::OCamlFn;
 use lwt_rust::conv::{Array, Bytes, Int64, Lwt, LwtFn, Opaque};
 use lwt_rust::error::Error;
-use lwt_rust::lwt_future::lwt_stub;
-use lwt_rust::lwt_future::spawn;
+use lwt_rust::export_future::spawn;
 use lwt_rust::root::Root;
 use lwt_rust::runtime::with_runtime;
 
@@ -67,7 +67,7 @@ pub extern "C" fn lwt_rust_demo_echo(promise: Raw) -> Raw {
 #[no_mangle]
 pub extern "C" fn lwt_rust_demo_pending(_unit: Raw) -> Raw {
     lwt_stub(|| {
-        let (awaited, resolver) = lwt_rust::promise::Promise::<OCamlInt>::pending();
+        let (awaited, resolver) = lwt_rust::import_promise::Promise::<OCamlInt>::pending();
         let result = spawn::<OCamlInt, i64, _>(async move {
             let value = awaited.await?;
             Ok(with_runtime(|cr| value.to_rust::<i64>(cr)) + 1)

@@ -9,9 +9,10 @@ use ocaml_interop::{OCaml, OCamlInt, OCamlRuntime, ToOCaml};
 
 use super::DropCounted;
 use lwt_rust::__private::{attach_promise, panic_message};
+use lwt_rust::boundary::{invalid_argument, lwt_stub};
 use lwt_rust::conv::Lwt;
-use lwt_rust::lwt_future::{invalid_argument, lwt_stub, spawn_value};
-use lwt_rust::promise::Promise;
+use lwt_rust::export_future::spawn_value;
+use lwt_rust::import_promise::Promise;
 use lwt_rust::root::Root;
 use lwt_rust::runtime::with_runtime;
 

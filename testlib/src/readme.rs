@@ -33,7 +33,7 @@ pub async fn call_n(f: OCamlFn<(), ()>, n: i64) -> Result<i64, lwt_rust::error::
 // ---- Streams
 
 use futures::{Stream, StreamExt};
-use lwt_rust::{error::Error, ocaml_stream::OCamlStream};
+use lwt_rust::{error::Error, import_stream::OCamlStream};
 use tokio::io::AsyncBufReadExt; // (tokio with its "fs" feature, in your crate)
 
 // string Lwt_stream.t: an async fn (or a plain fn) returning a stream, or a Result of one.

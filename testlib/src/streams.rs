@@ -9,7 +9,7 @@ use ocaml_interop::{OCaml, OCamlInt, OCamlRuntime, ToOCaml};
 
 use crate::yield_once;
 use lwt_rust::error::Error;
-use lwt_rust::ocaml_stream::OCamlStream;
+use lwt_rust::import_stream::OCamlStream;
 
 /// Items produced so far by the demo streams that count them.
 static PRODUCED: AtomicU64 = AtomicU64::new(0);

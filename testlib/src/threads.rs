@@ -9,8 +9,9 @@ use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt};
 
 use lwt_rust::__private::root_from_raw;
+use lwt_rust::boundary::lwt_stub;
+use lwt_rust::export_future::spawn;
 use lwt_rust::handle::{Handle, JoinError, TrySpawnError};
-use lwt_rust::lwt_future::{lwt_stub, spawn};
 use lwt_rust::root::{Root, SendRoot};
 use lwt_rust::runtime::with_runtime;
 
@@ -186,7 +187,7 @@ pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
             let _ = done_tx.send(ran);
         });
         let probe = probe_rx.recv().unwrap_or((0, 0, false));
-        let ran = lwt_rust::lwt_future::spawn_rooted::<OCamlInt, i64, _>(async move {
+        let ran = lwt_rust::export_future::spawn_rooted::<OCamlInt, i64, _>(async move {
             done_rx
                 .await
                 .map_err(|_| lwt_rust::error::Error::rust("the thread died"))
@@ -362,15 +363,15 @@ pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
 #[ocaml::sig("int -> int * int")]
 pub fn lwt_rust_demo_drop_pending(n: ocaml::Int) -> (ocaml::Int, ocaml::Int) {
     lwt_rust::__private::guard((-1, -1), || {
-        let before = lwt_rust::promise::live_promises();
+        let before = lwt_rust::import_promise::live_promises();
         let promises: Vec<_> = (0..n)
-            .map(|_| lwt_rust::promise::Promise::<OCamlInt>::pending())
+            .map(|_| lwt_rust::import_promise::Promise::<OCamlInt>::pending())
             .collect();
-        let peak = lwt_rust::promise::live_promises() - before;
+        let peak = lwt_rust::import_promise::live_promises() - before;
         drop(promises);
         (
             peak as ocaml::Int,
-            (lwt_rust::promise::live_promises() - before) as ocaml::Int,
+            (lwt_rust::import_promise::live_promises() - before) as ocaml::Int,
         )
     })
 }

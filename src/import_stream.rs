@@ -23,12 +23,12 @@ use std::task::{Context, Poll};
 
 use futures::{Future, Stream};
 use ocaml::sys;
-use ocaml_interop::{FromOCaml, OCaml, OCamlException};
+use ocaml_interop::{FromOCaml, OCaml};
 
 use crate::callbacks;
 use crate::conv::{from_ocaml_checked, LwtStream, OCamlRepr, Opaque};
 use crate::error::{Error, OCamlError};
-use crate::promise::Promise;
+use crate::import_promise::Promise;
 use crate::root::Root;
 use crate::runtime::with_runtime;
 
@@ -87,7 +87,7 @@ where
         // (which does not allocate on the OCaml heap), attached or rooted before anything
         // else allocates.
         unsafe {
-            let step = match callbacks::stream_next(source.raw()) {
+            let step = match callbacks::stream_step(source.raw()) {
                 Ok(step) => step,
                 Err(exn) => return Step::Item(Err(exception(exn))),
             };
@@ -114,9 +114,8 @@ where
 /// # Safety
 /// OCaml context; `exn` is a valid exception read after the last allocation.
 unsafe fn exception(exn: sys::Value) -> Error {
-    let exn: Root<OCamlException> = Root::from_raw(exn);
-    let message = callbacks::describe_exn(exn.raw());
-    OCamlError::new(exn, message).into()
+    // SAFETY: the caller's contract.
+    unsafe { OCamlError::from_raw(exn) }.into()
 }
 
 impl<T> Stream for OCamlStream<T>
@@ -169,7 +168,9 @@ impl<T: OCamlRepr> OCamlRepr for OCamlStream<T> {
 
     unsafe fn check(value: ocaml::sys::Value) -> bool {
         // An `Lwt_stream.t` is a record; its items are checked as they are read.
-        ocaml::sys::is_block(value) && ocaml::sys::tag_val(value) == 0
+        // SAFETY: `value` is valid (the trait's contract); its tag is read only once
+        // `is_block` says it has a header.
+        ocaml::sys::is_block(value) && unsafe { ocaml::sys::tag_val(value) } == 0
     }
 }
 

@@ -74,7 +74,7 @@ impl<T: 'static> Promise<T> {
     /// held: the promise's slot lives in the owner thread's table.
     pub fn new(cr: &mut OCamlRuntime, promise: &Root<Lwt<T>>) -> Self {
         let _ = cr;
-        assert_in_ocaml_context("lwt_rust::promise::Promise::new");
+        assert_in_ocaml_context("lwt_rust::import_promise::Promise::new");
         // SAFETY: `cr` proves the OCaml context; the value is read from its root just before
         // the call.
         unsafe { Self::attach_raw(promise.raw()) }
@@ -83,8 +83,9 @@ impl<T: 'static> Promise<T> {
     /// # Safety
     /// OCaml context; `raw` is a valid `'a Lwt.t` read after the last allocation.
     pub(crate) unsafe fn attach_raw(raw: RawOCaml) -> Self {
-        assert_in_ocaml_context("lwt_rust::promise::Promise");
-        let lwt = Root::from_raw(raw);
+        assert_in_ocaml_context("lwt_rust::import_promise::Promise");
+        // SAFETY: the caller's contract.
+        let lwt = unsafe { Root::from_raw(raw) };
         let key = SLOTS.with(|slots| {
             slots.borrow_mut().insert(Slot::Pending {
                 waker: None,
@@ -95,8 +96,9 @@ impl<T: 'static> Promise<T> {
             key: Some(key),
             _type: PhantomData,
         };
-        // Rooting and inserting touched no OCaml memory, so `raw` is still valid.
-        callbacks::attach(raw, key as isize);
+        // SAFETY: OCaml context; rooting and inserting touched no OCaml memory, so `raw` is
+        // still valid.
+        unsafe { callbacks::attach_to_slot(raw, key as isize) };
         promise
     }
 
@@ -122,8 +124,9 @@ impl<T: 'static> Promise<T> {
     pub(crate) unsafe fn made(key: i64, raw: RawOCaml) -> Self {
         SLOTS.with(|slots| {
             if let Some(Slot::Pending { lwt, .. }) = slots.borrow_mut().get_mut(key) {
-                // Rooting allocates nothing on the OCaml heap.
-                *lwt = Some(Root::from_raw(raw));
+                // SAFETY: the caller's contract; nothing allocated since (rooting allocates
+                // nothing on the OCaml heap).
+                *lwt = Some(unsafe { Root::from_raw(raw) });
             }
         });
         Promise {
@@ -144,7 +147,7 @@ impl<T: 'static> Promise<T> {
             // SAFETY: OCaml context; the pair is read before any allocation, and
             // `Root::from_raw` does not allocate on the OCaml heap.
             unsafe {
-                let pair = callbacks::task(None);
+                let pair = callbacks::cancelable_task(None);
                 let resolver = Root::from_raw(ocaml::sys::field(pair, 1).read());
                 (resolver, ocaml::sys::field(pair, 0).read())
             }
@@ -206,7 +209,7 @@ impl<T: 'static> Drop for Promise<T> {
                     // stub frame), runtime not lent; the value is read from its root just
                     // before the call. Cancelling reports back through the rejected stub,
                     // which finds no slot and ignores it.
-                    unsafe { callbacks::cancel(lwt.raw()) }
+                    unsafe { callbacks::lwt_cancel(lwt.raw()) }
                 });
             }
         }
@@ -226,7 +229,7 @@ pub(crate) fn settled_off_thread(key: i64) {
         // SAFETY: owner thread, inside the drain stub (the caller); the exception is rooted
         // at once.
         let exn: Root<OCamlException> = unsafe {
-            Root::from_raw(callbacks::failure(
+            Root::from_raw(callbacks::failure_exception(
                 callbacks::FailureKind::WrongThread,
                 &message,
             ))
@@ -271,7 +274,9 @@ pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
         match slots.get_mut(key) {
             Some(slot @ Slot::Pending { .. }) => Some(std::mem::replace(
                 slot,
-                Slot::Fulfilled(Root::from_raw(value)),
+                // SAFETY: the caller's contract (OCaml context, `value` valid, nothing
+                // allocated since it was read).
+                Slot::Fulfilled(unsafe { Root::from_raw(value) }),
             )),
             _ => None,
         }
@@ -291,8 +296,8 @@ pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
 /// OCaml context; `exn` is valid (read after the last allocation).
 pub(crate) unsafe fn rejected(key: i64, exn: RawOCaml) {
     settle(key, || {
-        let exn: Root<OCamlException> = Root::from_raw(exn);
-        let message = callbacks::describe_exn(exn.raw());
-        Slot::Rejected(Box::new(OCamlError::new(exn, message)))
+        // SAFETY: the caller's contract; `settle` runs this before anything allocates.
+        let error = unsafe { OCamlError::from_raw(exn) };
+        Slot::Rejected(Box::new(error))
     });
 }

@@ -28,22 +28,14 @@ use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
 use crate::callbacks::{self, FailureKind};
-use crate::conv::{OCamlRepr, Opaque, Resolver};
-use crate::error::{Error, OCamlError};
+use crate::conv::{OCamlRepr, Resolver};
+use crate::error::{fitting, into_error, Error};
 use crate::keyed::KeyedSlab;
+use crate::panic_report::{panic_message, report_panic, Panic};
 use crate::root::Root;
-use crate::runtime::{
-    assert_in_ocaml_context, is_shut_down, runtime_lent, with_executor, with_runtime,
-    wrong_thread_message, Entered,
-};
-
-/// A panic payload.
-type Panic = Box<dyn std::any::Any + Send>;
+use crate::runtime::{assert_may_call_ocaml, is_shut_down, with_executor, with_runtime};
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
-
-/// A task's future, pinned; every poll goes through [`poll_contained`].
-type Guarded<F> = Pin<Box<F>>;
 
 /// Polls `future`, catching a panic (it comes back as `Ready(Err(panic))`).
 #[inline]
@@ -67,22 +59,23 @@ fn poll_contained<F: Future>(
 /// # Panics
 /// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
 /// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
-/// Wrap stubs in [`lwt_stub`], which turns such a panic into a rejected promise.
+/// Wrap stubs in [`lwt_stub`](crate::boundary::lwt_stub), which turns such a panic into a rejected promise.
+#[inline]
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
 where
     O: 'static,
     T: ToOCaml<O> + 'static,
     F: Future<Output = Result<T, Error>> + 'static,
 {
-    assert_may_call_ocaml("lwt_rust::lwt_future::spawn");
+    assert_may_call_ocaml("lwt_rust::export_future::spawn");
     if is_shut_down() {
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
-        return ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") });
+        return ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") });
     }
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
     // Most ready calls reuse the block of the previous one (see `box_cache`).
-    let mut future: Guarded<F> = crate::box_cache::pin(future);
+    let mut future: Pin<Box<F>> = crate::box_cache::pin(future);
     let first = poll_contained(future.as_mut(), &mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
@@ -99,7 +92,7 @@ where
                 report_panic("a future's destructor, at shutdown", &panic_message(&panic));
             }
             // SAFETY: OCaml context (checked above); returned to OCaml at once.
-            ocaml::Raw(unsafe { callbacks::failed(FailureKind::ShutDown, "") })
+            ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") })
         }
         Poll::Pending => ocaml::Raw(spawn_task(future)),
     }
@@ -121,6 +114,7 @@ where
 /// [`spawn`] for a future whose output is a plain value, converted by its [`OCamlRepr`]. A
 /// value that does not fit its OCaml type (an `i64` beyond 63 bits) rejects the promise with
 /// `Lwt_rust.Rust_error`.
+#[inline]
 pub fn spawn_value<T, F>(future: F) -> ocaml::Raw
 where
     T: OCamlRepr + ToOCaml<T::Marker>,
@@ -130,8 +124,9 @@ where
 }
 
 /// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
-/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`], and with
+/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`](crate::error::OCamlError), and with
 /// `Lwt_rust.Rust_error` carrying `E`'s `Display` text otherwise.
+#[inline]
 pub fn spawn_result<T, E, F>(future: F) -> ocaml::Raw
 where
     T: OCamlRepr + ToOCaml<T::Marker>,
@@ -139,107 +134,6 @@ where
     F: Future<Output = Result<T, E>> + 'static,
 {
     spawn::<T::Marker, T, _>(async move { fitting(future.await.map_err(into_error)?) })
-}
-
-/// `value`, if it fits its OCaml type ([`OCamlRepr::check_fits`]); else a `Rust_error` saying
-/// what does not, rather than a silently truncated value.
-pub fn fitting<T: OCamlRepr>(value: T) -> Result<T, Error> {
-    value.check_fits().map(|()| value).map_err(Error::Rust)
-}
-
-/// Maps any displayable error to an [`Error`], keeping OCaml exceptions as they are.
-pub fn into_error<E: std::fmt::Display + 'static>(err: E) -> Error {
-    let mut slot = Some(err);
-    let any = &mut slot as &mut dyn std::any::Any;
-    if let Some(err) = any.downcast_mut::<Option<Error>>() {
-        return err.take().expect("present");
-    }
-    if let Some(err) = any.downcast_mut::<Option<OCamlError>>() {
-        return Error::OCaml(err.take().expect("present"));
-    }
-    Error::rust(slot.expect("present"))
-}
-
-/// A promise rejected with `Invalid_argument message`: what a stub returns when an argument
-/// fails its [`OCamlRepr`] check.
-///
-/// # Panics
-/// Outside the OCaml context, or inside [`with_runtime`] (it allocates on the OCaml heap).
-pub fn invalid_argument(message: &str) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::lwt_future::invalid_argument");
-    // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
-    ocaml::Raw(unsafe { callbacks::failed(FailureKind::InvalidArgument, message) })
-}
-
-/// Runs a stub body that returns an `'a Lwt.t`, in the OCaml context, containing panics: a
-/// panic (in argument conversion, say) gives a promise rejected with `Lwt_rust.Rust_panic`.
-/// Every exported function returning a promise should be wrapped in it; `#[lwt_rust::func]`
-/// does so.
-///
-/// Called from a thread other than the owner thread (an OCaml systhread, another domain), the
-/// body does not run and the promise is rejected with `Lwt_rust.Wrong_thread`.
-pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
-    contained_stub(
-        body,
-        // SAFETY: `contained_stub` calls this with the runtime lock held (OCaml called the
-        // stub) and touching none of the bridge's thread-local state; returned at once.
-        |kind, message| unsafe { ocaml::Raw(callbacks::failed(kind, message)) },
-        // SAFETY: as above.
-        || unsafe { ocaml::Raw(callbacks::interrupted_promise()) },
-    )
-}
-
-/// Runs `body` in the OCaml context as a stub returning an OCaml value (a promise or a
-/// stream), keeping the value rooted if leaving the stub calls OCaml. What fails is reported
-/// through `fail` (which makes the value from the failure's kind and message): a call from
-/// another thread (the body does not run), a panic (its message). If `fail` itself cannot
-/// complete (an asynchronous exception interrupts it twice in a row), `last_resort` gives a
-/// value made in advance, which allocates nothing; no panic ever leaves this function.
-pub(crate) fn contained_stub(
-    body: impl FnOnce() -> ocaml::Raw,
-    fail: impl Fn(FailureKind, &str) -> ocaml::Raw,
-    last_resort: impl Fn() -> ocaml::Raw,
-) -> ocaml::Raw {
-    let failed = |kind: FailureKind, message: &str| {
-        catch_unwind(AssertUnwindSafe(|| fail(kind, message)))
-            .or_else(|_| catch_unwind(AssertUnwindSafe(|| fail(kind, message))))
-            .unwrap_or_else(|_| last_resort())
-    };
-    let Some(entered) = Entered::new() else {
-        // Off the owner thread: the runtime lock is held (OCaml called us), but none of the
-        // bridge's state may be touched.
-        return failed(
-            FailureKind::WrongThread,
-            &wrong_thread_message("a Rust function of lwt_rust"),
-        );
-    };
-    let value = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(value) => value,
-        Err(panic) => failed(FailureKind::Panic, &panic_message(&panic)),
-    };
-    if entered.exit_calls_ocaml() {
-        // Leaving the stub will call OCaml (to schedule a drain), which may move the value:
-        // keep it rooted across that call.
-        // SAFETY: OCaml context; `value` was made with nothing allocated since.
-        let rooted: Root<Opaque> = unsafe { Root::from_raw(value.0) };
-        drop(entered);
-        // SAFETY: still inside the stub (the runtime lock is held); returned at once.
-        ocaml::Raw(unsafe { rooted.raw() })
-    } else {
-        value
-    }
-}
-
-/// Panics (naming `what`) unless OCaml may be called from here: in the OCaml context, with
-/// no OCaml value borrowed through [`with_runtime`].
-#[inline]
-pub(crate) fn assert_may_call_ocaml(what: &str) {
-    assert_in_ocaml_context(what);
-    assert!(
-        !runtime_lent(),
-        "{what} called inside with_runtime: it runs OCaml code, which could move the OCaml \
-         values borrowed there"
-    );
 }
 
 /// A settled promise for an outcome available at once.
@@ -250,22 +144,34 @@ pub(crate) fn assert_may_call_ocaml(what: &str) {
 unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
     // SAFETY: the caller guarantees the OCaml context (runtime lock held) and that no other
     // `&mut OCamlRuntime` is alive in this stub frame; this one lives until the return.
+    // (Not `with_runtime`, whose checks `spawn` has just made, on the hot path of a ready call;
+    // ocaml-interop has no public way to get the handle inside a stub, see `with_runtime`.)
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
     {
-        // SAFETY (all arms): OCaml context; each value is passed to OCaml right after it is
-        // made or read from its root, with no allocation in between.
+        // Every arm: OCaml context (the caller's contract); each value is passed to OCaml right
+        // after it is made or read from its root, with no allocation in between.
         match outcome {
             Ok(Ok(value)) => {
+                // SAFETY: see above; `to_ocaml` made the value just now.
                 match catch_unwind(AssertUnwindSafe(|| unsafe { value.to_ocaml(cr).raw() })) {
-                    Ok(value) => unsafe { callbacks::returned(value) },
+                    // SAFETY: see above.
+                    Ok(value) => unsafe { crate::direct_return::lwt_return(value) },
+                    // SAFETY: see above.
                     Err(panic) => unsafe {
-                        callbacks::failed(FailureKind::Panic, &panic_message(&panic))
+                        callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
                     },
                 }
             }
-            Ok(Err(Error::OCaml(err))) => unsafe { callbacks::failed_with(err.exception().raw()) },
-            Ok(Err(Error::Rust(msg))) => unsafe { callbacks::failed(FailureKind::Error, &msg) },
-            Err(panic) => unsafe { callbacks::failed(FailureKind::Panic, &panic_message(&panic)) },
+            // SAFETY: see above; the exception is read from its root for the call.
+            Ok(Err(Error::OCaml(err))) => unsafe { callbacks::lwt_fail(err.exception().raw()) },
+            // SAFETY: see above.
+            Ok(Err(Error::Rust(msg))) => unsafe {
+                callbacks::rejected_promise(FailureKind::Error, &msg)
+            },
+            // SAFETY: see above.
+            Err(panic) => unsafe {
+                callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
+            },
         }
     }
 }
@@ -273,23 +179,32 @@ unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
 /// Settles `resolver` with `outcome`.
 fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
     with_runtime(|cr| {
-        // SAFETY (all arms): OCaml context; values are read from roots or made just before
-        // the call that uses them.
+        // Every arm: OCaml context (tasks are polled in it); values are read from roots or
+        // made just before the call that uses them.
         match outcome {
             Ok(Ok(value)) => match catch_unwind(AssertUnwindSafe(|| value.to_boxroot(cr))) {
-                Ok(value) => unsafe { callbacks::resolve(resolver.raw(), value.get_raw()) },
+                // SAFETY: see above.
+                Ok(value) => unsafe { callbacks::wakeup_later(resolver.raw(), value.get_raw()) },
+                // SAFETY: see above.
                 Err(panic) => unsafe {
-                    callbacks::fail(resolver, FailureKind::Panic, &panic_message(&panic))
+                    callbacks::reject_with_failure(
+                        resolver,
+                        FailureKind::Panic,
+                        &panic_message(&panic),
+                    )
                 },
             },
+            // SAFETY: see above.
             Ok(Err(Error::OCaml(err))) => unsafe {
-                callbacks::reject(resolver.raw(), err.exception().raw())
+                callbacks::wakeup_later_exn(resolver.raw(), err.exception().raw())
             },
+            // SAFETY: see above.
             Ok(Err(Error::Rust(msg))) => unsafe {
-                callbacks::fail(resolver, FailureKind::Error, &msg)
+                callbacks::reject_with_failure(resolver, FailureKind::Error, &msg)
             },
+            // SAFETY: see above.
             Err(panic) => unsafe {
-                callbacks::fail(resolver, FailureKind::Panic, &panic_message(&panic))
+                callbacks::reject_with_failure(resolver, FailureKind::Panic, &panic_message(&panic))
             },
         }
     })
@@ -318,7 +233,8 @@ fn drop_contained<F>(future: Option<F>) -> Option<Panic> {
 /// taken out while it is polled, so a cancel arriving during the poll finds it missing and
 /// sets `cancel_requested` instead.
 struct TaskState<F: Future<Output = Result<T, Error>>, O: 'static, T> {
-    future: Cell<Option<Guarded<F>>>,
+    /// The future, pinned in its box; every poll goes through [`poll_contained`].
+    future: Cell<Option<Pin<Box<F>>>>,
     resolver: Cell<Option<Root<Resolver<O>>>>,
     handle: Cell<Option<async_task::Task<()>>>,
     /// Set when `Lwt.cancel` arrives while the future is being polled.
@@ -369,7 +285,7 @@ where
         self.cancel();
         if let Some(resolver) = resolver {
             // SAFETY: shutdown runs in the OCaml context (a stub).
-            unsafe { callbacks::fail(&resolver, FailureKind::ShutDown, "") };
+            unsafe { callbacks::reject_with_failure(&resolver, FailureKind::ShutDown, "") };
         }
     }
 }
@@ -383,7 +299,7 @@ pub(crate) fn shut_down_local_tasks() {
     }
 }
 
-fn spawn_task<F, O, T>(future: Guarded<F>) -> RawOCaml
+fn spawn_task<F, O, T>(future: Pin<Box<F>>) -> RawOCaml
 where
     F: Future<Output = Result<T, Error>> + 'static,
     O: 'static,
@@ -412,7 +328,7 @@ where
     // SAFETY: OCaml context (spawn checked it); the pair is read at once and
     // `Root::from_raw` does not allocate on the OCaml heap.
     let promise = unsafe {
-        let pair = callbacks::task(Some(key));
+        let pair = callbacks::cancelable_task(Some(key));
         let promise: Root<Resolver<O>> = Root::from_raw(sys::field(pair, 0).read());
         state
             .resolver
@@ -478,7 +394,13 @@ where
             // Rust_panic through the path that needs nothing but the OCaml context.
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| settle(&resolver, outcome))) {
                 // SAFETY: tasks are polled in the OCaml context.
-                unsafe { callbacks::fail(&resolver, FailureKind::Panic, &panic_message(&panic)) };
+                unsafe {
+                    callbacks::reject_with_failure(
+                        &resolver,
+                        FailureKind::Panic,
+                        &panic_message(&panic),
+                    )
+                };
             }
         }
         Poll::Ready(())
@@ -502,7 +424,7 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
         }
         if is_shut_down() {
             // SAFETY: OCaml context, checked above.
-            unsafe { callbacks::fail(&resolver, FailureKind::ShutDown, "") };
+            unsafe { callbacks::reject_with_failure(&resolver, FailureKind::ShutDown, "") };
             return;
         }
         let message = match drop_panic {
@@ -513,7 +435,7 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
             None => "the Rust task was dropped before it finished".to_owned(),
         };
         // SAFETY: OCaml context, checked above.
-        unsafe { callbacks::fail(&resolver, FailureKind::Dropped, &message) };
+        unsafe { callbacks::reject_with_failure(&resolver, FailureKind::Dropped, &message) };
     }
 }
 
@@ -527,26 +449,10 @@ fn forget_cancel_key(key: i64) {
     drop(entry);
 }
 
-/// Reports a panic that has no promise to go to (a destructor's, say) on stderr.
-pub(crate) fn report_panic(context: &str, message: &str) {
-    eprintln!("lwt_rust: a panic in {context}: {message}");
-}
-
 /// The cancel stub's body: `Lwt.cancel` was called on the promise of task `key`.
 pub(crate) fn cancel_task(key: i64) {
     let entry = CANCELLABLE.with(|c| c.borrow_mut().remove(key));
     if let Some(task) = entry {
         task.cancel();
-    }
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(payload: &Panic) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a Rust panic with a non-string payload".to_owned()
     }
 }

@@ -4,7 +4,7 @@
 //! A Rust stream becomes a *source*: an entry in a thread-local table holding the pinned
 //! stream, under a generation-checked key. OCaml wraps the key in `Lwt_stream.from`; each time
 //! the Lwt stream wants an element it calls the pull stub, which asks the Rust stream for
-//! exactly one item through [`crate::lwt_future::spawn`]: an item available at once is an
+//! exactly one item through [`crate::export_future::spawn`]: an item available at once is an
 //! already resolved promise (no task, no queue), otherwise a task finishes that one pull. So
 //! the Rust stream is polled only while OCaml is reading: a slow consumer never makes Rust
 //! buffer anything.
@@ -38,11 +38,11 @@ use ocaml_interop::{OCaml, OCamlRuntime, ToOCaml};
 use crate::callbacks::{self, FailureKind};
 use crate::conv::OCamlRepr;
 use crate::error::Error;
+use crate::error::{fitting, into_error};
+use crate::export_future::spawn;
 use crate::keyed::KeyedSlab;
-use crate::lwt_future::{
-    assert_may_call_ocaml, contained_stub, fitting, into_error, panic_message, spawn,
-};
-use crate::runtime::is_shut_down;
+use crate::panic_report::panic_message;
+use crate::runtime::{assert_may_call_ocaml, is_shut_down};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
 
@@ -151,13 +151,17 @@ where
         if self.conversion_panicked.get() {
             self.end();
             // SAFETY: OCaml context (the pull stub); returned to OCaml at once.
-            return ocaml::Raw(unsafe { callbacks::returned(ocaml::sys::NONE) });
+            return ocaml::Raw(unsafe { crate::direct_return::lwt_return(ocaml::sys::NONE) });
         }
         if self.pulling.replace(true) {
-            return crate::lwt_future::invalid_argument(
-                "Lwt_rust: a Rust stream was read while a read of it was in progress (from \
-                 inside its own item's production)",
-            );
+            // SAFETY: OCaml context (the pull stub); returned to OCaml at once.
+            return ocaml::Raw(unsafe {
+                callbacks::rejected_promise(
+                    FailureKind::InvalidArgument,
+                    "Lwt_rust: a Rust stream was read while a read of it was in progress \
+                     (from inside its own item's production)",
+                )
+            });
         }
         spawn::<Option<T::Marker>, Pulled<T>, _>(Pull { source: self })
     }
@@ -224,8 +228,8 @@ impl<T> Drop for Pull<T> {
 }
 
 /// Hands `stream` to OCaml as an `'a Lwt_stream.t` (`O` the marker of `'a`), as a raw value
-/// to return straight from a stub (see [`stream_stub`]). An `Err` item rejects the read that
-/// gets it with the error's exception (as for [`crate::lwt_future::spawn`]) and ends the
+/// to return straight from a stub (see [`stream_stub`](crate::boundary::stream_stub)). An `Err` item rejects the read that
+/// gets it with the error's exception (as for [`crate::export_future::spawn`]) and ends the
 /// Lwt stream.
 ///
 /// # Panics
@@ -235,10 +239,11 @@ where
     T: OCamlRepr + ToOCaml<T::Marker>,
     S: Stream<Item = Result<T, Error>> + 'static,
 {
-    assert_may_call_ocaml("lwt_rust::lwt_stream::stream");
+    assert_may_call_ocaml("lwt_rust::export_stream::stream");
     if is_shut_down() {
         drop(stream);
-        return failed_stream(FailureKind::ShutDown, "");
+        // SAFETY: OCaml context (asserted above); returned to OCaml at once.
+        return ocaml::Raw(unsafe { callbacks::failing_stream(FailureKind::ShutDown, "") });
     }
     let source = Rc::new(StreamSource {
         key: Cell::new(-1),
@@ -251,7 +256,7 @@ where
     let key = SOURCES.with(|s| s.borrow_mut().insert(source.clone() as Rc<dyn Source>));
     source.key.set(key);
     // SAFETY: OCaml context (checked above); the result goes straight back to OCaml.
-    ocaml::Raw(unsafe { callbacks::rust_stream(key) })
+    ocaml::Raw(unsafe { callbacks::stream_of_source(key) })
 }
 
 /// [`stream`] for a stream of plain values. An item that does not fit its OCaml type (an
@@ -279,36 +284,6 @@ where
     }))
 }
 
-/// A stream whose first read fails with `Invalid_argument message` and which then ends:
-/// what a stream stub returns when an argument fails its [`OCamlRepr`] check.
-///
-/// # Panics
-/// Outside the OCaml context, or inside [`crate::runtime::with_runtime`] (it allocates).
-pub fn invalid_argument_stream(message: &str) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::lwt_stream::invalid_argument_stream");
-    failed_stream(FailureKind::InvalidArgument, message)
-}
-
-fn failed_stream(kind: FailureKind, message: &str) -> ocaml::Raw {
-    // SAFETY: the runtime lock is held (callers are stubs, or run inside one) and no bridge
-    // state is touched; the result goes straight back to OCaml.
-    ocaml::Raw(unsafe { callbacks::failed_stream(kind, message) })
-}
-
-/// Runs a stub body that returns an `'a Lwt_stream.t`, in the OCaml context, containing
-/// panics: a panic gives a stream whose first read fails with `Lwt_rust.Rust_panic`. The
-/// stream counterpart of [`crate::lwt_future::lwt_stub`]; `#[lwt_rust::func(stream)]` uses it.
-/// Called from a thread other than the owner thread, the body does not run and the stream's
-/// first read fails with `Lwt_rust.Wrong_thread`.
-pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
-    contained_stub(
-        body,
-        failed_stream,
-        // SAFETY: the runtime lock is held (a stub); returned to OCaml at once.
-        || unsafe { ocaml::Raw(callbacks::interrupted_stream()) },
-    )
-}
-
 /// The pull stub's body: one item of source `key`, as an `'a option Lwt.t`. A closed or
 /// finished source gives `None`; after shutdown the read fails with `Shut_down`.
 pub(crate) fn pull(key: i64) -> ocaml::Raw {
@@ -319,13 +294,13 @@ pub(crate) fn pull(key: i64) -> ocaml::Raw {
     match source {
         Some(source) => source.pull(),
         // SAFETY: OCaml context (a stub); returned to OCaml at once.
-        None => ocaml::Raw(unsafe { callbacks::returned(ocaml::sys::NONE) }),
+        None => ocaml::Raw(unsafe { crate::direct_return::lwt_return(ocaml::sys::NONE) }),
     }
 }
 
 fn failed_stream_read(kind: FailureKind) -> ocaml::Raw {
     // SAFETY: OCaml context (a stub); returned to OCaml at once.
-    ocaml::Raw(unsafe { callbacks::failed(kind, "") })
+    ocaml::Raw(unsafe { callbacks::rejected_promise(kind, "") })
 }
 
 /// The close stub's body: drops the Rust stream of source `key` (a stale key is ignored).
