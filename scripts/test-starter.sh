@@ -44,7 +44,7 @@ mkdir -p "$tmp/gen"
 
 step "copy the starter to $tmp/starter"
 cp -r "$repo/examples/starter" "$tmp/starter"
-rm -rf "$tmp/starter/_build" "$tmp/starter/target"
+rm -rf "$tmp/starter/_build" "$tmp/starter/_build5" "$tmp/starter/target"
 cat >>"$tmp/starter/rust/Cargo.toml" <<TOML
 
 [patch.crates-io]
@@ -85,4 +85,4 @@ echo "test-starter: build took $((($(date +%s%N) - start) / 1000000)) ms"
 step "dune test"
 run dune test --root . 2>&1
 step "the program"
-run ./_build/default/bin/main.exe
+run "./${DUNE_BUILD_DIR:-_build}/default/bin/main.exe"
