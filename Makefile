@@ -32,6 +32,7 @@ test: build
 	$(MAKE) loom
 	$(MAKE) test-starter
 	$(MAKE) package
+	./scripts/check-panic-abort.sh
 
 # The two crates as they would be published (no build of the packaged sources: offline-safe).
 package:
