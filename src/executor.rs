@@ -63,6 +63,7 @@ use crate::stats::{Snapshot, Stats};
 
 pub(crate) mod run_queue;
 
+use run_queue::two_queues;
 use run_queue::RunQueue;
 
 /// How the owner thread is told that the run queue has work.
@@ -153,6 +154,22 @@ impl OwnerQueue {
     unsafe fn is_empty(&self) -> bool {
         // SAFETY: as in `push`.
         unsafe { (*self.items.get()).is_empty() }
+    }
+}
+
+/// The owner queue as a drain sees it. Made only by [`Executor::drain`], on the owner
+/// thread (the executor is `!Send`), and not kept beyond that drain.
+struct OwnerQueueOnOwner<'a>(&'a OwnerQueue);
+
+impl two_queues::OwnerQueue<Runnable> for OwnerQueueOnOwner<'_> {
+    fn pop(&self) -> Option<Runnable> {
+        // SAFETY: on the owner thread (see the type's doc).
+        unsafe { self.0.pop() }
+    }
+
+    fn is_empty(&self) -> bool {
+        // SAFETY: on the owner thread (see the type's doc).
+        unsafe { self.0.is_empty() }
     }
 }
 
@@ -297,54 +314,17 @@ impl<N: Notifier> Executor<N> {
                 self.shared.stats.panicked();
             }
         };
-        let local = &self.shared.local;
-        let queue = &self.shared.queue;
         let budget = self.budget.get();
-        let mut polled = 0;
-        let mut shared_left = false;
-        loop {
-            // The owner queue's share: all that is left of the budget, or half of it while
-            // the shared queue has work waiting (see "Fairness").
-            let local_cap = if queue.is_armed() {
-                polled + (budget - polled).div_ceil(2)
-            } else {
-                budget
-            };
-            // SAFETY (every `local` call in this function): the executor is `!Send`, so this
-            // is its owner thread.
-            while polled < local_cap {
-                // SAFETY: the owner thread (see above).
-                let Some(runnable) = (unsafe { local.pop() }) else {
-                    break;
-                };
-                polled += 1;
-                run(runnable);
-            }
-            if polled == budget || !queue.is_armed() {
-                // Budget spent, or nothing was pushed to the shared queue since it was last
-                // emptied (see `RunQueue::is_armed`).
-                break;
-            }
-            let (ran, again) = queue.drain(budget - polled, run);
-            polled += ran;
-            if again {
-                // Work left in the shared queue (its flag stays set) or arrived while it was
-                // being cleared: one notification for it, below.
-                shared_left = true;
-                break;
-            }
-            // SAFETY: the owner thread (see above).
-            if ran == 0 || unsafe { local.is_empty() } {
-                break;
-            }
-        }
-        if polled == budget && !queue.is_empty() {
-            // The budget ran out before the shared queue was drained: its flag is still set,
-            // and this re-arm is the notification for what is left there.
-            shared_left = true;
-        }
-        // SAFETY: the owner thread (see above).
-        let local_left = !unsafe { local.is_empty() };
+        let two_queues::Drained {
+            polled,
+            shared_left,
+            local_left,
+        } = two_queues::drain_both(
+            &OwnerQueueOnOwner(&self.shared.local),
+            &self.shared.queue,
+            budget,
+            run,
+        );
         self.shared.stats.drained(polled);
         if shared_left {
             self.shared.rearm_shared();

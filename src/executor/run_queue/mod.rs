@@ -120,5 +120,7 @@ impl<T> Queue<T> {
     }
 }
 
+pub(crate) mod two_queues;
+
 #[cfg(all(test, loom))]
 mod loom_tests;
