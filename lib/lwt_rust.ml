@@ -25,7 +25,8 @@
    - [Rust_streams]: Rust streams read by OCaml, their registry and finaliser
      (Rust -> OCaml).
    - [Ocaml_streams]: OCaml streams read by Rust, one step at a time (OCaml -> Rust).
-   - [Registration]: the callbacks Rust calls, the handshake, the direct-return probe. *)
+   - [Registration]: the callbacks Rust calls, the handshake, the direct-return probe.
+   - [Bindgen]: what the generated bindings of synchronous Rust functions call. *)
 
 exception Rust_panic of string
 exception Rust_error of string
@@ -33,6 +34,7 @@ exception Task_dropped of string
 exception Setup_failed of string
 exception Shut_down
 exception Wrong_thread of string
+exception Closed of string
 
 module Stubs = struct
   external setup : unit -> string option = "lwt_rust_setup"
@@ -51,6 +53,10 @@ module Stubs = struct
   external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
   external set_panic_mode : int -> unit = "lwt_rust_set_panic_report"
   external handshake : int -> string -> int -> int -> string option = "lwt_rust_handshake"
+  external sync_failed : unit -> bool = "lwt_rust_sync_failed" [@@noalloc]
+  external sync_failure_kind : unit -> int = "lwt_rust_sync_failure_kind" [@@noalloc]
+  external sync_failure_message : unit -> string = "lwt_rust_sync_failure_message"
+  external sync_failure_exn : unit -> exn option = "lwt_rust_sync_failure_exn"
 end
 
 let version = "0.1.0"
@@ -61,11 +67,11 @@ let version = "0.1.0"
 let protocol =
   match Sys.getenv_opt "LWT_RUST_TEST_PROTOCOL" with
   | Some p -> ( try int_of_string p with _ -> -1)
-  | None -> 1
+  | None -> 2
 
 (* Failure codes read by [failure] below, and fields of [stats]: the crate checks both. *)
-let failure_kinds = 6
-let stats_fields = 11
+let failure_kinds = 7
+let stats_fields = 12
 
 module Owner = struct
   open Stubs
@@ -225,6 +231,7 @@ type stats = {
   max_batch : int;
   panics : int;
   live_streams : int;
+  live_objects : int;
 }
 
 module Counters = struct
@@ -235,9 +242,9 @@ module Counters = struct
     check_thread "Lwt_rust.stats";
     match raw_stats () with
     | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
-         drains; max_batch; panics; live_streams |] ->
+         drains; max_batch; panics; live_streams; live_objects |] ->
       { live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
-        drains; max_batch; panics; live_streams }
+        drains; max_batch; panics; live_streams; live_objects }
     | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
 end
 
@@ -314,6 +321,7 @@ module Task_promise = struct
     | 2 -> Task_dropped message
     | 3 -> Invalid_argument message
     | 5 -> Wrong_thread message
+    | 6 -> Closed message
     | _ -> Shut_down
 
   let fail u kind message = reject u (failure kind message)
@@ -566,3 +574,22 @@ let set_tokio_workers = Settings.set_tokio_workers
 let set_drain_budget = Settings.set_drain_budget
 let stats = Counters.stats
 let close_stream = Rust_streams.close_stream
+
+(* A synchronous stub (src/boundary.rs, [sync_stub]) returns its value, or records a failure
+   in a thread-local of the calling thread and returns an immediate of no meaning: the
+   bindings pass what it returned through [sync_result] straight away, before anything can run
+   on this thread in between (no allocation, no OCaml code). The flag is read without
+   allocating; the exception is built only for a failure. *)
+module Bindgen = struct
+  open Stubs
+
+  let recorded_failure () =
+    match sync_failure_kind () with
+    | -1 -> (
+        match sync_failure_exn () with
+        | Some exn -> exn
+        | None -> Rust_panic "lwt_rust: a synchronous stub lost the exception it recorded")
+    | kind -> Task_promise.failure kind (sync_failure_message ())
+
+  let[@inline] sync_result v = if sync_failed () then raise (recorded_failure ()) else v
+end

@@ -51,6 +51,12 @@ exception Wrong_thread of string
     above); the payload names the entry point. Nothing was run, and no Rust state was
     touched. *)
 
+exception Closed of string
+(** A Rust object (a type made with [#[lwt_rust::object]], see the README's "Objects") was
+    used after its [close]: the payload says which type. Raised by the generated functions
+    of ordinary (synchronous) Rust functions; an [async] method returns a promise rejected with
+    it. *)
+
 (** {1 Initialisation} *)
 
 val version : string
@@ -182,9 +188,25 @@ type stats = {
   panics : int;  (** Panics caught outside a task's own future (should stay 0). *)
   live_streams : int;
       (** Rust streams handed to OCaml and not yet ended, closed or collected. *)
+  live_objects : int;
+      (** OCaml values of Rust objects (README, "Objects") not yet closed or released: a
+          value the GC collected counts until the next drain releases it. *)
 }
-(** Counters of the bridge. [live_tasks], [live_roots], [live_promises] and [live_streams]
-    return to 0 when nothing is in flight: tests use them to check that nothing leaks. *)
+(** Counters of the bridge. [live_tasks], [live_roots], [live_promises], [live_streams] and
+    [live_objects] return to 0 when nothing is in flight: tests use them to check that nothing leaks. *)
 
 val stats : unit -> stats
 (** [stats ()] reads the counters. *)
+
+(** {1 Support for generated bindings} *)
+
+(** What the OCaml bindings written by [lwt-rust-bindgen] call (README, "Bindings generated
+    from Rust"). Not meant to be called by hand. *)
+module Bindgen : sig
+  val sync_result : 'a -> 'a
+  (** [sync_result (f__raw x)] is the value a synchronous Rust function's stub returned, or
+      raises the exception the stub recorded instead (the Rust function's [Err], a panic as
+      {!Rust_panic}, an argument refused as [Invalid_argument], {!Closed}, {!Wrong_thread},
+      {!Shut_down}). The stub's return value is not looked at when it failed: it is then an
+      immediate of no meaning. *)
+end

@@ -16,9 +16,11 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ocaml::Raw;
+use ocaml_interop::ToOCaml;
 
 use crate::callbacks::{self, FailureKind};
-use crate::conv::Opaque;
+use crate::conv::{ArgError, OCamlRepr, Opaque};
+use crate::error::Error;
 use crate::panic_report::panic_message;
 use crate::root::Root;
 use crate::runtime::{self, assert_may_call_ocaml, wrong_thread_message, Entered, Forwarded};
@@ -168,4 +170,181 @@ pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
         // SAFETY: the runtime lock is held (a stub); returned to OCaml at once.
         || unsafe { ocaml::Raw(callbacks::interrupted_stream()) },
     )
+}
+
+/// Why a synchronous stub failed: recorded for the calling thread and raised by the OCaml
+/// bindings (`Lwt_rust.Bindgen.sync_result`).
+pub struct SyncFailure(Pending);
+
+enum Pending {
+    /// Raise the exception of `FailureKind` with this message.
+    Failure(FailureKind, String),
+    /// Raise this OCaml exception, the same value (owner thread only: it is rooted).
+    OCaml(crate::error::OCamlError),
+}
+
+impl From<ArgError> for SyncFailure {
+    fn from(err: ArgError) -> Self {
+        let (kind, message) = refusal(err);
+        SyncFailure(Pending::Failure(kind, message))
+    }
+}
+
+impl From<Error> for SyncFailure {
+    fn from(err: Error) -> Self {
+        SyncFailure(match err {
+            Error::OCaml(exn) => Pending::OCaml(exn),
+            Error::Rust(message) => Pending::Failure(FailureKind::Error, message),
+        })
+    }
+}
+
+thread_local! {
+    /// The failure of the last synchronous stub called on this thread, until OCaml takes it.
+    static SYNC_FAILURE: std::cell::RefCell<Option<Pending>> = const { std::cell::RefCell::new(None) };
+    /// Whether [`SYNC_FAILURE`] holds one (read on every call, without a borrow).
+    static SYNC_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn record_sync_failure(pending: Pending) {
+    SYNC_FAILURE.with(|slot| *slot.borrow_mut() = Some(pending));
+    SYNC_FAILED.with(|failed| failed.set(true));
+}
+
+/// Runs the body of a stub of a synchronous Rust function (an ordinary OCaml function in the
+/// generated bindings), in the OCaml context, containing panics. `Ok` is the OCaml value to
+/// return; any failure (`Err`, a panic, a call from another thread: the body does not run
+/// then) is recorded for this thread, and the stub returns `()`, which the bindings never
+/// look at: `Lwt_rust.Bindgen.sync_result` raises the recorded exception instead.
+pub fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) -> ocaml::Raw {
+    // A failure left by an interrupted caller (an asynchronous exception between the stub and
+    // `sync_result`) must not be raised by this call.
+    if SYNC_FAILED.with(|failed| failed.replace(false)) {
+        SYNC_FAILURE.with(|slot| slot.borrow_mut().take());
+    }
+    contained_stub(
+        || match body() {
+            Ok(value) => value,
+            Err(SyncFailure(pending)) => {
+                record_sync_failure(pending);
+                UNIT
+            }
+        },
+        |kind, message| {
+            record_sync_failure(Pending::Failure(kind, message.to_owned()));
+            UNIT
+        },
+        || UNIT,
+    )
+}
+
+/// Whether the last synchronous stub called on this thread failed (`lwt_rust_sync_failed`).
+pub(crate) fn sync_failed() -> bool {
+    SYNC_FAILED.with(|failed| failed.get())
+}
+
+/// The failure code of the recorded failure (`callbacks::FailureKind`), or -1 for an OCaml
+/// exception to re-raise as it is; not taken yet.
+pub(crate) fn sync_failure_kind() -> i64 {
+    SYNC_FAILURE.with(|slot| match &*slot.borrow() {
+        Some(Pending::Failure(kind, _)) => *kind as i64,
+        Some(Pending::OCaml(_)) => -1,
+        None => FailureKind::Panic as i64,
+    })
+}
+
+/// Takes the recorded failure: its message (empty for an OCaml exception) and, for an OCaml
+/// exception, the exception itself.
+pub(crate) fn take_sync_failure() -> (String, Option<crate::error::OCamlError>) {
+    SYNC_FAILED.with(|failed| failed.set(false));
+    match SYNC_FAILURE.with(|slot| slot.borrow_mut().take()) {
+        Some(Pending::Failure(_, message)) => (message, None),
+        Some(Pending::OCaml(exn)) => (String::new(), Some(exn)),
+        None => ("lwt_rust: no failure was recorded".to_owned(), None),
+    }
+}
+
+/// The failure an argument refused by [`from_ocaml_checked`](crate::conv::from_ocaml_checked)
+/// becomes: `Invalid_argument`, or `Lwt_rust.Closed` for a closed object (`Shut_down` once the
+/// bridge is shut down, which released every object).
+fn refusal(err: ArgError) -> (FailureKind, String) {
+    match err {
+        ArgError::WrongType(message) => (FailureKind::InvalidArgument, message),
+        ArgError::Closed(_) if runtime::is_shut_down() => (FailureKind::ShutDown, String::new()),
+        ArgError::Closed(module) => (FailureKind::Closed, module.to_owned()),
+    }
+}
+
+/// What a promise stub returns for a refused argument: a promise rejected with
+/// `Invalid_argument "<context>: <why>"`, or `Lwt_rust.Closed` / `Shut_down` (see
+/// [`ArgError`]). `#[lwt_rust::func]` and `#[lwt_rust::object]` call it.
+///
+/// # Panics
+/// Outside the OCaml context, or inside [`with_runtime`](crate::runtime::with_runtime).
+pub fn refused_argument(context: &str, err: ArgError) -> ocaml::Raw {
+    assert_may_call_ocaml("lwt_rust::boundary::refused_argument");
+    let (kind, message) = refusal(in_context(context, err));
+    // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
+    ocaml::Raw(unsafe { callbacks::rejected_promise(kind, &message) })
+}
+
+/// [`refused_argument`] for a stream stub: the stream's first read fails.
+///
+/// # Panics
+/// As [`refused_argument`].
+pub fn refused_argument_stream(context: &str, err: ArgError) -> ocaml::Raw {
+    assert_may_call_ocaml("lwt_rust::boundary::refused_argument_stream");
+    let (kind, message) = refusal(in_context(context, err));
+    failed_stream(kind, &message)
+}
+
+/// [`refused_argument`] for a synchronous stub.
+pub fn refused_argument_sync(context: &str, err: ArgError) -> SyncFailure {
+    SyncFailure::from(in_context(context, err))
+}
+
+fn in_context(context: &str, err: ArgError) -> ArgError {
+    match err {
+        ArgError::WrongType(message) => ArgError::WrongType(format!("{context}{message}")),
+        closed => closed,
+    }
+}
+
+/// The value a synchronous stub returns for `value`: converted to OCaml, after checking that
+/// it fits its OCaml type.
+pub fn sync_value<T>(value: T) -> Result<ocaml::Raw, SyncFailure>
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+{
+    let value = fitting(value)?;
+    Ok(runtime::with_runtime(|cr| {
+        // SAFETY: the value was just made; the stub returns it to OCaml (rooted by
+        // `contained_stub` if leaving the stub calls OCaml).
+        ocaml::Raw(unsafe { value.to_ocaml(cr).raw() })
+    }))
+}
+
+/// [`sync_value`] for a function returning `Result<T, E>`: `Err` raises the same OCaml
+/// exception if `E` is [`Error`] or an OCaml error, `Lwt_rust.Rust_error` with `E`'s
+/// `Display` text otherwise.
+pub fn sync_result<T, E>(result: Result<T, E>) -> Result<ocaml::Raw, SyncFailure>
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    E: std::fmt::Display + 'static,
+{
+    sync_value(result.map_err(into_error)?)
+}
+
+/// The body of an object's `close` stub (`#[lwt_rust::object]` makes it): marks the object
+/// closed and drops this OCaml value's hold on it, at once (its destructor runs here, on the
+/// owner thread, if nothing else holds it). Closing again does nothing.
+pub fn close_object<T: crate::object::Object>(
+    value: ocaml::Raw,
+) -> Result<ocaml::Raw, SyncFailure> {
+    // SAFETY: called by a stub body (`sync_stub`: owner thread, runtime lock held) with its
+    // argument, before anything allocates.
+    match unsafe { crate::object::close::<T>(value.0) } {
+        Ok(()) => Ok(UNIT),
+        Err(message) => Err(SyncFailure::from(ArgError::WrongType(message))),
+    }
 }

@@ -32,6 +32,8 @@ pub(crate) enum FailureKind {
     ShutDown = 4,
     /// `Lwt_rust.Wrong_thread msg` (the bridge was used from a thread that does not own it).
     WrongThread = 5,
+    /// `Lwt_rust.Closed msg` (an object used after `close`).
+    Closed = 6,
 }
 
 /// Addresses of the registered closures; `caml_named_value` cells never move.

@@ -21,6 +21,7 @@
 //! | [`Array<T>`] | `t array` (flat float arrays for `Array<f64>`) |
 //! | `(A, B)`, `(A, B, C)`, `(A, B, C, D)` | tuples |
 //! | [`crate::import_stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
+//! | [`crate::object::Obj<T>`] | the object's `t` (`#[lwt_rust::object]`) |
 //!
 //! Everything here runs on the OCaml thread with the runtime lock held.
 
@@ -89,27 +90,62 @@ pub trait OCamlRepr: Sized + 'static {
 const OCAML_INT_MIN: i64 = -(1 << 62);
 const OCAML_INT_MAX: i64 = (1 << 62) - 1;
 
+/// Why an argument was refused by [`from_ocaml_checked`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArgError {
+    /// The value does not have the expected OCaml type.
+    WrongType(String),
+    /// The value is an object closed (`close`) or released at shutdown; the OCaml module of
+    /// its type.
+    Closed(&'static str),
+}
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArgError::WrongType(message) => f.write_str(message),
+            ArgError::Closed(module) => write!(f, "a {module}.t value used after close"),
+        }
+    }
+}
+
+thread_local! {
+    /// Set by an object's check when the value is closed, read by [`from_ocaml_checked`].
+    static CLOSED_SEEN: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Records that the check in progress failed on a closed object of OCaml module `module`.
+pub(crate) fn note_closed(module: &'static str) {
+    CLOSED_SEEN.with(|seen| seen.set(Some(module)));
+}
+
 /// Converts an argument received from OCaml, after checking its shape.
 ///
 /// # Safety
 /// OCaml context; `value` is a valid OCaml value read after the last allocation.
 #[inline]
-pub unsafe fn from_ocaml_checked<T>(cr: &OCamlRuntime, value: RawOCaml) -> Result<T, String>
+pub unsafe fn from_ocaml_checked<T>(cr: &OCamlRuntime, value: RawOCaml) -> Result<T, ArgError>
 where
     T: OCamlRepr + FromOCaml<T::Marker>,
 {
+    CLOSED_SEEN.with(|seen| seen.set(None));
     // SAFETY: the caller's contract (`value` valid, runtime lock held).
     if unsafe { T::check(value) } {
         // SAFETY: `value` has the shape of `T`'s OCaml type (checked just above) and is read
         // after the last allocation; `cr` proves the lock is held.
         Ok(unsafe { OCaml::<T::Marker>::new(cr, value) }.to_rust())
+    } else if let Some(module) = CLOSED_SEEN.with(|seen| seen.take()) {
+        Err(ArgError::Closed(module))
     } else {
-        Err(format!("expected a value of type {}", T::ocaml_type()))
+        Err(ArgError::WrongType(format!(
+            "expected a value of type {}",
+            T::ocaml_type()
+        )))
     }
 }
 
 /// Block tags from OCaml's `caml/mlvalues.h` (ocaml-sys keeps its `tag` module private).
-mod tag {
+pub(crate) mod tag {
     pub const STRING: u8 = 252;
     pub const DOUBLE: u8 = 253;
     pub const DOUBLE_ARRAY: u8 = 254;

@@ -15,17 +15,17 @@
 use std::ffi::CStr;
 
 /// The protocol this crate speaks; `lib/lwt_rust.ml` has the same number.
-pub const PROTOCOL: i64 = 1;
+pub const PROTOCOL: i64 = 2;
 
 /// This crate's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Failure codes, `0..FAILURE_KINDS` (`callbacks::FailureKind`; `failure` in
 /// `lib/lwt_rust.ml`).
-pub const FAILURE_KINDS: i64 = 6;
+pub const FAILURE_KINDS: i64 = 7;
 
 /// Fields of the stats array (`lwt_rust_stats` in `stubs.rs`; `Lwt_rust.stats`).
-pub const STATS_FIELDS: i64 = 11;
+pub const STATS_FIELDS: i64 = 12;
 
 /// Every OCaml callback this crate looks up (`callbacks.rs`).
 pub const CALLBACKS: &[&CStr] = &[

@@ -48,6 +48,12 @@ impl<T> KeyedSlab<T> {
     }
 
     #[inline]
+    pub(crate) fn get(&self, key: i64) -> Option<&T> {
+        let index = self.index(key)?;
+        Some(&self.entries[index].1)
+    }
+
+    #[inline]
     pub(crate) fn get_mut(&mut self, key: i64) -> Option<&mut T> {
         let index = self.index(key)?;
         Some(&mut self.entries[index].1)

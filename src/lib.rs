@@ -88,6 +88,8 @@ mod keyed;
 #[cfg(feature = "ocaml")]
 mod lifecycle;
 #[cfg(feature = "ocaml")]
+pub mod object;
+#[cfg(feature = "ocaml")]
 pub mod panic_report;
 #[cfg(feature = "ocaml")]
 pub mod root;
@@ -102,6 +104,25 @@ pub mod tokio_rt;
 /// [`lwt_rust_macros::func`].
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::func;
+
+/// Makes a Rust type an OCaml abstract type, and its `impl` block's `pub fn`s OCaml functions
+/// and methods; see [`lwt_rust_macros::object`] and the README's "Objects".
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::object;
+
+/// Declares the OCaml type of a hand-written stub, for the generated bindings; see
+/// [`lwt_rust_macros::external`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::external;
+
+/// Declares the OCaml type of a type with its own conversion, for the generated bindings; see
+/// [`lwt_rust_macros::ocaml_type`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::ocaml_type;
+
+/// A Rust object held by OCaml values (see [`object`]).
+#[cfg(feature = "ocaml")]
+pub use object::Obj;
 
 /// futures, re-exported for the stream adapters `#[lwt_rust::func(stream)]` generates.
 #[cfg(feature = "ocaml")]

@@ -11,11 +11,12 @@
 
 use crate::boundary::guard;
 use crate::runtime::{self, Hooks};
-use crate::{callbacks, direct_return, export_future, export_stream, handle, root};
+use crate::{callbacks, direct_return, export_future, export_stream, handle, object, root};
 
 /// What every drain does first (see [`Hooks::before_drain`]).
 fn before_drain() {
     root::release_orphans();
+    object::release_finalised();
     #[cfg(feature = "tokio")]
     crate::tokio_rt::ensure_entered();
 }
@@ -31,6 +32,8 @@ pub(crate) fn shutdown() {
     export_future::shut_down_local_tasks();
     // After the tasks: a read in flight fails with `Shut_down` rather than ending the stream.
     export_stream::close_all();
+    // After the tasks, which held their objects; before tokio, which an object may use.
+    object::release_all();
     handle::abort_all();
     // Aborted handle tasks finish on their next poll; local ones were dropped already.
     for _ in 0..10_000 {

@@ -185,6 +185,15 @@ pub(crate) fn forward_to_owner(event: Forwarded) {
     }
 }
 
+/// Asks the owner thread to drain soon, from any thread (a GC finaliser included: no OCaml
+/// call, no runtime lock needed). Does nothing before the executor is started.
+pub(crate) fn request_drain_from_any_thread() {
+    let id = NOTIFICATION.load(SeqCst);
+    if id >= 0 {
+        send_notification(id);
+    }
+}
+
 /// Events forwarded by other threads, taken for handling on the owner thread.
 pub(crate) fn take_forwarded() -> Vec<Forwarded> {
     let mut events = FORWARDED

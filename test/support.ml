@@ -15,7 +15,8 @@ let check_nothing_live what =
   Alcotest.(check int) (what ^ ": live tasks") 0 s.live_tasks;
   Alcotest.(check int) (what ^ ": live roots") 0 s.live_roots;
   Alcotest.(check int) (what ^ ": live promises") 0 s.live_promises;
-  Alcotest.(check int) (what ^ ": live streams") 0 s.live_streams
+  Alcotest.(check int) (what ^ ": live streams") 0 s.live_streams;
+  Alcotest.(check int) (what ^ ": live objects") 0 s.live_objects
 
 (* An outcome a case did not expect: fails the case, naming the exception. *)
 let unexpected exn = Alcotest.failf "unexpected %s" (Printexc.to_string exn)

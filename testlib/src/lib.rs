@@ -6,6 +6,7 @@
 //! Every stub runs on the OCaml thread, inside a stub guard.
 
 mod misuse;
+mod objects;
 #[rustfmt::skip]
 mod readme;
 mod streams;

@@ -1,0 +1,378 @@
+//! Rust objects held by OCaml values: what `#[lwt_rust::object]` builds on.
+//!
+//! A Rust value `T` made an object lives in an [`Obj<T>`], a shared pointer (an `Arc`) that
+//! Rust code clones freely: a running method's future holds one, so the object outlives the
+//! OCaml value that started the method. On the OCaml side the object is a custom block of
+//! `T`'s own custom operations holding two words:
+//!
+//! | word | meaning |
+//! |---|---|
+//! | key | this value's entry in the owner thread's table of objects (an `Obj<T>` clone); [`CLOSED`] once closed, [`NOT_HELD`] when made after shutdown |
+//! | id | the object's identity: a number given once per Rust object, never reused |
+//!
+//! Why not ocaml-interop's `DynBox` or ocaml-rs's custom blocks: both drop the Rust value
+//! inside the GC finaliser (a destructor that blocks, or calls OCaml, must not run there), and
+//! `DynBox` shares one set of operations between all types (a wrong type is found by a panic
+//! at the downcast) and offers no close, no comparison and no hash.
+//!
+//! Invariants:
+//! - the table lives on the owner thread; only it inserts, looks up and removes entries;
+//! - a finaliser (any thread, inside the GC) touches no table: it pushes the key on
+//!   [`FINALISED`] and asks the owner to drain; the owner drops the entries there
+//!   ([`release_finalised`], run first in every drain), so `T`'s destructor runs on the owner
+//!   thread outside the GC, or on whatever thread drops the last other `Obj<T>`;
+//! - an entry is removed exactly once: by [`release_finalised`], by `close`, or by
+//!   [`release_all`] at shutdown (after which no entry is made: values get [`NOT_HELD`]);
+//! - entries are taken out of the table before they are dropped, so a destructor that makes
+//!   or closes objects finds the table free;
+//! - `T`'s custom operations are one static per type (the macro makes it): the check of an
+//!   argument compares the block's operations with `T`'s, so a value of another object type
+//!   (or another custom block) is refused, never misread.
+
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use ocaml::sys::{self, custom_operations, Value as RawOCaml};
+use ocaml_interop::{FromOCaml, OCaml, OCamlRuntime, ToOCaml};
+
+use crate::conv::{self, OCamlRepr};
+use crate::keyed::KeyedSlab;
+use crate::runtime;
+
+/// The key of a value closed by `close`.
+pub const CLOSED: i64 = -1;
+/// The key of a value made after `Lwt_rust.shutdown`: it holds nothing.
+pub const NOT_HELD: i64 = -2;
+
+/// A Rust type whose values OCaml holds as objects. Implemented by `#[lwt_rust::object]`.
+///
+/// # Safety
+/// [`Object::operations`] returns the same static for every call, and no other type's
+/// `operations` returns it: the type check of OCaml values relies on it.
+pub unsafe trait Object: 'static {
+    /// The OCaml module of the type (`Kv_store` for `KvStore`), for messages.
+    const OCAML_MODULE: &'static str;
+
+    /// The custom operations of this type's OCaml values.
+    fn operations() -> &'static ObjectOps;
+}
+
+/// The custom operations of one object type (a static made by `#[lwt_rust::object]`).
+///
+/// Immutable once made; OCaml only reads it.
+pub struct ObjectOps(custom_operations);
+
+// SAFETY: the operations are never written after construction (OCaml reads them only), and
+// the raw pointers inside point to static data (the identifier) or are null.
+unsafe impl Sync for ObjectOps {}
+
+impl ObjectOps {
+    /// The operations of a type named `identifier` (NUL-terminated, unique per type, e.g.
+    /// `b"lwt_rust/my_crate/KvStore\0"`).
+    ///
+    /// # Panics
+    /// At compile time (a `static`'s initialiser) if `identifier` does not end with NUL.
+    pub const fn new(identifier: &'static [u8]) -> Self {
+        assert!(
+            !identifier.is_empty() && identifier[identifier.len() - 1] == 0,
+            "an object's identifier ends with NUL"
+        );
+        ObjectOps(custom_operations {
+            identifier: identifier.as_ptr().cast(),
+            finalize: Some(finalize),
+            compare: Some(compare),
+            hash: Some(hash),
+            // Not marshallable: `Marshal` raises `Invalid_argument` for these values.
+            serialize: None,
+            deserialize: None,
+            compare_ext: None,
+            fixed_length: std::ptr::null(),
+        })
+    }
+
+    fn raw(&'static self) -> *mut custom_operations {
+        // OCaml takes a `*mut` but never writes through it.
+        (&self.0 as *const custom_operations).cast_mut()
+    }
+}
+
+/// What `Obj<T>` points to.
+struct Shared<T> {
+    id: u64,
+    closed: AtomicBool,
+    value: T,
+}
+
+/// A shared pointer to a Rust object that OCaml may hold: `Deref`s to `T`.
+///
+/// `Send + Sync` exactly when `T` is: an object of a `Send + Sync` type can be handed to other
+/// threads (a tokio task, a worker) and come back to OCaml through a [`crate::handle::Handle`]
+/// task or a channel. Converting it to OCaml (as a result, a stream item, inside an option...)
+/// happens on the OCaml thread, as every conversion does. Dropping the last `Obj<T>` drops `T`
+/// on the thread that drops it.
+pub struct Obj<T: Object>(Arc<Shared<T>>);
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl<T: Object> Obj<T> {
+    /// Makes `value` an object.
+    pub fn new(value: T) -> Self {
+        Obj(Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Relaxed),
+            closed: AtomicBool::new(false),
+            value,
+        }))
+    }
+
+    /// The object's identity, as OCaml's `equal`, `compare` and `hash` see it: given once per
+    /// object, never reused.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+
+    /// Whether an OCaml value of this object was closed (`close`): OCaml can no longer use
+    /// it, though Rust code holding an `Obj<T>` still can.
+    pub fn is_closed(&self) -> bool {
+        self.0.closed.load(Relaxed)
+    }
+
+    /// Whether `a` and `b` are the same object.
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl<T: Object> Clone for Obj<T> {
+    fn clone(&self) -> Self {
+        Obj(self.0.clone())
+    }
+}
+
+impl<T: Object> Deref for Obj<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0.value
+    }
+}
+
+impl<T: Object + fmt::Debug> fmt::Debug for Obj<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple(T::OCAML_MODULE).field(&self.0.value).finish()
+    }
+}
+
+/// The ocaml-interop marker of an object's OCaml type (`Kv_store.t`).
+pub struct ObjectValue<T>(PhantomData<T>);
+
+thread_local! {
+    /// The owner thread's objects held by OCaml values, by key.
+    static TABLE: RefCell<KeyedSlab<Arc<dyn Any>>> = const { RefCell::new(KeyedSlab::new()) };
+}
+
+/// Keys of values the GC finalised, from any thread, for the owner to release.
+static FINALISED: Mutex<Vec<i64>> = Mutex::new(Vec::new());
+
+/// The two words of an object's custom block.
+///
+/// # Safety
+/// `value` is a custom block of an object type (its operations checked), runtime lock held.
+unsafe fn words(value: RawOCaml) -> *mut [i64; 2] {
+    // SAFETY: the caller's contract: the block's data (field 1 on: field 0 is the operations
+    // pointer) is the two words written by `to_ocaml`.
+    unsafe { sys::field(value, 1).cast::<[i64; 2]>() }
+}
+
+/// Whether `value` is a custom block with `T`'s operations.
+///
+/// # Safety
+/// Runtime lock held; `value` is a valid OCaml value.
+unsafe fn has_type<T: Object>(value: RawOCaml) -> bool {
+    // SAFETY: a block has a header (tag) and, being a custom block (tag checked first), its
+    // field 0 is the operations pointer.
+    sys::is_block(value)
+        && unsafe { sys::tag_val(value) } == conv::tag::CUSTOM
+        && unsafe { *sys::field(value, 0) } as *const custom_operations
+            == T::operations().raw().cast_const()
+}
+
+unsafe extern "C" fn finalize(value: RawOCaml) {
+    // SAFETY: OCaml calls the finaliser on one of our blocks, whose data is the two words.
+    let key = unsafe { (*words(value))[0] };
+    if key < 0 {
+        return;
+    }
+    // Inside the GC: no OCaml call, no table. A poisoned lock still holds a valid Vec.
+    let mut finalised = FINALISED.lock().unwrap_or_else(|p| p.into_inner());
+    finalised.push(key);
+    let first = finalised.len() == 1;
+    drop(finalised);
+    if first && !runtime::is_shut_down() {
+        runtime::request_drain_from_any_thread();
+    }
+}
+
+unsafe extern "C" fn compare(a: RawOCaml, b: RawOCaml) -> i32 {
+    // SAFETY: OCaml compares two blocks of the same operations (ours).
+    let (a, b) = unsafe { ((*words(a))[1], (*words(b))[1]) };
+    a.cmp(&b) as i32
+}
+
+unsafe extern "C" fn hash(value: RawOCaml) -> sys::Intnat {
+    // SAFETY: one of our blocks.
+    unsafe { (*words(value))[1] as sys::Intnat }
+}
+
+/// Drops the objects whose OCaml values the GC finalised (owner thread, outside the GC).
+pub(crate) fn release_finalised() {
+    let keys = std::mem::take(&mut *FINALISED.lock().unwrap_or_else(|p| p.into_inner()));
+    if keys.is_empty() {
+        return;
+    }
+    let released: Vec<_> = TABLE.with(|table| {
+        let mut table = table.borrow_mut();
+        keys.iter().filter_map(|&key| table.remove(key)).collect()
+    });
+    drop(released);
+}
+
+/// Drops every object OCaml holds (`Lwt_rust.shutdown`, after the tasks): values made later
+/// hold nothing, and using any of them raises `Lwt_rust.Shut_down`.
+pub(crate) fn release_all() {
+    release_finalised();
+    let all = TABLE.with(|table| table.borrow_mut().take_all());
+    drop(all);
+}
+
+/// How many objects OCaml values hold (`Lwt_rust.stats`-style count, for tests).
+pub fn live_objects() -> usize {
+    TABLE.with(|table| table.borrow().len())
+}
+
+/// Looks up the object of the OCaml value `value` of type `T`: `Err` says why it is unusable.
+///
+/// # Safety
+/// Owner thread, runtime lock held; `value` is a valid OCaml value.
+unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
+    // SAFETY: the caller's contract.
+    if !unsafe { has_type::<T>(value) } {
+        return Err(Refusal::WrongType);
+    }
+    // SAFETY: a block of `T`'s operations (checked above).
+    let key = unsafe { (*words(value))[0] };
+    if key < 0 {
+        return Err(Refusal::Closed);
+    }
+    let entry = TABLE.with(|table| table.borrow().get(key).cloned());
+    let Some(entry) = entry else {
+        return Err(Refusal::Closed);
+    };
+    if (*entry).type_id() != TypeId::of::<Shared<T>>() {
+        return Err(Refusal::WrongType);
+    }
+    // SAFETY: the entry is an `Arc<Shared<T>>` (type id checked just above) turned into an
+    // `Arc<dyn Any>`: the pointer is the same allocation, so it converts back.
+    let object = Obj(unsafe { Arc::from_raw(Arc::into_raw(entry).cast::<Shared<T>>()) });
+    if object.is_closed() {
+        return Err(Refusal::Closed);
+    }
+    Ok(object)
+}
+
+enum Refusal {
+    WrongType,
+    Closed,
+}
+
+impl<T: Object> OCamlRepr for Obj<T> {
+    type Marker = ObjectValue<T>;
+
+    fn ocaml_type() -> String {
+        format!("{}.t", T::OCAML_MODULE)
+    }
+
+    unsafe fn check(value: RawOCaml) -> bool {
+        // SAFETY: the trait's contract (runtime lock held, valid value); conversions run on
+        // the owner thread (they need the runtime handle).
+        match unsafe { lookup::<T>(value) } {
+            Ok(_) => true,
+            Err(Refusal::WrongType) => false,
+            Err(Refusal::Closed) => {
+                conv::note_closed(T::OCAML_MODULE);
+                false
+            }
+        }
+    }
+}
+
+// SAFETY: reads a value `check` accepted: a live object of type `T`.
+unsafe impl<T: Object> FromOCaml<ObjectValue<T>> for Obj<T> {
+    fn from_ocaml(value: OCaml<ObjectValue<T>>) -> Self {
+        // SAFETY: conversions run on the owner thread with the runtime lock held; the value
+        // was checked by `OCamlRepr::check`.
+        match unsafe { lookup::<T>(value.raw()) } {
+            Ok(object) => object,
+            Err(_) => panic!("lwt_rust: an unchecked {} value", T::OCAML_MODULE),
+        }
+    }
+}
+
+// SAFETY: makes a custom block of `T`'s operations, fully initialised before it is returned.
+unsafe impl<T: Object> ToOCaml<ObjectValue<T>> for Obj<T> {
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, ObjectValue<T>> {
+        let key = if runtime::is_shut_down() {
+            NOT_HELD
+        } else {
+            let entry: Arc<dyn Any> = self.0.clone();
+            TABLE.with(|table| table.borrow_mut().insert(entry))
+        };
+        let held = std::mem::size_of::<Shared<T>>() + 2 * std::mem::size_of::<usize>();
+        // SAFETY: `cr` proves the runtime lock; the block's data is two words, written at
+        // once (before any other allocation), so the finaliser and the comparisons always
+        // read initialised words.
+        unsafe {
+            let block = sys::caml_alloc_custom_mem(
+                T::operations().raw(),
+                std::mem::size_of::<[i64; 2]>(),
+                held,
+            );
+            words(block).write([key, self.0.id as i64]);
+            OCaml::new(cr, block)
+        }
+    }
+}
+
+/// `close` on the OCaml value `value` of type `T` (the body of the stub
+/// `#[lwt_rust::object]` makes): marks the object closed and drops this value's hold, at once,
+/// on the owner thread. Idempotent. `Err` for a value of another type.
+///
+/// # Safety
+/// Owner thread, inside a stub (runtime lock held); `value` is a valid OCaml value, read
+/// before any allocation.
+pub unsafe fn close<T: Object>(value: RawOCaml) -> Result<(), String> {
+    // SAFETY: the caller's contract.
+    if !unsafe { has_type::<T>(value) } {
+        return Err(format!("expected a value of type {}.t", T::OCAML_MODULE));
+    }
+    // SAFETY: a block of `T`'s operations.
+    let words = unsafe { words(value) };
+    // SAFETY: as above; the block does not move while we hold no OCaml allocation.
+    let key = unsafe { (*words)[0] };
+    if key < 0 {
+        return Ok(());
+    }
+    // SAFETY: as above.
+    unsafe { (*words)[0] = CLOSED };
+    let entry = TABLE.with(|table| table.borrow_mut().remove(key));
+    if let Some(entry) = &entry {
+        if let Some(shared) = (**entry).downcast_ref::<Shared<T>>() {
+            shared.closed.store(true, Relaxed);
+        }
+    }
+    drop(entry);
+    Ok(())
+}
