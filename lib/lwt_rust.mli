@@ -188,3 +188,13 @@ type stats = {
 
 val stats : unit -> stats
 (** [stats ()] reads the counters. *)
+
+(** {1 Generated bindings} *)
+
+(** Support of the bindings that [lwt-rust-bindgen] generates; not meant to be called by
+    hand. *)
+module Bindgen : sig
+  val sync_result : 'a -> 'a
+  (** [sync_result v] is the result of a synchronous Rust stub that returned [v]: [v] itself,
+      or, when the stub recorded a failure, the exception of that failure is raised. *)
+end
