@@ -76,8 +76,9 @@ let scan path =
         | None -> fail "%s: malformed binding record: no NUL byte ends it" where
       in
       let body = String.sub s start (stop - start) in
-      let fields = List.map split_key (split_lines body) in
-      go stop ({ where; body; fields } :: acc)
+      (* The marker alone is no record: a string constant (this tool's own, say). *)
+      if String.trim body = "" then go stop acc
+      else go stop ({ where; body; fields = List.map split_key (split_lines body) } :: acc)
   in
   go 0 []
 
@@ -407,8 +408,8 @@ let comment_safe text =
   if !quotes mod 2 = 0 then text
   else String.concat "''" (String.split_on_char '"' text)
 
-(* A doc comment, indented by [indent]; nothing if [lines] says nothing. *)
-let doc_comment indent lines =
+(* A doc comment; nothing if [lines] says nothing. *)
+let doc_comment lines =
   match lines with
   | [] -> []
   | _ ->
@@ -416,8 +417,7 @@ let doc_comment indent lines =
     let last = List.length lines - 1 in
     List.mapi
       (fun i l ->
-        let l = if i = 0 then "(** " ^ l else if l = "" then "" else indent ^ "    " ^ l in
-        let l = if i = 0 then indent ^ l else l in
+        let l = if i = 0 then "(** " ^ l else if l = "" then "" else "    " ^ l in
         if i = last then l ^ " *)" else l)
       lines
 
@@ -572,7 +572,7 @@ let object_values ctx (o : record) =
       name;
       from = from name;
       ml = [ Printf.sprintf "let %s : %s = %s" name ty def ];
-      mli = doc_comment "" doc @ [ Printf.sprintf "val %s : %s" name ty ];
+      mli = doc_comment doc @ [ Printf.sprintf "val %s : %s" name ty ];
     }
   in
   [
@@ -584,7 +584,7 @@ let object_values ctx (o : record) =
         [ Printf.sprintf "external close__raw : t -> unit = %S" o.symbol;
           "let close self = Lwt_rust.Bindgen.sync_result (close__raw self)" ];
       mli =
-        doc_comment ""
+        doc_comment
           [ "[close v] releases [v]'s hold on the Rust object, which is dropped once nothing";
             "else holds it. Any later use of [v] raises [Lwt_rust.Closed]." ]
         @ [ "val close : t -> unit" ];
@@ -600,8 +600,9 @@ let object_values ctx (o : record) =
         "[Hashtbl.Make]." ];
   ]
 
-let with_doc indent (r : record) v =
-  if v.mli = [] then v else { v with mli = doc_comment indent (odoc_of_markdown r.docs) @ v.mli }
+(* The Rust doc comment of [r] before the interface of [v]. *)
+let with_doc (r : record) v =
+  if v.mli = [] then v else { v with mli = doc_comment (odoc_of_markdown r.docs) @ v.mli }
 
 (* The lines of a sequence of items, a blank line between two. *)
 let block indent items =
@@ -616,7 +617,7 @@ let generate ctx records =
   List.iter
     (fun (name, o) ->
       let ty = snake name in
-      if not (is_lower_ident ty) || String.contains ty '\'' then
+      if not (is_lower_ident ty) then
         fail "%s: the Rust type `%s` makes no OCaml type name" (item_name ctx o) name;
       if List.mem ty reserved_types then
         fail "%s: the OCaml type `%s` of the Rust type %s would hide a type the bindings use"
@@ -635,7 +636,7 @@ let generate ctx records =
   let functions = List.filter (fun (r : record) -> r.kind = Function) records in
   let top =
     scope_items
-      (List.concat_map (fun r -> List.map (with_doc "" r) (binding ctx ~self:None r)) functions)
+      (List.concat_map (fun r -> List.map (with_doc r) (binding ctx ~self:None r)) functions)
   in
   let sorted_objects = List.sort (fun (a, _) (b, _) -> compare (snake a) (snake b)) objects in
   let modules =
@@ -647,7 +648,7 @@ let generate ctx records =
           scope_items
             ~scope:(" in module " ^ m)
             (List.concat_map
-               (fun r -> List.map (with_doc "" r) (binding ctx ~self:(Some name) r))
+               (fun r -> List.map (with_doc r) (binding ctx ~self:(Some name) r))
                methods
             @ object_values ctx o)
         in
@@ -675,7 +676,7 @@ let generate ctx records =
   let type_docs =
     List.map
       (fun (name, _) ->
-        doc_comment ""
+        doc_comment
           [ Printf.sprintf "The Rust type [%s]: see {!%s}." name
               (String.capitalize_ascii (snake name)) ]
         @ [ "type " ^ snake name ])
@@ -684,12 +685,12 @@ let generate ctx records =
   let mli =
     block ""
       ([ [ header ];
-         doc_comment "" [ Printf.sprintf "OCaml bindings of the Rust crate [%s]." ctx.crate ] ]
+         doc_comment [ Printf.sprintf "OCaml bindings of the Rust crate [%s]." ctx.crate ] ]
       @ type_docs
       @ List.map (fun v -> v.mli) top
       @ List.map
           (fun (name, (o : record), m, values) ->
-            doc_comment "" (odoc_of_markdown o.docs)
+            doc_comment (odoc_of_markdown o.docs)
             @ [ Printf.sprintf "module %s : sig" m; "  type t = " ^ snake name; "" ]
             @ block "  " (List.map (fun v -> v.mli) values)
             @ [ "end" ])
@@ -704,6 +705,7 @@ let () =
     | "--crate" :: v :: rest -> parse (Some v) ml mli files rest
     | "--ml" :: v :: rest -> parse crate (Some v) mli files rest
     | "--mli" :: v :: rest -> parse crate ml (Some v) files rest
+    | [ ("--crate" | "--ml" | "--mli") as option ] -> fail "%s needs a value\n%s" option usage
     | ("-h" | "-help" | "--help") :: _ -> print_endline usage; exit 0
     | "--" :: rest -> (crate, ml, mli, List.rev_append files rest)
     | arg :: _ when String.length arg > 1 && arg.[0] = '-' -> fail "unknown option %s\n%s" arg usage
@@ -716,9 +718,10 @@ let () =
   let found = List.concat_map scan files in
   let crates = List.sort_uniq compare (List.map crate_of found) in
   let mine = List.filter (fun f -> crate_of f = crate) found in
-  if mine = [] then
+  if mine = [] then begin
+    let underscored = String.map (function '-' -> '_' | c -> c) crate in
     fail
-      "no binding records of the crate %s in %s (%s).\n\
+      "no binding records of the crate %s in %s (%s).%s\n\
        Likely causes: %s is not the crate's name as Rust spells it (CARGO_CRATE_NAME: \
        underscores, not dashes); the crate exports nothing with #[lwt_rust::func], \
        #[lwt_rust::object] or #[lwt_rust::external]; or the file holds no machine code for it \
@@ -726,7 +729,11 @@ let () =
       crate (String.concat ", " files)
       (if crates = [] then "no records of any crate"
        else "records of the crates " ^ String.concat ", " crates)
-      crate;
+      (if underscored <> crate && List.mem underscored crates then
+         Printf.sprintf " Did you mean --crate %s?" underscored
+       else "")
+      crate
+  end;
   (* Identical copies of a record are one. *)
   let rec dedupe seen = function
     | [] -> []
