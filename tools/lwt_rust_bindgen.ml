@@ -100,7 +100,8 @@ type record = {
   docs : string list;
 }
 
-let malformed (f : found) fmt = Printf.ksprintf (fun s -> fail "%s: malformed binding record: %s" f.where s) fmt
+let malformed (f : found) fmt =
+  Printf.ksprintf (fun s -> fail "%s: malformed binding record: %s" f.where s) fmt
 
 let values f key = List.filter_map (fun (k, v) -> if k = key then Some v else None) f.fields
 
@@ -396,7 +397,8 @@ let comment_safe text =
           | '(', '*' | '*', ')' -> Buffer.add_char b ' '; changed := true
           | '{', _ ->
             let j = ref (i + 1) in
-            while !j < n && (match s.[!j] with 'a' .. 'z' | '_' -> true | _ -> false) do incr j done;
+            let lower = function 'a' .. 'z' | '_' -> true | _ -> false in
+            while !j < n && lower s.[!j] do incr j done;
             if !j < n && s.[!j] = '|' then (Buffer.add_char b ' '; changed := true)
           | _ -> ())
       s;
@@ -427,7 +429,9 @@ type context = {
 }
 
 let object_type ctx ~self name =
-  if Some name = self then "t" else if List.mem_assoc name ctx.objects then snake name else raise Bad_type
+  if Some name = self then "t"
+  else if List.mem_assoc name ctx.objects then snake name
+  else raise Bad_type
 
 (* The OCaml type of a Rust type (see the table of the spec); [self]: the object whose module
    the type is written in. *)
@@ -540,7 +544,8 @@ let binding ctx ~self (r : record) =
         from;
         ml =
           ext raw ty
-          @ [ Printf.sprintf "let %s %s = Lwt_rust.Bindgen.sync_result (%s %s)" name args raw args ];
+          @ [ Printf.sprintf "let %s %s = Lwt_rust.Bindgen.sync_result (%s %s)" name args raw
+                args ];
         mli = declaration ("val " ^ name) ty "";
       };
     ]
@@ -608,7 +613,9 @@ let with_doc (r : record) v =
 let block indent items =
   List.concat
     (List.mapi
-       (fun i lines -> (if i > 0 then [ "" ] else []) @ List.map (fun l -> if l = "" then l else indent ^ l) lines)
+       (fun i lines ->
+         (if i > 0 then [ "" ] else [])
+         @ List.map (fun l -> if l = "" then l else indent ^ l) lines)
        (List.filter (fun ls -> ls <> []) items))
 
 let generate ctx records =
@@ -627,7 +634,9 @@ let generate ctx records =
           (item_name ctx o) (String.capitalize_ascii ty) name)
     objects;
   check_collisions ~what:"type"
-    (List.map (fun (name, o) -> { name = snake name; from = item_name ctx o; ml = []; mli = [] }) objects);
+    (List.map
+       (fun (name, o) -> { name = snake name; from = item_name ctx o; ml = []; mli = [] })
+       objects);
   List.iter
     (fun (r : record) ->
       if r.kind = Method && not (List.mem_assoc r.owner objects) then
@@ -741,7 +750,11 @@ let () =
       if List.mem f.body seen then dedupe seen rest else f :: dedupe (f.body :: seen) rest
   in
   let records = List.map check (dedupe [] mine) in
-  let objects = List.filter_map (fun (r : record) -> if r.kind = Object then Some (r.rust, r) else None) records in
+  let objects =
+    List.filter_map
+      (fun (r : record) -> if r.kind = Object then Some (r.rust, r) else None)
+      records
+  in
   let ctx = { crate; objects } in
   let ml_text, mli_text = generate ctx records in
   write_file (Option.value ml ~default:(crate ^ ".ml")) ml_text;

@@ -2,7 +2,8 @@
    embed them (tools/BINDGEN_SPEC.md), among junk bytes, some records twice, some of another
    crate. records.bin is the good input; the others each hold one error. *)
 
-let record lines = "\000LWT_RUST_BINDINGS_1\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
+let record lines =
+  "\000LWT_RUST_BINDINGS_1\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
 
 let fn ?(crate = "fake") ?(docs = []) ~call rust params returns =
   record
@@ -26,7 +27,8 @@ let obj ?(docs = []) rust =
     @ List.map (fun d -> "doc" ^ d) docs)
 
 (* Bytes around the records: NULs, a near-miss marker, binary noise. *)
-let junk n = String.init n (fun i -> Char.chr ((i * 37 + 11) land 0xff)) ^ "LWT_RUST_BINDINGS_0\nx\000"
+let junk n =
+  String.init n (fun i -> Char.chr ((i * 37 + 11) land 0xff)) ^ "LWT_RUST_BINDINGS_0\nx\000"
 
 let kv_store =
   obj "KvStore"
@@ -58,7 +60,9 @@ let all_types =
 let good =
   [ junk 300; kv_store ] @ all_types @ [ junk 17;
     fn "count" ~call:"sync" [] "i64" ~docs:[ " How many stores are open." ];
-    fn "glued" ~call:"sync" [ "x Vec<Option<i64>>"; "y Option<(i64,String)>"; "z ()" ] "(i64 , String)";
+    fn "glued" ~call:"sync"
+      [ "x Vec<Option<i64>>"; "y Option<(i64,String)>"; "z ()" ]
+      "(i64 , String)";
     fn "events" ~call:"stream" [ "n i64" ] "String";
     fn "lines" ~call:"try_stream" [] "Bytes";
     fn "raw_thing" ~call:"raw" [] "int -> int -> int"
