@@ -84,7 +84,7 @@ let scan path =
 
 type call = Async | Stream | Sync | Raw of string
 
-type kind = Function | Object | Method
+type kind = Function | Object | Method | Type_alias
 
 (* A record of the crate, checked. *)
 type record = {
@@ -119,7 +119,8 @@ let check (f : found) =
     | "function" -> Function
     | "object" -> Object
     | "method" -> Method
-    | v -> malformed f "`item` is `%s` (function, object or method expected)" v
+    | "type" -> Type_alias
+    | v -> malformed f "`item` is `%s` (function, object, method or type expected)" v
   in
   let allowed =
     [ "crate"; "item"; "rust"; "symbol"; "doc" ]
@@ -128,12 +129,14 @@ let check (f : found) =
     | Function -> [ "call"; "param"; "returns"; "ocaml" ]
     | Method -> [ "owner"; "call"; "receiver"; "param"; "returns"; "ocaml" ]
     | Object -> []
+    | Type_alias -> [ "ocaml" ]
   in
   List.iter
     (fun (k, _) -> if not (List.mem k allowed) then malformed f "unexpected key `%s`" k)
     f.fields;
   let call =
     if kind = Object then Sync
+    else if kind = Type_alias then Raw (String.trim (one f "ocaml"))
     else
       match one f "call" with
       | "async" -> Async
@@ -169,7 +172,9 @@ let check (f : found) =
       | v -> malformed f "`receiver` is `%s` (yes or no expected)" v);
     params;
     returns =
-      (match (kind, call) with Object, _ | _, Raw _ -> "" | _ -> String.trim (one f "returns"));
+      (match (kind, call) with
+      | (Object | Type_alias), _ | _, Raw _ -> ""
+      | _ -> String.trim (one f "returns"));
     docs = values f "doc";
   }
 
@@ -279,12 +284,21 @@ let strip_raw s =
 let is_lower_ident s =
   is_ident s && (match s.[0] with 'a' .. 'z' | '_' -> true | _ -> false) && s <> "_"
 
-(* `KvStore` -> `kv_store` *)
+(* `KvStore` -> `kv_store`, `HTTPClient` -> `http_client`: a capital starts a word after a
+   lowercase letter or a digit, or before a lowercase letter after a capital (the macro's rule,
+   which names the module in its messages). *)
 let snake s =
   let b = Buffer.create (String.length s + 4) in
+  let n = String.length s in
+  let upper c = c >= 'A' && c <= 'Z' and lower c = c >= 'a' && c <= 'z' in
+  let digit c = c >= '0' && c <= '9' in
   String.iteri
     (fun i c ->
-      if i > 0 && c >= 'A' && c <= 'Z' && s.[i - 1] <> '_' then Buffer.add_char b '_';
+      if i > 0 && upper c then begin
+        let prev = s.[i - 1] in
+        let next_lower = i + 1 < n && lower s.[i + 1] in
+        if lower prev || digit prev || (upper prev && next_lower) then Buffer.add_char b '_'
+      end;
       Buffer.add_char b (Char.lowercase_ascii c))
     s;
   Buffer.contents b
@@ -426,6 +440,8 @@ let doc_comment lines =
 type context = {
   crate : string;
   objects : (string * record) list;  (** Rust type name -> object record *)
+  aliases : (string * string) list;
+      (** Rust type name -> its OCaml type (#[lwt_rust::ocaml_type]) *)
 }
 
 let object_type ctx ~self name =
@@ -455,6 +471,20 @@ let rec ocaml_type ctx ~self t =
     | "Vec", [ a ] -> Con ([ go a ], "list")
     | "Array", [ a ] -> Con ([ go a ], "array")
     | "OCamlStream", [ a ] -> Con ([ go a ], "Lwt_stream.t")
+    | "OCamlFn", [ a; b ] ->
+      Con ([], Printf.sprintf "(%s -> %s Lwt.t)" (type_string (go a)) (atom_string (go b)))
+    (* ocaml-interop's markers, as OCamlFn's parameters are written. *)
+    | "OCamlInt", [] -> Con ([], "int")
+    | "OCamlInt32", [] -> Con ([], "int32")
+    | "OCamlInt64", [] -> Con ([], "int64")
+    | "OCamlFloat", [] -> Con ([], "float")
+    | "OCamlBytes", [] -> Con ([], "bytes")
+    | "OCamlList", [ a ] -> Con ([ go a ], "list")
+    | "OCamlException", [] -> Con ([], "exn")
+    | x, [] when List.mem_assoc x ctx.aliases ->
+      let text = List.assoc x ctx.aliases in
+      let simple = String.for_all (fun c -> is_ident_char c || c = '.' || c = '\'') text in
+      Con ([], if simple then text else "(" ^ text ^ ")")
     | "Obj", [ Path (x, []) ] -> Con ([], object_type ctx ~self (List.nth x (List.length x - 1)))
     | x, [] -> Con ([], object_type ctx ~self x)
     | _ -> raise Bad_type)
@@ -462,7 +492,7 @@ let rec ocaml_type ctx ~self t =
 let item_name ctx (r : record) =
   match r.kind with
   | Method -> Printf.sprintf "%s::%s::%s" ctx.crate r.owner r.rust
-  | Function | Object -> Printf.sprintf "%s::%s" ctx.crate r.rust
+  | Function | Object | Type_alias -> Printf.sprintf "%s::%s" ctx.crate r.rust
 
 let type_of ctx ~self (r : record) what tokens =
   let t =
@@ -643,6 +673,7 @@ let generate ctx records =
         fail "%s: no #[lwt_rust::object] record for its type %s" (item_name ctx r) r.owner)
     records;
   let functions = List.filter (fun (r : record) -> r.kind = Function) records in
+  (* [Type_alias] records only name types. *)
   let top =
     scope_items
       (List.concat_map (fun r -> List.map (with_doc r) (binding ctx ~self:None r)) functions)
@@ -755,7 +786,13 @@ let () =
       (fun (r : record) -> if r.kind = Object then Some (r.rust, r) else None)
       records
   in
-  let ctx = { crate; objects } in
+  let aliases =
+    List.filter_map
+      (fun (r : record) ->
+        match (r.kind, r.call) with Type_alias, Raw ocaml -> Some (r.rust, ocaml) | _ -> None)
+      records
+  in
+  let ctx = { crate; objects; aliases } in
   let ml_text, mli_text = generate ctx records in
   write_file (Option.value ml ~default:(crate ^ ".ml")) ml_text;
   write_file (Option.value mli ~default:(crate ^ ".mli")) mli_text
