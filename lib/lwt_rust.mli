@@ -159,8 +159,9 @@ val shutdown : unit -> unit Lwt.t
     stops; the [Lwt_unix] notification is released. Afterwards, Rust functions return
     promises rejected with {!Shut_down}, and other threads' handles refuse work. Streams
     from Rust are dropped too: a read in progress, and every read after, fails with
-    {!Shut_down}. Wakes that
-    arrive later are ignored. Idempotent.
+    {!Shut_down}. Rust objects held by OCaml values (README, "Objects") are dropped, each
+    once; using one afterwards raises {!Shut_down}. Wakes that arrive later are ignored.
+    Idempotent.
 
     Without [shutdown], Rust tasks still pending when [Lwt_main.run] returns simply wait:
     the next [Lwt_main.run] resumes them, and at exit they are abandoned without running

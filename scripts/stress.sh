@@ -56,7 +56,8 @@ fi
 echo "== valgrind memcheck (no suppressions: none were needed)"
 for prog in "$build/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
             $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
-            $tests/test_streams.exe $tests/test_readme.exe $tests/misuse/hostile.exe $tests/misuse/shutdown_first_poll.exe \
+            $tests/test_streams.exe $tests/test_readme.exe $tests/test_objects.exe $tests/test_objects_shutdown.exe \
+            $tests/misuse/hostile.exe $tests/misuse/shutdown_first_poll.exe \
             $tests/misuse/exit_with_queued_task.exe $tests/misuse/systhread_first.exe; do
   echo "-- $prog"
   LWT_RUST_TEST_NO_RSS=1 valgrind --quiet --error-exitcode=99 --leak-check=no $prog > /tmp/lwt_rust_valgrind.log 2>&1 \

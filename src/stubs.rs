@@ -155,6 +155,8 @@ pub fn lwt_rust_set_drain_budget(budget: ocaml::Int) -> bool {
 #[ocaml::sig("unit -> int array")]
 pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
     guard(Vec::new(), || {
+        // Objects the GC finalised are released first: `live_objects` counts held ones only.
+        object::release_finalised();
         let s = runtime::try_with_executor(|ex| ex.stats()).unwrap_or_default();
         [
             s.live_tasks,

@@ -267,6 +267,7 @@ pub async fn lwt_rust_demo_never_panic_in_drop() {
 }
 
 /// A value whose conversion to OCaml panics.
+#[lwt_rust::ocaml_type("int")]
 pub struct Unconvertible;
 
 impl lwt_rust::conv::OCamlRepr for Unconvertible {

@@ -102,6 +102,18 @@ impl Counter {
         self.value.get()
     }
 
+    /// Adds `k` once the promise `ready ()` returns is fulfilled, and returns the new value.
+    pub async fn add_when(
+        &self,
+        k: i64,
+        ready: OCamlFn<(), ()>,
+    ) -> Result<i64, lwt_rust::error::Error> {
+        let promise = ready.call(&()).map_err(lwt_rust::error::Error::OCaml)?;
+        promise.await.map_err(lwt_rust::error::Error::OCaml)?;
+        self.value.set(self.value.get() + k);
+        Ok(self.value.get())
+    }
+
     /// Waits until cancelled.
     pub async fn wait_forever(&self) -> i64 {
         futures::future::pending::<()>().await;

@@ -113,6 +113,7 @@ pub fn lwt_rust_demo_panicking_stream(k: i64) -> impl Stream<Item = i64> {
 }
 
 /// An `int` item whose conversion to OCaml panics when it is negative.
+#[lwt_rust::ocaml_type("int")]
 pub struct FragileInt(i64);
 
 impl lwt_rust::conv::OCamlRepr for FragileInt {

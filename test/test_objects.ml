@@ -1,0 +1,234 @@
+(* Rust objects held by OCaml values (#[lwt_rust::object], testlib/src/objects.rs), through
+   their generated bindings (Lwt_rust_testlib.Counter, .Store): methods, constructors, errors,
+   close, release by the GC exactly once and outside it, a method keeping its object alive,
+   cancellation, objects inside lists, options, tuples and streams, identity, other threads. *)
+
+open Support
+module T = Lwt_rust_testlib
+module Counter = T.Counter
+module Store = T.Store
+
+let is_closed = function Lwt_rust.Closed _ -> true | _ -> false
+
+(* Runs the event loop until [cond ()] holds (a drain releases what the GC finalised). *)
+let until ?(tries = 200) cond =
+  let rec go n =
+    if cond () then Lwt.return_true
+    else if n = 0 then Lwt.return_false
+    else Lwt.bind (Lwt_unix.sleep 0.005) (fun () -> go (n - 1))
+  in
+  await (go tries)
+
+(* The objects dropped so far, once the GC ran and what it finalised was released (reading
+   the stats releases it, as the next drain would). *)
+let dropped_now () =
+  Gc.full_major ();
+  Gc.full_major ();
+  ignore (Lwt_rust.stats ());
+  T.objects_dropped ()
+
+(* Objects dropped since [before], once the GC ran and a drain released what it found. *)
+let collect_and_count before expected =
+  Gc.full_major ();
+  Gc.full_major ();
+  ignore (until (fun () -> T.objects_dropped () - before >= expected));
+  T.objects_dropped () - before
+
+let test_methods () =
+  let c = Counter.create 5 in
+  Alcotest.(check int) "sync method" 5 (Counter.get c);
+  Alcotest.(check int) "async method, ready" 8 (await (Counter.add c 3));
+  Alcotest.(check int) "async method, tokio timer" 10 (await (Counter.add_after c 2 5));
+  Alcotest.(check int) "async constructor" 7 (Counter.get (await (Counter.create_later 7)));
+  Alcotest.(check int) "Result constructor" 3 (Counter.get (Counter.checked 3));
+  Alcotest.(check int) "object argument" 13 (Counter.plus c (Counter.create 3));
+  Counter.close c
+
+let test_errors () =
+  let c = Counter.create 1 in
+  (match Counter.checked (-1) with
+  | _ -> Alcotest.fail "checked (-1) must raise"
+  | exception Lwt_rust.Rust_error m -> Alcotest.(check string) "constructor Err" "negative start -1" m);
+  (match Counter.try_add c (-2) with
+  | _ -> Alcotest.fail "try_add (-2) must raise"
+  | exception Lwt_rust.Rust_error m -> Alcotest.(check string) "method Err" "cannot add -2" m);
+  Alcotest.(check int) "Ok after an Err" 3 (Counter.try_add c 2);
+  (match Counter.explode c "boom" with
+  | _ -> Alcotest.fail "explode must raise"
+  | exception Lwt_rust.Rust_panic m -> Alcotest.(check bool) "panic message" true (contains m "boom"));
+  Alcotest.(check int) "usable after a panic" 3 (Counter.get c);
+  (match await (result_of (Counter.explode_later c "later")) with
+  | Error (Lwt_rust.Rust_panic m) -> Alcotest.(check bool) "async panic" true (contains m "later")
+  | _ -> Alcotest.fail "explode_later must reject with Rust_panic");
+  (* A value of another object type, forged on purpose: refused, never misread. *)
+  let store = await (Store.open_ ()) in
+  (match Counter.get (Obj.magic store : Counter.t) with
+  | _ -> Alcotest.fail "a Store passed as a Counter must be refused"
+  | exception Invalid_argument m -> Alcotest.(check bool) "names the type" true (contains m "Counter.t"));
+  (match await (result_of (Counter.add (Obj.magic 42 : Counter.t) 1)) with
+  | Error (Invalid_argument _) -> ()
+  | _ -> Alcotest.fail "an int passed as a Counter must be refused");
+  Alcotest.check_raises "not marshallable"
+    (Invalid_argument "output_value: abstract value (Custom)") (fun () ->
+      ignore (Marshal.to_string c []));
+  Counter.close c;
+  Store.close store
+
+let test_close () =
+  let before = dropped_now () in
+  let c = Counter.create 1 in
+  let c' = T.same_counter c in
+  Counter.close c;
+  Alcotest.(check bool) "close raises Closed afterwards" true
+    (match Counter.get c with _ -> false | exception e -> is_closed e);
+  Alcotest.(check bool) "another value of the same object is closed too" true
+    (match Counter.get c' with _ -> false | exception e -> is_closed e);
+  (match await (result_of (Counter.add c 1)) with
+  | Error (Lwt_rust.Closed m) -> Alcotest.(check string) "names the type" "Counter" m
+  | _ -> Alcotest.fail "an async method of a closed object must reject with Closed");
+  (match await (result_of (T.sum_counters [ Counter.create 1; c ])) with
+  | Error (Lwt_rust.Closed _) -> ()
+  | _ -> Alcotest.fail "a closed object inside a list must be refused with Closed");
+  Counter.close c;
+  Counter.close c';
+  Alcotest.(check int) "dropped exactly once, at once (plus the list's new counter)" 2
+    (collect_and_count before 2)
+
+let test_gc_releases_on_the_ocaml_thread () =
+  let before = dropped_now () in
+  let calls = ref 0 in
+  let n = 1000 in
+  for i = 1 to n do
+    let c = Counter.create i in
+    (* The destructor calls this OCaml closure: only sound outside the GC. *)
+    Counter.on_drop c (fun () -> incr calls; Lwt.return_unit)
+  done;
+  Alcotest.(check int) "each dropped once" n (collect_and_count before n);
+  Alcotest.(check int) "each destructor called OCaml" n !calls;
+  Alcotest.(check int) "none dropped outside the OCaml context" 0 (T.objects_dropped_outside_ocaml ());
+  check_nothing_live "after the GC released them"
+
+let test_running_method_keeps_its_object () =
+  let before = dropped_now () in
+  (* The OCaml value is unreachable at once; the method's future holds the object until
+     [ready] is fulfilled. *)
+  let ready, go = Lwt.wait () in
+  let p = Counter.add_when (Counter.create 1) 2 (fun () -> ready) in
+  for _ = 1 to 3 do
+    Gc.full_major ();
+    ignore (await (Lwt_unix.sleep 0.002))
+  done;
+  Alcotest.(check int) "not dropped while the method runs" 0 (T.objects_dropped () - before);
+  Lwt.wakeup go ();
+  Alcotest.(check int) "the method finished correctly" 3 (await p);
+  Alcotest.(check int) "dropped once the method ended" 1 (collect_and_count before 1);
+  (* Close while a method runs: the method finishes, then the object is dropped. *)
+  let c = Counter.create 10 in
+  let p = Counter.add_after c 5 20 in
+  Counter.close c;
+  Alcotest.(check int) "a method running at close finishes" 15 (await p);
+  Alcotest.(check int) "then dropped, once" 2 (collect_and_count before 2)
+
+let test_cancel () =
+  let before = dropped_now () in
+  let c = Counter.create 1 in
+  let p = Counter.wait_forever c in
+  Lwt.cancel p;
+  Alcotest.(check bool) "cancelled" true (Lwt.state p = Lwt.Fail Lwt.Canceled);
+  Counter.close c;
+  Alcotest.(check int) "the cancelled future released the object" 1 (collect_and_count before 1)
+
+let test_in_values () =
+  let cs = T.counters 4 in
+  Alcotest.(check (list int)) "a list of objects" [ 0; 1; 2; 3 ] (List.map Counter.get cs);
+  Alcotest.(check int) "a list argument" 6 (await (T.sum_counters cs));
+  let c = List.nth cs 2 in
+  (match T.inspect_counter (Some c) with
+  | Some (2, c') ->
+    Alcotest.(check bool) "equal: the same Rust object" true (Counter.equal c c');
+    Alcotest.(check bool) "( = ) agrees" true (c = c');
+    Alcotest.(check int) "hash agrees" (Counter.hash c) (Counter.hash c');
+    Alcotest.(check int) "compare agrees" 0 (Counter.compare c c')
+  | _ -> Alcotest.fail "inspect_counter (Some c)");
+  Alcotest.(check bool) "None" true (T.inspect_counter None = None);
+  let a = List.nth cs 0 and b = List.nth cs 1 in
+  Alcotest.(check bool) "distinct objects differ" false (Counter.equal a b);
+  Alcotest.(check bool) "compare is antisymmetric" true (Counter.compare a b = - Counter.compare b a);
+  let table = Hashtbl.create 4 in
+  List.iter (fun c -> Hashtbl.replace table c (Counter.get c)) (cs @ [ T.same_counter c ]);
+  Alcotest.(check int) "Hashtbl keys by identity" 4 (Hashtbl.length table);
+  let items = await (Lwt_stream.to_list (T.counter_stream 3)) in
+  Alcotest.(check (list int)) "objects as stream items" [ 0; 1; 2 ] (List.map Counter.get items);
+  List.iter Counter.close (cs @ items)
+
+let test_store_across_threads () =
+  let s = await (Store.open_ ()) in
+  Alcotest.(check bool) "empty" true (Store.is_empty s);
+  await (Store.set s "k" "v");
+  Alcotest.(check (option string)) "get on a tokio worker" (Some "v") (await (Store.get s "k"));
+  Alcotest.(check (option string)) "missing key" None (await (Store.get s "nope"));
+  let set, s' = await (T.store_from_threads s 4 250) in
+  Alcotest.(check int) "keys the threads set" 1000 set;
+  Alcotest.(check bool) "the same object came back through the handle" true (Store.equal s s');
+  Alcotest.(check int) "seen from OCaml" 1001 (Store.len s);
+  Store.close s;
+  Alcotest.(check bool) "closed for both values" true
+    (match Store.len s' with _ -> false | exception e -> is_closed e)
+
+(* From a systhread: refused with Wrong_thread, and values the GC finalised there are still
+   released on the OCaml thread. *)
+let test_systhread () =
+  let before = dropped_now () in
+  let c = Counter.create 1 in
+  for i = 1 to 10 do
+    ignore (Counter.create i)
+  done;
+  let outcome = ref [] in
+  let attempt what f =
+    let r =
+      match f () with
+      | () -> "no exception"
+      | exception Lwt_rust.Wrong_thread _ -> "wrong thread"
+      | exception e -> Printexc.to_string e
+    in
+    outcome := (what ^ ": " ^ r) :: !outcome
+  in
+  let t =
+    Thread.create
+      (fun () ->
+        attempt "method" (fun () -> ignore (Counter.get c));
+        attempt "constructor" (fun () -> ignore (Counter.create 2));
+        attempt "close" (fun () -> Counter.close c);
+        (* The ten counters above are finalised on this thread. *)
+        Gc.full_major ())
+      ()
+  in
+  Thread.join t;
+  Alcotest.(check (list string)) "refused from a systhread"
+    [ "method: wrong thread"; "constructor: wrong thread"; "close: wrong thread" ]
+    (List.rev !outcome);
+  Alcotest.(check int) "usable again on the owner thread" 1 (Counter.get c);
+  Alcotest.(check int) "finalised on the systhread, dropped on the owner" 10 (collect_and_count before 10);
+  Counter.close c;
+  Alcotest.(check int) "and the owner's counter at close" 11 (collect_and_count before 11)
+
+let () =
+  Lwt_rust.init ();
+  Alcotest.run "objects"
+    [
+      ( "objects",
+        [
+          Alcotest.test_case "constructors and methods" `Quick test_methods;
+          Alcotest.test_case "errors, panics and wrong types" `Quick test_errors;
+          Alcotest.test_case "close" `Quick test_close;
+          Alcotest.test_case "the GC releases them on the OCaml thread" `Quick
+            test_gc_releases_on_the_ocaml_thread;
+          Alcotest.test_case "a running method keeps its object" `Quick
+            test_running_method_keeps_its_object;
+          Alcotest.test_case "cancellation" `Quick test_cancel;
+          Alcotest.test_case "in lists, options, tuples, streams; identity" `Quick test_in_values;
+          Alcotest.test_case "Send + Sync object across threads" `Quick test_store_across_threads;
+          Alcotest.test_case "systhread" `Quick test_systhread;
+          Alcotest.test_case "nothing left" `Quick (fun () -> check_nothing_live "objects");
+        ] );
+    ]

@@ -1,0 +1,35 @@
+(* Lwt_rust.shutdown drops every object OCaml holds, each exactly once, with the objects held
+   by running methods; afterwards every use raises (or rejects with) Shut_down. A program of
+   its own: shutdown is for good. *)
+
+module T = Lwt_rust_testlib
+module Counter = T.Counter
+
+let () =
+  Lwt_rust.init ();
+  let dropped () = T.objects_dropped () in
+  let held = List.init 5 Counter.create in
+  let store = Lwt_main.run (T.Store.open_ ()) in
+  let running = Counter.wait_forever (Counter.create 99) in
+  let created = T.objects_created () in
+  Alcotest.(check int) "nothing dropped yet" 0 (dropped ());
+  Lwt_main.run (Lwt_rust.shutdown ());
+  Alcotest.(check int) "every object dropped at shutdown, once" created (dropped ());
+  Alcotest.(check int) "none held any more" 0 (Lwt_rust.stats ()).live_objects;
+  Alcotest.(check bool) "the running method was dropped" true
+    (match Lwt.state running with Lwt.Fail Lwt_rust.Shut_down -> true | _ -> false);
+  let c = List.hd held in
+  Alcotest.check_raises "a sync method raises Shut_down" Lwt_rust.Shut_down (fun () ->
+      ignore (Counter.get c));
+  (match Lwt.state (Counter.add c 1) with
+  | Lwt.Fail Lwt_rust.Shut_down -> ()
+  | _ -> Alcotest.fail "an async method must be rejected with Shut_down");
+  Alcotest.check_raises "a Store method too" Lwt_rust.Shut_down (fun () ->
+      ignore (T.Store.len store));
+  List.iter Counter.close held;
+  let late = Counter.create 7 in
+  Alcotest.check_raises "an object made after shutdown holds nothing" Lwt_rust.Shut_down
+    (fun () -> ignore (Counter.get late));
+  Gc.full_major ();
+  Alcotest.(check int) "dropped once each, in all" (T.objects_created ()) (dropped ());
+  print_endline "objects at shutdown: OK"
