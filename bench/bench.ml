@@ -180,7 +180,8 @@ let check_nothing_live name =
   expect (name ^ ": live tasks afterwards") ~got:s.live_tasks ~want:0;
   expect (name ^ ": live roots afterwards") ~got:s.live_roots ~want:0;
   expect (name ^ ": live promises afterwards") ~got:s.live_promises ~want:0;
-  expect (name ^ ": live streams afterwards") ~got:s.live_streams ~want:0
+  expect (name ^ ": live streams afterwards") ~got:s.live_streams ~want:0;
+  expect (name ^ ": live objects afterwards") ~got:s.live_objects ~want:0
 
 type row = {
   name : string;
@@ -360,6 +361,31 @@ let ocaml_stream_items n =
     expect "ocaml_stream_items" ~got ~want:(n * (n - 1) / 2);
     seconds
 
+(* Objects (#[lwt_rust::object]): a ready async method, as [call_ready]; and [n] objects
+   alive at once, against [n] OCaml records holding the same two ints. *)
+let object_method_ready n () =
+  let adder = Lwt_rust_testlib.Adder.create () in
+  let seconds = sum_loop "object_method_ready" (fun i -> Lwt_rust_testlib.Adder.add adder i 1) n () in
+  Lwt_rust_testlib.Adder.close adder;
+  seconds
+
+type pair = { a : int; b : int }
+
+let live_at_once name make sum n () =
+  let t0 = now () in
+  let values = Array.init n (fun i -> make i) in
+  let got = Array.fold_left (fun acc v -> acc + sum v) 0 values in
+  let seconds = now () -. t0 in
+  expect name ~got ~want:(n * (n - 1));
+  seconds
+
+let objects_1m =
+  live_at_once "objects_1m"
+    (fun i -> Lwt_rust_testlib.Pair.create i i)
+    Lwt_rust_testlib.Pair.sum
+
+let records_1m = live_at_once "records_1m" (fun i -> { a = i; b = i }) (fun r -> r.a + r.b)
+
 let run_all () =
   let s = sizes in
   let pause_loop =
@@ -467,10 +493,33 @@ let run_all () =
       ~note:"OCaml -> Rust: a Rust task sums an Lwt_stream.of_list (OCamlStream); ns per item"
       (ocaml_stream_items s.items)
   in
+  let method_ready =
+    run_row ~bridge:true ~name:"object_method_ready" ~n:s.ready ~ops:s.ready ~paired:ready
+      ~target:1.3
+      ~note:
+        "Adder.add adder i 1 >>= loop: a ready async method of a Rust object, against the free \
+         function of call_ready"
+      (object_method_ready s.ready)
+  in
+  let records =
+    run_row ~track_rss:true ~name:"records_1m" ~n:s.large ~ops:s.large
+      ~note:"pure OCaml reference for objects_1m: N records { a : int; b : int } in an array"
+      (records_1m s.large)
+  in
+  let objects =
+    run_row ~track_rss:true ~bridge:true ~name:"objects_1m" ~n:s.large ~ops:s.large
+      ~paired:records
+      ~note:
+        "N Rust objects (Pair.create i i: two i64) alive at once in an array, each read once \
+         with a sync method; ns per object; RSS growth per object (custom block, table entry, \
+         Arc allocation)"
+      (objects_1m s.large)
+  in
   List.filter
     (fun row -> selected row.name)
     [ pause_loop; callback; sync; ready; ready_vs_detach; detach; yield; cross_thread; run_in_main;
-      small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items ]
+      small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items; method_ready;
+      records; objects ]
 
 (* {1 Reporting} *)
 

@@ -120,7 +120,12 @@ where
     T: OCamlRepr + ToOCaml<T::Marker>,
     F: Future<Output = T> + 'static,
 {
-    spawn::<T::Marker, T, _>(async move { fitting(future.await) })
+    // A combinator rather than an `async` block: the block would hold `future` twice (its
+    // captured value and the awaited one), doubling what `spawn` copies into its box.
+    spawn::<T::Marker, T, _>(MapOutput {
+        future,
+        map: fitting,
+    })
 }
 
 /// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
@@ -133,7 +138,33 @@ where
     E: std::fmt::Display + 'static,
     F: Future<Output = Result<T, E>> + 'static,
 {
-    spawn::<T::Marker, T, _>(async move { fitting(future.await.map_err(into_error)?) })
+    // A combinator: see `spawn_value`.
+    spawn::<T::Marker, T, _>(MapOutput {
+        future,
+        map: |result: Result<T, E>| fitting(result.map_err(into_error)?),
+    })
+}
+
+/// `future`, its output passed through `map`: `futures`' `Map` without its `Option` state
+/// (the executor never polls a finished future), always inlined into `spawn`'s first poll,
+/// the hot path of ready calls.
+struct MapOutput<F, M> {
+    future: F,
+    map: M,
+}
+
+impl<F: Future, M: Fn(F::Output) -> R, R> Future for MapOutput<F, M> {
+    type Output = R;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        // SAFETY: `future` is structurally pinned (never moved out of `self`, which has no
+        // `Drop` and is `!Unpin` whenever `F` is); `map` is not pinned and only called.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        future.poll(cx).map(&this.map)
+    }
 }
 
 /// A settled promise for an outcome available at once.
@@ -211,6 +242,7 @@ fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
 }
 
 /// A panic while dropping the future turns a success into a `Rust_panic`.
+#[inline(always)]
 fn merge<T>(outcome: Outcome<T>, drop_panic: Option<Panic>) -> Outcome<T> {
     match (outcome, drop_panic) {
         (Ok(_), Some(panic)) => Err(panic),

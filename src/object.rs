@@ -1,14 +1,15 @@
 //! Rust objects held by OCaml values: what `#[lwt_rust::object]` builds on.
 //!
 //! A Rust value `T` made an object lives in an [`Obj<T>`], a shared pointer (an `Arc`) that
-//! Rust code clones freely: a running method's future holds one, so the object outlives the
-//! OCaml value that started the method. On the OCaml side the object is a custom block of
+//! Rust code clones freely. A running method's future holds a [`Lease`] on it, so the object
+//! outlives the OCaml value that started the method. On the OCaml side the object is a custom block of
 //! `T`'s own custom operations holding two words:
 //!
 //! | word | meaning |
 //! |---|---|
 //! | key | this value's entry in the owner thread's table of objects (an `Obj<T>` clone); [`CLOSED`] once closed, [`NOT_HELD`] when made after shutdown |
 //! | id | the object's identity: a number given once per Rust object, never reused |
+//! | object | the address of the object (`Arc::as_ptr`), valid while the key's entry holds it |
 //!
 //! Why not ocaml-interop's `DynBox` or ocaml-rs's custom blocks: both drop the Rust value
 //! inside the GC finaliser (a destructor that blocks, or calls OCaml, must not run there), and
@@ -25,12 +26,15 @@
 //!   [`release_all`] at shutdown (after which no entry is made: values get [`NOT_HELD`]);
 //! - entries are taken out of the table before they are dropped, so a destructor that makes
 //!   or closes objects finds the table free;
+//! - a method holds its object through a [`Lease`] (a count without atomics, owner thread
+//!   only) rather than an `Obj<T>` clone: an entry released while leases exist is parked in
+//!   the object and dropped with the last lease;
 //! - `T`'s custom operations are one static per type (the macro makes it): the check of an
 //!   argument compares the block's operations with `T`'s, so a value of another object type
 //!   (or another custom block) is refused, never misread.
 
-use std::any::{Any, TypeId};
-use std::cell::RefCell;
+use std::any::Any;
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
@@ -105,7 +109,91 @@ impl ObjectOps {
 struct Shared<T> {
     id: u64,
     closed: AtomicBool,
+    owner_side: OwnerSide,
     value: T,
+}
+
+/// The part of an object only the owner thread touches: the running methods' leases (see
+/// [`Lease`]), and the table entry kept for them when OCaml released its value meanwhile.
+struct OwnerSide {
+    leases: UnsafeCell<usize>,
+    parked: UnsafeCell<Option<Arc<dyn Entry>>>,
+}
+
+// SAFETY: the fields are read and written on the owner thread only: by `Lease` (made by a
+// method stub, held by the method's future or stub, both on the owner thread: local tasks
+// never move) and by `release` (called by the table's owner). Other threads holding an
+// `Obj<T>` never touch them. `parked` is `None` whenever the object can be dropped (it holds
+// a strong count itself), so dropping the object on another thread drops nothing in it.
+unsafe impl Send for OwnerSide {}
+// SAFETY: as above.
+unsafe impl Sync for OwnerSide {}
+
+/// A table entry: an object, of any type.
+trait Entry: Any {
+    fn as_any(&self) -> &dyn Any;
+    fn owner_side(&self) -> &OwnerSide;
+}
+
+impl<T: Object> Entry for Shared<T> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn owner_side(&self) -> &OwnerSide {
+        &self.owner_side
+    }
+}
+
+/// Drops a table entry (owner thread), or parks it while a method holds a lease on its object.
+fn release(entry: Arc<dyn Entry>) {
+    let side = entry.owner_side();
+    // SAFETY: owner thread (the module invariant for `OwnerSide`).
+    if unsafe { *side.leases.get() } > 0 {
+        // SAFETY: as above; no reference into `parked` is alive.
+        let parked = unsafe { &mut *side.parked.get() };
+        if parked.is_none() {
+            *parked = Some(entry);
+        }
+        // Else one parked count is enough: this entry's count goes.
+    }
+}
+
+/// A running method's hold on its object (the receiver of the stubs `#[lwt_rust::object]`
+/// makes): counted on the owner thread without atomics, the hot path of every method call.
+/// While a lease exists the object stays alive: a table entry released meanwhile is parked
+/// in the object until the last lease goes.
+///
+/// Owner thread only (`!Send`): made by a stub, held by the method's future (a local task) or
+/// by a synchronous stub.
+pub struct Lease<T: Object> {
+    shared: *const Shared<T>,
+}
+
+impl<T: Object> Deref for Lease<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: a lease keeps its object alive (see `Lease`).
+        unsafe { &(*self.shared).value }
+    }
+}
+
+impl<T: Object> Drop for Lease<T> {
+    fn drop(&mut self) {
+        // SAFETY: alive while this lease exists; owner thread (`Lease` is `!Send`).
+        let side = unsafe { &(*self.shared).owner_side };
+        // SAFETY: owner thread; no other reference into the counters is alive.
+        let parked = unsafe {
+            let leases = &mut *side.leases.get();
+            *leases -= 1;
+            if *leases == 0 {
+                (*side.parked.get()).take()
+            } else {
+                None
+            }
+        };
+        // Last: this may drop the object itself.
+        drop(parked);
+    }
 }
 
 /// A shared pointer to a Rust object that OCaml may hold: `Deref`s to `T`.
@@ -125,6 +213,10 @@ impl<T: Object> Obj<T> {
         Obj(Arc::new(Shared {
             id: NEXT_ID.fetch_add(1, Relaxed),
             closed: AtomicBool::new(false),
+            owner_side: OwnerSide {
+                leases: UnsafeCell::new(0),
+                parked: UnsafeCell::new(None),
+            },
             value,
         }))
     }
@@ -171,20 +263,20 @@ pub struct ObjectValue<T>(PhantomData<T>);
 
 thread_local! {
     /// The owner thread's objects held by OCaml values, by key.
-    static TABLE: RefCell<KeyedSlab<Arc<dyn Any>>> = const { RefCell::new(KeyedSlab::new()) };
+    static TABLE: RefCell<KeyedSlab<Arc<dyn Entry>>> = const { RefCell::new(KeyedSlab::new()) };
 }
 
 /// Keys of values the GC finalised, from any thread, for the owner to release.
 static FINALISED: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
-/// The two words of an object's custom block.
+/// The three words of an object's custom block: key, id, object address.
 ///
 /// # Safety
 /// `value` is a custom block of an object type (its operations checked), runtime lock held.
-unsafe fn words(value: RawOCaml) -> *mut [i64; 2] {
+unsafe fn words(value: RawOCaml) -> *mut [i64; 3] {
     // SAFETY: the caller's contract: the block's data (field 1 on: field 0 is the operations
-    // pointer) is the two words written by `to_ocaml`.
-    unsafe { sys::field(value, 1).cast::<[i64; 2]>() }
+    // pointer) is the three words written by `to_ocaml`.
+    unsafe { sys::field(value, 1).cast::<[i64; 3]>() }
 }
 
 /// Whether `value` is a custom block with `T`'s operations.
@@ -237,7 +329,7 @@ pub(crate) fn release_finalised() {
         let mut table = table.borrow_mut();
         keys.iter().filter_map(|&key| table.remove(key)).collect()
     });
-    drop(released);
+    released.into_iter().for_each(release);
 }
 
 /// Drops every object OCaml holds (`Lwt_rust.shutdown`, after the tasks): values made later
@@ -245,7 +337,7 @@ pub(crate) fn release_finalised() {
 pub(crate) fn release_all() {
     release_finalised();
     let all = TABLE.with(|table| table.borrow_mut().take_all());
-    drop(all);
+    all.into_iter().for_each(release);
 }
 
 /// How many objects OCaml values hold (`Lwt_rust.stats`-style count, for tests).
@@ -253,11 +345,16 @@ pub fn live_objects() -> usize {
     TABLE.with(|table| table.borrow().len())
 }
 
-/// Looks up the object of the OCaml value `value` of type `T`: `Err` says why it is unusable.
+/// Checks the OCaml value `value` of type `T`, and gives its object to `found` (borrowed from
+/// the table, not cloned): `Err` says why it is unusable.
 ///
 /// # Safety
 /// Owner thread, runtime lock held; `value` is a valid OCaml value.
-unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
+#[inline]
+unsafe fn with_object<T: Object, R>(
+    value: RawOCaml,
+    found: impl FnOnce(&Arc<dyn Entry>) -> R,
+) -> Result<R, Refusal> {
     // SAFETY: the caller's contract.
     if !unsafe { has_type::<T>(value) } {
         return Err(Refusal::WrongType);
@@ -267,20 +364,73 @@ unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
     if key < 0 {
         return Err(Refusal::Closed);
     }
-    let entry = TABLE.with(|table| table.borrow().get(key).cloned());
-    let Some(entry) = entry else {
-        return Err(Refusal::Closed);
-    };
-    if (*entry).type_id() != TypeId::of::<Shared<T>>() {
-        return Err(Refusal::WrongType);
+    TABLE.with(|table| {
+        let table = table.borrow();
+        let entry = table.get(key).ok_or(Refusal::Closed)?;
+        match entry.as_any().downcast_ref::<Shared<T>>() {
+            None => Err(Refusal::WrongType),
+            Some(shared) if shared.closed.load(Relaxed) => Err(Refusal::Closed),
+            Some(_) => Ok(found(entry)),
+        }
+    })
+}
+
+/// The object of the OCaml value `value` of type `T`, shared.
+///
+/// # Safety
+/// As [`with_object`].
+#[inline]
+unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
+    // SAFETY: the caller's contract.
+    unsafe {
+        with_object::<T, _>(value, |entry| {
+            // SAFETY: `with_object` checked that the entry is an `Arc<Shared<T>>` (turned into
+            // an `Arc<dyn Entry>`): the pointer is the same allocation, so its clone converts
+            // back.
+            Obj(Arc::from_raw(
+                Arc::into_raw(entry.clone()).cast::<Shared<T>>(),
+            ))
+        })
     }
-    // SAFETY: the entry is an `Arc<Shared<T>>` (type id checked just above) turned into an
-    // `Arc<dyn Any>`: the pointer is the same allocation, so it converts back.
-    let object = Obj(unsafe { Arc::from_raw(Arc::into_raw(entry).cast::<Shared<T>>()) });
-    if object.is_closed() {
-        return Err(Refusal::Closed);
+}
+
+/// The object of a method's receiver (the `this` of the stubs `#[lwt_rust::object]` makes):
+/// the hot path of every method call, so it reads the object's address from the block instead
+/// of looking the key up in the table.
+///
+/// Why the address is valid: the key's entry holds the object as long as the key is not
+/// negative (`close` makes it negative before it removes the entry) and the bridge is not shut
+/// down (shutdown marks itself before it empties the table); the only other removal is the
+/// finaliser's, once the block itself is unreachable. A block copied with `Obj.dup` shares its
+/// key: like anything made with `Obj`, outside what the types guarantee.
+///
+/// # Safety
+/// Owner thread, inside a stub, runtime lock held; `value` is a valid OCaml value.
+#[inline]
+pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::ArgError> {
+    // SAFETY: the caller's contract.
+    if !unsafe { has_type::<T>(value) } {
+        return Err(conv::ArgError::WrongType(format!(
+            "expected a value of type {}.t",
+            T::OCAML_MODULE
+        )));
     }
-    Ok(object)
+    // SAFETY: a block of `T`'s operations (checked above): its words were written by
+    // `to_ocaml::<T>`.
+    let [key, _, address] = unsafe { *words(value) };
+    if key < 0 || runtime::is_shut_down() {
+        return Err(conv::ArgError::Closed(T::OCAML_MODULE));
+    }
+    let shared = address as *const Shared<T>;
+    // SAFETY: the key's entry holds a strong count on this allocation (see above), so it is
+    // alive; owner thread, so the lease count is ours to change.
+    unsafe {
+        if (*shared).closed.load(Relaxed) {
+            return Err(conv::ArgError::Closed(T::OCAML_MODULE));
+        }
+        *(*shared).owner_side.leases.get() += 1;
+    }
+    Ok(Lease { shared })
 }
 
 enum Refusal {
@@ -298,8 +448,8 @@ impl<T: Object> OCamlRepr for Obj<T> {
     unsafe fn check(value: RawOCaml) -> bool {
         // SAFETY: the trait's contract (runtime lock held, valid value); conversions run on
         // the owner thread (they need the runtime handle).
-        match unsafe { lookup::<T>(value) } {
-            Ok(_) => true,
+        match unsafe { with_object::<T, _>(value, |_| ()) } {
+            Ok(()) => true,
             Err(Refusal::WrongType) => false,
             Err(Refusal::Closed) => {
                 conv::note_closed(T::OCAML_MODULE);
@@ -327,20 +477,20 @@ unsafe impl<T: Object> ToOCaml<ObjectValue<T>> for Obj<T> {
         let key = if runtime::is_shut_down() {
             NOT_HELD
         } else {
-            let entry: Arc<dyn Any> = self.0.clone();
+            let entry: Arc<dyn Entry> = self.0.clone();
             TABLE.with(|table| table.borrow_mut().insert(entry))
         };
         let held = std::mem::size_of::<Shared<T>>() + 2 * std::mem::size_of::<usize>();
-        // SAFETY: `cr` proves the runtime lock; the block's data is two words, written at
+        // SAFETY: `cr` proves the runtime lock; the block's data is three words, written at
         // once (before any other allocation), so the finaliser and the comparisons always
         // read initialised words.
         unsafe {
             let block = sys::caml_alloc_custom_mem(
                 T::operations().raw(),
-                std::mem::size_of::<[i64; 2]>(),
+                std::mem::size_of::<[i64; 3]>(),
                 held,
             );
-            words(block).write([key, self.0.id as i64]);
+            words(block).write([key, self.0.id as i64, Arc::as_ptr(&self.0) as i64]);
             OCaml::new(cr, block)
         }
     }
@@ -368,11 +518,11 @@ pub unsafe fn close<T: Object>(value: RawOCaml) -> Result<(), String> {
     // SAFETY: as above.
     unsafe { (*words)[0] = CLOSED };
     let entry = TABLE.with(|table| table.borrow_mut().remove(key));
-    if let Some(entry) = &entry {
-        if let Some(shared) = (**entry).downcast_ref::<Shared<T>>() {
+    if let Some(entry) = entry {
+        if let Some(shared) = entry.as_any().downcast_ref::<Shared<T>>() {
             shared.closed.store(true, Relaxed);
         }
+        release(entry);
     }
-    drop(entry);
     Ok(())
 }

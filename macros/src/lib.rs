@@ -512,8 +512,9 @@ impl Export<'_> {
             conversions.push(quote! {
                 // SAFETY: the stub runs in the OCaml context; every argument is converted
                 // before anything allocates on the OCaml heap (conversions only read).
-                let this: #krate::object::Obj<#owner> = match unsafe {
-                    #krate::conv::from_ocaml_checked::<#krate::object::Obj<#owner>>(cr, raw_self.0)
+                let _ = &cr;
+                let this: #krate::object::Lease<#owner> = match unsafe {
+                    #krate::object::receiver::<#owner>(raw_self.0)
                 } {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(err) => {

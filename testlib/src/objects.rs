@@ -280,3 +280,43 @@ pub async fn store_from_threads(
     let joined = rx.await.map_err(|_| "the thread died".to_owned())??;
     joined.await.map_err(|err| err.to_string())
 }
+
+/// For the benchmarks: an object whose async method is ready on its first poll, as
+/// `add_ready` is for free functions.
+#[lwt_rust::object]
+pub struct Adder {
+    offset: i64,
+}
+
+#[lwt_rust::object]
+impl Adder {
+    /// An adder of nothing more than its two arguments.
+    pub fn new() -> Self {
+        Adder { offset: 0 }
+    }
+
+    /// `a + b` (plus the offset, 0), ready at once.
+    pub async fn add(&self, a: i64, b: i64) -> i64 {
+        a + b + self.offset
+    }
+}
+
+/// For the benchmarks: two ints, as an object (its memory against an OCaml record's).
+#[lwt_rust::object]
+pub struct Pair {
+    a: i64,
+    b: i64,
+}
+
+#[lwt_rust::object]
+impl Pair {
+    /// The pair `(a, b)`.
+    pub fn new(a: i64, b: i64) -> Self {
+        Pair { a, b }
+    }
+
+    /// `a + b`.
+    pub fn sum(&self) -> i64 {
+        self.a + self.b
+    }
+}
