@@ -36,8 +36,9 @@ where
 /// `handle_stress : int -> int -> (int * int) Lwt.t`: `threads` threads each hand `per_thread`
 /// tasks to the OCaml thread through a `Handle` (awaiting room when the queue is full), then
 /// await every result. Resolves with (results received, distinct results).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_handle_stress(threads: Raw, per_thread: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> int -> (int * int) Lwt.t")]
+#[export_name = "lwt_rust_demo_handle_stress"]
+pub extern "C" fn handle_stress(threads: Raw, per_thread: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: immediates.
         let (threads, per_thread) = unsafe {
@@ -82,8 +83,9 @@ pub extern "C" fn lwt_rust_demo_handle_stress(threads: Raw, per_thread: Raw) -> 
 
 /// `run_in_thread : (int -> int) -> int -> int Lwt.t`: another thread calls the OCaml
 /// function through `Handle::run` and sends the result back.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_run_in_thread(f: Raw, x: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "(int -> int) -> int -> int Lwt.t")]
+#[export_name = "lwt_rust_demo_run_in_thread"]
+pub extern "C" fn run_in_thread(f: Raw, x: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; `f` rooted before anything allocates; `x` is an immediate.
         let (f, x) = with_runtime(|cr| unsafe {
@@ -111,22 +113,20 @@ pub extern "C" fn lwt_rust_demo_run_in_thread(f: Raw, x: Raw) -> Raw {
 
 /// `run_blocking_here : unit -> string`: `Handle::run_blocking` on the OCaml thread itself:
 /// the error text (it must refuse at once, not hang).
-#[ocaml::func]
-#[ocaml::sig("unit -> string")]
-pub fn lwt_rust_demo_run_blocking_here() -> String {
-    lwt_rust::__private::guard("panic".to_owned(), || {
-        match Handle::current().run_blocking(|_| 1, Duration::from_secs(10)) {
-            Ok(_) => "ran".to_owned(),
-            Err(err) => err.to_string(),
-        }
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_run_blocking_here")]
+pub fn run_blocking_here() -> String {
+    match Handle::current().run_blocking(|_| 1, Duration::from_secs(10)) {
+        Ok(_) => "ran".to_owned(),
+        Err(err) => err.to_string(),
+    }
 }
 
 /// `run_blocking_from_thread : int -> float -> (int * string) Lwt.t`: another thread calls
 /// `run_blocking(|_| x * 2, timeout)`; resolves with (the value or -1, the error text or "").
 /// Call it while the OCaml thread is busy elsewhere to see the timeout.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_run_blocking_from_thread(x: Raw, timeout: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> float -> (int * string) Lwt.t")]
+#[export_name = "lwt_rust_demo_run_blocking_from_thread"]
+pub extern "C" fn run_blocking_from_thread(x: Raw, timeout: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: `x` is an immediate, `timeout` a float argument read at once.
         let (x, timeout) = unsafe {
@@ -150,8 +150,9 @@ pub extern "C" fn lwt_rust_demo_run_blocking_from_thread(x: Raw, timeout: Raw) -
 /// before returning, so the OCaml thread drains nothing meanwhile), `try_spawn` `n` tasks,
 /// then start one `spawn` and poll it once. Returns (accepted, refused as Full, whether that
 /// `spawn` was waiting for room), and a promise of how many tasks eventually ran.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> (int * int * bool) * int Lwt.t")]
+#[export_name = "lwt_rust_demo_backpressure_probe"]
+pub extern "C" fn backpressure_probe(n: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: an immediate.
         let n = unsafe { ocaml::sys::int_val(n.0) } as usize;
@@ -207,8 +208,9 @@ pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
 /// concurrent tokio TCP clients each connect to 127.0.0.1:`port`, send `size` bytes and read
 /// the echo back, checking every byte. Resolves with (connections that round-tripped,
 /// bytes verified, seconds).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_tcp_round_trips(port: Raw, connections: Raw, size: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> int -> int -> (int * int * float) Lwt.t")]
+#[export_name = "lwt_rust_demo_tcp_round_trips"]
+pub extern "C" fn tcp_round_trips(port: Raw, connections: Raw, size: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: immediates.
         let (port, connections, size) = unsafe {
@@ -263,8 +265,8 @@ async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<us
 /// `tokio_sleep_on_ocaml_thread : float -> float Lwt.t`: a task on the OCaml thread awaits
 /// `tokio::time::sleep` directly (inside the runtime's context); resolves with the seconds
 /// actually slept.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
+#[lwt_rust::func(name = "lwt_rust_demo_tokio_sleep")]
+pub async fn tokio_sleep(seconds: f64) -> Result<f64, String> {
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     Ok(started.elapsed().as_secs_f64())
@@ -273,8 +275,9 @@ pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
 /// `soak : int -> int -> int Lwt.t`: `threads` threads each hand `per_thread` tasks to the OCaml
 /// thread through a `Handle`, in batches of 1 000 awaited before the next (so memory should
 /// stay flat). Resolves with the number of tasks that ran.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> int -> int Lwt.t")]
+#[export_name = "lwt_rust_demo_soak"]
+pub extern "C" fn soak(threads: Raw, per_thread: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: immediates.
         let (threads, per_thread) = unsafe {
@@ -321,8 +324,9 @@ pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
 
 /// `read_off_thread : int -> string Lwt.t`: roots the int in a `SendRoot`, then another thread
 /// tries to read it. Resolves with the panic message the read gave (it must refuse).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_read_off_thread(value: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> string Lwt.t")]
+#[export_name = "lwt_rust_demo_read_off_thread"]
+pub extern "C" fn read_off_thread(value: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; an immediate rooted at once.
         let root: SendRoot<OCamlInt> = SendRoot::new(unsafe { root_from_raw(value.0) });
@@ -340,8 +344,8 @@ pub extern "C" fn lwt_rust_demo_read_off_thread(value: Raw) -> Raw {
 
 /// `nested_spawns : int -> int Lwt.t`: a task that spawns a task that spawns … `depth` deep
 /// (each awaiting the next through its join handle); resolves with the depth reached.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
+#[lwt_rust::func(name = "lwt_rust_demo_nested_spawns")]
+pub async fn nested_spawns(depth: i64) -> Result<i64, JoinError> {
     fn level(
         handle: Handle,
         depth: i64,
@@ -359,80 +363,74 @@ pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
 
 /// `drop_pending : int -> int * int`: creates `n` Rust promises (`Promise::pending`) and drops
 /// them all without settling them. Returns (slots in use at the peak, slots in use after).
-#[ocaml::func]
-#[ocaml::sig("int -> int * int")]
-pub fn lwt_rust_demo_drop_pending(n: ocaml::Int) -> (ocaml::Int, ocaml::Int) {
-    lwt_rust::__private::guard((-1, -1), || {
-        let before = lwt_rust::import_promise::live_promises();
-        let promises: Vec<_> = (0..n)
-            .map(|_| lwt_rust::import_promise::Promise::<OCamlInt>::pending())
-            .collect();
-        let peak = lwt_rust::import_promise::live_promises() - before;
-        drop(promises);
-        (
-            peak as ocaml::Int,
-            (lwt_rust::import_promise::live_promises() - before) as ocaml::Int,
-        )
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_drop_pending")]
+pub fn drop_pending(n: i64) -> (i64, i64) {
+    let before = lwt_rust::import_promise::live_promises();
+    let promises: Vec<_> = (0..n)
+        .map(|_| lwt_rust::import_promise::Promise::<OCamlInt>::pending())
+        .collect();
+    let peak = lwt_rust::import_promise::live_promises() - before;
+    drop(promises);
+    (
+        peak as i64,
+        (lwt_rust::import_promise::live_promises() - before) as i64,
+    )
 }
 
-/// What the thread started by [`lwt_rust_demo_block_until_shutdown`] got back.
+/// What the thread started by [`block_until_shutdown`] got back.
 static THREAD_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 /// `block_until_shutdown : unit -> unit`: starts a thread that calls `run_blocking` with a 30 s
 /// timeout (call it while the OCaml thread will not drain, then shut down), and then, after
 /// its call returned, tries `try_spawn` once more. The thread records both outcomes for
 /// `thread_outcome`.
-#[ocaml::func]
-#[ocaml::sig("unit -> unit")]
-pub fn lwt_rust_demo_block_until_shutdown() {
-    lwt_rust::__private::guard((), || {
-        let handle = Handle::current();
-        *THREAD_OUTCOME.lock().expect("poisoned") = None;
-        std::thread::spawn(move || {
-            let first = match handle.run_blocking(|_| 1, Duration::from_secs(30)) {
-                Ok(_) => "ran".to_owned(),
-                Err(err) => err.to_string(),
-            };
-            let second = match handle.try_spawn(async {}) {
-                Ok(join) => {
-                    join.detach();
-                    "accepted".to_owned()
-                }
-                Err(TrySpawnError::Full(_)) => "full".to_owned(),
-                Err(TrySpawnError::ShutDown(_)) => "refused: shut down".to_owned(),
-            };
-            *THREAD_OUTCOME.lock().expect("poisoned") = Some(format!("{first}; then {second}"));
-        });
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_block_until_shutdown")]
+pub fn block_until_shutdown() {
+    let handle = Handle::current();
+    *THREAD_OUTCOME.lock().expect("poisoned") = None;
+    std::thread::spawn(move || {
+        let first = match handle.run_blocking(|_| 1, Duration::from_secs(30)) {
+            Ok(_) => "ran".to_owned(),
+            Err(err) => err.to_string(),
+        };
+        let second = match handle.try_spawn(async {}) {
+            Ok(join) => {
+                join.detach();
+                "accepted".to_owned()
+            }
+            Err(TrySpawnError::Full(_)) => "full".to_owned(),
+            Err(TrySpawnError::ShutDown(_)) => "refused: shut down".to_owned(),
+        };
+        *THREAD_OUTCOME.lock().expect("poisoned") = Some(format!("{first}; then {second}"));
+    });
 }
 
 /// `thread_outcome : unit -> string option`: what that thread recorded, once it has.
-#[ocaml::func]
-#[ocaml::sig("unit -> string option")]
-pub fn lwt_rust_demo_thread_outcome() -> Option<String> {
-    lwt_rust::__private::guard(None, || THREAD_OUTCOME.lock().expect("poisoned").clone())
+#[lwt_rust::func(name = "lwt_rust_demo_thread_outcome")]
+pub fn thread_outcome() -> Option<String> {
+    THREAD_OUTCOME.lock().expect("poisoned").clone()
 }
 
 /// `handle_tasks : unit -> int`: tasks spawned through handles and not dropped yet.
-#[ocaml::func]
-#[ocaml::sig("unit -> int")]
-pub fn lwt_rust_demo_handle_tasks() -> ocaml::Int {
-    lwt_rust::__private::guard(-1, || lwt_rust::handle::live_handle_tasks() as ocaml::Int)
+#[lwt_rust::func(name = "lwt_rust_demo_handle_tasks")]
+pub fn handle_tasks() -> i64 {
+    lwt_rust::handle::live_handle_tasks() as i64
 }
 
 /// `spawn_inside_with_runtime : unit -> int Lwt.t`: misuse: spawning while the runtime is lent.
 /// Must give a promise rejected with `Rust_panic`, never corrupt anything.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_spawn_inside_with_runtime(_unit: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "unit -> int Lwt.t")]
+#[export_name = "lwt_rust_demo_spawn_inside_with_runtime"]
+pub extern "C" fn spawn_inside_with_runtime(_unit: Raw) -> Raw {
     lwt_stub(|| with_runtime(|_cr| spawn::<OCamlInt, i64, _>(async { Ok(1) })))
 }
 
 /// `submit_from_thread : int -> int Lwt.t`: another thread fires and forgets `n` tasks with
 /// `Handle::try_submit` (retrying while the queue is full); each reports to a task on the
 /// OCaml thread, which resolves with how many ran.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_submit_from_thread(n: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> int Lwt.t")]
+#[export_name = "lwt_rust_demo_submit_from_thread"]
+pub extern "C" fn submit_from_thread(n: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: an immediate.
         let n = unsafe { ocaml::sys::int_val(n.0) } as usize;
@@ -471,8 +469,8 @@ pub extern "C" fn lwt_rust_demo_submit_from_thread(n: Raw) -> Raw {
 /// `tokio_loopback : string -> string Lwt.t`: on the OCaml thread, binds a tokio listener on
 /// 127.0.0.1, connects to it, sends the text one way and returns what arrived: tokio sockets
 /// used directly by a task (test_tokio_first makes it the program's first Rust call).
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_tokio_loopback(text: String) -> Result<String, std::io::Error> {
+#[lwt_rust::func(name = "lwt_rust_demo_tokio_loopback")]
+pub async fn tokio_loopback(text: String) -> Result<String, std::io::Error> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
