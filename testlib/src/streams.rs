@@ -184,9 +184,7 @@ pub async fn concat_stream(items: OCamlStream<String>) -> Result<String, Error> 
 /// `double_stream : int Lwt_stream.t -> int Lwt_stream.t`: an OCaml stream in, a Rust stream
 /// out: every item doubled, on demand.
 #[lwt_rust::func(try_stream, name = "lwt_rust_demo_double_stream")]
-pub fn double_stream(
-    items: OCamlStream<i64>,
-) -> impl Stream<Item = Result<i64, Error>> {
+pub fn double_stream(items: OCamlStream<i64>) -> impl Stream<Item = Result<i64, Error>> {
     counted(items.map(|item| item.map(|x| 2 * x)))
 }
 
@@ -198,9 +196,7 @@ pub fn double_stream(
 /// closing the connection. A connection or read error fails the read that meets it with
 /// `Rust_error` and ends the stream.
 #[lwt_rust::func(try_stream, name = "lwt_rust_demo_tcp_lines")]
-pub async fn tcp_lines(
-    port: i64,
-) -> Result<impl Stream<Item = Result<String, String>>, String> {
+pub async fn tcp_lines(port: i64) -> Result<impl Stream<Item = Result<String, String>>, String> {
     use tokio::io::AsyncBufReadExt;
 
     let port = u16::try_from(port).map_err(|_| format!("not a TCP port: {port}"))?;
