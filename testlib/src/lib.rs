@@ -20,7 +20,7 @@ use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 use lwt_rust::__private::{attach_promise, root_from_raw, root_raw};
 use lwt_rust::boundary::lwt_stub;
 use lwt_rust::closure::OCamlFn;
-use lwt_rust::conv::{Array, Bytes, Int64, Lwt, LwtFn, Opaque};
+use lwt_rust::conv::{Array, Bytes, Int64, Lwt, Opaque};
 use lwt_rust::error::Error;
 use lwt_rust::export_future::spawn;
 use lwt_rust::root::Root;
@@ -30,25 +30,14 @@ use lwt_rust::runtime::with_runtime;
 /// promise, `n` times in sequence, then resolves with the number of completed calls. An
 /// exception from `f` (raised or carried by its promise) rejects the result with that same
 /// exception.
-#[lwt_rust::external(ocaml = "(unit -> unit Lwt.t) -> int -> int Lwt.t")]
-#[export_name = "lwt_rust_demo_callback_loop"]
-pub extern "C" fn callback_loop(f: Raw, n: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: OCaml context (guard); `f` is a live argument of the right type, rooted
-        // before anything allocates; `n` is an immediate.
-        let (f, n) = with_runtime(|cr| unsafe {
-            let f: OCaml<LwtFn<(), ()>> = OCaml::new(cr, f.0);
-            (OCamlFn::new(f), ocaml::sys::int_val(n.0) as i64)
-        });
-        spawn::<OCamlInt, i64, _>(async move {
-            let mut completed = 0;
-            while completed < n {
-                f.call(&())?.await?;
-                completed += 1;
-            }
-            Ok(completed)
-        })
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_callback_loop")]
+pub async fn callback_loop(f: OCamlFn<(), ()>, n: i64) -> Result<i64, Error> {
+    let mut completed = 0;
+    while completed < n {
+        f.call(&())?.await?;
+        completed += 1;
+    }
+    Ok(completed)
 }
 
 /// `echo : 'a Lwt.t -> 'a Lwt.t`: a Rust task awaits the promise and returns what it got: the
@@ -315,10 +304,12 @@ pub async fn add_yield(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
 }
 
-/// `add_sync : int -> int -> int [@@noalloc]`: a plain synchronous external doing the same
-/// addition, the baseline of the calls above. It reads and returns immediates only, touches
-/// neither the OCaml heap nor this crate's state, so it needs no stub guard and may be called
-/// from any thread holding the runtime lock (`Lwt_preemptive.detach` calls it from a worker).
+/// `add_sync : int -> int -> int`: a plain synchronous external doing the same addition, the
+/// baseline of the calls above. It reads and returns immediates only, touches neither the
+/// OCaml heap nor this crate's state, so it needs no stub guard and may be called from any
+/// thread holding the runtime lock (`Lwt_preemptive.detach` calls it from a worker): written
+/// by hand for that (a `#[lwt_rust::func]` stub runs guarded, on the OCaml thread). Its
+/// generated binding is an ordinary `external` (lwt-rust-bindgen writes no `[@@noalloc]`).
 #[lwt_rust::external(ocaml = "int -> int -> int")]
 #[export_name = "lwt_rust_demo_add_sync"]
 pub extern "C" fn add_sync(a: Raw, b: Raw) -> Raw {
@@ -329,24 +320,18 @@ pub extern "C" fn add_sync(a: Raw, b: Raw) -> Raw {
     }
 }
 
-/// `direct_return : unit -> bool [@@noalloc]`: whether ready calls build their `Lwt.return`
-/// block themselves, i.e. the start-up probe of the layout passed (printed by the benchmark).
-#[lwt_rust::external(ocaml = "unit -> bool")]
-#[export_name = "lwt_rust_demo_direct_return"]
-pub extern "C" fn direct_return(_unit: Raw) -> Raw {
-    Raw(if lwt_rust::__private::direct_return() {
-        ocaml::sys::TRUE
-    } else {
-        ocaml::sys::FALSE
-    })
+/// `direct_return : unit -> bool`: whether ready calls build their `Lwt.return` block
+/// themselves, i.e. the start-up probe of the layout passed (printed by the benchmark).
+#[lwt_rust::func(name = "lwt_rust_demo_direct_return")]
+pub fn direct_return() -> bool {
+    lwt_rust::__private::direct_return()
 }
 
-/// `trim_malloc : unit -> unit [@@noalloc]`: hands the C heap's free memory back to the
-/// system (glibc's `malloc_trim`; nothing elsewhere), so that the benchmarks' RSS
-/// measurements start from the same floor however much earlier runs allocated and freed.
-#[lwt_rust::external(ocaml = "unit -> unit")]
-#[export_name = "lwt_rust_demo_trim_malloc"]
-pub extern "C" fn trim_malloc(_unit: Raw) -> Raw {
+/// `trim_malloc : unit -> unit`: hands the C heap's free memory back to the system (glibc's
+/// `malloc_trim`; nothing elsewhere), so that the benchmarks' RSS measurements start from the
+/// same floor however much earlier runs allocated and freed.
+#[lwt_rust::func(name = "lwt_rust_demo_trim_malloc")]
+pub fn trim_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         extern "C" {
@@ -355,7 +340,6 @@ pub extern "C" fn trim_malloc(_unit: Raw) -> Raw {
         // SAFETY: glibc's malloc_trim takes no pointer and is safe to call at any time.
         unsafe { malloc_trim(0) };
     }
-    Raw(ocaml::sys::UNIT)
 }
 
 /// `out_of_range : bool -> int Lwt.t`: returns 2^62, one more than OCaml's `max_int`, after

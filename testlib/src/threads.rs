@@ -10,75 +10,64 @@ use ocaml_interop::{OCaml, OCamlInt};
 
 use lwt_rust::__private::root_from_raw;
 use lwt_rust::boundary::lwt_stub;
+use lwt_rust::error::Error;
 use lwt_rust::export_future::spawn;
 use lwt_rust::handle::{Handle, JoinError, TrySpawnError};
 use lwt_rust::root::{Root, SendRoot};
 use lwt_rust::runtime::with_runtime;
 
-/// Resolves an OCaml promise with what another thread sends back.
-fn reply_from_thread<T, O>(work: impl FnOnce(Handle) -> Result<T, String> + Send + 'static) -> Raw
-where
-    T: ocaml_interop::ToOCaml<O> + Send + 'static,
-    O: 'static,
-{
+/// What another thread, started at once with the current `Handle`, sends back.
+async fn reply_from_thread<T: Send + 'static>(
+    work: impl FnOnce(Handle) -> Result<T, String> + Send + 'static,
+) -> Result<T, Error> {
     let handle = Handle::current();
     let (tx, rx) = oneshot::channel();
     std::thread::spawn(move || {
         let _ = tx.send(work(handle));
     });
-    spawn::<O, T, _>(async move {
-        rx.await
-            .map_err(|_| lwt_rust::error::Error::rust("the thread died"))?
-            .map_err(lwt_rust::error::Error::Rust)
-    })
+    rx.await
+        .map_err(|_| Error::rust("the thread died"))?
+        .map_err(Error::Rust)
 }
 
 /// `handle_stress : int -> int -> (int * int) Lwt.t`: `threads` threads each hand `per_thread`
 /// tasks to the OCaml thread through a `Handle` (awaiting room when the queue is full), then
 /// await every result. Resolves with (results received, distinct results).
-#[lwt_rust::external(ocaml = "int -> int -> (int * int) Lwt.t")]
-#[export_name = "lwt_rust_demo_handle_stress"]
-pub extern "C" fn handle_stress(threads: Raw, per_thread: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: immediates.
-        let (threads, per_thread) = unsafe {
-            (
-                ocaml::sys::int_val(threads.0) as usize,
-                ocaml::sys::int_val(per_thread.0) as usize,
-            )
-        };
-        reply_from_thread::<(i64, i64), (OCamlInt, OCamlInt)>(move |handle| {
-            let workers: Vec<_> = (0..threads)
-                .map(|t| {
-                    let handle = handle.clone();
-                    std::thread::spawn(move || {
-                        futures::executor::block_on(async {
-                            let mut joins = Vec::with_capacity(per_thread);
-                            for i in 0..per_thread {
-                                let id = t * per_thread + i;
-                                joins.push(handle.spawn(async move { id }).await?);
-                            }
-                            let mut results = Vec::with_capacity(per_thread);
-                            for join in joins {
-                                results.push(join.await?);
-                            }
-                            Ok::<_, JoinError>(results)
-                        })
+#[lwt_rust::func(name = "lwt_rust_demo_handle_stress")]
+pub async fn handle_stress(threads: i64, per_thread: i64) -> Result<(i64, i64), Error> {
+    let (threads, per_thread) = (threads as usize, per_thread as usize);
+    reply_from_thread(move |handle| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let handle = handle.clone();
+                std::thread::spawn(move || {
+                    futures::executor::block_on(async {
+                        let mut joins = Vec::with_capacity(per_thread);
+                        for i in 0..per_thread {
+                            let id = t * per_thread + i;
+                            joins.push(handle.spawn(async move { id }).await?);
+                        }
+                        let mut results = Vec::with_capacity(per_thread);
+                        for join in joins {
+                            results.push(join.await?);
+                        }
+                        Ok::<_, JoinError>(results)
                     })
                 })
-                .collect();
-            let mut all = Vec::new();
-            for worker in workers {
-                let results = worker
-                    .join()
-                    .map_err(|_| "a worker panicked".to_owned())?
-                    .map_err(|e| e.to_string())?;
-                all.extend(results);
-            }
-            let distinct: HashSet<usize> = all.iter().copied().collect();
-            Ok((all.len() as i64, distinct.len() as i64))
-        })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for worker in workers {
+            let results = worker
+                .join()
+                .map_err(|_| "a worker panicked".to_owned())?
+                .map_err(|e| e.to_string())?;
+            all.extend(results);
+        }
+        let distinct: HashSet<usize> = all.iter().copied().collect();
+        Ok((all.len() as i64, distinct.len() as i64))
     })
+    .await
 }
 
 /// `run_in_thread : (int -> int) -> int -> int Lwt.t`: another thread calls the OCaml
@@ -92,7 +81,7 @@ pub extern "C" fn run_in_thread(f: Raw, x: Raw) -> Raw {
             let f: OCaml<fn(OCamlInt) -> OCamlInt> = OCaml::new(cr, f.0);
             (SendRoot::new(Root::new(f)), ocaml::sys::int_val(x.0) as i64)
         });
-        reply_from_thread::<i64, OCamlInt>(move |handle| {
+        spawn::<OCamlInt, i64, _>(reply_from_thread(move |handle| {
             futures::executor::block_on(handle.run(move |cr| {
                 let arg = ocaml_interop::ToOCaml::<OCamlInt>::to_boxroot(&x, cr);
                 // SAFETY: OCaml context (Handle::run); both values read from roots.
@@ -107,7 +96,7 @@ pub extern "C" fn run_in_thread(f: Raw, x: Raw) -> Raw {
                 }
             }))
             .map_err(|e| e.to_string())?
-        })
+        }))
     })
 }
 
@@ -124,26 +113,17 @@ pub fn run_blocking_here() -> String {
 /// `run_blocking_from_thread : int -> float -> (int * string) Lwt.t`: another thread calls
 /// `run_blocking(|_| x * 2, timeout)`; resolves with (the value or -1, the error text or "").
 /// Call it while the OCaml thread is busy elsewhere to see the timeout.
-#[lwt_rust::external(ocaml = "int -> float -> (int * string) Lwt.t")]
-#[export_name = "lwt_rust_demo_run_blocking_from_thread"]
-pub extern "C" fn run_blocking_from_thread(x: Raw, timeout: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: `x` is an immediate, `timeout` a float argument read at once.
-        let (x, timeout) = unsafe {
-            (
-                ocaml::sys::int_val(x.0) as i64,
-                ocaml::sys::caml_sys_double_val(timeout.0),
-            )
-        };
-        reply_from_thread::<(i64, String), (OCamlInt, String)>(move |handle| {
-            Ok(
-                match handle.run_blocking(move |_| x * 2, Duration::from_secs_f64(timeout)) {
-                    Ok(v) => (v, String::new()),
-                    Err(err) => (-1, err.to_string()),
-                },
-            )
-        })
+#[lwt_rust::func(name = "lwt_rust_demo_run_blocking_from_thread")]
+pub async fn run_blocking_from_thread(x: i64, timeout: f64) -> Result<(i64, String), Error> {
+    reply_from_thread(move |handle| {
+        Ok(
+            match handle.run_blocking(move |_| x * 2, Duration::from_secs_f64(timeout)) {
+                Ok(v) => (v, String::new()),
+                Err(err) => (-1, err.to_string()),
+            },
+        )
     })
+    .await
 }
 
 /// `backpressure_probe : int -> (int * int * bool) * int Lwt.t`: on another thread (joined
@@ -189,9 +169,7 @@ pub extern "C" fn backpressure_probe(n: Raw) -> Raw {
         });
         let probe = probe_rx.recv().unwrap_or((0, 0, false));
         let ran = lwt_rust::export_future::spawn_rooted::<OCamlInt, i64, _>(async move {
-            done_rx
-                .await
-                .map_err(|_| lwt_rust::error::Error::rust("the thread died"))
+            done_rx.await.map_err(|_| Error::rust("the thread died"))
         });
         // SAFETY: OCaml context; `ran` is rooted; the tuple goes straight back to OCaml.
         with_runtime(|cr| unsafe {
@@ -208,41 +186,32 @@ pub extern "C" fn backpressure_probe(n: Raw) -> Raw {
 /// concurrent tokio TCP clients each connect to 127.0.0.1:`port`, send `size` bytes and read
 /// the echo back, checking every byte. Resolves with (connections that round-tripped,
 /// bytes verified, seconds).
-#[lwt_rust::external(ocaml = "int -> int -> int -> (int * int * float) Lwt.t")]
-#[export_name = "lwt_rust_demo_tcp_round_trips"]
-pub extern "C" fn tcp_round_trips(port: Raw, connections: Raw, size: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: immediates.
-        let (port, connections, size) = unsafe {
-            (
-                ocaml::sys::int_val(port.0) as u16,
-                ocaml::sys::int_val(connections.0) as usize,
-                ocaml::sys::int_val(size.0) as usize,
-            )
-        };
-        spawn::<(OCamlInt, OCamlInt, ocaml_interop::OCamlFloat), (i64, i64, f64), _>(async move {
-            let started = Instant::now();
-            let mut clients = Vec::with_capacity(connections);
-            for c in 0..connections {
-                let io = lwt_rust::tokio_rt::spawn_io(round_trip(port, c, size))
-                    .map_err(lwt_rust::error::Error::rust)?;
-                clients.push(io);
+#[lwt_rust::func(name = "lwt_rust_demo_tcp_round_trips")]
+pub async fn tcp_round_trips(
+    port: i64,
+    connections: i64,
+    size: i64,
+) -> Result<(i64, i64, f64), Error> {
+    let (port, connections, size) = (port as u16, connections as usize, size as usize);
+    let started = Instant::now();
+    let mut clients = Vec::with_capacity(connections);
+    for c in 0..connections {
+        let io = lwt_rust::tokio_rt::spawn_io(round_trip(port, c, size)).map_err(Error::rust)?;
+        clients.push(io);
+    }
+    let (mut ok, mut bytes) = (0, 0);
+    for client in clients {
+        // The tokio join handle's waker is this task's: it resumes on the OCaml thread.
+        match client.await {
+            Ok(Ok(n)) => {
+                ok += 1;
+                bytes += n as i64;
             }
-            let (mut ok, mut bytes) = (0, 0);
-            for client in clients {
-                // The tokio join handle's waker is this task's: it resumes on the OCaml thread.
-                match client.await {
-                    Ok(Ok(n)) => {
-                        ok += 1;
-                        bytes += n as i64;
-                    }
-                    Ok(Err(err)) => return Err(lwt_rust::error::Error::rust(err)),
-                    Err(err) => return Err(lwt_rust::error::Error::rust(err)),
-                }
-            }
-            Ok((ok, bytes, started.elapsed().as_secs_f64()))
-        })
-    })
+            Ok(Err(err)) => return Err(Error::rust(err)),
+            Err(err) => return Err(Error::rust(err)),
+        }
+    }
+    Ok((ok, bytes, started.elapsed().as_secs_f64()))
 }
 
 async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<usize> {
@@ -275,51 +244,43 @@ pub async fn tokio_sleep(seconds: f64) -> Result<f64, String> {
 /// `soak : int -> int -> int Lwt.t`: `threads` threads each hand `per_thread` tasks to the OCaml
 /// thread through a `Handle`, in batches of 1 000 awaited before the next (so memory should
 /// stay flat). Resolves with the number of tasks that ran.
-#[lwt_rust::external(ocaml = "int -> int -> int Lwt.t")]
-#[export_name = "lwt_rust_demo_soak"]
-pub extern "C" fn soak(threads: Raw, per_thread: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: immediates.
-        let (threads, per_thread) = unsafe {
-            (
-                ocaml::sys::int_val(threads.0) as usize,
-                ocaml::sys::int_val(per_thread.0) as usize,
-            )
-        };
-        reply_from_thread::<i64, OCamlInt>(move |handle| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    let handle = handle.clone();
-                    std::thread::spawn(move || {
-                        futures::executor::block_on(async {
-                            let mut ran = 0i64;
-                            let mut left = per_thread;
-                            while left > 0 {
-                                let batch = left.min(1_000);
-                                let mut joins = Vec::with_capacity(batch);
-                                for _ in 0..batch {
-                                    joins.push(handle.spawn(async { 1i64 }).await?);
-                                }
-                                for join in joins {
-                                    ran += join.await?;
-                                }
-                                left -= batch;
+#[lwt_rust::func(name = "lwt_rust_demo_soak")]
+pub async fn soak(threads: i64, per_thread: i64) -> Result<i64, Error> {
+    let (threads, per_thread) = (threads as usize, per_thread as usize);
+    reply_from_thread(move |handle| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let handle = handle.clone();
+                std::thread::spawn(move || {
+                    futures::executor::block_on(async {
+                        let mut ran = 0i64;
+                        let mut left = per_thread;
+                        while left > 0 {
+                            let batch = left.min(1_000);
+                            let mut joins = Vec::with_capacity(batch);
+                            for _ in 0..batch {
+                                joins.push(handle.spawn(async { 1i64 }).await?);
                             }
-                            Ok::<_, JoinError>(ran)
-                        })
+                            for join in joins {
+                                ran += join.await?;
+                            }
+                            left -= batch;
+                        }
+                        Ok::<_, JoinError>(ran)
                     })
                 })
-                .collect();
-            let mut total = 0;
-            for worker in workers {
-                total += worker
-                    .join()
-                    .map_err(|_| "a worker panicked".to_owned())?
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(total)
-        })
+            })
+            .collect();
+        let mut total = 0;
+        for worker in workers {
+            total += worker
+                .join()
+                .map_err(|_| "a worker panicked".to_owned())?
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(total)
     })
+    .await
 }
 
 /// `read_off_thread : int -> string Lwt.t`: roots the int in a `SendRoot`, then another thread
@@ -330,7 +291,7 @@ pub extern "C" fn read_off_thread(value: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; an immediate rooted at once.
         let root: SendRoot<OCamlInt> = SendRoot::new(unsafe { root_from_raw(value.0) });
-        reply_from_thread::<String, String>(move |_| {
+        spawn::<String, String, _>(reply_from_thread(move |_| {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let _ = root.root();
             }));
@@ -338,7 +299,7 @@ pub extern "C" fn read_off_thread(value: Raw) -> Raw {
                 Ok(()) => "read".to_owned(),
                 Err(panic) => lwt_rust::__private::panic_message(&*panic),
             })
-        })
+        }))
     })
 }
 
@@ -428,42 +389,36 @@ pub extern "C" fn spawn_inside_with_runtime(_unit: Raw) -> Raw {
 /// `submit_from_thread : int -> int Lwt.t`: another thread fires and forgets `n` tasks with
 /// `Handle::try_submit` (retrying while the queue is full); each reports to a task on the
 /// OCaml thread, which resolves with how many ran.
-#[lwt_rust::external(ocaml = "int -> int Lwt.t")]
-#[export_name = "lwt_rust_demo_submit_from_thread"]
-pub extern "C" fn submit_from_thread(n: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: an immediate.
-        let n = unsafe { ocaml::sys::int_val(n.0) } as usize;
-        let handle = Handle::current();
-        let (tx, mut rx) = futures::channel::mpsc::unbounded::<()>();
-        std::thread::spawn(move || {
-            for _ in 0..n {
-                let tx = tx.clone();
-                let mut task = async move {
-                    let _ = tx.unbounded_send(());
-                };
-                loop {
-                    match handle.try_submit(task) {
-                        Ok(()) => break,
-                        Err(TrySpawnError::Full(back)) => {
-                            task = back;
-                            std::thread::yield_now();
-                        }
-                        Err(TrySpawnError::ShutDown(_)) => return,
+#[lwt_rust::func(name = "lwt_rust_demo_submit_from_thread")]
+pub async fn submit_from_thread(n: i64) -> i64 {
+    use futures::StreamExt;
+    let n = n as usize;
+    let handle = Handle::current();
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<()>();
+    std::thread::spawn(move || {
+        for _ in 0..n {
+            let tx = tx.clone();
+            let mut task = async move {
+                let _ = tx.unbounded_send(());
+            };
+            loop {
+                match handle.try_submit(task) {
+                    Ok(()) => break,
+                    Err(TrySpawnError::Full(back)) => {
+                        task = back;
+                        std::thread::yield_now();
                     }
+                    Err(TrySpawnError::ShutDown(_)) => return,
                 }
             }
-        });
-        spawn::<OCamlInt, i64, _>(async move {
-            use futures::StreamExt;
-            let mut ran = 0;
-            // The stream ends when the thread and every submitted task have dropped `tx`.
-            while rx.next().await.is_some() {
-                ran += 1;
-            }
-            Ok(ran)
-        })
-    })
+        }
+    });
+    let mut ran = 0;
+    // The stream ends when the thread and every submitted task have dropped `tx`.
+    while rx.next().await.is_some() {
+        ran += 1;
+    }
+    ran
 }
 
 /// `tokio_loopback : string -> string Lwt.t`: on the OCaml thread, binds a tokio listener on
