@@ -16,7 +16,7 @@ use lwt_rust::import_promise::Promise;
 use lwt_rust::root::Root;
 use lwt_rust::runtime::with_runtime;
 
-/// `attach_from_foreign_thread : unit -> string`: a `std::thread` takes the OCaml runtime lock
+/// `attach_from_foreign_thread : unit -> string Lwt.t`: a `std::thread` takes the OCaml runtime lock
 /// through ocaml-interop's safe `with_domain_lock` and tries to await a promise there
 /// (`Promise::new`). Resolves with the panic message that refused it, or `"accepted"`.
 #[lwt_rust::external(ocaml = "unit -> string Lwt.t")]

@@ -231,7 +231,7 @@ async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<us
     Ok(size)
 }
 
-/// `tokio_sleep_on_ocaml_thread : float -> float Lwt.t`: a task on the OCaml thread awaits
+/// `tokio_sleep : float -> float Lwt.t`: a task on the OCaml thread awaits
 /// `tokio::time::sleep` directly (inside the runtime's context); resolves with the seconds
 /// actually slept.
 #[lwt_rust::func(name = "lwt_rust_demo_tokio_sleep")]
