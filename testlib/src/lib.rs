@@ -2,8 +2,13 @@
 //!
 //! They are written the way a user of the crate writes theirs, in a crate of their own that
 //! depends on `lwt_rust`, built as the one staticlib of every test program (`testlib/dune`).
-//! The few stubs written by hand use `lwt_rust::__private`, internals kept out of the API.
-//! Every stub runs on the OCaml thread, inside a stub guard.
+//! Their OCaml bindings (module `Lwt_rust_testlib`) are generated from the compiled crate by
+//! `lwt-rust-bindgen`: the OCaml names are the Rust names (`name = "..."` / `export_name` keep
+//! the C symbols `lwt_rust_demo_*`). The few stubs written by hand (for what no Rust type
+//! can say: polymorphic promises, resolvers, misuse of the internals) use
+//! `lwt_rust::__private`, internals kept out of the API, and declare their OCaml type with
+//! `#[lwt_rust::external]`. Every stub runs on the OCaml thread, inside a stub guard, except
+//! `add_sync`.
 
 mod misuse;
 mod objects;
