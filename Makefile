@@ -64,9 +64,11 @@ loom:
 	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --no-default-features --target-dir $(CARGO_TARGET)/loom loom
 
 # Warnings as errors, formatting checked, the Rust modules layered without cycles
-# (scripts/check_layers.py): what CI enforces.
+# (scripts/check_layers.py), no hand-written OCaml external for a Rust function outside lib/
+# (scripts/check_no_externals.sh): what CI enforces.
 lint: deps
 	python3 scripts/check_layers.py
+	./scripts/check_no_externals.sh
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	$(CARGO) clippy --workspace --all-targets --all-features -- -D warnings

@@ -1,12 +1,8 @@
 (* Every Rust example of the README runs here (testlib/src/readme.rs, which holds them
    verbatim: the first case checks it). *)
 
-external file_len : string -> int -> int Lwt.t = "file_len"
-external call_n : (unit -> unit Lwt.t) -> int -> int Lwt.t = "call_n"
-external lines : string -> string Lwt_stream.t = "lines"
-external sum : int Lwt_stream.t -> int Lwt.t = "sum"
-external handle_tour : unit -> int Lwt.t = "handle_tour"
-external file_len_on_tokio : string -> int Lwt.t = "file_len_on_tokio"
+(* Their bindings, generated from the crate (testlib/dune). *)
+open Lwt_rust_testlib
 
 let read_file path =
   let ic = open_in_bin path in

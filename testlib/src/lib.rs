@@ -2,8 +2,13 @@
 //!
 //! They are written the way a user of the crate writes theirs, in a crate of their own that
 //! depends on `lwt_rust`, built as the one staticlib of every test program (`testlib/dune`).
-//! The few stubs written by hand use `lwt_rust::__private`, internals kept out of the API.
-//! Every stub runs on the OCaml thread, inside a stub guard.
+//! Their OCaml bindings (module `Lwt_rust_testlib`) are generated from the compiled crate by
+//! `lwt-rust-bindgen`: the OCaml names are the Rust names (`name = "..."` / `export_name` keep
+//! the C symbols `lwt_rust_demo_*`). The few stubs written by hand (for what no Rust type
+//! can say: polymorphic promises, resolvers, misuse of the internals) use
+//! `lwt_rust::__private`, internals kept out of the API, and declare their OCaml type with
+//! `#[lwt_rust::external]`. Every stub runs on the OCaml thread, inside a stub guard, except
+//! `add_sync`.
 
 mod misuse;
 mod objects;
@@ -20,7 +25,7 @@ use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 use lwt_rust::__private::{attach_promise, root_from_raw, root_raw};
 use lwt_rust::boundary::lwt_stub;
 use lwt_rust::closure::OCamlFn;
-use lwt_rust::conv::{Array, Bytes, Int64, Lwt, LwtFn, Opaque};
+use lwt_rust::conv::{Array, Bytes, Int64, Lwt, Opaque};
 use lwt_rust::error::Error;
 use lwt_rust::export_future::spawn;
 use lwt_rust::root::Root;
@@ -30,30 +35,21 @@ use lwt_rust::runtime::with_runtime;
 /// promise, `n` times in sequence, then resolves with the number of completed calls. An
 /// exception from `f` (raised or carried by its promise) rejects the result with that same
 /// exception.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_callback_loop(f: Raw, n: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: OCaml context (guard); `f` is a live argument of the right type, rooted
-        // before anything allocates; `n` is an immediate.
-        let (f, n) = with_runtime(|cr| unsafe {
-            let f: OCaml<LwtFn<(), ()>> = OCaml::new(cr, f.0);
-            (OCamlFn::new(f), ocaml::sys::int_val(n.0) as i64)
-        });
-        spawn::<OCamlInt, i64, _>(async move {
-            let mut completed = 0;
-            while completed < n {
-                f.call(&())?.await?;
-                completed += 1;
-            }
-            Ok(completed)
-        })
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_callback_loop")]
+pub async fn callback_loop(f: OCamlFn<(), ()>, n: i64) -> Result<i64, Error> {
+    let mut completed = 0;
+    while completed < n {
+        f.call(&())?.await?;
+        completed += 1;
+    }
+    Ok(completed)
 }
 
 /// `echo : 'a Lwt.t -> 'a Lwt.t`: a Rust task awaits the promise and returns what it got: the
 /// same value, or the same exception.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_echo(promise: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "'a Lwt.t -> 'a Lwt.t")]
+#[export_name = "lwt_rust_demo_echo"]
+pub extern "C" fn echo(promise: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; `promise` is a live argument, attached before any
         // allocation.
@@ -65,8 +61,9 @@ pub extern "C" fn lwt_rust_demo_echo(promise: Raw) -> Raw {
 /// `pending : unit -> int Lwt.u * int Lwt.t`: Rust creates a pending promise and hands its
 /// resolver to OCaml; a Rust task awaits it and resolves the returned promise with the value
 /// plus one.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_pending(_unit: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "unit -> int Lwt.u * int Lwt.t")]
+#[export_name = "lwt_rust_demo_pending"]
+pub extern "C" fn pending(_unit: Raw) -> Raw {
     lwt_stub(|| {
         let (awaited, resolver) = lwt_rust::import_promise::Promise::<OCamlInt>::pending();
         let result = spawn::<OCamlInt, i64, _>(async move {
@@ -83,10 +80,11 @@ pub extern "C" fn lwt_rust_demo_pending(_unit: Raw) -> Raw {
 }
 
 /// `panic_after_await : unit Lwt.t -> unit Lwt.t`: awaits the promise, then panics.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_panic_after_await(promise: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "unit Lwt.t -> unit Lwt.t")]
+#[export_name = "lwt_rust_demo_panic_after_await"]
+pub extern "C" fn panic_after_await(promise: Raw) -> Raw {
     lwt_stub(|| {
-        // SAFETY: as in `lwt_rust_demo_echo`.
+        // SAFETY: as in `echo`.
         let awaited = unsafe { attach_promise::<()>(promise.0) };
         spawn::<(), (), _>(async move {
             awaited.await?;
@@ -96,10 +94,9 @@ pub extern "C" fn lwt_rust_demo_panic_after_await(promise: Raw) -> Raw {
 }
 
 /// `rust_error : string -> unit Lwt.t`: a task that fails with a Rust error carrying the text.
-#[ocaml::func]
-#[ocaml::sig("string -> unit Lwt.t")]
-pub fn lwt_rust_demo_rust_error(message: String) -> Raw {
-    lwt_stub(|| spawn::<(), (), _>(async move { Err(Error::Rust(message)) }))
+#[lwt_rust::func(name = "lwt_rust_demo_rust_error")]
+pub async fn rust_error(message: String) -> Result<(), Error> {
+    Err(Error::Rust(message))
 }
 
 /// Pending for two polls, waking itself each time: `spawn`'s first probe and the task's first
@@ -125,9 +122,9 @@ async fn maybe_yield(yield_first: bool) {
 }
 
 macro_rules! typed_echo {
-    ($($name:ident : $ty:ty),* $(,)?) => {$(
+    ($($name:ident = $symbol:literal : $ty:ty),* $(,)?) => {$(
         /// Returns its argument, after yielding once if asked: a typed round trip.
-        #[lwt_rust::func]
+        #[lwt_rust::func(name = $symbol)]
         pub async fn $name(value: $ty, yield_first: bool) -> $ty {
             maybe_yield(yield_first).await;
             value
@@ -136,26 +133,26 @@ macro_rules! typed_echo {
 }
 
 typed_echo! {
-    lwt_rust_demo_echo_unit: (),
-    lwt_rust_demo_echo_bool: bool,
-    lwt_rust_demo_echo_int: i64,
-    lwt_rust_demo_echo_int32: i32,
-    lwt_rust_demo_echo_int64: Int64,
-    lwt_rust_demo_echo_float: f64,
-    lwt_rust_demo_echo_string: String,
-    lwt_rust_demo_echo_bytes: Bytes,
-    lwt_rust_demo_echo_int_option: Option<i64>,
-    lwt_rust_demo_echo_result: Result<i64, String>,
-    lwt_rust_demo_echo_string_list: Vec<String>,
-    lwt_rust_demo_echo_int_array: Array<i64>,
-    lwt_rust_demo_echo_float_array: Array<f64>,
-    lwt_rust_demo_echo_tuple: (i64, String, f64),
-    lwt_rust_demo_echo_nested: Vec<Option<(i64, Vec<String>)>>,
+    echo_unit = "lwt_rust_demo_echo_unit": (),
+    echo_bool = "lwt_rust_demo_echo_bool": bool,
+    echo_int = "lwt_rust_demo_echo_int": i64,
+    echo_int32 = "lwt_rust_demo_echo_int32": i32,
+    echo_int64 = "lwt_rust_demo_echo_int64": Int64,
+    echo_float = "lwt_rust_demo_echo_float": f64,
+    echo_string = "lwt_rust_demo_echo_string": String,
+    echo_bytes = "lwt_rust_demo_echo_bytes": Bytes,
+    echo_int_option = "lwt_rust_demo_echo_int_option": Option<i64>,
+    echo_result = "lwt_rust_demo_echo_result": Result<i64, String>,
+    echo_string_list = "lwt_rust_demo_echo_string_list": Vec<String>,
+    echo_int_array = "lwt_rust_demo_echo_int_array": Array<i64>,
+    echo_float_array = "lwt_rust_demo_echo_float_array": Array<f64>,
+    echo_tuple = "lwt_rust_demo_echo_tuple": (i64, String, f64),
+    echo_nested = "lwt_rust_demo_echo_nested": Vec<Option<(i64, Vec<String>)>>,
 }
 
 /// `divide : int -> int -> int Lwt.t`: a `Result` return: `Err` becomes `Rust_error`.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_divide(a: i64, b: i64) -> Result<i64, String> {
+#[lwt_rust::func(name = "lwt_rust_demo_divide")]
+pub async fn divide(a: i64, b: i64) -> Result<i64, String> {
     yield_once().await;
     a.checked_div(b)
         .ok_or_else(|| format!("cannot divide {a} by {b}"))
@@ -174,15 +171,14 @@ impl Drop for DropCounted {
 }
 
 /// `dropped_futures : unit -> int`: how many guarded demo futures have been dropped.
-#[ocaml::func]
-#[ocaml::sig("unit -> int")]
-pub fn lwt_rust_demo_dropped_futures() -> ocaml::Int {
-    DROPPED.load(Relaxed) as ocaml::Int
+#[lwt_rust::func(name = "lwt_rust_demo_dropped_futures")]
+pub fn dropped_futures() -> i64 {
+    DROPPED.load(Relaxed) as i64
 }
 
 /// `never : unit -> unit Lwt.t`: a future that never completes and counts its drop.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_never() {
+#[lwt_rust::func(name = "lwt_rust_demo_never")]
+pub async fn never() {
     let _guard = DropCounted;
     // Keep a waker registered so the task stays alive (only cancellation ends it).
     futures::future::poll_fn(|cx| {
@@ -193,8 +189,9 @@ pub async fn lwt_rust_demo_never() {
 }
 
 /// `guarded_echo : 'a Lwt.t -> 'a Lwt.t`: as `echo`, with a drop-counted guard in the future.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_guarded_echo(promise: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "'a Lwt.t -> 'a Lwt.t")]
+#[export_name = "lwt_rust_demo_guarded_echo"]
+pub extern "C" fn guarded_echo(promise: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; `promise` is a live argument, attached before any
         // allocation.
@@ -208,8 +205,9 @@ pub extern "C" fn lwt_rust_demo_guarded_echo(promise: Raw) -> Raw {
 
 /// `first_of : 'a Lwt.t -> 'a Lwt.t -> 'a Lwt.t`: the outcome of whichever promise settles
 /// first; the other `Promise` is dropped, which cancels it if it is cancelable.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_first_of(first: Raw, second: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "'a Lwt.t -> 'a Lwt.t -> 'a Lwt.t")]
+#[export_name = "lwt_rust_demo_first_of"]
+pub extern "C" fn first_of(first: Raw, second: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; both arguments are attached before anything allocates on
         // the OCaml heap (attaching allocates only Rust memory and calls OCaml with the
@@ -231,8 +229,8 @@ pub extern "C" fn lwt_rust_demo_first_of(first: Raw, second: Raw) -> Raw {
 /// `forgotten : unit -> unit Lwt.t`: a future that returns `Pending` without keeping its
 /// waker, so nothing can ever wake it. Its promise stays pending (as for any future that
 /// never completes) and `Lwt.cancel` frees it.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_forgotten() {
+#[lwt_rust::func(name = "lwt_rust_demo_forgotten")]
+pub async fn forgotten() {
     let _guard = DropCounted;
     std::future::pending::<()>().await
 }
@@ -248,16 +246,16 @@ impl Drop for PanicOnDrop {
 
 /// `panic_in_drop : bool -> unit Lwt.t`: completes (after yielding if asked) while holding a
 /// value whose destructor panics.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_panic_in_drop(yield_first: bool) {
+#[lwt_rust::func(name = "lwt_rust_demo_panic_in_drop")]
+pub async fn panic_in_drop(yield_first: bool) {
     let _guard = PanicOnDrop;
     maybe_yield(yield_first).await;
 }
 
 /// `never_panic_in_drop : unit -> unit Lwt.t`: never completes; its destructor panics when
 /// the promise is cancelled.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_never_panic_in_drop() {
+#[lwt_rust::func(name = "lwt_rust_demo_never_panic_in_drop")]
+pub async fn never_panic_in_drop() {
     let _guard = PanicOnDrop;
     futures::future::poll_fn(|cx| {
         let _ = cx.waker();
@@ -288,8 +286,8 @@ unsafe impl ToOCaml<OCamlInt> for Unconvertible {
 }
 
 /// `panic_in_conversion : bool -> int Lwt.t`: its output's conversion to OCaml panics.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_panic_in_conversion(yield_first: bool) -> Unconvertible {
+#[lwt_rust::func(name = "lwt_rust_demo_panic_in_conversion")]
+pub async fn panic_in_conversion(yield_first: bool) -> Unconvertible {
     maybe_yield(yield_first).await;
     Unconvertible
 }
@@ -298,25 +296,28 @@ pub async fn lwt_rust_demo_panic_in_conversion(yield_first: bool) -> Unconvertib
 
 /// `add_ready : int -> int -> int Lwt.t`: a Rust async fn whose future is ready on its first
 /// poll, so the stub returns an already resolved promise (no task).
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_add_ready(a: i64, b: i64) -> i64 {
+#[lwt_rust::func(name = "lwt_rust_demo_add_ready")]
+pub async fn add_ready(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
 }
 
 /// `add_yield : int -> int -> int Lwt.t`: the same addition after yielding once
 /// ([`yield_once`]), so it completes from the executor's queue (the task path).
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_add_yield(a: i64, b: i64) -> i64 {
+#[lwt_rust::func(name = "lwt_rust_demo_add_yield")]
+pub async fn add_yield(a: i64, b: i64) -> i64 {
     yield_once().await;
     a.wrapping_add(b)
 }
 
-/// `add_sync : int -> int -> int [@@noalloc]`: a plain synchronous external doing the same
-/// addition, the baseline of the calls above. It reads and returns immediates only, touches
-/// neither the OCaml heap nor this crate's state, so it needs no stub guard and may be called
-/// from any thread holding the runtime lock (`Lwt_preemptive.detach` calls it from a worker).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_add_sync(a: Raw, b: Raw) -> Raw {
+/// `add_sync : int -> int -> int`: a plain synchronous external doing the same addition, the
+/// baseline of the calls above. It reads and returns immediates only, touches neither the
+/// OCaml heap nor this crate's state, so it needs no stub guard and may be called from any
+/// thread holding the runtime lock (`Lwt_preemptive.detach` calls it from a worker): written
+/// by hand for that (a `#[lwt_rust::func]` stub runs guarded, on the OCaml thread). Its
+/// generated binding is an ordinary `external` (lwt-rust-bindgen writes no `[@@noalloc]`).
+#[lwt_rust::external(ocaml = "int -> int -> int")]
+#[export_name = "lwt_rust_demo_add_sync"]
+pub extern "C" fn add_sync(a: Raw, b: Raw) -> Raw {
     // SAFETY: both arguments are OCaml ints (immediates): no pointer is dereferenced.
     unsafe {
         let sum = ocaml::sys::int_val(a.0).wrapping_add(ocaml::sys::int_val(b.0));
@@ -324,22 +325,18 @@ pub extern "C" fn lwt_rust_demo_add_sync(a: Raw, b: Raw) -> Raw {
     }
 }
 
-/// `direct_return : unit -> bool [@@noalloc]`: whether ready calls build their `Lwt.return`
-/// block themselves, i.e. the start-up probe of the layout passed (printed by the benchmark).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_direct_return(_unit: Raw) -> Raw {
-    Raw(if lwt_rust::__private::direct_return() {
-        ocaml::sys::TRUE
-    } else {
-        ocaml::sys::FALSE
-    })
+/// `direct_return : unit -> bool`: whether ready calls build their `Lwt.return` block
+/// themselves, i.e. the start-up probe of the layout passed (printed by the benchmark).
+#[lwt_rust::func(name = "lwt_rust_demo_direct_return")]
+pub fn direct_return() -> bool {
+    lwt_rust::__private::direct_return()
 }
 
-/// `trim_malloc : unit -> unit [@@noalloc]`: hands the C heap's free memory back to the
-/// system (glibc's `malloc_trim`; nothing elsewhere), so that the benchmarks' RSS
-/// measurements start from the same floor however much earlier runs allocated and freed.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_trim_malloc(_unit: Raw) -> Raw {
+/// `trim_malloc : unit -> unit`: hands the C heap's free memory back to the system (glibc's
+/// `malloc_trim`; nothing elsewhere), so that the benchmarks' RSS measurements start from the
+/// same floor however much earlier runs allocated and freed.
+#[lwt_rust::func(name = "lwt_rust_demo_trim_malloc")]
+pub fn trim_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         extern "C" {
@@ -348,33 +345,31 @@ pub extern "C" fn lwt_rust_demo_trim_malloc(_unit: Raw) -> Raw {
         // SAFETY: glibc's malloc_trim takes no pointer and is safe to call at any time.
         unsafe { malloc_trim(0) };
     }
-    Raw(ocaml::sys::UNIT)
 }
 
 /// `out_of_range : bool -> int Lwt.t`: returns 2^62, one more than OCaml's `max_int`, after
 /// yielding if asked: refused with `Rust_error`, never truncated.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_out_of_range(yield_first: bool) -> i64 {
+#[lwt_rust::func(name = "lwt_rust_demo_out_of_range")]
+pub async fn out_of_range(yield_first: bool) -> i64 {
     maybe_yield(yield_first).await;
     1 << 62
 }
 
 /// `out_of_range_nested : unit -> (int * int list) option Lwt.t`: a value whose one nested
 /// `int` does not fit (`min_int - 1`).
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_out_of_range_nested() -> Option<(i64, Vec<i64>)> {
+#[lwt_rust::func(name = "lwt_rust_demo_out_of_range_nested")]
+pub async fn out_of_range_nested() -> Option<(i64, Vec<i64>)> {
     Some((1, vec![2, -(1 << 62) - 1]))
 }
 
 /// `panic : string -> unit Lwt.t`: panics at once with the message (the panic report tests).
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_panic(message: String) {
+#[lwt_rust::func(name = "lwt_rust_demo_panic")]
+pub async fn panic(message: String) {
     panic!("{message}");
 }
 
 /// `crate_version : unit -> string`: the version of the `lwt_rust` crate linked in.
-#[ocaml::func]
-#[ocaml::sig("unit -> string")]
-pub fn lwt_rust_demo_crate_version() -> String {
+#[lwt_rust::func(name = "lwt_rust_demo_crate_version")]
+pub fn crate_version() -> String {
     lwt_rust::VERSION.to_owned()
 }

@@ -16,11 +16,12 @@ use lwt_rust::import_promise::Promise;
 use lwt_rust::root::Root;
 use lwt_rust::runtime::with_runtime;
 
-/// `attach_from_foreign_thread : unit -> string`: a `std::thread` takes the OCaml runtime lock
+/// `attach_from_foreign_thread : unit -> string Lwt.t`: a `std::thread` takes the OCaml runtime lock
 /// through ocaml-interop's safe `with_domain_lock` and tries to await a promise there
 /// (`Promise::new`). Resolves with the panic message that refused it, or `"accepted"`.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_attach_from_foreign_thread(_unit: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "unit -> string Lwt.t")]
+#[export_name = "lwt_rust_demo_attach_from_foreign_thread"]
+pub extern "C" fn attach_from_foreign_thread(_unit: Raw) -> Raw {
     lwt_stub(|| {
         let outcome = with_runtime(|cr| {
             let thread = std::thread::spawn(|| {
@@ -53,8 +54,8 @@ pub extern "C" fn lwt_rust_demo_attach_from_foreign_thread(_unit: Raw) -> Raw {
 
 /// `spin : unit -> unit Lwt.t`: a task that wakes itself on every poll, for ever (until
 /// cancelled; counted by `dropped_futures` then).
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_spin() {
+#[lwt_rust::func(name = "lwt_rust_demo_spin")]
+pub async fn spin() {
     let _guard = DropCounted;
     futures::future::poll_fn(|cx| {
         cx.waker().wake_by_ref();
@@ -65,8 +66,8 @@ pub async fn lwt_rust_demo_spin() {
 
 /// `yield_n : int -> int Lwt.t`: yields to the executor `n` times (each a wake on the OCaml
 /// thread), then resolves with `n`.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_yield_n(n: i64) -> i64 {
+#[lwt_rust::func(name = "lwt_rust_demo_yield_n")]
+pub async fn yield_n(n: i64) -> i64 {
     let mut left = n;
     futures::future::poll_fn(|cx| {
         if left == 0 {
@@ -84,8 +85,9 @@ pub async fn lwt_rust_demo_yield_n(n: i64) -> i64 {
 /// its `Promise` inside `with_runtime`, while an OCaml string borrowed there is alive (if `p`'s
 /// `on_cancel` handler ran then and moved the heap, the string would be read from stale
 /// memory). Resolves with the string as read after the drop.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_drop_inside_with_runtime(p: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "unit Lwt.t -> string Lwt.t")]
+#[export_name = "lwt_rust_demo_drop_inside_with_runtime"]
+pub extern "C" fn drop_inside_with_runtime(p: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; `p` is a live argument, attached before any allocation.
         let promise = unsafe { attach_promise::<()>(p.0) };
@@ -100,7 +102,8 @@ pub extern "C" fn lwt_rust_demo_drop_inside_with_runtime(p: Raw) -> Raw {
 
 /// `invalid_argument_inside_with_runtime : unit -> int Lwt.t`: calls the public
 /// `invalid_argument` (which allocates) inside `with_runtime`: refused by a panic.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_invalid_argument_inside_with_runtime(_unit: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "unit -> int Lwt.t")]
+#[export_name = "lwt_rust_demo_invalid_argument_inside_with_runtime"]
+pub extern "C" fn invalid_argument_inside_with_runtime(_unit: Raw) -> Raw {
     lwt_stub(|| with_runtime(|_| invalid_argument("never made")))
 }

@@ -10,87 +10,78 @@ use ocaml_interop::{OCaml, OCamlInt};
 
 use lwt_rust::__private::root_from_raw;
 use lwt_rust::boundary::lwt_stub;
+use lwt_rust::error::Error;
 use lwt_rust::export_future::spawn;
 use lwt_rust::handle::{Handle, JoinError, TrySpawnError};
 use lwt_rust::root::{Root, SendRoot};
 use lwt_rust::runtime::with_runtime;
 
-/// Resolves an OCaml promise with what another thread sends back.
-fn reply_from_thread<T, O>(work: impl FnOnce(Handle) -> Result<T, String> + Send + 'static) -> Raw
-where
-    T: ocaml_interop::ToOCaml<O> + Send + 'static,
-    O: 'static,
-{
+/// What another thread, started at once with the current `Handle`, sends back.
+async fn reply_from_thread<T: Send + 'static>(
+    work: impl FnOnce(Handle) -> Result<T, String> + Send + 'static,
+) -> Result<T, Error> {
     let handle = Handle::current();
     let (tx, rx) = oneshot::channel();
     std::thread::spawn(move || {
         let _ = tx.send(work(handle));
     });
-    spawn::<O, T, _>(async move {
-        rx.await
-            .map_err(|_| lwt_rust::error::Error::rust("the thread died"))?
-            .map_err(lwt_rust::error::Error::Rust)
-    })
+    rx.await
+        .map_err(|_| Error::rust("the thread died"))?
+        .map_err(Error::Rust)
 }
 
 /// `handle_stress : int -> int -> (int * int) Lwt.t`: `threads` threads each hand `per_thread`
 /// tasks to the OCaml thread through a `Handle` (awaiting room when the queue is full), then
 /// await every result. Resolves with (results received, distinct results).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_handle_stress(threads: Raw, per_thread: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: immediates.
-        let (threads, per_thread) = unsafe {
-            (
-                ocaml::sys::int_val(threads.0) as usize,
-                ocaml::sys::int_val(per_thread.0) as usize,
-            )
-        };
-        reply_from_thread::<(i64, i64), (OCamlInt, OCamlInt)>(move |handle| {
-            let workers: Vec<_> = (0..threads)
-                .map(|t| {
-                    let handle = handle.clone();
-                    std::thread::spawn(move || {
-                        futures::executor::block_on(async {
-                            let mut joins = Vec::with_capacity(per_thread);
-                            for i in 0..per_thread {
-                                let id = t * per_thread + i;
-                                joins.push(handle.spawn(async move { id }).await?);
-                            }
-                            let mut results = Vec::with_capacity(per_thread);
-                            for join in joins {
-                                results.push(join.await?);
-                            }
-                            Ok::<_, JoinError>(results)
-                        })
+#[lwt_rust::func(name = "lwt_rust_demo_handle_stress")]
+pub async fn handle_stress(threads: i64, per_thread: i64) -> Result<(i64, i64), Error> {
+    let (threads, per_thread) = (threads as usize, per_thread as usize);
+    reply_from_thread(move |handle| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let handle = handle.clone();
+                std::thread::spawn(move || {
+                    futures::executor::block_on(async {
+                        let mut joins = Vec::with_capacity(per_thread);
+                        for i in 0..per_thread {
+                            let id = t * per_thread + i;
+                            joins.push(handle.spawn(async move { id }).await?);
+                        }
+                        let mut results = Vec::with_capacity(per_thread);
+                        for join in joins {
+                            results.push(join.await?);
+                        }
+                        Ok::<_, JoinError>(results)
                     })
                 })
-                .collect();
-            let mut all = Vec::new();
-            for worker in workers {
-                let results = worker
-                    .join()
-                    .map_err(|_| "a worker panicked".to_owned())?
-                    .map_err(|e| e.to_string())?;
-                all.extend(results);
-            }
-            let distinct: HashSet<usize> = all.iter().copied().collect();
-            Ok((all.len() as i64, distinct.len() as i64))
-        })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for worker in workers {
+            let results = worker
+                .join()
+                .map_err(|_| "a worker panicked".to_owned())?
+                .map_err(|e| e.to_string())?;
+            all.extend(results);
+        }
+        let distinct: HashSet<usize> = all.iter().copied().collect();
+        Ok((all.len() as i64, distinct.len() as i64))
     })
+    .await
 }
 
 /// `run_in_thread : (int -> int) -> int -> int Lwt.t`: another thread calls the OCaml
 /// function through `Handle::run` and sends the result back.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_run_in_thread(f: Raw, x: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "(int -> int) -> int -> int Lwt.t")]
+#[export_name = "lwt_rust_demo_run_in_thread"]
+pub extern "C" fn run_in_thread(f: Raw, x: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; `f` rooted before anything allocates; `x` is an immediate.
         let (f, x) = with_runtime(|cr| unsafe {
             let f: OCaml<fn(OCamlInt) -> OCamlInt> = OCaml::new(cr, f.0);
             (SendRoot::new(Root::new(f)), ocaml::sys::int_val(x.0) as i64)
         });
-        reply_from_thread::<i64, OCamlInt>(move |handle| {
+        spawn::<OCamlInt, i64, _>(reply_from_thread(move |handle| {
             futures::executor::block_on(handle.run(move |cr| {
                 let arg = ocaml_interop::ToOCaml::<OCamlInt>::to_boxroot(&x, cr);
                 // SAFETY: OCaml context (Handle::run); both values read from roots.
@@ -105,53 +96,43 @@ pub extern "C" fn lwt_rust_demo_run_in_thread(f: Raw, x: Raw) -> Raw {
                 }
             }))
             .map_err(|e| e.to_string())?
-        })
+        }))
     })
 }
 
 /// `run_blocking_here : unit -> string`: `Handle::run_blocking` on the OCaml thread itself:
 /// the error text (it must refuse at once, not hang).
-#[ocaml::func]
-#[ocaml::sig("unit -> string")]
-pub fn lwt_rust_demo_run_blocking_here() -> String {
-    lwt_rust::__private::guard("panic".to_owned(), || {
-        match Handle::current().run_blocking(|_| 1, Duration::from_secs(10)) {
-            Ok(_) => "ran".to_owned(),
-            Err(err) => err.to_string(),
-        }
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_run_blocking_here")]
+pub fn run_blocking_here() -> String {
+    match Handle::current().run_blocking(|_| 1, Duration::from_secs(10)) {
+        Ok(_) => "ran".to_owned(),
+        Err(err) => err.to_string(),
+    }
 }
 
 /// `run_blocking_from_thread : int -> float -> (int * string) Lwt.t`: another thread calls
 /// `run_blocking(|_| x * 2, timeout)`; resolves with (the value or -1, the error text or "").
 /// Call it while the OCaml thread is busy elsewhere to see the timeout.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_run_blocking_from_thread(x: Raw, timeout: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: `x` is an immediate, `timeout` a float argument read at once.
-        let (x, timeout) = unsafe {
-            (
-                ocaml::sys::int_val(x.0) as i64,
-                ocaml::sys::caml_sys_double_val(timeout.0),
-            )
-        };
-        reply_from_thread::<(i64, String), (OCamlInt, String)>(move |handle| {
-            Ok(
-                match handle.run_blocking(move |_| x * 2, Duration::from_secs_f64(timeout)) {
-                    Ok(v) => (v, String::new()),
-                    Err(err) => (-1, err.to_string()),
-                },
-            )
-        })
+#[lwt_rust::func(name = "lwt_rust_demo_run_blocking_from_thread")]
+pub async fn run_blocking_from_thread(x: i64, timeout: f64) -> Result<(i64, String), Error> {
+    reply_from_thread(move |handle| {
+        Ok(
+            match handle.run_blocking(move |_| x * 2, Duration::from_secs_f64(timeout)) {
+                Ok(v) => (v, String::new()),
+                Err(err) => (-1, err.to_string()),
+            },
+        )
     })
+    .await
 }
 
 /// `backpressure_probe : int -> (int * int * bool) * int Lwt.t`: on another thread (joined
 /// before returning, so the OCaml thread drains nothing meanwhile), `try_spawn` `n` tasks,
 /// then start one `spawn` and poll it once. Returns (accepted, refused as Full, whether that
 /// `spawn` was waiting for room), and a promise of how many tasks eventually ran.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> (int * int * bool) * int Lwt.t")]
+#[export_name = "lwt_rust_demo_backpressure_probe"]
+pub extern "C" fn backpressure_probe(n: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: an immediate.
         let n = unsafe { ocaml::sys::int_val(n.0) } as usize;
@@ -188,9 +169,7 @@ pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
         });
         let probe = probe_rx.recv().unwrap_or((0, 0, false));
         let ran = lwt_rust::export_future::spawn_rooted::<OCamlInt, i64, _>(async move {
-            done_rx
-                .await
-                .map_err(|_| lwt_rust::error::Error::rust("the thread died"))
+            done_rx.await.map_err(|_| Error::rust("the thread died"))
         });
         // SAFETY: OCaml context; `ran` is rooted; the tuple goes straight back to OCaml.
         with_runtime(|cr| unsafe {
@@ -207,40 +186,32 @@ pub extern "C" fn lwt_rust_demo_backpressure_probe(n: Raw) -> Raw {
 /// concurrent tokio TCP clients each connect to 127.0.0.1:`port`, send `size` bytes and read
 /// the echo back, checking every byte. Resolves with (connections that round-tripped,
 /// bytes verified, seconds).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_tcp_round_trips(port: Raw, connections: Raw, size: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: immediates.
-        let (port, connections, size) = unsafe {
-            (
-                ocaml::sys::int_val(port.0) as u16,
-                ocaml::sys::int_val(connections.0) as usize,
-                ocaml::sys::int_val(size.0) as usize,
-            )
-        };
-        spawn::<(OCamlInt, OCamlInt, ocaml_interop::OCamlFloat), (i64, i64, f64), _>(async move {
-            let started = Instant::now();
-            let mut clients = Vec::with_capacity(connections);
-            for c in 0..connections {
-                let io = lwt_rust::tokio_rt::spawn_io(round_trip(port, c, size))
-                    .map_err(lwt_rust::error::Error::rust)?;
-                clients.push(io);
+#[lwt_rust::func(name = "lwt_rust_demo_tcp_round_trips")]
+pub async fn tcp_round_trips(
+    port: i64,
+    connections: i64,
+    size: i64,
+) -> Result<(i64, i64, f64), Error> {
+    let (port, connections, size) = (port as u16, connections as usize, size as usize);
+    let started = Instant::now();
+    let mut clients = Vec::with_capacity(connections);
+    for c in 0..connections {
+        let io = lwt_rust::tokio_rt::spawn_io(round_trip(port, c, size)).map_err(Error::rust)?;
+        clients.push(io);
+    }
+    let (mut ok, mut bytes) = (0, 0);
+    for client in clients {
+        // The tokio join handle's waker is this task's: it resumes on the OCaml thread.
+        match client.await {
+            Ok(Ok(n)) => {
+                ok += 1;
+                bytes += n as i64;
             }
-            let (mut ok, mut bytes) = (0, 0);
-            for client in clients {
-                // The tokio join handle's waker is this task's: it resumes on the OCaml thread.
-                match client.await {
-                    Ok(Ok(n)) => {
-                        ok += 1;
-                        bytes += n as i64;
-                    }
-                    Ok(Err(err)) => return Err(lwt_rust::error::Error::rust(err)),
-                    Err(err) => return Err(lwt_rust::error::Error::rust(err)),
-                }
-            }
-            Ok((ok, bytes, started.elapsed().as_secs_f64()))
-        })
-    })
+            Ok(Err(err)) => return Err(Error::rust(err)),
+            Err(err) => return Err(Error::rust(err)),
+        }
+    }
+    Ok((ok, bytes, started.elapsed().as_secs_f64()))
 }
 
 async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<usize> {
@@ -260,11 +231,11 @@ async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<us
     Ok(size)
 }
 
-/// `tokio_sleep_on_ocaml_thread : float -> float Lwt.t`: a task on the OCaml thread awaits
+/// `tokio_sleep : float -> float Lwt.t`: a task on the OCaml thread awaits
 /// `tokio::time::sleep` directly (inside the runtime's context); resolves with the seconds
 /// actually slept.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
+#[lwt_rust::func(name = "lwt_rust_demo_tokio_sleep")]
+pub async fn tokio_sleep(seconds: f64) -> Result<f64, String> {
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     Ok(started.elapsed().as_secs_f64())
@@ -273,60 +244,54 @@ pub async fn lwt_rust_demo_tokio_sleep(seconds: f64) -> Result<f64, String> {
 /// `soak : int -> int -> int Lwt.t`: `threads` threads each hand `per_thread` tasks to the OCaml
 /// thread through a `Handle`, in batches of 1 000 awaited before the next (so memory should
 /// stay flat). Resolves with the number of tasks that ran.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_soak(threads: Raw, per_thread: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: immediates.
-        let (threads, per_thread) = unsafe {
-            (
-                ocaml::sys::int_val(threads.0) as usize,
-                ocaml::sys::int_val(per_thread.0) as usize,
-            )
-        };
-        reply_from_thread::<i64, OCamlInt>(move |handle| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| {
-                    let handle = handle.clone();
-                    std::thread::spawn(move || {
-                        futures::executor::block_on(async {
-                            let mut ran = 0i64;
-                            let mut left = per_thread;
-                            while left > 0 {
-                                let batch = left.min(1_000);
-                                let mut joins = Vec::with_capacity(batch);
-                                for _ in 0..batch {
-                                    joins.push(handle.spawn(async { 1i64 }).await?);
-                                }
-                                for join in joins {
-                                    ran += join.await?;
-                                }
-                                left -= batch;
+#[lwt_rust::func(name = "lwt_rust_demo_soak")]
+pub async fn soak(threads: i64, per_thread: i64) -> Result<i64, Error> {
+    let (threads, per_thread) = (threads as usize, per_thread as usize);
+    reply_from_thread(move |handle| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let handle = handle.clone();
+                std::thread::spawn(move || {
+                    futures::executor::block_on(async {
+                        let mut ran = 0i64;
+                        let mut left = per_thread;
+                        while left > 0 {
+                            let batch = left.min(1_000);
+                            let mut joins = Vec::with_capacity(batch);
+                            for _ in 0..batch {
+                                joins.push(handle.spawn(async { 1i64 }).await?);
                             }
-                            Ok::<_, JoinError>(ran)
-                        })
+                            for join in joins {
+                                ran += join.await?;
+                            }
+                            left -= batch;
+                        }
+                        Ok::<_, JoinError>(ran)
                     })
                 })
-                .collect();
-            let mut total = 0;
-            for worker in workers {
-                total += worker
-                    .join()
-                    .map_err(|_| "a worker panicked".to_owned())?
-                    .map_err(|e| e.to_string())?;
-            }
-            Ok(total)
-        })
+            })
+            .collect();
+        let mut total = 0;
+        for worker in workers {
+            total += worker
+                .join()
+                .map_err(|_| "a worker panicked".to_owned())?
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(total)
     })
+    .await
 }
 
 /// `read_off_thread : int -> string Lwt.t`: roots the int in a `SendRoot`, then another thread
 /// tries to read it. Resolves with the panic message the read gave (it must refuse).
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_read_off_thread(value: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "int -> string Lwt.t")]
+#[export_name = "lwt_rust_demo_read_off_thread"]
+pub extern "C" fn read_off_thread(value: Raw) -> Raw {
     lwt_stub(|| {
         // SAFETY: OCaml context; an immediate rooted at once.
         let root: SendRoot<OCamlInt> = SendRoot::new(unsafe { root_from_raw(value.0) });
-        reply_from_thread::<String, String>(move |_| {
+        spawn::<String, String, _>(reply_from_thread(move |_| {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let _ = root.root();
             }));
@@ -334,14 +299,14 @@ pub extern "C" fn lwt_rust_demo_read_off_thread(value: Raw) -> Raw {
                 Ok(()) => "read".to_owned(),
                 Err(panic) => lwt_rust::__private::panic_message(&*panic),
             })
-        })
+        }))
     })
 }
 
 /// `nested_spawns : int -> int Lwt.t`: a task that spawns a task that spawns … `depth` deep
 /// (each awaiting the next through its join handle); resolves with the depth reached.
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
+#[lwt_rust::func(name = "lwt_rust_demo_nested_spawns")]
+pub async fn nested_spawns(depth: i64) -> Result<i64, JoinError> {
     fn level(
         handle: Handle,
         depth: i64,
@@ -359,120 +324,108 @@ pub async fn lwt_rust_demo_nested_spawns(depth: i64) -> Result<i64, JoinError> {
 
 /// `drop_pending : int -> int * int`: creates `n` Rust promises (`Promise::pending`) and drops
 /// them all without settling them. Returns (slots in use at the peak, slots in use after).
-#[ocaml::func]
-#[ocaml::sig("int -> int * int")]
-pub fn lwt_rust_demo_drop_pending(n: ocaml::Int) -> (ocaml::Int, ocaml::Int) {
-    lwt_rust::__private::guard((-1, -1), || {
-        let before = lwt_rust::import_promise::live_promises();
-        let promises: Vec<_> = (0..n)
-            .map(|_| lwt_rust::import_promise::Promise::<OCamlInt>::pending())
-            .collect();
-        let peak = lwt_rust::import_promise::live_promises() - before;
-        drop(promises);
-        (
-            peak as ocaml::Int,
-            (lwt_rust::import_promise::live_promises() - before) as ocaml::Int,
-        )
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_drop_pending")]
+pub fn drop_pending(n: i64) -> (i64, i64) {
+    let before = lwt_rust::import_promise::live_promises();
+    let promises: Vec<_> = (0..n)
+        .map(|_| lwt_rust::import_promise::Promise::<OCamlInt>::pending())
+        .collect();
+    let peak = lwt_rust::import_promise::live_promises() - before;
+    drop(promises);
+    (
+        peak as i64,
+        (lwt_rust::import_promise::live_promises() - before) as i64,
+    )
 }
 
-/// What the thread started by [`lwt_rust_demo_block_until_shutdown`] got back.
+/// What the thread started by [`block_until_shutdown`] got back.
 static THREAD_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 /// `block_until_shutdown : unit -> unit`: starts a thread that calls `run_blocking` with a 30 s
 /// timeout (call it while the OCaml thread will not drain, then shut down), and then, after
 /// its call returned, tries `try_spawn` once more. The thread records both outcomes for
 /// `thread_outcome`.
-#[ocaml::func]
-#[ocaml::sig("unit -> unit")]
-pub fn lwt_rust_demo_block_until_shutdown() {
-    lwt_rust::__private::guard((), || {
-        let handle = Handle::current();
-        *THREAD_OUTCOME.lock().expect("poisoned") = None;
-        std::thread::spawn(move || {
-            let first = match handle.run_blocking(|_| 1, Duration::from_secs(30)) {
-                Ok(_) => "ran".to_owned(),
-                Err(err) => err.to_string(),
-            };
-            let second = match handle.try_spawn(async {}) {
-                Ok(join) => {
-                    join.detach();
-                    "accepted".to_owned()
-                }
-                Err(TrySpawnError::Full(_)) => "full".to_owned(),
-                Err(TrySpawnError::ShutDown(_)) => "refused: shut down".to_owned(),
-            };
-            *THREAD_OUTCOME.lock().expect("poisoned") = Some(format!("{first}; then {second}"));
-        });
-    })
+#[lwt_rust::func(name = "lwt_rust_demo_block_until_shutdown")]
+pub fn block_until_shutdown() {
+    let handle = Handle::current();
+    *THREAD_OUTCOME.lock().expect("poisoned") = None;
+    std::thread::spawn(move || {
+        let first = match handle.run_blocking(|_| 1, Duration::from_secs(30)) {
+            Ok(_) => "ran".to_owned(),
+            Err(err) => err.to_string(),
+        };
+        let second = match handle.try_spawn(async {}) {
+            Ok(join) => {
+                join.detach();
+                "accepted".to_owned()
+            }
+            Err(TrySpawnError::Full(_)) => "full".to_owned(),
+            Err(TrySpawnError::ShutDown(_)) => "refused: shut down".to_owned(),
+        };
+        *THREAD_OUTCOME.lock().expect("poisoned") = Some(format!("{first}; then {second}"));
+    });
 }
 
 /// `thread_outcome : unit -> string option`: what that thread recorded, once it has.
-#[ocaml::func]
-#[ocaml::sig("unit -> string option")]
-pub fn lwt_rust_demo_thread_outcome() -> Option<String> {
-    lwt_rust::__private::guard(None, || THREAD_OUTCOME.lock().expect("poisoned").clone())
+#[lwt_rust::func(name = "lwt_rust_demo_thread_outcome")]
+pub fn thread_outcome() -> Option<String> {
+    THREAD_OUTCOME.lock().expect("poisoned").clone()
 }
 
 /// `handle_tasks : unit -> int`: tasks spawned through handles and not dropped yet.
-#[ocaml::func]
-#[ocaml::sig("unit -> int")]
-pub fn lwt_rust_demo_handle_tasks() -> ocaml::Int {
-    lwt_rust::__private::guard(-1, || lwt_rust::handle::live_handle_tasks() as ocaml::Int)
+#[lwt_rust::func(name = "lwt_rust_demo_handle_tasks")]
+pub fn handle_tasks() -> i64 {
+    lwt_rust::handle::live_handle_tasks() as i64
 }
 
 /// `spawn_inside_with_runtime : unit -> int Lwt.t`: misuse: spawning while the runtime is lent.
 /// Must give a promise rejected with `Rust_panic`, never corrupt anything.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_spawn_inside_with_runtime(_unit: Raw) -> Raw {
+#[lwt_rust::external(ocaml = "unit -> int Lwt.t")]
+#[export_name = "lwt_rust_demo_spawn_inside_with_runtime"]
+pub extern "C" fn spawn_inside_with_runtime(_unit: Raw) -> Raw {
     lwt_stub(|| with_runtime(|_cr| spawn::<OCamlInt, i64, _>(async { Ok(1) })))
 }
 
 /// `submit_from_thread : int -> int Lwt.t`: another thread fires and forgets `n` tasks with
 /// `Handle::try_submit` (retrying while the queue is full); each reports to a task on the
 /// OCaml thread, which resolves with how many ran.
-#[no_mangle]
-pub extern "C" fn lwt_rust_demo_submit_from_thread(n: Raw) -> Raw {
-    lwt_stub(|| {
-        // SAFETY: an immediate.
-        let n = unsafe { ocaml::sys::int_val(n.0) } as usize;
-        let handle = Handle::current();
-        let (tx, mut rx) = futures::channel::mpsc::unbounded::<()>();
-        std::thread::spawn(move || {
-            for _ in 0..n {
-                let tx = tx.clone();
-                let mut task = async move {
-                    let _ = tx.unbounded_send(());
-                };
-                loop {
-                    match handle.try_submit(task) {
-                        Ok(()) => break,
-                        Err(TrySpawnError::Full(back)) => {
-                            task = back;
-                            std::thread::yield_now();
-                        }
-                        Err(TrySpawnError::ShutDown(_)) => return,
+#[lwt_rust::func(name = "lwt_rust_demo_submit_from_thread")]
+pub async fn submit_from_thread(n: i64) -> i64 {
+    use futures::StreamExt;
+    let n = n as usize;
+    let handle = Handle::current();
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<()>();
+    std::thread::spawn(move || {
+        for _ in 0..n {
+            let tx = tx.clone();
+            let mut task = async move {
+                let _ = tx.unbounded_send(());
+            };
+            loop {
+                match handle.try_submit(task) {
+                    Ok(()) => break,
+                    Err(TrySpawnError::Full(back)) => {
+                        task = back;
+                        std::thread::yield_now();
                     }
+                    Err(TrySpawnError::ShutDown(_)) => return,
                 }
             }
-        });
-        spawn::<OCamlInt, i64, _>(async move {
-            use futures::StreamExt;
-            let mut ran = 0;
-            // The stream ends when the thread and every submitted task have dropped `tx`.
-            while rx.next().await.is_some() {
-                ran += 1;
-            }
-            Ok(ran)
-        })
-    })
+        }
+    });
+    let mut ran = 0;
+    // The stream ends when the thread and every submitted task have dropped `tx`.
+    while rx.next().await.is_some() {
+        ran += 1;
+    }
+    ran
 }
 
 /// `tokio_loopback : string -> string Lwt.t`: on the OCaml thread, binds a tokio listener on
 /// 127.0.0.1, connects to it, sends the text one way and returns what arrived: tokio sockets
 /// used directly by a task (test_tokio_first makes it the program's first Rust call).
-#[lwt_rust::func]
-pub async fn lwt_rust_demo_tokio_loopback(text: String) -> Result<String, std::io::Error> {
+#[lwt_rust::func(name = "lwt_rust_demo_tokio_loopback")]
+pub async fn tokio_loopback(text: String) -> Result<String, std::io::Error> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
