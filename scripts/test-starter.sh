@@ -6,7 +6,9 @@
 #      lwt-rust-staticlib checked to write a crate cargo reads;
 #   2. the starter copied to $TMP/starter, its `lwt_rust` crate taken from this repository by
 #      path (a [patch.crates-io] entry added to the copy's Cargo.toml);
-#   3. `dune build`, `dune test` (native and bytecode) and the program run there.
+#   3. `dune build` there (its rust/dune runs the installed lwt-rust-bindgen, found on PATH in
+#      $TMP/prefix/bin, to generate the bindings), `dune test` (native and bytecode) and the
+#      program run there.
 # OFFLINE=1: steps 2-3 with the network cut (`unshare -n`, needs root) and cargo offline: the
 # path an opam sandbox takes, with a warm cargo cache (run once online first).
 # VENDOR=1 (with OFFLINE=1): the crates vendored into the copy first (`cargo vendor`, online),
@@ -70,6 +72,11 @@ TOML
 fi
 
 export OCAMLPATH="$tmp/prefix/lib${OCAMLPATH:+:$OCAMLPATH}"
+# The installed tools (lwt-rust-bindgen, lwt-rust-staticlib) are in $prefix/bin, as opam puts
+# them in its switch's bin/: dune finds `%{bin:lwt-rust-bindgen}` (rust/dune) on PATH.
+export PATH="$tmp/prefix/bin:$PATH"
+[ "$(command -v lwt-rust-bindgen)" = "$tmp/prefix/bin/lwt-rust-bindgen" ] ||
+  { echo "test-starter: lwt-rust-bindgen is not installed in $tmp/prefix/bin" >&2; exit 1; }
 run() {
   if [ "${OFFLINE:-0}" = 1 ]; then
     CARGO_NET_OFFLINE=true unshare -n -- "$@"

@@ -1,4 +1,5 @@
-(* Calls the Rust functions of rust/src/lib.rs from an Lwt program. *)
+(* Calls the Rust functions and the Rust object of rust/src/lib.rs from an Lwt program, through
+   the bindings generated from the crate (_build/default/rust/starter_rust.mli). *)
 
 let main () =
   let open Lwt.Syntax in
@@ -22,6 +23,15 @@ let main () =
   in
   let* items = Lwt_stream.to_list (Starter_rust.countdown 3) in
   Printf.printf "countdown 3 = [%s]\n" (String.concat "; " (List.map string_of_int items));
+  let store = Starter_rust.Kv_store.create () in
+  let* () = Starter_rust.Kv_store.set store "language" "OCaml" in
+  let* () = Starter_rust.Kv_store.set store "runtime" "tokio" in
+  let* language = Starter_rust.Kv_store.get store "language" in
+  let* missing = Starter_rust.Kv_store.get store "missing" in
+  let show = function Some v -> Printf.sprintf "Some %S" v | None -> "None" in
+  Printf.printf "kv_store: %d keys, language = %s, missing = %s\n"
+    (Starter_rust.Kv_store.len store) (show language) (show missing);
+  Starter_rust.Kv_store.close store;
   Lwt.return_unit
 
 let () = Lwt_main.run (main ())

@@ -1,4 +1,5 @@
-(* Checks every function of rust/src/lib.rs; exits non-zero on the first failure. *)
+(* Checks every function and the object of rust/src/lib.rs, through the generated bindings;
+   exits non-zero on the first failure. *)
 
 let check name expected actual =
   if expected <> actual then begin
@@ -16,6 +17,58 @@ let outcome p =
 
 let int_outcome p =
   match outcome p with Ok v -> string_of_int v | Error message -> message
+
+let string_option_outcome p =
+  match outcome p with
+  | Ok (Some v) -> Printf.sprintf "Some %S" v
+  | Ok None -> "None"
+  | Error message -> message
+
+let unit_outcome p = match outcome p with Ok () -> "()" | Error message -> message
+let bool_outcome p = match outcome p with Ok b -> string_of_bool b | Error message -> message
+
+(* The object: a store made, used, compared and closed. *)
+let check_kv_store () =
+  let module Kv = Starter_rust.Kv_store in
+  let store = Kv.create () in
+  check "new store is empty" "true" (string_of_bool (Kv.is_empty store));
+  check "set" "()" (unit_outcome (Kv.set store "a" "1"));
+  check "set again" "()" (unit_outcome (Kv.set store "b" "2"));
+  check "replace" "()" (unit_outcome (Kv.set store "a" "one"));
+  check "get" "Some \"one\"" (string_option_outcome (Kv.get store "a"));
+  check "get missing" "None" (string_option_outcome (Kv.get store "c"));
+  check "len" "2" (string_of_int (Kv.len store));
+  check "remove" "true" (bool_outcome (Kv.remove store "b"));
+  check "remove missing" "false" (bool_outcome (Kv.remove store "b"));
+  check "len after remove" "1" (string_of_int (Kv.len store));
+  (* 50 sets in flight at once, each taking the tokio lock in turn. *)
+  let keys = List.init 50 string_of_int in
+  ignore (Lwt_main.run (Lwt.all (List.map (fun k -> Kv.set store k ("v" ^ k)) keys)));
+  check "len after 50 concurrent sets" "51" (string_of_int (Kv.len store));
+  check "get after concurrent sets" "Some \"v42\"" (string_option_outcome (Kv.get store "42"));
+  (* Equality is the Rust object's identity. *)
+  let other = Kv.create () in
+  check "equal to itself" "true" (string_of_bool (Kv.equal store store));
+  check "not equal to another store" "false" (string_of_bool (Kv.equal store other));
+  check "compare with itself" "0" (string_of_int (Kv.compare store store));
+  check "compare with another store" "true" (string_of_bool (Kv.compare store other <> 0));
+  check "hash is stable" "true" (string_of_bool (Kv.hash store = Kv.hash store));
+  check "abstract type at the top" "true"
+    (string_of_bool (Starter_rust.Kv_store.equal (store : Starter_rust.kv_store) store));
+  (* After close: a sync method raises Closed, an async one gives a rejected promise. *)
+  Kv.close store;
+  Kv.close other;
+  check "len after close" "Closed"
+    (match Kv.len store with
+    | n -> string_of_int n
+    | exception Lwt_rust.Closed _ -> "Closed");
+  check "get after close" "Closed"
+    (match Lwt_main.run (Kv.get store "a") with
+    | _ -> "Ok"
+    | exception Lwt_rust.Closed _ -> "Closed"
+    | exception e -> Printexc.to_string e);
+  check "close twice" "ok"
+    (match Kv.close store with () -> "ok" | exception e -> Printexc.to_string e)
 
 let () =
   (* The first call is a tokio timer: nothing needs calling before. *)
@@ -39,5 +92,6 @@ let () =
   check "countdown" "3 2 1 0"
     (String.concat " "
        (List.map string_of_int (Lwt_main.run (Lwt_stream.to_list (Starter_rust.countdown 3)))));
+  check_kv_store ();
   check "live tasks" "0" (string_of_int (Lwt_rust.stats ()).live_tasks);
   print_endline "starter: all checks passed"

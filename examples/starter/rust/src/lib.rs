@@ -1,24 +1,28 @@
-//! The Rust side of the starter: async functions OCaml calls as externals returning `'a Lwt.t`
-//! (declared in `starter_rust.ml`). Each runs as a task on the OCaml thread, driven by the Lwt
-//! loop; tokio's timers, sockets and files work inside them from the first call.
+//! The Rust side of the starter: functions and one object OCaml calls through the bindings
+//! `lwt-rust-bindgen` generates from this crate's archive (`starter_rust.ml` and `.mli`, see
+//! `rust/dune`). Async functions and methods run as tasks on the OCaml thread, driven by the
+//! Lwt loop; tokio's timers, sockets, files and locks work inside them from the first call.
+//!
+//! The OCaml names are the Rust names; `name = "..."` only chooses the C symbols.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// `add : int -> int -> int Lwt.t`: a value, ready at once.
+/// Adds two integers: a value, ready at once (the promise is already resolved).
 #[lwt_rust::func(name = "starter_add")]
 pub async fn add(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
 }
 
-/// `divide : int -> int -> int Lwt.t`: an `Err` rejects the promise with
-/// `Lwt_rust.Rust_error` carrying its text.
+/// Divides `a` by `b`. An `Err` rejects the promise with `Lwt_rust.Rust_error` carrying its
+/// text: dividing by zero gives `Rust_error "cannot divide 1 by 0"`.
 #[lwt_rust::func(name = "starter_divide")]
 pub async fn divide(a: i64, b: i64) -> Result<i64, String> {
     a.checked_div(b)
         .ok_or_else(|| format!("cannot divide {a} by {b}"))
 }
 
-/// `sleep_ms : int -> int Lwt.t`: a tokio timer; resolves with the milliseconds slept.
+/// Sleeps `ms` milliseconds on a tokio timer; resolves with the milliseconds slept.
 #[lwt_rust::func(name = "starter_sleep_ms")]
 pub async fn sleep_ms(ms: i64) -> Result<i64, String> {
     let ms = u64::try_from(ms).map_err(|_| format!("negative duration: {ms}"))?;
@@ -27,15 +31,68 @@ pub async fn sleep_ms(ms: i64) -> Result<i64, String> {
     Ok(started.elapsed().as_millis() as i64)
 }
 
-/// `file_length : string -> int Lwt.t`: reads a file with tokio; a missing file gives
-/// `Rust_error` with the system's message.
+/// The length in bytes of the file at `path`, read with tokio; a missing file gives
+/// `Lwt_rust.Rust_error` with the system's message.
 #[lwt_rust::func(name = "starter_file_length")]
 pub async fn file_length(path: String) -> Result<i64, std::io::Error> {
     Ok(tokio::fs::read(&path).await?.len() as i64)
 }
 
-/// `countdown : int -> int Lwt_stream.t`: `from`, `from - 1`, ..., `0`, read on demand.
+/// The stream `from`, `from - 1`, ..., `0`, read on demand.
 #[lwt_rust::func(stream, name = "starter_countdown")]
 pub fn countdown(from: i64) -> impl futures::Stream<Item = i64> {
     futures::stream::iter((0..=from).rev())
+}
+
+/// An in-memory key-value store of strings, behind a tokio `RwLock`. OCaml holds it as
+/// `Kv_store.t`; `Kv_store.close` drops it, after which every call raises `Lwt_rust.Closed`.
+#[lwt_rust::object]
+pub struct KvStore {
+    entries: tokio::sync::RwLock<HashMap<String, String>>,
+}
+
+#[lwt_rust::object]
+impl KvStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        KvStore {
+            entries: tokio::sync::RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The value of `key`, or `None` if it has none.
+    pub async fn get(&self, key: String) -> Option<String> {
+        self.entries.read().await.get(&key).cloned()
+    }
+
+    /// Sets `key` to `value`, replacing its value if it has one.
+    pub async fn set(&self, key: String, value: String) {
+        self.entries.write().await.insert(key, value);
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub async fn remove(&self, key: String) -> bool {
+        self.entries.write().await.remove(&key).is_some()
+    }
+
+    /// The number of keys, at once. Raises `Lwt_rust.Rust_error` if a write is in progress
+    /// (never here: no method holds the lock across an `await`).
+    pub fn len(&self) -> Result<i64, String> {
+        let entries = self
+            .entries
+            .try_read()
+            .map_err(|_| "the store is being written".to_owned())?;
+        Ok(entries.len() as i64)
+    }
+
+    /// Whether the store has no key (see `len`).
+    pub fn is_empty(&self) -> Result<bool, String> {
+        Ok(self.len()? == 0)
+    }
+}
+
+impl Default for KvStore {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -1,7 +1,8 @@
 //! The Rust side of the OCaml library `beta`. It depends on lwt_rust renamed `lwt`, so its
-//! functions name the crate: `#[lwt::func(crate = "lwt")]`.
+//! functions name the crate: `#[lwt::func(crate = "lwt")]`. lwt-rust-bindgen generates the
+//! module `Beta` from this crate (../dune).
 
-/// `triple : int -> int Lwt.t`, after a yield (it completes from the executor's queue).
+/// Three times `x`, after a yield (it completes from the executor's queue).
 #[lwt::func(crate = "lwt", name = "beta_triple")]
 pub async fn triple(x: i64) -> i64 {
     let mut yielded = false;
@@ -23,7 +24,7 @@ async fn futures_yield(yielded: &mut bool) {
     .await
 }
 
-/// `fail : string -> unit Lwt.t`: rejected with `Rust_error`.
+/// Fails: the promise is rejected with `Lwt_rust.Rust_error message`.
 #[lwt::func(crate = "::lwt", name = "beta_fail")]
 pub async fn fail(message: String) -> Result<(), String> {
     Err(message)

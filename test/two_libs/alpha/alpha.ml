@@ -1,2 +1,0 @@
-external double : int -> int Lwt.t = "alpha_double"
-external greet : string -> string Lwt.t = "alpha_greet"
