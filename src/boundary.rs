@@ -73,7 +73,7 @@ pub(crate) fn int_arg(raw: Raw) -> i64 {
 }
 
 /// A promise rejected with `Invalid_argument message`: what a stub returns when an argument
-/// fails its [`OCamlRepr`](crate::conv::OCamlRepr) check.
+/// fails its [`OCamlRepr`] check.
 ///
 /// # Panics
 /// Outside the OCaml context, or inside [`with_runtime`](crate::runtime::with_runtime) (it allocates on the OCaml heap).
@@ -143,7 +143,7 @@ fn contained_stub(
 }
 
 /// A stream whose first read fails with `Invalid_argument message` and which then ends:
-/// what a stream stub returns when an argument fails its [`OCamlRepr`](crate::conv::OCamlRepr) check.
+/// what a stream stub returns when an argument fails its [`OCamlRepr`] check.
 ///
 /// # Panics
 /// Outside the OCaml context, or inside [`crate::runtime::with_runtime`] (it allocates).

@@ -104,6 +104,8 @@ mod tests {
         assert_ne!(c, a);
         assert_eq!(slab.get_mut(a), None);
         assert_eq!(slab.get_mut(c), Some(&mut "c"));
+        assert_eq!(slab.get(c), Some(&"c"));
+        assert_eq!(slab.get(a), None);
         assert_eq!(slab.len(), 2);
         let _ = b;
     }

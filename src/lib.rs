@@ -120,7 +120,7 @@ pub use lwt_rust_macros::external;
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::ocaml_type;
 
-/// A Rust object held by OCaml values (see [`object`]).
+/// A Rust object held by OCaml values (see [`macro@object`]).
 #[cfg(feature = "ocaml")]
 pub use object::Obj;
 

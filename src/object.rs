@@ -19,11 +19,11 @@
 //! Invariants:
 //! - the table lives on the owner thread; only it inserts, looks up and removes entries;
 //! - a finaliser (any thread, inside the GC) touches no table: it pushes the key on
-//!   [`FINALISED`] and asks the owner to drain; the owner drops the entries there
-//!   ([`release_finalised`], run first in every drain), so `T`'s destructor runs on the owner
+//!   `FINALISED` and asks the owner to drain; the owner drops the entries there
+//!   (`release_finalised`, run first in every drain), so `T`'s destructor runs on the owner
 //!   thread outside the GC, or on whatever thread drops the last other `Obj<T>`;
-//! - an entry is removed exactly once: by [`release_finalised`], by `close`, or by
-//!   [`release_all`] at shutdown (after which no entry is made: values get [`NOT_HELD`]);
+//! - an entry is removed exactly once: by `release_finalised`, by `close`, or by
+//!   `release_all` at shutdown (after which no entry is made: values get [`NOT_HELD`]);
 //! - entries are taken out of the table before they are dropped, so a destructor that makes
 //!   or closes objects finds the table free;
 //! - a method holds its object through a [`Lease`] (a count without atomics, owner thread
