@@ -74,9 +74,36 @@ let () =
               Alcotest.(check int) "sum" 6 (run (sum (Lwt_stream.of_list [ 1; 2; 3 ]))));
           Alcotest.test_case "handle_tour" `Quick (fun () ->
               Alcotest.(check int) "result" 42 (run (handle_tour ())));
+          Alcotest.test_case "Ttl_cache (an object over tokio)" `Quick (fun () ->
+              let ( let* ) = Lwt.bind in
+              (* The README's OCaml lines, as they are there. *)
+              let program () =
+                let cache = Ttl_cache.create 50 in
+                let* () = Ttl_cache.set cache "k" "v" in
+                let* v = Ttl_cache.get cache "k" in                       (* Some "v" *)
+                let* () = Ttl_cache.expiry cache "k" in
+                let* gone = Ttl_cache.get cache "k" in                    (* None *)
+                Ttl_cache.close cache;                                    (* Ttl_cache.len cache: Lwt_rust.Closed *)
+                Lwt.return (cache, v, gone)
+              in
+              let cache, v, gone = run (program ()) in
+              Alcotest.(check (option string)) "set, then get" (Some "v") v;
+              Alcotest.(check (option string)) "expired" None gone;
+              (match Ttl_cache.len cache with
+              | _ -> Alcotest.fail "len after close"
+              | exception Lwt_rust.Closed m -> Alcotest.(check string) "Closed" "Ttl_cache" m);
+              let live = Ttl_cache.create 1000 in
+              run (Ttl_cache.set live "a" "1");
+              Alcotest.(check int) "len" 1 (Ttl_cache.len live);
+              Ttl_cache.close live;
+              match Ttl_cache.create (-1) with
+              | _ -> Alcotest.fail "a negative ttl was accepted"
+              | exception Lwt_rust.Rust_error m -> Alcotest.(check string) "Err" "negative ttl -1" m);
           Alcotest.test_case "nothing left" `Quick (fun () ->
+              Gc.full_major ();
               let s = Lwt_rust.stats () in
-              Alcotest.(check (list int)) "live tasks, roots, promises, streams" [ 0; 0; 0; 0 ]
-                [ s.live_tasks; s.live_roots; s.live_promises; s.live_streams ]);
+              Alcotest.(check (list int)) "live tasks, roots, promises, streams, objects"
+                [ 0; 0; 0; 0; 0 ]
+                [ s.live_tasks; s.live_roots; s.live_promises; s.live_streams; s.live_objects ]);
         ] );
     ]

@@ -102,3 +102,49 @@ pub async fn file_len_on_tokio(path: String) -> Result<i64, String> {
     let body = io.await.map_err(|err| err.to_string())?;
     Ok(body.map_err(|err| err.to_string())?.len() as i64)
 }
+
+use std::collections::HashMap;
+use tokio::sync::RwLock;
+use tokio::time::Instant;
+
+/// A key-value store of strings whose entries expire `ttl_ms` milliseconds after they are set.
+#[lwt_rust::object]
+pub struct TtlCache {
+    entries: RwLock<HashMap<String, (String, Instant)>>,
+    ttl: std::time::Duration,
+}
+
+#[lwt_rust::object]
+impl TtlCache {
+    /// An empty cache (OCaml: `Ttl_cache.create`).
+    pub fn new(ttl_ms: i64) -> Result<Self, String> {
+        let ttl = u64::try_from(ttl_ms).map_err(|_| format!("negative ttl {ttl_ms}"))?;
+        Ok(TtlCache { entries: RwLock::new(HashMap::new()), ttl: std::time::Duration::from_millis(ttl) })
+    }
+
+    /// Sets `key` to `value`, for the next `ttl_ms` milliseconds.
+    pub async fn set(&self, key: String, value: String) {
+        let expires = Instant::now() + self.ttl;
+        self.entries.write().await.insert(key, (value, expires));
+    }
+
+    /// The value of `key`, unless it is missing or expired.
+    pub async fn get(&self, key: String) -> Option<String> {
+        let entries = self.entries.read().await;
+        entries.get(&key).filter(|(_, expires)| *expires > Instant::now()).map(|(v, _)| v.clone())
+    }
+
+    /// Waits until `key` expires (at once if it is missing).
+    pub async fn expiry(&self, key: String) {
+        let expires = self.entries.read().await.get(&key).map(|(_, expires)| *expires);
+        if let Some(expires) = expires {
+            tokio::time::sleep_until(expires).await;
+        }
+    }
+
+    /// How many entries are stored, expired ones included (`Err` while a `set` holds the lock).
+    pub fn len(&self) -> Result<i64, String> {
+        let entries = self.entries.try_read().map_err(|_| "the cache is being written".to_owned())?;
+        Ok(entries.len() as i64)
+    }
+}
