@@ -400,7 +400,7 @@ let run_all () =
   in
   let sync =
     run_row ~name:"external_sync" ~n:s.sync ~ops:s.sync
-      ~note:"Lwt.return (add_sync i 1) >>= loop; add_sync is a plain Rust external"
+      ~note:"Lwt.return (add_sync i 1) >>= loop; add_sync is a [@@noalloc] Rust external"
       (external_sync s.sync)
   in
   let ready =

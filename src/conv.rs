@@ -128,7 +128,8 @@ pub unsafe fn from_ocaml_checked<T>(cr: &OCamlRuntime, value: RawOCaml) -> Resul
 where
     T: OCamlRepr + FromOCaml<T::Marker>,
 {
-    CLOSED_SEEN.with(|seen| seen.set(None));
+    // No reset of `CLOSED_SEEN` first: an object's check sets it only on its way to failing
+    // (every compound check is a conjunction), and every check runs from here, which takes it.
     // SAFETY: the caller's contract (`value` valid, runtime lock held).
     if unsafe { T::check(value) } {
         // SAFETY: `value` has the shape of `T`'s OCaml type (checked just above) and is read

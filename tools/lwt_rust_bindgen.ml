@@ -555,7 +555,18 @@ let binding ctx ~self (r : record) =
   let ext name parts = declaration ("external " ^ name) parts (Printf.sprintf " = %S" r.symbol) in
   let from = item_name ctx r in
   match r.call with
-  | Raw ocaml -> [ { name; from; ml = ext name [ ocaml ]; mli = ext name [ ocaml ] } ]
+  | Raw ocaml ->
+    (* A trusted type may end with [@@noalloc] (a stub that neither allocates nor calls
+       OCaml): the attribute goes after the symbol. *)
+    let noalloc = "[@@noalloc]" in
+    let n = String.length ocaml and k = String.length noalloc in
+    let ocaml, suffix =
+      if n > k && String.sub ocaml (n - k) k = noalloc then
+        (String.trim (String.sub ocaml 0 (n - k)), " " ^ noalloc)
+      else (ocaml, "")
+    in
+    let e = declaration ("external " ^ name) [ ocaml ] (Printf.sprintf " = %S%s" r.symbol suffix) in
+    [ { name; from; ml = e; mli = e } ]
   | Async ->
     let e = ext name (arrow (result () ^ " Lwt.t")) in
     [ { name; from; ml = e; mli = e } ]
@@ -620,8 +631,9 @@ let object_values ctx (o : record) =
           "let close self = Lwt_rust.Bindgen.sync_result (close__raw self)" ];
       mli =
         doc_comment
-          [ "[close v] releases [v]'s hold on the Rust object, which is dropped once nothing";
-            "else holds it. Any later use of [v] raises [Lwt_rust.Closed]." ]
+          [ "[close v] closes the Rust object: any later use of it from OCaml, through [v] or";
+            "any other value of it, raises [Lwt_rust.Closed]; closing again does nothing. The";
+            "object is dropped at once, or when the last method running on it ends." ]
         @ [ "val close : t -> unit" ];
     };
     plain "equal" "t -> t -> bool" "Stdlib.( = )"

@@ -67,6 +67,13 @@ let good =
     fn "lines" ~call:"try_stream" [] "Bytes";
     fn "raw_thing" ~call:"raw" [] "int -> int -> int"
       ~docs:[ " Declared by hand: `#[lwt_rust::external]`." ];
+    fn "raw_noalloc" ~call:"raw" [] "int -> int [@@noalloc]";
+    record [ "crate fake"; "item type"; "rust Celsius"; "symbol type_Celsius"; "ocaml int" ];
+    record [ "crate fake"; "item type"; "rust Pairish"; "symbol type_Pairish"; "ocaml int * int" ];
+    fn "warmer" ~call:"async" [ "t Celsius"; "p Option<Pairish>" ] "Celsius";
+    fn "call_back" ~call:"async" [ "f OCamlFn < OCamlInt , String >" ] "()";
+    obj "HTTPClient";
+    meth "HTTPClient" "new" ~call:"sync" ~receiver:false [] "HTTPClient";
     fn "method" ~call:"async" [ "type i64" ] "()";
     fn "match" ~call:"sync" [ "type String"; "r#in i64" ] "bool";
     fn "new" ~call:"async" [] "()";

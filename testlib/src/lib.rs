@@ -313,9 +313,9 @@ pub async fn add_yield(a: i64, b: i64) -> i64 {
 /// baseline of the calls above. It reads and returns immediates only, touches neither the
 /// OCaml heap nor this crate's state, so it needs no stub guard and may be called from any
 /// thread holding the runtime lock (`Lwt_preemptive.detach` calls it from a worker): written
-/// by hand for that (a `#[lwt_rust::func]` stub runs guarded, on the OCaml thread). Its
-/// generated binding is an ordinary `external` (lwt-rust-bindgen writes no `[@@noalloc]`).
-#[lwt_rust::external(ocaml = "int -> int -> int")]
+/// by hand for that (a `#[lwt_rust::func]` stub runs guarded, on the OCaml thread). It neither
+/// allocates nor calls OCaml: its binding is `[@@noalloc]`.
+#[lwt_rust::external(ocaml = "int -> int -> int [@@noalloc]")]
 #[export_name = "lwt_rust_demo_add_sync"]
 pub extern "C" fn add_sync(a: Raw, b: Raw) -> Raw {
     // SAFETY: both arguments are OCaml ints (immediates): no pointer is dereferenced.
