@@ -42,6 +42,8 @@ let test_methods () =
   Alcotest.(check int) "async constructor" 7 (Counter.get (await (Counter.create_later 7)));
   Alcotest.(check int) "Result constructor" 3 (Counter.get (Counter.checked 3));
   Alcotest.(check int) "object argument" 13 (Counter.plus c (Counter.create 3));
+  Alcotest.(check (list int)) "stream method" [ 10; 9; 8; 7; 6; 5; 4; 3; 2; 1; 0 ]
+    (await (Lwt_stream.to_list (Counter.countdown c)));
   Counter.close c
 
 let test_errors () =

@@ -114,6 +114,13 @@ impl Counter {
         Ok(self.value.get())
     }
 
+    /// The values from the counter's value down to 0, as a stream (a method's stream owns
+    /// what it needs: it cannot borrow the object).
+    #[lwt_rust(stream)]
+    pub fn countdown(&self) -> impl Stream<Item = i64> {
+        futures::stream::iter((0..=self.value.get()).rev())
+    }
+
     /// Waits until cancelled.
     pub async fn wait_forever(&self) -> i64 {
         futures::future::pending::<()>().await;
