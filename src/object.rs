@@ -2,14 +2,18 @@
 //!
 //! A Rust value `T` made an object lives in an [`Obj<T>`], a shared pointer (an `Arc`) that
 //! Rust code clones freely. A running method's future holds a [`Lease`] on it, so the object
-//! outlives the OCaml value that started the method. On the OCaml side the object is a custom block of
-//! `T`'s own custom operations holding two words:
+//! outlives the OCaml value that started the method. On the OCaml side the object is a custom
+//! block of `T`'s own custom operations holding three words:
 //!
 //! | word | meaning |
 //! |---|---|
 //! | key | this value's entry in the owner thread's table of objects (an `Obj<T>` clone); [`CLOSED`] once closed, [`NOT_HELD`] when made after shutdown |
 //! | id | the object's identity: a number given once per Rust object, never reused |
-//! | object | the address of the object (`Arc::as_ptr`), valid while the key's entry holds it |
+//! | address | the object's (`Arc::as_ptr`), valid while the key's entry holds it: a method's receiver reads it without a table lookup ([`receiver`]) |
+//!
+//! Threads: the table, leases and finalised-key processing belong to the owner thread (the
+//! runtime lock held, inside a stub); the finaliser may run on any thread holding the runtime
+//! lock (inside the GC); an `Obj<T>` goes wherever `T: Send + Sync` allows.
 //!
 //! Why not ocaml-interop's `DynBox` or ocaml-rs's custom blocks: both drop the Rust value
 //! inside the GC finaliser (a destructor that blocks, or calls OCaml, must not run there), and
