@@ -131,6 +131,21 @@ let test_running_method_keeps_its_object () =
   Alcotest.(check int) "a method running at close finishes" 15 (await p);
   Alcotest.(check int) "then dropped, once" 2 (collect_and_count before 2)
 
+(* Object functions called by an OCaml closure that Rust calls (inside the runtime Rust lent
+   to that call): a nested stub, which works as any other. *)
+let test_nested () =
+  let c = Counter.create 1 in
+  let seen = ref [] in
+  let f () =
+    seen := Counter.get c :: !seen;
+    Lwt.map (fun v -> seen := v :: !seen) (Counter.add c 1)
+  in
+  Alcotest.(check int) "three nested rounds" 3 (await (T.call_n f 3));
+  Alcotest.(check (list int)) "each saw the last" [ 4; 3; 3; 2; 2; 1 ] !seen;
+  Counter.close c;
+  Alcotest.(check bool) "close, nested too" true
+    (await (T.call_n (fun () -> Counter.close c; Lwt.return_unit) 1) = 1)
+
 let test_cancel () =
   let before = dropped_now () in
   let c = Counter.create 1 in
@@ -227,6 +242,7 @@ let () =
             test_gc_releases_on_the_ocaml_thread;
           Alcotest.test_case "a running method keeps its object" `Quick
             test_running_method_keeps_its_object;
+          Alcotest.test_case "nested in an OCaml closure Rust calls" `Quick test_nested;
           Alcotest.test_case "cancellation" `Quick test_cancel;
           Alcotest.test_case "in lists, options, tuples, streams; identity" `Quick test_in_values;
           Alcotest.test_case "Send + Sync object across threads" `Quick test_store_across_threads;
