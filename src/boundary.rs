@@ -78,9 +78,7 @@ pub(crate) fn int_arg(raw: Raw) -> i64 {
 /// # Panics
 /// Outside the OCaml context, or inside [`with_runtime`](crate::runtime::with_runtime) (it allocates on the OCaml heap).
 pub fn invalid_argument(message: &str) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::boundary::invalid_argument");
-    // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
-    ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::InvalidArgument, message) })
+    refused_argument("", ArgError::WrongType(message.to_owned()))
 }
 
 /// Runs a stub body that returns an `'a Lwt.t`, in the OCaml context, containing panics: a
@@ -148,8 +146,7 @@ fn contained_stub(
 /// # Panics
 /// Outside the OCaml context, or inside [`crate::runtime::with_runtime`] (it allocates).
 pub fn invalid_argument_stream(message: &str) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::boundary::invalid_argument_stream");
-    failed_stream(FailureKind::InvalidArgument, message)
+    refused_argument_stream("", ArgError::WrongType(message.to_owned()))
 }
 
 fn failed_stream(kind: FailureKind, message: &str) -> ocaml::Raw {
@@ -174,6 +171,9 @@ pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
 
 /// Why a synchronous stub failed: recorded for the calling thread and raised by the OCaml
 /// bindings (`Lwt_rust.Bindgen.sync_result`).
+///
+/// Lives on the thread of the stub that made it (`!Send`: it may hold a root of an OCaml
+/// exception, made on the owner thread only); made and recorded with the runtime lock held.
 pub struct SyncFailure(Pending);
 
 enum Pending {

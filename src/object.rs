@@ -299,7 +299,8 @@ unsafe fn has_type<T: Object>(value: RawOCaml) -> bool {
 unsafe extern "C" fn finalize(value: RawOCaml) {
     // SAFETY: OCaml calls the finaliser on one of our blocks, whose data is the two words.
     let key = unsafe { (*words(value))[0] };
-    if key < 0 {
+    // After shutdown the table is empty: nothing is left to release.
+    if key < 0 || runtime::is_shut_down() {
         return;
     }
     // Inside the GC: no OCaml call, no table. A poisoned lock still holds a valid Vec.
@@ -307,7 +308,7 @@ unsafe extern "C" fn finalize(value: RawOCaml) {
     finalised.push(key);
     let first = finalised.len() == 1;
     drop(finalised);
-    if first && !runtime::is_shut_down() {
+    if first {
         runtime::request_drain_from_any_thread();
     }
 }
@@ -414,23 +415,20 @@ unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
 pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::ArgError> {
     // SAFETY: the caller's contract.
     if !unsafe { has_type::<T>(value) } {
-        return Err(conv::ArgError::WrongType(format!(
-            "expected a value of type {}.t",
-            T::OCAML_MODULE
-        )));
+        return Err(Refusal::WrongType.arg_error::<T>());
     }
     // SAFETY: a block of `T`'s operations (checked above): its words were written by
     // `to_ocaml::<T>`.
     let [key, _, address] = unsafe { *words(value) };
     if key < 0 || runtime::is_shut_down() {
-        return Err(conv::ArgError::Closed(T::OCAML_MODULE));
+        return Err(Refusal::Closed.arg_error::<T>());
     }
     let shared = address as *const Shared<T>;
     // SAFETY: the key's entry holds a strong count on this allocation (see above), so it is
     // alive; owner thread, so the lease count is ours to change.
     unsafe {
         if (*shared).closed.load(Relaxed) {
-            return Err(conv::ArgError::Closed(T::OCAML_MODULE));
+            return Err(Refusal::Closed.arg_error::<T>());
         }
         *(*shared).owner_side.leases.get() += 1;
     }
@@ -440,6 +438,18 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
 enum Refusal {
     WrongType,
     Closed,
+}
+
+impl Refusal {
+    /// What a stub reports for a value of type `T` refused for this reason.
+    fn arg_error<T: Object>(self) -> conv::ArgError {
+        match self {
+            Refusal::WrongType => {
+                conv::ArgError::WrongType(format!("expected a value of type {}.t", T::OCAML_MODULE))
+            }
+            Refusal::Closed => conv::ArgError::Closed(T::OCAML_MODULE),
+        }
+    }
 }
 
 impl<T: Object> OCamlRepr for Obj<T> {

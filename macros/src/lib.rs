@@ -193,6 +193,15 @@ enum Kind {
 }
 
 impl Kind {
+    /// The kind of a function: `stream` / `try_stream` if asked, else by its asyncness.
+    fn of(stream: Option<Kind>, sig: &Signature) -> Kind {
+        match (stream, sig.asyncness.is_some()) {
+            (Some(stream), _) => stream,
+            (None, true) => Kind::Promise,
+            (None, false) => Kind::Sync,
+        }
+    }
+
     fn record(self) -> &'static str {
         match self {
             Kind::Promise => "async",
@@ -790,11 +799,7 @@ fn expand_func(
              #[lwt_rust::object] impl)",
         ));
     }
-    let kind = match (options.stream, sig.asyncness.is_some()) {
-        (Some(stream), _) => stream,
-        (None, true) => Kind::Promise,
-        (None, false) => Kind::Sync,
-    };
+    let kind = Kind::of(options.stream, sig);
     let export = Export {
         krate: &options.krate,
         symbol: options
@@ -1010,11 +1015,7 @@ fn expand_object_impl(
         }
         let mut sig = method.sig.clone();
         ReplaceSelf(&owner).visit_signature_mut(&mut sig);
-        let kind = match (method_options.stream, sig.asyncness.is_some()) {
-            (Some(stream), _) => stream,
-            (None, true) => Kind::Promise,
-            (None, false) => Kind::Sync,
-        };
+        let kind = Kind::of(method_options.stream, &sig);
         let export = Export {
             krate: &options.krate,
             symbol: method_options
