@@ -2,14 +2,14 @@
 
 CARGO ?= cargo
 DUNE ?= dune
-# Where dune builds: DUNE_BUILD_DIR, which dune itself reads, or _build. The OCaml 5 pass
-# (scripts/ocaml5.sh) sets it to _build5, and CARGO_TARGET_DIR and LWT_RUST_TARGET_DIR (read
-# by lib/dune) to target/ocaml5, so that it never touches the host's builds.
+# Where dune builds: DUNE_BUILD_DIR, which dune itself reads, or _build. The other toolchains'
+# passes (scripts/toolchain.sh TC) set it to _build-TC, and CARGO_TARGET_DIR and
+# LWT_RUST_TARGET_DIR (read by lib/dune) to target/TC, so that they never touch the host's builds.
 B := ./$(or $(DUNE_BUILD_DIR),_build)/default
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: all deps build test test-starter test-starter-offline package compile-fail loom stress lint fmt demo \
-	example-tcp example-lines bench clean test-ocaml5 bench-ocaml5
+	example-tcp example-lines bench clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
 
 all: build
 
@@ -105,10 +105,18 @@ bench: build
 # the first time). `make test` then `make stress` there; the benchmark writes
 # bench/results-ocaml5.json and bench/chart-ocaml5.png. See scripts/ocaml5.sh.
 test-ocaml5:
-	FULL=$(FULL) ./scripts/ocaml5.sh test
+	FULL=$(FULL) ./scripts/toolchain.sh ocaml5 test
 
 bench-ocaml5:
-	./scripts/ocaml5.sh bench BENCH_TAG=-ocaml5 $(if $(filter-out 0,$(QUICK)),QUICK=1)
+	./scripts/toolchain.sh ocaml5 bench BENCH_TAG=-ocaml5 $(if $(filter-out 0,$(QUICK)),QUICK=1)
+
+# The same on OCaml 5.4.1, dune 3.24.1, Lwt 6.1.2: Debian forky's packages in a forky root
+# cached in /var/cache/lwt_rust-toolchains/lwt6 (about 4 minutes the first time).
+test-lwt6:
+	FULL=$(FULL) ./scripts/toolchain.sh lwt6 test
+
+bench-lwt6:
+	./scripts/toolchain.sh lwt6 bench BENCH_TAG=-lwt6 $(if $(filter-out 0,$(QUICK)),QUICK=1)
 
 clean:
 	$(DUNE) clean
