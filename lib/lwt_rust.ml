@@ -167,12 +167,31 @@ module Drain = struct
 
   let notification = ref None
 
+  (* The id Rust passes to the C function [lwt_unix_send_notification (intnat)]. Lwt 5 types
+     [make_notification]'s result as [int]; Lwt 6 makes [Lwt_unix.notification] abstract, but
+     its implementation (lwt_unix.ml, 6.0 to 6.1.2: [type notification = int]) is still the
+     same int, the key of the table that the C side's notification buffer indexes. So the
+     coercion is sound for every Lwt the opam file allows (5.6 to 6.1). It is checked, not
+     assumed: should a later Lwt box the id (a record, a custom block), it is not an immediate
+     and the library refuses to start rather than send to a wrong id. *)
+  let id_for_rust (id : Obj.t) =
+    if Obj.is_int id then Ok (Obj.obj id : int)
+    else
+      Error
+        "Lwt_unix.make_notification returned a boxed value: this Lwt no longer represents \
+         notification ids as ints, which lwt_unix_send_notification (called from Rust) needs"
+
   let init () =
     check_thread "Lwt_rust.init";
     if !notification = None then begin
       let id = Lwt_unix.make_notification handle_notification in
-      notification := Some id;
-      start id
+      match id_for_rust (Obj.repr id) with
+      | Ok int_id ->
+          notification := Some id;
+          start int_id
+      | Error reason ->
+          Lwt_unix.stop_notification id;
+          raise (Setup_failed reason)
     end
 
   let shut_down = ref false
@@ -592,4 +611,8 @@ module Bindgen = struct
     | kind -> Task_promise.failure kind (sync_failure_message ())
 
   let[@inline] sync_result v = if sync_failed () then raise (recorded_failure ()) else v
+end
+
+module Internal_for_tests = struct
+  let notification_id = Drain.id_for_rust
 end

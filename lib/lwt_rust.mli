@@ -211,3 +211,12 @@ module Bindgen : sig
       {!Shut_down}). The stub's return value is not looked at when it failed: it is then an
       immediate of no meaning. *)
 end
+
+(**/**)
+
+(** The library's own tests reach a few internals through this module. Not part of the API:
+    it may change in any release. *)
+module Internal_for_tests : sig
+  val notification_id : Obj.t -> (int, string) result
+  (** The check [init] applies to what [Lwt_unix.make_notification] returned. *)
+end
