@@ -53,6 +53,8 @@ module Stubs = struct
   external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
   external set_panic_mode : int -> unit = "lwt_rust_set_panic_report"
   external handshake : int -> string -> int -> int -> string option = "lwt_rust_handshake"
+  external drain_wanted : unit -> bool = "lwt_rust_drain_wanted" [@@noalloc]
+  external release_at_exit : unit -> unit = "lwt_rust_release_at_exit"
   external sync_failed : unit -> bool = "lwt_rust_sync_failed" [@@noalloc]
   external sync_failure_kind : unit -> int = "lwt_rust_sync_failure_kind" [@@noalloc]
   external sync_failure_message : unit -> string = "lwt_rust_sync_failure_message"
@@ -164,6 +166,19 @@ module Drain = struct
      also keeps the engine from blocking meanwhile. No system call. *)
   let schedule_drain () =
     completing (fun () -> Lwt.on_success (Lwt.pause ()) handle_notification)
+
+  (* A drain that a GC finaliser asked for (an object to release) where none could be
+     scheduled (before [init], or outside the Lwt loop): the next turn of the loop runs it, if
+     no stub call did first. One allocation-free call per turn. *)
+  let (_ : Lwt_main.Enter_iter_hooks.hook) =
+    Lwt_main.Enter_iter_hooks.add_first (fun () ->
+        if drain_wanted () then handle_notification ())
+
+  (* The objects still held at exit are dropped now, inside a stub (their destructors may
+     call OCaml or the runtime), not by the Rust thread-local destructors after OCaml is gone,
+     which leak them. Registered at module initialisation: runs after the program's own
+     [at_exit] functions. *)
+  let () = at_exit (fun () -> try release_at_exit () with _ -> ())
 
   let notification = ref None
 

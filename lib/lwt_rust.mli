@@ -157,7 +157,8 @@ val shutdown : unit -> unit Lwt.t
     destructors run now) and its promise rejected with {!Shut_down}; tasks submitted from
     other threads and [Handle::run] calls in flight get a [ShutDown] error; the tokio runtime
     stops; the [Lwt_unix] notification is released. Afterwards, Rust functions return
-    promises rejected with {!Shut_down}, and other threads' handles refuse work. Streams
+    promises rejected with {!Shut_down} (synchronous ones, object constructors included,
+    raise it without running), and other threads' handles refuse work. Streams
     from Rust are dropped too: a read in progress, and every read after, fails with
     {!Shut_down}. Rust objects held by OCaml values (README, "Objects") are dropped, each
     once; using one afterwards raises {!Shut_down}. Wakes that arrive later are ignored.

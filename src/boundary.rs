@@ -216,14 +216,32 @@ fn record_sync_failure(pending: Pending) {
 /// return; any failure (`Err`, a panic, a call from another thread: the body does not run
 /// then) is recorded for this thread, and the stub returns `()`, which the bindings never
 /// look at: `Lwt_rust.Bindgen.sync_result` raises the recorded exception instead.
+///
+/// After `Lwt_rust.shutdown` the body does not run: the call raises `Lwt_rust.Shut_down`, as
+/// an asynchronous function's promise is rejected with it (a constructor would otherwise
+/// return an object that holds nothing).
 pub fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) -> ocaml::Raw {
+    run_sync_stub(true, body)
+}
+
+/// The stub of an object's `close` (`#[lwt_rust::object]` makes it): [`sync_stub`] running
+/// [`close_object`], which stays allowed after shutdown (closing a released value does
+/// nothing).
+pub fn close_stub<T: crate::object::Object>(value: ocaml::Raw) -> ocaml::Raw {
+    run_sync_stub(false, || close_object::<T>(value))
+}
+
+fn run_sync_stub(
+    refuse_after_shutdown: bool,
+    body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>,
+) -> ocaml::Raw {
     // A failure left by an interrupted caller (an asynchronous exception between the stub and
     // `sync_result`) must not be raised by this call.
     if SYNC_FAILED.with(|failed| failed.replace(false)) {
         SYNC_FAILURE.with(|slot| slot.borrow_mut().take());
     }
     contained_stub(
-        || match body() {
+        || match body_unless_shut_down(refuse_after_shutdown, body) {
             Ok(value) => value,
             Err(SyncFailure(pending)) => {
                 record_sync_failure(pending);
@@ -236,6 +254,19 @@ pub fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) -> ocam
         },
         || UNIT,
     )
+}
+
+fn body_unless_shut_down(
+    refuse_after_shutdown: bool,
+    body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>,
+) -> Result<ocaml::Raw, SyncFailure> {
+    if refuse_after_shutdown && runtime::is_shut_down() {
+        return Err(SyncFailure(Pending::Failure(
+            FailureKind::ShutDown,
+            String::new(),
+        )));
+    }
+    body()
 }
 
 /// Whether the last synchronous stub called on this thread failed (`lwt_rust_sync_failed`).

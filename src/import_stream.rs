@@ -25,12 +25,12 @@ use futures::{Future, Stream};
 use ocaml::sys;
 use ocaml_interop::{FromOCaml, OCaml};
 
-use crate::callbacks;
-use crate::conv::{from_ocaml_checked, LwtStream, OCamlRepr, Opaque};
+use crate::callbacks::{self, FailureKind};
+use crate::conv::{from_ocaml_checked, ArgError, LwtStream, OCamlRepr, Opaque};
 use crate::error::{Error, OCamlError};
 use crate::import_promise::Promise;
 use crate::root::Root;
-use crate::runtime::with_runtime;
+use crate::runtime::{is_shut_down, with_runtime};
 
 /// An OCaml `'a Lwt_stream.t` as a Rust [`Stream`] of `T` (the Rust counterpart of `'a`).
 ///
@@ -96,9 +96,20 @@ where
             }
             let field = sys::field(step, 0).read();
             match sys::tag_val(step) {
-                ITEM => {
-                    Step::Item(from_ocaml_checked::<T>(cr, field).map_err(|_| wrong_item::<T>()))
-                }
+                ITEM => Step::Item(match from_ocaml_checked::<T>(cr, field) {
+                    Ok(item) => Ok(item),
+                    // A closed object (or one released at shutdown) is of the right type:
+                    // say what is wrong with it, as an argument would.
+                    Err(ArgError::Closed(module)) => {
+                        let kind = if is_shut_down() {
+                            FailureKind::ShutDown
+                        } else {
+                            FailureKind::Closed
+                        };
+                        Err(exception(callbacks::failure_exception(kind, module)))
+                    }
+                    Err(ArgError::WrongType(_)) => Err(wrong_item::<T>()),
+                }),
                 WAIT => Step::Wait(Promise::attach_raw(field)),
                 FAILED => Step::Item(Err(exception(field))),
                 tag => Step::Item(Err(Error::Rust(format!(

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | key | this value's entry in the owner thread's table of objects (an `Obj<T>` clone); [`CLOSED`] once closed, [`NOT_HELD`] when made after shutdown |
 //! | id | the object's identity: a number given once per Rust object, never reused |
-//! | address | the object's (`Arc::as_ptr`), valid while the key's entry holds it: a method's receiver reads it without a table lookup ([`receiver`]) |
+//! | address | the object's (`Arc::as_ptr`), valid while the key's entry holds it: a method's receiver uses it once the table confirms that ([`receiver`]) |
 //!
 //! Threads: the table, leases and finalised-key processing belong to the owner thread (the
 //! runtime lock held, inside a stub); the finaliser may run on any thread holding the runtime
@@ -26,8 +26,15 @@
 //!   `FINALISED` and asks the owner to drain; the owner drops the entries there
 //!   (`release_finalised`, run first in every drain), so `T`'s destructor runs on the owner
 //!   thread outside the GC, or on whatever thread drops the last other `Obj<T>`;
-//! - an entry is removed exactly once: by `release_finalised`, by `close`, or by
-//!   `release_all` at shutdown (after which no entry is made: values get [`NOT_HELD`]);
+//! - an entry is removed exactly once: by `release_finalised`, by `close`, by
+//!   `release_all` at shutdown (after which no entry is made: values get [`NOT_HELD`]), or by
+//!   `release_at_exit` (an OCaml `at_exit` function); the thread-local table's own destructor
+//!   drops no object (it leaks what is left);
+//! - every drop of an object by the bridge catches a panic of its destructor (counted in
+//!   `Lwt_rust.stats`' `panics`; `close` raises it as `Rust_panic`): none reaches an
+//!   `extern "C"` frame or a destructor already unwinding;
+//! - a finalised key always leaves a drain request behind (`runtime::request_drain_from_any_thread`),
+//!   kept until a drain runs;
 //! - entries are taken out of the table before they are dropped, so a destructor that makes
 //!   or closes objects finds the table free;
 //! - a method holds its object through a [`Lease`] (a count without atomics, owner thread
@@ -42,6 +49,7 @@ use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
@@ -50,6 +58,7 @@ use ocaml_interop::{FromOCaml, OCaml, OCamlRuntime, ToOCaml};
 
 use crate::conv::{self, OCamlRepr};
 use crate::keyed::KeyedSlab;
+use crate::panic_report::{self, Panic};
 use crate::runtime;
 
 /// The key of a value closed by `close`.
@@ -137,6 +146,7 @@ unsafe impl Sync for OwnerSide {}
 trait Entry: Any {
     fn as_any(&self) -> &dyn Any;
     fn owner_side(&self) -> &OwnerSide;
+    fn closed(&self) -> &AtomicBool;
 }
 
 impl<T: Object> Entry for Shared<T> {
@@ -146,10 +156,21 @@ impl<T: Object> Entry for Shared<T> {
     fn owner_side(&self) -> &OwnerSide {
         &self.owner_side
     }
+    fn closed(&self) -> &AtomicBool {
+        &self.closed
+    }
 }
 
 /// Drops a table entry (owner thread), or parks it while a method holds a lease on its object.
+/// A panic of the object's destructor is contained and counted (see [`drop_contained`]).
 fn release(entry: Arc<dyn Entry>) {
+    if let Some(panic) = release_or_panic(entry) {
+        contained_destructor_panic(panic);
+    }
+}
+
+/// [`release`], giving back the panic of the object's destructor, if any, instead of counting it.
+fn release_or_panic(entry: Arc<dyn Entry>) -> Option<Panic> {
     let side = entry.owner_side();
     // SAFETY: owner thread (the module invariant for `OwnerSide`).
     if unsafe { *side.leases.get() } > 0 {
@@ -157,8 +178,28 @@ fn release(entry: Arc<dyn Entry>) {
         let parked = unsafe { &mut *side.parked.get() };
         if parked.is_none() {
             *parked = Some(entry);
+            return None;
         }
-        // Else one parked count is enough: this entry's count goes.
+        // Else one parked count is enough: this entry's count goes (not the last one).
+    }
+    drop_contained(entry)
+}
+
+/// Drops `entry` (possibly the last count of its object, so running `T`'s destructor),
+/// catching a panic there. The bridge drops objects where no caller can be told (a drain at a
+/// stub's exit, `Lwt_rust.stats`, shutdown, exit) and, a panic escaping there would cross an
+/// `extern "C"` frame or a destructor already unwinding: both abort the process.
+fn drop_contained(entry: Arc<dyn Entry>) -> Option<Panic> {
+    catch_unwind(AssertUnwindSafe(move || drop(entry))).err()
+}
+
+/// Counts a destructor's panic the bridge contained (`Lwt_rust.stats`' `panics`; the panic
+/// hook already reported it), and drops its payload, whose own destructor may panic too.
+fn contained_destructor_panic(panic: Panic) {
+    panic_report::count_contained_panic();
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(panic))) {
+        // A payload whose destructor panicked, twice: leaked rather than dropped again.
+        std::mem::forget(payload);
     }
 }
 
@@ -195,8 +236,14 @@ impl<T: Object> Drop for Lease<T> {
                 None
             }
         };
-        // Last: this may drop the object itself.
-        drop(parked);
+        // Last: this may drop the object itself. A lease is dropped by a method's stub or
+        // future, possibly while a panic of the method unwinds: the destructor's own panic
+        // must not escape (a panic during unwinding aborts).
+        if let Some(entry) = parked {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(entry))) {
+                contained_destructor_panic(panic);
+            }
+        }
     }
 }
 
@@ -265,9 +312,23 @@ impl<T: Object + fmt::Debug> fmt::Debug for Obj<T> {
 /// The ocaml-interop marker of an object's OCaml type (`Kv_store.t`).
 pub struct ObjectValue<T>(PhantomData<T>);
 
+/// The owner thread's table of objects. Its destructor (the thread-local's, at thread exit)
+/// drops no object: the objects still held then are leaked (see [`release_at_exit`]).
+struct Table(RefCell<KeyedSlab<Arc<dyn Entry>>>);
+
+impl Drop for Table {
+    /// Runs when thread-locals are destroyed (the process exiting): outside any stub, so an
+    /// object's destructor could neither call OCaml nor use the runtime, and a panic there
+    /// would abort. What is left (objects made after `release_at_exit`) is leaked, as tasks
+    /// still pending at exit are.
+    fn drop(&mut self) {
+        std::mem::forget(self.0.get_mut().take_all());
+    }
+}
+
 thread_local! {
     /// The owner thread's objects held by OCaml values, by key.
-    static TABLE: RefCell<KeyedSlab<Arc<dyn Entry>>> = const { RefCell::new(KeyedSlab::new()) };
+    static TABLE: Table = const { Table(RefCell::new(KeyedSlab::new())) };
 }
 
 /// Keys of values the GC finalised, from any thread, for the owner to release.
@@ -304,13 +365,14 @@ unsafe extern "C" fn finalize(value: RawOCaml) {
         return;
     }
     // Inside the GC: no OCaml call, no table. A poisoned lock still holds a valid Vec.
-    let mut finalised = FINALISED.lock().unwrap_or_else(|p| p.into_inner());
-    finalised.push(key);
-    let first = finalised.len() == 1;
-    drop(finalised);
-    if first {
-        runtime::request_drain_from_any_thread();
-    }
+    FINALISED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(key);
+    // After the push: a drain that clears the request takes the key with it, or a later
+    // request comes. The request is kept until a drain runs (before the executor started
+    // too), so the object is released at the next stub exit or turn of the Lwt loop.
+    runtime::request_drain_from_any_thread();
 }
 
 unsafe extern "C" fn compare(a: RawOCaml, b: RawOCaml) -> i32 {
@@ -331,7 +393,7 @@ pub(crate) fn release_finalised() {
         return;
     }
     let released: Vec<_> = TABLE.with(|table| {
-        let mut table = table.borrow_mut();
+        let mut table = table.0.borrow_mut();
         keys.iter().filter_map(|&key| table.remove(key)).collect()
     });
     released.into_iter().for_each(release);
@@ -341,13 +403,38 @@ pub(crate) fn release_finalised() {
 /// hold nothing, and using any of them raises `Lwt_rust.Shut_down`.
 pub(crate) fn release_all() {
     release_finalised();
-    let all = TABLE.with(|table| table.borrow_mut().take_all());
+    let all = TABLE.with(|table| table.0.borrow_mut().take_all());
     all.into_iter().for_each(release);
+}
+
+/// Drops every object OCaml still holds as the process exits (an OCaml `at_exit` function,
+/// inside a stub: destructors may call OCaml and use the runtime). Unlike [`release_all`] the
+/// bridge goes on: values still in use stop working (`Lwt_rust.Closed`), and objects made
+/// afterwards are leaked at exit by the table's destructor.
+pub(crate) fn release_at_exit() {
+    release_finalised();
+    // A destructor may make or close objects: repeat until none is left (bounded, in case a
+    // destructor makes a new object each time).
+    for _ in 0..100 {
+        let all = TABLE.with(|table| table.0.borrow_mut().take_all());
+        if all.is_empty() {
+            return;
+        }
+        for entry in all {
+            mark_closed(&entry);
+            release(entry);
+        }
+    }
+}
+
+/// Marks the object of `entry` closed (its OCaml values no longer reach it).
+fn mark_closed(entry: &Arc<dyn Entry>) {
+    entry.closed().store(true, Relaxed);
 }
 
 /// How many objects OCaml values hold (`Lwt_rust.stats`-style count, for tests).
 pub fn live_objects() -> usize {
-    TABLE.with(|table| table.borrow().len())
+    TABLE.with(|table| table.0.borrow().len())
 }
 
 /// Checks the OCaml value `value` of type `T`, and gives its object to `found` (borrowed from
@@ -370,7 +457,7 @@ unsafe fn with_object<T: Object, R>(
         return Err(Refusal::Closed);
     }
     TABLE.with(|table| {
-        let table = table.borrow();
+        let table = table.0.borrow();
         let entry = table.get(key).ok_or(Refusal::Closed)?;
         match entry.as_any().downcast_ref::<Shared<T>>() {
             None => Err(Refusal::WrongType),
@@ -403,11 +490,10 @@ unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
 /// the hot path of every method call, so it reads the object's address from the block instead
 /// of looking the key up in the table.
 ///
-/// Why the address is valid: the key's entry holds the object as long as the key is not
-/// negative (`close` makes it negative before it removes the entry) and the bridge is not shut
-/// down (shutdown marks itself before it empties the table); the only other removal is the
-/// finaliser's, once the block itself is unreachable. A block copied with `Obj.dup` shares its
-/// key: like anything made with `Obj`, outside what the types guarantee.
+/// Why the address is valid: it is used only once the table's entry for the block's key is
+/// found to hold that very allocation (a generation-checked slab lookup and a pointer
+/// comparison, no hashing). Without that check, a block copied with `Obj.dup` would keep the
+/// address after `close` or the finaliser of the other copy dropped the object.
 ///
 /// # Safety
 /// Owner thread, inside a stub, runtime lock held; `value` is a valid OCaml value.
@@ -419,13 +505,27 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     }
     // SAFETY: a block of `T`'s operations (checked above): its words were written by
     // `to_ocaml::<T>`.
-    let [key, _, address] = unsafe { *words(value) };
+    let [key, id, address] = unsafe { *words(value) };
     if key < 0 || runtime::is_shut_down() {
         return Err(Refusal::Closed.arg_error::<T>());
     }
     let shared = address as *const Shared<T>;
-    // SAFETY: the key's entry holds a strong count on this allocation (see above), so it is
-    // alive; owner thread, so the lease count is ours to change.
+    // A copy of the block (`Obj.dup`) keeps the key of an entry that `close` or the finaliser
+    // of the other copy removed: the address must not be trusted before the table confirms
+    // that the key still holds this very allocation. (A key whose slot was reused has another
+    // generation; the id, read only once the allocation is known alive, settles the rest.)
+    let held = TABLE.with(|table| {
+        table.0.borrow().get(key).is_some_and(|entry| {
+            std::ptr::addr_eq(Arc::as_ptr(entry), shared)
+                // SAFETY: `entry` holds this allocation (just compared), so it is alive.
+                && unsafe { (*shared).id } as i64 == id
+        })
+    });
+    if !held {
+        return Err(Refusal::Closed.arg_error::<T>());
+    }
+    // SAFETY: the key's entry holds a strong count on this allocation (checked above), so it
+    // is alive; owner thread, so the lease count is ours to change.
     unsafe {
         if (*shared).closed.load(Relaxed) {
             return Err(Refusal::Closed.arg_error::<T>());
@@ -492,7 +592,7 @@ unsafe impl<T: Object> ToOCaml<ObjectValue<T>> for Obj<T> {
             NOT_HELD
         } else {
             let entry: Arc<dyn Entry> = self.0.clone();
-            TABLE.with(|table| table.borrow_mut().insert(entry))
+            TABLE.with(|table| table.0.borrow_mut().insert(entry))
         };
         let held = std::mem::size_of::<Shared<T>>() + 2 * std::mem::size_of::<usize>();
         // SAFETY: `cr` proves the runtime lock; the block's data is three words, written at
@@ -531,12 +631,14 @@ pub unsafe fn close<T: Object>(value: RawOCaml) -> Result<(), String> {
     }
     // SAFETY: as above.
     unsafe { (*words)[0] = CLOSED };
-    let entry = TABLE.with(|table| table.borrow_mut().remove(key));
+    let entry = TABLE.with(|table| table.0.borrow_mut().remove(key));
     if let Some(entry) = entry {
-        if let Some(shared) = entry.as_any().downcast_ref::<Shared<T>>() {
-            shared.closed.store(true, Relaxed);
+        mark_closed(&entry);
+        // The entry is out of the table and the object marked: a panic of the destructor is
+        // the caller's to see (`close` raises `Lwt_rust.Rust_panic`), nothing is left half done.
+        if let Some(panic) = release_or_panic(entry) {
+            std::panic::resume_unwind(panic);
         }
-        release(entry);
     }
     Ok(())
 }

@@ -36,6 +36,21 @@ pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// Panics the bridge caught in destructors it ran outside any task (objects released by a
+/// drain, `Lwt_rust.stats`, shutdown or exit).
+static CONTAINED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a panic of a destructor the bridge contained (see [`contained_panics`]).
+pub(crate) fn count_contained_panic() {
+    CONTAINED.fetch_add(1, Relaxed);
+}
+
+/// Panics caught in destructors the bridge ran outside any task (added to the executor's
+/// own count in `Lwt_rust.stats`' `panics`).
+pub(crate) fn contained_panics() -> u64 {
+    CONTAINED.load(Relaxed)
+}
+
 /// Reports a panic that has no promise to go to (a destructor's, say) on stderr.
 pub(crate) fn report_panic(context: &str, message: &str) {
     eprintln!("lwt_rust: a panic in {context}: {message}");

@@ -185,12 +185,37 @@ pub(crate) fn forward_to_owner(event: Forwarded) {
     }
 }
 
+/// A drain asked for by [`request_drain_from_any_thread`] and not run yet: the next outermost
+/// stub frame drains on its way out, and so does the next turn of the Lwt loop (the OCaml
+/// library's `Enter_iter_hooks` hook reads it through [`drain_wanted`]). Cleared by the drain.
+static DRAIN_WANTED: AtomicBool = AtomicBool::new(false);
+
 /// Asks the owner thread to drain soon, from any thread (a GC finaliser included: no OCaml
-/// call, no runtime lock needed). Does nothing before the executor is started.
+/// call, no runtime lock needed). Never lost: the request stays until a drain runs, so before
+/// the executor is started (no notification to send yet), or in a program that never runs
+/// the Lwt loop, the next stub called drains. Coalesced: one notification until that drain.
 pub(crate) fn request_drain_from_any_thread() {
-    let id = NOTIFICATION.load(SeqCst);
-    if id >= 0 {
-        send_notification(id);
+    if in_ocaml_context() {
+        // A finaliser run by an allocation inside a stub: this stub's exit drains.
+        frame::request_drain();
+    }
+    if !DRAIN_WANTED.swap(true, SeqCst) {
+        let id = NOTIFICATION.load(SeqCst);
+        if id >= 0 {
+            send_notification(id);
+        }
+    }
+}
+
+/// Whether a drain asked for by [`request_drain_from_any_thread`] has not run yet.
+pub(crate) fn drain_wanted() -> bool {
+    DRAIN_WANTED.load(Relaxed)
+}
+
+/// Marks the request of [`request_drain_from_any_thread`] served (a drain is starting).
+fn drain_wanted_served() {
+    if DRAIN_WANTED.load(Relaxed) {
+        DRAIN_WANTED.store(false, SeqCst);
     }
 }
 

@@ -31,6 +31,28 @@ pub extern "C" fn lwt_rust_drain(_unit: Raw) -> Raw {
     })
 }
 
+/// Whether a drain was asked for (a GC finaliser released an object) and has not run: the
+/// OCaml library's `Enter_iter_hooks` hook then drains. Any thread; allocates nothing
+/// (`[@@noalloc]`).
+#[no_mangle]
+pub extern "C" fn lwt_rust_drain_wanted(_unit: Raw) -> Raw {
+    Raw(if runtime::drain_wanted() {
+        ocaml::sys::TRUE
+    } else {
+        ocaml::sys::FALSE
+    })
+}
+
+/// Drops the objects OCaml still holds (an OCaml `at_exit` function): their destructors run
+/// here, inside a stub, rather than in the thread-local destructors after OCaml is gone.
+#[no_mangle]
+pub extern "C" fn lwt_rust_release_at_exit(_unit: Raw) -> Raw {
+    guard(UNIT, || {
+        object::release_at_exit();
+        UNIT
+    })
+}
+
 /// Handles, on the owner thread, what other threads forwarded (see [`Forwarded`]).
 fn handle_forwarded() {
     for event in runtime::take_forwarded() {
@@ -168,7 +190,7 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
             runtime::local_drains() as i64,
             s.drains as i64,
             s.max_batch as i64,
-            s.panics as i64,
+            (s.panics + crate::panic_report::contained_panics()) as i64,
             export_stream::live_streams() as i64,
             object::live_objects() as i64,
         ]

@@ -229,6 +229,85 @@ let test_systhread () =
   Counter.close c;
   Alcotest.(check int) "and the owner's counter at close" 11 (collect_and_count before 11)
 
+module Bomb = T.Bomb
+
+let panics_counted () = (Lwt_rust.stats ()).panics
+
+(* Destructors that panic, wherever the bridge runs them: a drain at a stub's exit (two in one
+   drain), inside [Lwt_rust.stats], at [close] (raised there), at the last lease. The panics
+   are contained and counted, and the bridge goes on. *)
+let test_destructor_panics () =
+  let p0 = panics_counted () in
+  let d0 = T.bombs_dropped () in
+  let make () = ignore (Sys.opaque_identity (Bomb.create true)) in
+  make ();
+  make ();
+  Gc.full_major ();
+  Gc.full_major ();
+  (* The next stub's exit drains, which releases both. *)
+  ignore (T.objects_created ());
+  Alcotest.(check int) "both destructors ran" 2 (T.bombs_dropped () - d0);
+  Alcotest.(check int) "both panics counted" 2 (panics_counted () - p0);
+  make ();
+  Gc.full_major ();
+  Gc.full_major ();
+  let s = Lwt_rust.stats () in
+  Alcotest.(check int) "released inside stats, which still works" 3 (s.panics - p0);
+  Alcotest.(check int) "dropped" 3 (T.bombs_dropped () - d0);
+  let b = Bomb.create true in
+  (match Bomb.close b with
+  | () -> Alcotest.fail "close must raise the destructor's panic"
+  | exception Lwt_rust.Rust_panic m ->
+    Alcotest.(check string) "its message" "a Bomb's destructor panicked" m);
+  (match Bomb.armed b with
+  | _ -> Alcotest.fail "closed"
+  | exception Lwt_rust.Closed _ -> ());
+  let quiet = Bomb.create false in
+  (match Bomb.explode quiet with
+  | _ -> Alcotest.fail "explode panics"
+  | exception Lwt_rust.Rust_panic _ -> ());
+  Bomb.close quiet;
+  Alcotest.(check int) "the executor goes on" 8 (await (Counter.add (Counter.create 5) 3))
+
+(* A copy of an object's block (Obj.dup) outliving the object: its methods raise Closed,
+   never reach freed memory. *)
+let test_dup () =
+  let c = Counter.create 1 in
+  let d : Counter.t = Obj.obj (Obj.dup (Obj.repr c)) in
+  Alcotest.(check int) "the copy works while the object lives" 1 (Counter.get d);
+  Counter.close c;
+  (match Counter.get d with
+  | _ -> Alcotest.fail "a sync method on the copy of a closed object"
+  | exception Lwt_rust.Closed _ -> ());
+  (match Lwt.state (Counter.add d 1) with
+  | Lwt.Fail (Lwt_rust.Closed _) -> ()
+  | _ -> Alcotest.fail "an async method on the copy of a closed object");
+  Counter.close d;
+  let dup_of_fresh () =
+    let e = Counter.create 2 in
+    (Obj.obj (Obj.dup (Obj.repr e)) : Counter.t)
+  in
+  let f = dup_of_fresh () in
+  Gc.full_major ();
+  Gc.full_major ();
+  ignore (Lwt_rust.stats ());
+  (match Counter.get f with
+  | _ -> Alcotest.fail "a sync method on the copy of a collected object"
+  | exception Lwt_rust.Closed _ -> ());
+  match Lwt.state (Counter.add f 1) with
+  | Lwt.Fail (Lwt_rust.Closed _) -> ()
+  | _ -> Alcotest.fail "an async method on the copy of a collected object"
+
+(* A closed object read by Rust from an OCaml stream: Closed, not "is not a Counter.t". *)
+let test_closed_in_stream () =
+  let a = Counter.create 1 and b = Counter.create 2 in
+  Alcotest.(check int) "both open" 3 (await (T.sum_counter_stream (Lwt_stream.of_list [ a; b ])));
+  Counter.close b;
+  (match await (T.sum_counter_stream (Lwt_stream.of_list [ a; b ])) with
+  | _ -> Alcotest.fail "a closed object in the stream"
+  | exception Lwt_rust.Closed m -> Alcotest.(check string) "its module" "Counter" m);
+  Counter.close a
+
 let () =
   Lwt_rust.init ();
   Alcotest.run "objects"
@@ -247,6 +326,9 @@ let () =
           Alcotest.test_case "in lists, options, tuples, streams; identity" `Quick test_in_values;
           Alcotest.test_case "Send + Sync object across threads" `Quick test_store_across_threads;
           Alcotest.test_case "systhread" `Quick test_systhread;
+          Alcotest.test_case "destructors that panic" `Quick test_destructor_panics;
+          Alcotest.test_case "Obj.dup of an object outliving it" `Quick test_dup;
+          Alcotest.test_case "a closed object in an OCaml stream" `Quick test_closed_in_stream;
           Alcotest.test_case "nothing left" `Quick (fun () -> check_nothing_live "objects");
         ] );
     ]

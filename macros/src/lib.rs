@@ -919,7 +919,7 @@ fn expand_object_type(
         #[doc(hidden)]
         #[export_name = #close_symbol]
         pub extern "C" fn #close_stub(value: #krate::ocaml::Raw) -> #krate::ocaml::Raw {
-            #krate::boundary::sync_stub(|| #krate::boundary::close_object::<#ident>(value))
+            #krate::boundary::close_stub::<#ident>(value)
         }
 
         #record

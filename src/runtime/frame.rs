@@ -19,6 +19,7 @@
 //! | `lent` | [`Ctx`] | `with_runtime` | its return; each frame saves and clears it on entry and restores it on exit | at most one `&mut OCamlRuntime` per frame |
 //! | `drain_requested` | [`Ctx`] | [`request_drain`] (an owner wake, or a drain's owner re-arm, inside a frame) | the outermost frame's exit (it drains or schedules) | never sticky: no frame is left with it set without a drain run or scheduled |
 //! | `drains_run` | [`Ctx`] | [`drain_now`] (+1) | never | a frame whose exit finds it changed since entry schedules (re-arm) instead of draining again |
+//! | `DRAIN_WANTED` | `runtime` (atomic) | `request_drain_from_any_thread` (a GC finaliser, any thread) | [`drain_now`], before the drain's work | never lost: kept until a drain runs; the next outermost frame's entry turns it into `drain_requested`, and the next Lwt turn drains (the library's `Enter_iter_hooks` hook) |
 //! | `inner_drain_scheduled` | [`Ctx`] | an inner frame's exit that scheduled a drain | `depth` returning to 0 | at most one drain scheduled by inner frames per outermost frame |
 //! | paused promise | `schedule_drain` in `lib/lwt_rust.ml` | `(hooks().schedule_drain)()` | Lwt resuming paused promises (it calls the drain stub) | Lwt's I/O runs between two batches |
 //!
@@ -133,6 +134,11 @@ impl Entered {
             if !c.owner.get() {
                 return None;
             }
+            if c.depth.get() == 0 && super::drain_wanted() {
+                // A drain asked for where none could be scheduled (a finaliser before the
+                // executor started, say): this outermost frame drains on its way out.
+                c.drain_requested.set(true);
+            }
             c.depth.set(c.depth.get() + 1);
             Some(Entered {
                 lent_before: c.lent.replace(false),
@@ -216,6 +222,9 @@ impl Entered {
 /// shutdown call it; OCaml context only).
 pub(crate) fn drain_now() {
     CTX.with(|c| c.drains_run.set(c.drains_run.get() + 1));
+    // Before the work it stands for (released in `before_drain`): a request made meanwhile
+    // stays set.
+    super::drain_wanted_served();
     (hooks().before_drain)();
     try_with_executor(|ex| ex.drain());
 }

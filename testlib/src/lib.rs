@@ -11,6 +11,7 @@
 //! `add_sync`.
 
 mod misuse;
+mod object_drops;
 mod objects;
 #[rustfmt::skip]
 mod readme;
@@ -159,7 +160,7 @@ pub async fn divide(a: i64, b: i64) -> Result<i64, String> {
 }
 
 /// Futures dropped so far by [`DropCounted`] guards.
-static DROPPED: AtomicU64 = AtomicU64::new(0);
+pub(crate) static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Counts its drop in [`DROPPED`].
 pub(crate) struct DropCounted;

@@ -17,9 +17,9 @@ use lwt_rust::closure::OCamlFn;
 use lwt_rust::handle::Handle;
 use lwt_rust::Obj;
 
-static DROPPED: AtomicI64 = AtomicI64::new(0);
+pub(crate) static DROPPED: AtomicI64 = AtomicI64::new(0);
 static DROPPED_OUTSIDE_OCAML: AtomicI64 = AtomicI64::new(0);
-static CREATED: AtomicI64 = AtomicI64::new(0);
+pub(crate) static CREATED: AtomicI64 = AtomicI64::new(0);
 
 /// Objects of this file made so far.
 #[lwt_rust::func(name = "lwt_rust_demo_objects_created")]

@@ -14,7 +14,7 @@ use lwt_rust::import_stream::OCamlStream;
 /// Items produced so far by the demo streams that count them.
 static PRODUCED: AtomicU64 = AtomicU64::new(0);
 /// Demo streams dropped so far (their [`DropCounted`] guard ran).
-static DROPPED: AtomicU64 = AtomicU64::new(0);
+pub(crate) static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Counts the drop of the stream that owns it in [`DROPPED`].
 struct DropCounted;

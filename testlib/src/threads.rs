@@ -339,7 +339,7 @@ pub fn drop_pending(n: i64) -> (i64, i64) {
 }
 
 /// What the thread started by [`block_until_shutdown`] got back.
-static THREAD_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+pub(crate) static THREAD_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
 /// `block_until_shutdown : unit -> unit`: starts a thread that calls `run_blocking` with a 30 s
 /// timeout (call it while the OCaml thread will not drain, then shut down), and then, after
