@@ -720,8 +720,8 @@ impl Export<'_> {
             }
         };
 
-        let body = quote! {
-            #stub_wrapper(|| {
+        let closure = quote! {
+            || {
                 let args: ::core::result::Result<
                     _,
                     (&'static str, #krate::conv::ArgError),
@@ -733,14 +733,19 @@ impl Export<'_> {
                     ::core::result::Result::Ok((#(#bound,)*)) => #start,
                     ::core::result::Result::Err((context, err)) => #refused,
                 }
-            })
+            }
         };
-        // SAFETY (of the generated `unsafe`): `sync_stub` is the whole body of this stub, which
-        // OCaml calls as an `external`; nothing else is alive here when it raises.
+        // SAFETY (of the generated `unsafe`, around the call only: the function itself is
+        // called outside it): `sync_stub` is the whole body of this stub, which OCaml calls as
+        // an `external`; the closure is moved into it, so nothing else is alive here when it
+        // raises.
         let body = if kind == Kind::Sync {
-            quote! { unsafe { #body } }
+            quote! {
+                let body = #closure;
+                unsafe { #stub_wrapper(body) }
+            }
         } else {
-            body
+            quote! { #stub_wrapper(#closure) }
         };
         // The stub's Rust name repeats the function's, which may start with `_`.
         Ok(quote! {
@@ -972,14 +977,14 @@ fn expand_object_type(
         }
 
         // SAFETY (of the `unsafe`): `sync_stub` is the whole body of this stub, which OCaml
-        // calls as an `external`; nothing else is alive here when it raises.
+        // calls as an `external`; the closure is moved into it, so nothing else is alive here
+        // when it raises.
         #[doc(hidden)]
         #[allow(non_snake_case)]
         #[export_name = #close_symbol]
         pub extern "C" fn #close_stub(value: #krate::ocaml::Raw) -> #krate::ocaml::Raw {
-            unsafe {
-                #krate::boundary::sync_stub(|| #krate::boundary::close_object::<#ident>(value))
-            }
+            let body = || #krate::boundary::close_object::<#ident>(value);
+            unsafe { #krate::boundary::sync_stub(body) }
         }
 
         #record
