@@ -25,8 +25,7 @@
    - [Rust_streams]: Rust streams read by OCaml, their registry and finaliser
      (Rust -> OCaml).
    - [Ocaml_streams]: OCaml streams read by Rust, one step at a time (OCaml -> Rust).
-   - [Registration]: the callbacks Rust calls, the handshake, the direct-return probe.
-   - [Bindgen]: what the generated bindings of synchronous Rust functions call. *)
+   - [Registration]: the callbacks Rust calls, the handshake, the direct-return probe. *)
 
 exception Rust_panic of string
 exception Rust_error of string
@@ -55,10 +54,6 @@ module Stubs = struct
   external handshake : int -> string -> int -> int -> string option = "lwt_rust_handshake"
   external drain_wanted : unit -> bool = "lwt_rust_drain_wanted" [@@noalloc]
   external release_at_exit : unit -> unit = "lwt_rust_release_at_exit"
-  external sync_failed : unit -> bool = "lwt_rust_sync_failed" [@@noalloc]
-  external sync_failure_kind : unit -> int = "lwt_rust_sync_failure_kind" [@@noalloc]
-  external sync_failure_message : unit -> string = "lwt_rust_sync_failure_message"
-  external sync_failure_exn : unit -> exn option = "lwt_rust_sync_failure_exn"
 end
 
 let version = "0.1.0"
@@ -69,7 +64,7 @@ let version = "0.1.0"
 let protocol =
   match Sys.getenv_opt "LWT_RUST_TEST_PROTOCOL" with
   | Some p -> ( try int_of_string p with _ -> -1)
-  | None -> 2
+  | None -> 3
 
 (* Failure codes read by [failure] below, and fields of [stats]: the crate checks both. *)
 let failure_kinds = 7
@@ -580,14 +575,16 @@ module Registration = struct
     Callback.register "lwt_rust.call_attach" call_attach;
     Callback.register "lwt_rust.describe_exn" Printexc.to_string;
     Callback.register "lwt_rust.failure" failure;
-    (* Made now, while nothing can interrupt: what a Rust function returns when making its
-       rejected promise (or stream) was itself interrupted by asynchronous exceptions. *)
+    (* Made now, while nothing can interrupt: what a Rust function returns (a rejected promise
+       or stream) or raises (a synchronous one) when making its own failure was itself
+       interrupted by asynchronous exceptions. *)
     let interrupted =
       Rust_panic
         "Lwt_rust: an asynchronous exception (raised by a finaliser or a signal handler) \
          interrupted the bridge twice while it reported a failure"
     in
     Callback.register "lwt_rust.interrupted_promise" (Lwt.fail interrupted);
+    Callback.register "lwt_rust.interrupted_exception" interrupted;
     Callback.register "lwt_rust.interrupted_stream"
       (Lwt_stream.from (fun () -> settle_later (Lwt.fail interrupted)));
     (* After the callbacks above: the crate checks they are all registered. *)
@@ -608,26 +605,6 @@ let set_tokio_workers = Settings.set_tokio_workers
 let set_drain_budget = Settings.set_drain_budget
 let stats = Counters.stats
 let close_stream = Rust_streams.close_stream
-
-(* A synchronous stub (src/boundary.rs, [sync_stub]) returns its value, or records a failure
-   in a thread-local of the calling thread and returns an immediate of no meaning: the
-   bindings pass what it returned through [sync_result] straight away, before anything can run
-   on this thread in between (no allocation, no OCaml code). The flag is read without
-   allocating; the exception is built only for a failure. *)
-module Bindgen = struct
-  open Stubs
-
-  let recorded_failure () =
-    match sync_failure_kind () with
-    | -1 -> (
-        match sync_failure_exn () with
-        | Some exn -> exn
-        | None -> Rust_panic "lwt_rust: a synchronous stub lost the exception it recorded")
-    | kind -> Task_promise.failure kind (sync_failure_message ())
-
-  let[@inline] sync_result v = if sync_failed () then raise (recorded_failure ()) else v
-end
-
 module Internal_for_tests = struct
   let notification_id = Drain.id_for_rust
 end

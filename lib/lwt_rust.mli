@@ -200,19 +200,6 @@ type stats = {
 val stats : unit -> stats
 (** [stats ()] reads the counters. *)
 
-(** {1 Support for generated bindings} *)
-
-(** What the OCaml bindings written by [lwt-rust-bindgen] call (README, "Bindings generated
-    from Rust"). Not meant to be called by hand. *)
-module Bindgen : sig
-  val sync_result : 'a -> 'a
-  (** [sync_result (f__raw x)] is the value a synchronous Rust function's stub returned, or
-      raises the exception the stub recorded instead (the Rust function's [Err], a panic as
-      {!Rust_panic}, an argument refused as [Invalid_argument], {!Closed}, {!Wrong_thread},
-      {!Shut_down}). The stub's return value is not looked at when it failed: it is then an
-      immediate of no meaning. *)
-end
-
 (**/**)
 
 (** The library's own tests reach a few internals through this module. Not part of the API:

@@ -44,6 +44,11 @@ for every in 2 3 5; do
     > /tmp/lwt_rust_stress_async.log 2>&1 || { tail -30 /tmp/lwt_rust_stress_async.log; exit 1; }
   tail -1 /tmp/lwt_rust_stress_async.log
 done
+echo "== synchronous failures under a signal handler, and Rust items named like C functions, under the same GC"
+for prog in $tests/misuse/sync_signal.exe $tests/misuse/symbols.exe; do
+  LWT_RUST_TEST_COMPACT=1 OCAMLRUNPARAM='s=4k,o=20' $prog > /tmp/lwt_rust_stress_misuse.log 2>&1 \
+    || { cat /tmp/lwt_rust_stress_misuse.log; exit 1; }
+done
 
 if ! command -v valgrind >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -58,7 +63,8 @@ for prog in "$build/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests
             $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
             $tests/test_streams.exe $tests/test_readme.exe $tests/test_objects.exe $tests/test_objects_shutdown.exe \
             $tests/misuse/hostile.exe $tests/misuse/shutdown_first_poll.exe \
-            $tests/misuse/exit_with_queued_task.exe $tests/misuse/systhread_first.exe; do
+            $tests/misuse/exit_with_queued_task.exe $tests/misuse/systhread_first.exe \
+            $tests/misuse/sync_signal.exe $tests/misuse/symbols.exe; do
   echo "-- $prog"
   LWT_RUST_TEST_NO_RSS=1 valgrind --quiet --error-exitcode=99 --leak-check=no $prog > /tmp/lwt_rust_valgrind.log 2>&1 \
     || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors in $prog" >&2; exit 1; }

@@ -6,12 +6,16 @@
 //! Invariants:
 //! - a stub body runs only on the owner thread, inside an `Entered` frame (see `runtime`); off it, the body
 //!   does not run and the stub returns its fallback (or a promise / stream rejected with
-//!   `Lwt_rust.Wrong_thread`), touching none of the bridge's state;
-//! - no panic leaves a function of this module: a panic in the body becomes the fallback or a
-//!   rejected promise / failing stream, and a failure to make that value (an asynchronous
-//!   exception, twice in a row) falls back to one made at initialisation;
-//! - an OCaml value a stub returns is rooted across the exit of its frame whenever that exit
-//!   calls OCaml (to run or schedule a drain), which could move it.
+//!   `Lwt_rust.Wrong_thread`, or a synchronous stub raises it), touching none of the bridge's
+//!   state;
+//! - no panic leaves a function of this module: a panic in the body becomes the fallback, a
+//!   rejected promise / failing stream or a raised exception, and a failure to make that value
+//!   (an asynchronous exception, twice in a row) falls back to one made at initialisation;
+//! - an OCaml value a stub returns (or raises) is rooted across the exit of its frame whenever
+//!   that exit calls OCaml (to run or schedule a drain), which could move it;
+//! - only [`sync_stub`] raises an OCaml exception, from the stub itself, after every Rust value
+//!   of the body was dropped and the frame left: the raise jumps over no frame that would run
+//!   a destructor, and the failure belongs to the call that raised it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -99,6 +103,30 @@ pub fn lwt_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
     )
 }
 
+/// What a stub hands OCaml: the value it returns, or (a synchronous stub only) an exception
+/// to raise. Raw words only: nothing to drop.
+#[derive(Clone, Copy)]
+struct Outcome {
+    value: ocaml::Raw,
+    raise: bool,
+}
+
+impl Outcome {
+    fn value(value: ocaml::Raw) -> Self {
+        Outcome {
+            value,
+            raise: false,
+        }
+    }
+
+    fn raise(exception: ocaml::Raw) -> Self {
+        Outcome {
+            value: exception,
+            raise: true,
+        }
+    }
+}
+
 /// Runs `body` in the OCaml context as a stub returning an OCaml value (a promise or a
 /// stream), keeping the value rooted if leaving the stub calls OCaml. What fails is reported
 /// through `fail` (which makes the value from the failure's kind and message): a call from
@@ -110,6 +138,22 @@ fn contained_stub(
     fail: impl Fn(FailureKind, &str) -> ocaml::Raw,
     last_resort: impl Fn() -> ocaml::Raw,
 ) -> ocaml::Raw {
+    contained(
+        || Ok(Outcome::value(body())),
+        |kind, message| Outcome::value(fail(kind, message)),
+        || Outcome::value(last_resort()),
+    )
+    .value
+}
+
+/// [`contained_stub`] for any [`Outcome`]: `body` may also fail with a kind and a message,
+/// which `fail` turns into the outcome as it does a panic's. The outcome's value (returned or
+/// raised) is rooted across the exit of the frame when that exit calls OCaml.
+fn contained(
+    body: impl FnOnce() -> Result<Outcome, (FailureKind, String)>,
+    fail: impl Fn(FailureKind, &str) -> Outcome,
+    last_resort: impl Fn() -> Outcome,
+) -> Outcome {
     let failed = |kind: FailureKind, message: &str| {
         catch_unwind(AssertUnwindSafe(|| fail(kind, message)))
             .or_else(|_| catch_unwind(AssertUnwindSafe(|| fail(kind, message))))
@@ -123,20 +167,25 @@ fn contained_stub(
             &wrong_thread_message("a Rust function of lwt_rust"),
         );
     };
-    let value = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(value) => value,
+    let outcome = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err((kind, message))) => failed(kind, &message),
         Err(panic) => failed(FailureKind::Panic, &panic_message(&panic)),
     };
     if entered.exit_calls_ocaml() {
         // Leaving the stub will call OCaml (to schedule a drain), which may move the value:
         // keep it rooted across that call.
-        // SAFETY: OCaml context; `value` was made with nothing allocated since.
-        let rooted: Root<Opaque> = unsafe { Root::from_raw(value.0) };
+        // SAFETY: OCaml context; the value was made with nothing allocated since.
+        let rooted: Root<Opaque> = unsafe { Root::from_raw(outcome.value.0) };
         drop(entered);
-        // SAFETY: still inside the stub (the runtime lock is held); returned at once.
-        ocaml::Raw(unsafe { rooted.raw() })
+        Outcome {
+            // SAFETY: still inside the stub (the runtime lock is held); handed to OCaml at
+            // once, with nothing allocated before.
+            value: ocaml::Raw(unsafe { rooted.raw() }),
+            raise: outcome.raise,
+        }
     } else {
-        value
+        outcome
     }
 }
 
@@ -169,11 +218,10 @@ pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
     )
 }
 
-/// Why a synchronous stub failed: recorded for the calling thread and raised by the OCaml
-/// bindings (`Lwt_rust.Bindgen.sync_result`).
+/// Why a synchronous stub failed: the exception its call raises (see [`sync_stub`]).
 ///
 /// Lives on the thread of the stub that made it (`!Send`: it may hold a root of an OCaml
-/// exception, made on the owner thread only); made and recorded with the runtime lock held.
+/// exception, made on the owner thread only).
 pub struct SyncFailure(Pending);
 
 enum Pending {
@@ -199,60 +247,91 @@ impl From<Error> for SyncFailure {
     }
 }
 
-thread_local! {
-    /// The failure of the last synchronous stub called on this thread, until OCaml takes it.
-    static SYNC_FAILURE: std::cell::RefCell<Option<Pending>> = const { std::cell::RefCell::new(None) };
-    /// Whether [`SYNC_FAILURE`] holds one (read on every call, without a borrow).
-    static SYNC_FAILED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn record_sync_failure(pending: Pending) {
-    SYNC_FAILURE.with(|slot| *slot.borrow_mut() = Some(pending));
-    SYNC_FAILED.with(|failed| failed.set(true));
-}
-
 /// Runs the body of a stub of a synchronous Rust function (an ordinary OCaml function in the
-/// generated bindings), in the OCaml context, containing panics. `Ok` is the OCaml value to
-/// return; any failure (`Err`, a panic, a call from another thread: the body does not run
-/// then) is recorded for this thread, and the stub returns `()`, which the bindings never
-/// look at: `Lwt_rust.Bindgen.sync_result` raises the recorded exception instead.
+/// generated bindings), in the OCaml context, containing panics, and returns its `Ok` value to
+/// OCaml. Any failure (`Err`, a panic, a call from another thread: the body does not run then)
+/// is raised as an OCaml exception by this very call, once every Rust value of the body has
+/// been dropped and the stub frame left: the failure travels with the call that failed, so
+/// nothing that runs between two calls (a signal handler, a finaliser calling Rust) can lose,
+/// replace or misattribute it.
+///
+/// # Safety
+/// Call it as the whole body of an `extern "C"` function that OCaml calls as an `external`
+/// (not `[@@noalloc]`), with no other value alive in that function: a failure leaves that
+/// function by an OCaml raise, which returns through none of the calling C or Rust frames
+/// and runs no destructor there. `#[lwt_rust::func]` and `#[lwt_rust::object]` write their
+/// synchronous stubs that way.
 ///
 /// After `Lwt_rust.shutdown` the body does not run: the call raises `Lwt_rust.Shut_down`, as
 /// an asynchronous function's promise is rejected with it (a constructor would otherwise
 /// return an object that holds nothing).
-pub fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) -> ocaml::Raw {
-    run_sync_stub(true, body)
+pub unsafe fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) -> ocaml::Raw {
+    // SAFETY: the caller's contract is the same as `raising_stub`'s.
+    unsafe { raising_stub(true, body) }
 }
 
 /// The stub of an object's `close` (`#[lwt_rust::object]` makes it): [`sync_stub`] running
 /// [`close_object`], which stays allowed after shutdown (closing a released value does
 /// nothing).
-pub fn close_stub<T: crate::object::Object>(value: ocaml::Raw) -> ocaml::Raw {
-    run_sync_stub(false, || close_object::<T>(value))
+///
+/// # Safety
+/// As [`sync_stub`]'s: the whole body of the `extern "C"` close stub.
+pub unsafe fn close_stub<T: crate::object::Object>(value: ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: the caller's contract is the same as `raising_stub`'s.
+    unsafe { raising_stub(false, move || close_object::<T>(value)) }
 }
 
-fn run_sync_stub(
+/// [`sync_stub`], refusing the body after shutdown if asked.
+///
+/// # Safety
+/// As [`sync_stub`]'s: its caller is the whole body of an `extern "C"` stub, and so is this
+/// call in its caller (nothing alive in either frame).
+#[inline(always)]
+unsafe fn raising_stub(
     refuse_after_shutdown: bool,
     body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>,
 ) -> ocaml::Raw {
-    // A failure left by an interrupted caller (an asynchronous exception between the stub and
-    // `sync_result`) must not be raised by this call.
-    if SYNC_FAILED.with(|failed| failed.replace(false)) {
-        SYNC_FAILURE.with(|slot| slot.borrow_mut().take());
+    let outcome = sync_outcome(move || body_unless_shut_down(refuse_after_shutdown, body));
+    if outcome.raise {
+        // SAFETY: OCaml called the stub whose whole body this is (the caller's contract), so
+        // the runtime lock is held and an OCaml exception handler is in place; `outcome.value`
+        // is an exception value made (or read from its root) with nothing allocated since.
+        // Nothing alive in this frame or the stub's needs dropping: `body` was consumed, and
+        // the outcome is two words.
+        unsafe {
+            ocaml::sys::caml_raise(outcome.value.0);
+            // `caml_raise` does not return (ocaml-sys declares it returning `()`).
+            std::hint::unreachable_unchecked()
+        }
     }
-    contained_stub(
-        || match body_unless_shut_down(refuse_after_shutdown, body) {
-            Ok(value) => value,
-            Err(SyncFailure(pending)) => {
-                record_sync_failure(pending);
-                UNIT
+    outcome.value
+}
+
+/// The outcome of a synchronous stub's body: its value, or the exception to raise, made in
+/// the stub frame (an exception from a kind and a message through the registered `failure`;
+/// if asynchronous exceptions interrupt that twice, a `Rust_panic` made at initialisation).
+/// Every Rust value of the body is dropped when it returns.
+fn sync_outcome(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) -> Outcome {
+    contained(
+        || match body() {
+            Ok(value) => Ok(Outcome::value(value)),
+            Err(SyncFailure(Pending::Failure(kind, message))) => Err((kind, message)),
+            Err(SyncFailure(Pending::OCaml(exn))) => {
+                // SAFETY: OCaml context (a stub frame: the root was made here); read from its
+                // root, then the root is dropped, which allocates nothing on the OCaml heap,
+                // and `contained` roots the value again if leaving the frame calls OCaml.
+                Ok(Outcome::raise(ocaml::Raw(unsafe { exn.exception().raw() })))
             }
         },
         |kind, message| {
-            record_sync_failure(Pending::Failure(kind, message.to_owned()));
-            UNIT
+            // SAFETY: `contained` calls this with the runtime lock held (OCaml called the
+            // stub), touching none of the bridge's thread-local state; the exception is raised
+            // at once.
+            let exception = unsafe { callbacks::failure_exception(kind, message) };
+            Outcome::raise(ocaml::Raw(exception))
         },
-        || UNIT,
+        // SAFETY: as above.
+        || Outcome::raise(ocaml::Raw(unsafe { callbacks::interrupted_exception() })),
     )
 }
 
@@ -267,32 +346,6 @@ fn body_unless_shut_down(
         )));
     }
     body()
-}
-
-/// Whether the last synchronous stub called on this thread failed (`lwt_rust_sync_failed`).
-pub(crate) fn sync_failed() -> bool {
-    SYNC_FAILED.with(|failed| failed.get())
-}
-
-/// The failure code of the recorded failure (`callbacks::FailureKind`), or -1 for an OCaml
-/// exception to re-raise as it is; not taken yet.
-pub(crate) fn sync_failure_kind() -> i64 {
-    SYNC_FAILURE.with(|slot| match &*slot.borrow() {
-        Some(Pending::Failure(kind, _)) => *kind as i64,
-        Some(Pending::OCaml(_)) => -1,
-        None => FailureKind::Panic as i64,
-    })
-}
-
-/// Takes the recorded failure: its message (empty for an OCaml exception) and, for an OCaml
-/// exception, the exception itself.
-pub(crate) fn take_sync_failure() -> (String, Option<crate::error::OCamlError>) {
-    SYNC_FAILED.with(|failed| failed.set(false));
-    match SYNC_FAILURE.with(|slot| slot.borrow_mut().take()) {
-        Some(Pending::Failure(_, message)) => (message, None),
-        Some(Pending::OCaml(exn)) => (String::new(), Some(exn)),
-        None => ("lwt_rust: no failure was recorded".to_owned(), None),
-    }
 }
 
 /// The failure an argument refused by [`from_ocaml_checked`](crate::conv::from_ocaml_checked)

@@ -58,6 +58,7 @@ struct Named {
     failure: *const RawOCaml,
     interrupted_promise: *const RawOCaml,
     interrupted_stream: *const RawOCaml,
+    interrupted_exception: *const RawOCaml,
 }
 
 // SAFETY: the addresses are of `caml_named_value` cells, which live as long as the program
@@ -110,6 +111,7 @@ fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
         failure: lookup(c"lwt_rust.failure"),
         interrupted_promise: lookup(c"lwt_rust.interrupted_promise"),
         interrupted_stream: lookup(c"lwt_rust.interrupted_stream"),
+        interrupted_exception: lookup(c"lwt_rust.interrupted_exception"),
     }))
 }
 
@@ -299,6 +301,17 @@ pub(crate) unsafe fn interrupted_promise() -> RawOCaml {
 pub(crate) unsafe fn interrupted_stream() -> RawOCaml {
     // SAFETY: as in `interrupted_promise`.
     with_named(|n| unsafe { *n.interrupted_stream })
+}
+
+/// The exception of [`interrupted_promise`] (`Lwt_rust.Rust_panic`), made once at module
+/// initialisation: what a synchronous stub raises when even making its exception was
+/// interrupted by asynchronous exceptions. Reading it allocates nothing and calls no OCaml.
+///
+/// # Safety
+/// Runtime lock held.
+pub(crate) unsafe fn interrupted_exception() -> RawOCaml {
+    // SAFETY: as in `interrupted_promise`.
+    with_named(|n| unsafe { *n.interrupted_exception })
 }
 
 /// `Lwt.cancel promise` (a no-op on a promise that is not cancelable or already settled).

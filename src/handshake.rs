@@ -15,7 +15,7 @@
 use std::ffi::CStr;
 
 /// The protocol this crate speaks; `lib/lwt_rust.ml` has the same number.
-pub const PROTOCOL: i64 = 2;
+pub const PROTOCOL: i64 = 3;
 
 /// This crate's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -49,6 +49,7 @@ pub const CALLBACKS: &[&CStr] = &[
     c"lwt_rust.failure",
     c"lwt_rust.interrupted_promise",
     c"lwt_rust.interrupted_stream",
+    c"lwt_rust.interrupted_exception",
 ];
 
 /// What differs between the OCaml side's description and this crate's, if anything.

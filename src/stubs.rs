@@ -7,9 +7,10 @@
 //!   forwards what happened to the owner thread (`Lwt.cancel`, a settlement, a close);
 //! - every stub body runs inside [`guard`]: it marks the OCaml context ([`Entered`]) and
 //!   catches any panic, so no panic unwinds into an OCaml frame;
-//! - no stub raises an OCaml exception: errors are returned as values and the OCaml side
+//! - no stub here raises an OCaml exception: errors are returned as values and the OCaml side
 //!   decides (the drain and settle stubs run inside Lwt callbacks, where a raise would reach
-//!   the Lwt engine).
+//!   the Lwt engine). Only the generated stubs of synchronous functions raise
+//!   (`boundary::sync_stub`).
 //!
 //! Stubs on hot paths (drain, settle) take `ocaml::Raw` arguments directly: `#[ocaml::func]`
 //! would root every argument with a boxroot on each call. The others use `#[ocaml::func]`.
@@ -19,7 +20,7 @@ use ocaml::Raw;
 use crate::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
 use crate::export_future;
 use crate::runtime::{self, Forwarded};
-use crate::{boundary, export_stream, import_promise, object, root};
+use crate::{export_stream, import_promise, object, root};
 
 /// The notification handler: drains one budget of ready tasks.
 #[no_mangle]
@@ -198,57 +199,4 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
         .map(|&n| n as ocaml::Int)
         .collect()
     })
-}
-
-// The failure of a synchronous stub (`boundary::sync_stub`), read by
-// `Lwt_rust.Bindgen.sync_result` right after the stub returned. Callable from any thread (the
-// failure of a call off the owner thread, `Wrong_thread`, is read there too): each touches only
-// the calling thread's record.
-
-/// Whether the last synchronous stub called on this thread failed. Allocates nothing
-/// (`[@@noalloc]`).
-#[no_mangle]
-pub extern "C" fn lwt_rust_sync_failed(_unit: Raw) -> Raw {
-    Raw(if boundary::sync_failed() {
-        ocaml::sys::TRUE
-    } else {
-        ocaml::sys::FALSE
-    })
-}
-
-/// The failure code of the recorded failure, or -1 for an OCaml exception (see
-/// `boundary::sync_failure_kind`). Allocates nothing.
-#[no_mangle]
-pub extern "C" fn lwt_rust_sync_failure_kind(_unit: Raw) -> Raw {
-    // SAFETY: tagging an integer reads no memory.
-    Raw(unsafe { ocaml::sys::val_int(boundary::sync_failure_kind() as isize) })
-}
-
-/// Takes the recorded failure and returns its message (an OCaml `string`).
-#[no_mangle]
-pub extern "C" fn lwt_rust_sync_failure_message(_unit: Raw) -> Raw {
-    let (message, _) = boundary::take_sync_failure();
-    // SAFETY: OCaml called this stub (runtime lock held); OCaml copies the bytes.
-    Raw(unsafe {
-        ocaml::sys::caml_alloc_initialized_string(message.len(), message.as_ptr().cast())
-    })
-}
-
-/// Takes the recorded OCaml exception (kind -1) and returns it, the same value, as
-/// `Some exn`; `None` if the failure recorded was not one.
-#[no_mangle]
-pub extern "C" fn lwt_rust_sync_failure_exn(_unit: Raw) -> Raw {
-    match boundary::take_sync_failure() {
-        // SAFETY: OCaml called this stub on the thread that recorded the exception (the owner
-        // thread: only it makes roots), so the runtime lock is held. The option block is
-        // allocated first; the exception is read from its root after that allocation, and the
-        // root is dropped (which allocates nothing on the OCaml heap) after the store.
-        (_, Some(exn)) => unsafe {
-            let some = ocaml::sys::caml_alloc(1, 0);
-            ocaml::sys::store_field(some, 0, exn.exception().raw());
-            drop(exn);
-            Raw(some)
-        },
-        (_, None) => Raw(ocaml::sys::NONE),
-    }
 }

@@ -62,7 +62,7 @@ let wrong_types () =
       Alcotest.(check bool)
         (name ^ ": the message names the function and the expected type")
         true
-        (String.length msg > 0 && String.sub msg 0 (String.length "lwt_rust_demo_") = "lwt_rust_demo_")
+        (String.length msg > 5 && String.sub msg 0 5 = "echo_" && contains msg ": argument 1: ")
     | Error e -> Alcotest.failf "%s: unexpected %s" name (Printexc.to_string e)
     | Ok _ -> Alcotest.failf "%s: a value of the wrong type was accepted" name
   in

@@ -318,7 +318,7 @@ let wrong_argument_type () =
   (match await (read_failure s) with
    | Some (Invalid_argument msg) ->
      Alcotest.(check bool) "names the function" true
-       (contains msg "lwt_rust_demo_count_stream: argument 1")
+       (contains msg "count_stream: argument 1")
    | Some exn -> Alcotest.failf "expected Invalid_argument, got %s" (Printexc.to_string exn)
    | None -> Alcotest.fail "the read succeeded");
   check_ended "after Invalid_argument" s;

@@ -60,9 +60,120 @@ let split_key line =
   | None -> (line, "")
   | Some i -> (String.sub line 0 i, String.sub line (i + 1) (String.length line - i - 1))
 
+(* ---------- Archive layouts ---------- *)
+
+(* A file whose layout this tool knows (an ar archive: a staticlib, an rlib; an ELF file: a
+   shared library, an object) is checked whole before it is scanned: a truncated or damaged
+   one would otherwise give the records of some items only, and bindings missing the rest.
+   Any other file is scanned as it is. *)
+
+let damaged path fmt =
+  Printf.ksprintf
+    (fun s ->
+      fail "%s: truncated or damaged archive (%s): rebuild it; no bindings were written" path s)
+    fmt
+
+(* The unsigned integer of [width] bytes at [at], little- or big-endian; [None] past the end
+   or beyond OCaml's int. *)
+let uint s ~big at width =
+  if at < 0 || at + width > String.length s then None
+  else
+    let rec go k acc =
+      if k = width then Some acc
+      else
+        let byte = Char.code s.[if big then at + k else at + width - 1 - k] in
+        if acc > (max_int - byte) / 256 then None else go (k + 1) ((acc * 256) + byte)
+    in
+    go 0 0
+
+(* An ar archive: 8 bytes of magic, then members, each a 60-byte header (its size in decimal
+   at bytes 48 to 57, then a backquote and a newline) and its data, padded to an even
+   length. *)
+let check_ar path s =
+  let n = String.length s in
+  let rec member at =
+    if at < n then begin
+      if at + 60 > n then damaged path "the member header at byte %d ends at byte %d" at n;
+      if String.sub s (at + 58) 2 <> "`\n" then
+        damaged path "the member header at byte %d is not one" at;
+      let size =
+        match int_of_string_opt (String.trim (String.sub s (at + 48) 10)) with
+        | Some size when size >= 0 -> size
+        | _ -> damaged path "the member at byte %d has no size" at
+      in
+      let stop = at + 60 + size in
+      if stop > n then
+        damaged path "the member at byte %d holds %d bytes, the file ends after %d" at size
+          (n - at - 60);
+      member (stop + (stop land 1))
+    end
+  in
+  member 8
+
+(* An ELF file: its header, program headers and section headers, and every segment and
+   section they place in the file, lie inside it. *)
+let check_elf path s =
+  let n = String.length s in
+  if n < 6 then damaged path "the ELF header ends at byte %d" n;
+  let wide = s.[4] = '\002' and big = s.[5] = '\002' in
+  let field at width =
+    match uint s ~big at width with
+    | Some v -> v
+    | None -> damaged path "the ELF field at byte %d is past the end of the file or too large" at
+  in
+  let word = if wide then 8 else 4 in
+  let header = if wide then 64 else 52 in
+  if n < header then damaged path "the ELF header ends at byte %d" n;
+  let phoff = field (if wide then 0x20 else 0x1c) word in
+  let shoff = field (if wide then 0x28 else 0x20) word in
+  let phentsize = field (if wide then 0x36 else 0x2a) 2 in
+  let phnum = field (if wide then 0x38 else 0x2c) 2 in
+  let shentsize = field (if wide then 0x3a else 0x2e) 2 in
+  let shnum = field (if wide then 0x3c else 0x30) 2 in
+  let inside what at size =
+    if at < 0 || size < 0 || at > n || size > n - at then
+      damaged path "%s at byte %d, %d bytes long, goes past the end of the file (%d bytes)" what
+        at size n
+  in
+  let table what off entsize count (place : int -> unit) =
+    if off > 0 && count > 0 then begin
+      if entsize = 0 then damaged path "the %s table has entries of no size" what;
+      inside ("the " ^ what ^ " table") off (if count > n then n + 1 else entsize * count);
+      for i = 0 to count - 1 do place (off + (i * entsize)) done
+    end
+  in
+  table "program header" phoff phentsize phnum (fun at ->
+      let offset = field (at + if wide then 0x08 else 0x04) word in
+      let filesz = field (at + if wide then 0x20 else 0x10) word in
+      inside "a segment" offset filesz);
+  (* More sections than the header's field holds: the count is section 0's size. *)
+  let shnum =
+    if shnum = 0 && shoff > 0 then begin
+      inside "the section header table" shoff shentsize;
+      field (shoff + if wide then 0x20 else 0x14) word
+    end
+    else shnum
+  in
+  table "section header" shoff shentsize shnum (fun at ->
+      let kind = field (at + 4) 4 in
+      let offset = field (at + if wide then 0x18 else 0x10) word in
+      let size = field (at + if wide then 0x20 else 0x14) word in
+      (* SHT_NULL and SHT_NOBITS occupy nothing in the file. *)
+      if kind <> 0 && kind <> 8 then inside "a section" offset size)
+
+let check_layout path s =
+  if is_at s 0 "!<arch>\n" then check_ar path s
+  else if is_at s 0 "!<thin>\n" then
+    fail
+      "%s: a thin archive, which holds only the names of its members: give the member files, \
+       or build an ordinary archive"
+      path
+  else if is_at s 0 "\127ELF" then check_elf path s
+
 (* Every record in one file, in file order. *)
 let scan path =
   let s = read_file path in
+  check_layout path s;
   let rec go i acc =
     match String.index_from_opt s i marker.[0] with
     | None -> List.rev acc
@@ -320,43 +431,53 @@ type value = {
 }
 
 (* The odoc text of a Rust doc comment (markdown): code spans to [code], fenced blocks to
-   {[ ]}, headings to bold, other odoc-special characters escaped. *)
+   {[ ]}, headings to bold, other odoc-special characters escaped. A paragraph (lines up to a
+   blank line, a heading or a fence) is read as one text, so that a code span may wrap across
+   two lines of the comment (markdown turns its line break into a space). *)
 let odoc_of_markdown lines =
   let strip l = if l <> "" && l.[0] = ' ' then String.sub l 1 (String.length l - 1) else l in
-  let inline line =
-    let b = Buffer.create (String.length line + 8) in
-    let n = String.length line in
+  (* [text] may hold line breaks: outside code spans they are kept. *)
+  let inline text =
+    let b = Buffer.create (String.length text + 8) in
+    let n = String.length text in
     let run_at i =
       let j = ref i in
-      while !j < n && line.[!j] = '`' do incr j done;
+      while !j < n && text.[!j] = '`' do incr j done;
       !j - i
     in
     (* The end of a code span opened by [k] backticks at [i]: the next run of exactly [k]. *)
     let rec closing k i =
       if i >= n then None
-      else if line.[i] = '`' then
+      else if text.[i] = '`' then
         let r = run_at i in
         if r = k then Some i else closing k (i + r)
       else closing k (i + 1)
     in
+    (* A code span's text as markdown reads it: line breaks are spaces, and one space goes at
+       each end when both ends have one (and it is not all spaces). *)
+    let span_text code =
+      let code = String.map (function '\n' -> ' ' | c -> c) code in
+      let m = String.length code in
+      if m >= 2 && code.[0] = ' ' && code.[m - 1] = ' ' && String.trim code <> "" then
+        String.sub code 1 (m - 2)
+      else code
+    in
     let rec go i =
       if i < n then
-        match line.[i] with
+        match text.[i] with
         | '`' -> (
           let k = run_at i in
           match closing k (i + k) with
           | None ->
-            Buffer.add_string b (String.sub line i k);
+            Buffer.add_string b (String.sub text i k);
             go (i + k)
           | Some j ->
-            let code = String.sub line (i + k) (j - i - k) in
-            let code = if k > 1 then String.trim code else code in
             Buffer.add_char b '[';
             String.iter
               (function
                 | ('[' | ']') as c -> Buffer.add_char b '\\'; Buffer.add_char b c
                 | c -> Buffer.add_char b c)
-              code;
+              (span_text (String.sub text (i + k) (j - i - k)));
             Buffer.add_char b ']';
             go (j + k))
         | ('{' | '}' | '[' | ']' | '@') as c ->
@@ -382,22 +503,55 @@ let odoc_of_markdown lines =
     let l = String.trim l in
     String.length l >= 3 && String.sub l 0 3 = "```"
   in
-  let rec go in_code acc = function
-    | [] -> List.rev (if in_code then "]}" :: acc else acc)
-    | l :: rest when is_fence l -> go (not in_code) ((if in_code then "]}" else "{[") :: acc) rest
-    | l :: rest when in_code -> go in_code (l :: acc) rest
+  (* [para]: the lines of the paragraph being read, last first. *)
+  let flush para acc =
+    if para = [] then acc
+    else
+      List.rev_append
+        (String.split_on_char '\n' (inline (String.concat "\n" (List.rev para))))
+        acc
+  in
+  let rec go in_code para acc = function
+    | [] ->
+      let acc = flush para acc in
+      List.rev (if in_code then "]}" :: acc else acc)
+    | l :: rest when is_fence l ->
+      go (not in_code) [] ((if in_code then "]}" else "{[") :: flush para acc) rest
+    | l :: rest when in_code -> go in_code [] (l :: acc) rest
+    | l :: rest when String.trim l = "" -> go in_code [] (l :: flush para acc) rest
     | l :: rest -> (
       match heading l with
-      | Some h -> go in_code (("{b " ^ inline h ^ "}") :: acc) rest
-      | None -> go in_code (inline l :: acc) rest)
+      | Some h -> go in_code [] (("{b " ^ inline h ^ "}") :: flush para acc) rest
+      | None -> go in_code (l :: para) acc rest)
   in
-  let out = go false [] (List.map strip lines) in
+  let out = go false [] [] (List.map strip lines) in
   (* Blank lines at either end go. *)
   let rec drop_blank = function l :: rest when String.trim l = "" -> drop_blank rest | ls -> ls in
   List.rev (drop_blank (List.rev (drop_blank out)))
 
-(* The OCaml lexer reads inside comments too: a nested comment, an unterminated string or a
-   quoted string would break the file. *)
+(* Where a string literal that does not end starts in [s], read as OCaml's lexer reads the
+   inside of a comment, once [s] holds no character literal of a double quote (see
+   [comment_safe]): every double quote then opens or closes a string, and inside a string a
+   backslash escapes the next character. *)
+let unterminated_string s =
+  let n = String.length s in
+  let rec outside i =
+    if i >= n then None else if s.[i] = '"' then inside i (i + 1) else outside (i + 1)
+  and inside start i =
+    if i >= n then Some start
+    else match s.[i] with '"' -> outside (i + 1) | '\\' -> inside start (i + 2) | _ -> inside start (i + 1)
+  in
+  outside 0
+
+(* The OCaml lexer reads inside comments too: a nested comment, a quoted string (opened by a
+   brace, an optional extension name after one or two percent signs, an optional lowercase
+   delimiter and a bar) or a string that does not end would break the file. A space goes after
+   the parenthesis that opens a comment, the star that closes one and the brace that opens a
+   quoted string. Whether a double quote between two single quotes is a character literal or
+   opens a string depends on what precedes it (an identifier takes the single quotes it ends
+   with, and OCaml 5.4's identifiers take non-ASCII letters): a space after the first single
+   quote makes it open a string for every lexer. Then a double quote opening a string that
+   does not end becomes two single quotes, until every string ends. *)
 let comment_safe text =
   let rec fix s =
     let b = Buffer.create (String.length s) in
@@ -408,21 +562,43 @@ let comment_safe text =
         Buffer.add_char b c;
         if i + 1 < n then
           match (c, s.[i + 1]) with
-          | '(', '*' | '*', ')' -> Buffer.add_char b ' '; changed := true
+          | '(', '*' | '*', ')' | '{', '%' -> Buffer.add_char b ' '; changed := true
           | '{', _ ->
+            (* A delimiter is lowercase letters (OCaml 5 takes more): any identifier
+               characters, or bytes of non-ASCII ones. *)
             let j = ref (i + 1) in
-            let lower = function 'a' .. 'z' | '_' -> true | _ -> false in
-            while !j < n && lower s.[!j] do incr j done;
+            let delimiter = function
+              | 'a' .. 'z' | 'A' .. 'Z' | '0' .. '9' | '_' | '\'' | '\128' .. '\255' -> true
+              | _ -> false
+            in
+            while !j < n && delimiter s.[!j] do incr j done;
             if !j < n && s.[!j] = '|' then (Buffer.add_char b ' '; changed := true)
           | _ -> ())
       s;
     if !changed then fix (Buffer.contents b) else s
   in
-  let text = fix text in
-  let quotes = ref 0 in
-  String.iter (fun c -> if c = '"' then incr quotes) text;
-  if !quotes mod 2 = 0 then text
-  else String.concat "''" (String.split_on_char '"' text)
+  let replace_all s sub by =
+    let m = String.length sub in
+    let b = Buffer.create (String.length s) in
+    let rec go i =
+      if i >= String.length s then ()
+      else if i + m <= String.length s && String.sub s i m = sub then (Buffer.add_string b by; go (i + m))
+      else (Buffer.add_char b s.[i]; go (i + 1))
+    in
+    go 0;
+    Buffer.contents b
+  in
+  let rec no_quote_chars s =
+    let s' = replace_all (replace_all s "'\"'" "' \"'") "'\\\"'" "'\\ \"'" in
+    if s' = s then s else no_quote_chars s'
+  in
+  let rec strings s =
+    let s = no_quote_chars s in
+    match unterminated_string s with
+    | None -> s
+    | Some i -> strings (String.sub s 0 i ^ "''" ^ String.sub s (i + 1) (String.length s - i - 1))
+  in
+  strings (fix text)
 
 (* A doc comment; nothing if [lines] says nothing. *)
 let doc_comment lines =
@@ -515,22 +691,6 @@ let value_name ctx (r : record) =
     fail "%s: the Rust name `%s` is not an OCaml value name" (item_name ctx r) r.rust;
   name
 
-(* The OCaml parameter names of a sync wrapper: the Rust ones where they make valid, distinct
-   OCaml names, else x1, x2, ... *)
-let param_names ~raw (r : record) =
-  let names =
-    List.map
-      (fun (n, _) ->
-        let n = strip_raw n in
-        if List.mem n keywords then n ^ "_" else n)
-      r.params
-  in
-  let names = if r.receiver then "self" :: names else names in
-  let ok n = is_lower_ident n && n <> raw in
-  let rec distinct = function [] -> true | n :: rest -> (not (List.mem n rest)) && distinct rest in
-  if List.for_all ok names && distinct names then names
-  else List.mapi (fun i _ -> Printf.sprintf "x%d" (i + 1)) names
-
 (* [head : t1 -> t2 -> r suffix] on one line, or one type a line when that is too long. *)
 let declaration head parts suffix =
   let line = head ^ " : " ^ String.concat " -> " parts ^ suffix in
@@ -574,22 +734,9 @@ let binding ctx ~self (r : record) =
     let e = ext name (arrow (result () ^ " Lwt_stream.t")) in
     [ { name; from; ml = e; mli = e } ]
   | Sync ->
-    let raw = name ^ "__raw" in
-    let ty = arrow (result ()) in
-    let args = param_names ~raw r in
-    let args = if args = [] then "()" else String.concat " " args in
-    [
-      { name = raw; from; ml = []; mli = [] };
-      {
-        name;
-        from;
-        ml =
-          ext raw ty
-          @ [ Printf.sprintf "let %s %s = Lwt_rust.Bindgen.sync_result (%s %s)" name args raw
-                args ];
-        mli = declaration ("val " ^ name) ty "";
-      };
-    ]
+    (* The stub returns the value or raises the failure itself. *)
+    let e = ext name (arrow (result ())) in
+    [ { name; from; ml = e; mli = e } ]
 
 (* Two values with one OCaml name in one scope: an error naming both Rust items. *)
 let check_collisions ?(scope = "") ~what values =
@@ -621,20 +768,18 @@ let object_values ctx (o : record) =
       mli = doc_comment doc @ [ Printf.sprintf "val %s : %s" name ty ];
     }
   in
+  let close = Printf.sprintf "external close : t -> unit = %S" o.symbol in
   [
-    { name = "close__raw"; from = from "close"; ml = []; mli = [] };
     {
       name = "close";
       from = from "close";
-      ml =
-        [ Printf.sprintf "external close__raw : t -> unit = %S" o.symbol;
-          "let close self = Lwt_rust.Bindgen.sync_result (close__raw self)" ];
+      ml = [ close ];
       mli =
         doc_comment
           [ "[close v] closes the Rust object: any later use of it from OCaml, through [v] or";
             "any other value of it, raises [Lwt_rust.Closed]; closing again does nothing. The";
             "object is dropped at once, or when the last method running on it ends." ]
-        @ [ "val close : t -> unit" ];
+        @ [ close ];
     };
     plain "equal" "t -> t -> bool" "Stdlib.( = )"
       [ "[equal a b] is [true] when [a] and [b] are the same Rust object: identity, not";
@@ -766,6 +911,10 @@ let () =
   in
   let crate, ml, mli, files = parse None None None [] (List.tl (Array.to_list Sys.argv)) in
   let crate = match crate with Some c when c <> "" -> c | _ -> fail "no --crate given\n%s" usage in
+  (* A name no crate can have (cargo refuses it) is said so, rather than found in no file. *)
+  if not (is_ident (String.map (function '-' -> '_' | c -> c) crate)) then
+    fail "--crate %s: no crate has that name (letters, digits and _, not starting with a digit)"
+      crate;
   if files = [] then fail "no archive given\n%s" usage;
   let found = List.concat_map scan files in
   let crates = List.sort_uniq compare (List.map crate_of found) in

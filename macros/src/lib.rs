@@ -15,20 +15,23 @@
 //! ```
 //! becomes, in the generated bindings,
 //! ```ocaml
-//! external fetch : string -> int -> string Lwt.t = "fetch"
+//! external fetch : string -> int -> string Lwt.t = "lwt_rust_8_my_crate_fn_fetch"
 //! ```
 //!
 //! # What a stub does
 //!
-//! Next to each exported function the macro emits a C stub (exported under the function's
-//! name, or `name = "..."`; methods under `<crate>_<type>_<method>`) that, on the OCaml thread:
+//! Next to each exported function the macro emits a C stub, exported under a symbol in the
+//! crate's own namespace (`lwt_rust_<n>_<crate>_fn_<name>`, methods
+//! `lwt_rust_<n>_<crate>_method_<m>_<Type>_<name>`: `tools/BINDGEN_SPEC.md`; never the bare Rust name,
+//! which could replace a C library function of the same name), that, on the OCaml thread:
 //! 1. checks and converts every argument to Rust (`lwt_rust::conv::OCamlRepr`) before the
 //!    future exists, so the future owns Rust values only; an argument of the wrong OCaml type
 //!    gives a promise rejected with `Invalid_argument` (a closed object: `Lwt_rust.Closed`);
 //! 2. calls the function and hands its future to `lwt_rust::export_future::spawn_result` (return
 //!    type written `Result<..>` or `...::Result<..>`: `Err` rejects the promise) or
 //!    `spawn_value` (any other return type); a plain `fn` runs at once
-//!    (`lwt_rust::boundary::sync_stub`: `Err` and panics are raised by the binding);
+//!    (`lwt_rust::boundary::sync_stub`: the stub itself raises an `Err`, a panic or a refused
+//!    argument, once every Rust value of the call is dropped);
 //! 3. runs inside `lwt_stub` (or `stream_stub`, `sync_stub`), so a panic anywhere gives a
 //!    promise rejected with (or raises) `Lwt_rust.Rust_panic`.
 //!
@@ -69,8 +72,8 @@ use syn::{
 
 /// Exposes a free function to OCaml (see the crate documentation).
 ///
-/// Arguments: `name = "symbol"` (the C symbol; default: the function's name), `crate =
-/// "path"`, and `stream` or `try_stream`.
+/// Arguments: `name = "part"` (the last part of the C symbol, `..._fn_<part>`; default: the
+/// function's name), `crate = "path"`, and `stream` or `try_stream`.
 #[proc_macro_attribute]
 pub fn func(attr: TokenStream, item: TokenStream) -> TokenStream {
     let function = parse_macro_input!(item as ItemFn);
@@ -107,7 +110,8 @@ pub fn func(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///   `Result<Self, E>`) is a constructor; `new` is named `create` in OCaml.
 /// - Other objects are passed and returned as `Obj<T>` (also inside options, lists, tuples,
 ///   stream items).
-/// - Per method: `#[lwt_rust(name = "symbol")]`, `#[lwt_rust(stream)]`,
+/// - Per method: `#[lwt_rust(name = "part")]` (the last part of its C symbol),
+///   `#[lwt_rust(stream)]`,
 ///   `#[lwt_rust(try_stream)]`, `#[lwt_rust(skip)]` (not exported).
 /// - On the type: `#[lwt_rust::object(crate = "path")]`. Generic types are refused.
 #[proc_macro_attribute]
@@ -166,7 +170,9 @@ pub fn ocaml_type(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Declares the OCaml type of a hand-written stub (an `extern "C" fn` taking and returning
 /// `ocaml::Raw`), so that `lwt-rust-bindgen` writes its `external` too:
 /// `#[lwt_rust::external(ocaml = "'a Lwt.t -> 'a Lwt.t")]`. The function is left unchanged;
-/// its symbol is its `#[export_name]`, or its name (`#[no_mangle]`).
+/// its symbol is its `#[export_name]`, or its name (`#[no_mangle]`): a symbol the user chose,
+/// unlike those of [`func`] and [`object`], which are always in the crate's namespace. Choose
+/// one that nothing else in the program has (not a C library function's name).
 ///
 /// The type is trusted: prefer [`func`], whose types come from the Rust signature.
 #[proc_macro_attribute]
@@ -214,7 +220,7 @@ impl Kind {
 
 /// The arguments of an attribute.
 struct Options {
-    name: Option<String>,
+    name: Option<LitStr>,
     stream: Option<Kind>,
     /// The path of the `lwt_rust` crate in the generated code.
     krate: syn::Path,
@@ -247,7 +253,7 @@ fn options(attr: proc_macro2::TokenStream, allowed: &[&str]) -> syn::Result<Opti
             )));
         }
         match key.as_str() {
-            "name" => options.name = Some(meta.value()?.parse::<LitStr>()?.value()),
+            "name" => options.name = Some(meta.value()?.parse::<LitStr>()?),
             "crate" => options.krate = meta.value()?.parse::<LitStr>()?.parse()?,
             "ocaml" => options.ocaml = Some(meta.value()?.parse::<LitStr>()?.value()),
             "skip" => options.skip = true,
@@ -271,6 +277,38 @@ fn options(attr: proc_macro2::TokenStream, allowed: &[&str]) -> syn::Result<Opti
 /// The crate being compiled, as cargo names it for rustc (`CARGO_CRATE_NAME`).
 fn crate_name() -> String {
     std::env::var("CARGO_CRATE_NAME").unwrap_or_else(|_| "unknown_crate".to_owned())
+}
+
+/// The C symbol of an item of the crate being compiled: `lwt_rust_<n>_<crate>_<item>`, `<n>`
+/// being the length of the crate's name. Every symbol the attributes export is one of these:
+/// never a bare Rust name (a function named `write` or `time` would replace the C library's for
+/// the whole program). The prefix `lwt_rust_` followed by a digit is used by nothing else
+/// (`lwt_rust`'s own stubs are `lwt_rust_<word>`), and the length makes the crate's name end
+/// unambiguously (a crate name never starts with a digit), so two crates' symbols never meet.
+/// Within the crate, `<item>` is `fn_<name>` (a free function), `method_<m>_<Type>_<name>`
+/// (`<m>` the length of `Type`) or `close_<Type>` (an object's `close`).
+fn c_symbol(item: &str) -> String {
+    let krate = crate_name();
+    format!("lwt_rust_{}_{krate}_{item}", krate.len())
+}
+
+/// The part of a C symbol that `name = "..."` gives: a C identifier's characters only.
+fn symbol_part(name: &str, span: proc_macro2::Span) -> syn::Result<String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`name = {name:?}`: the name is part of a C symbol: letters, digits and `_` only"
+            ),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// An identifier without its `r#` (`r#type` → `type`).
+fn unraw(ident: &syn::Ident) -> String {
+    use syn::ext::IdentExt;
+    ident.unraw().to_string()
 }
 
 /// `KvStore` → `kv_store` (a capital starts a word after a lowercase letter or a digit, or
@@ -449,6 +487,8 @@ fn stream_item(ty: &Type) -> Option<&Type> {
 struct Export<'a> {
     krate: &'a syn::Path,
     symbol: String,
+    /// The item as messages name it: `name`, `Type::name`.
+    display: String,
     kind: Kind,
     sig: &'a Signature,
     /// The object type, for a method or associated function.
@@ -473,6 +513,7 @@ impl Export<'_> {
         let Export {
             krate,
             symbol,
+            display,
             kind,
             sig,
             owner,
@@ -514,7 +555,7 @@ impl Export<'_> {
         if *receiver {
             let owner = owner.expect("a receiver is in an impl");
             let message = format!(
-                "{symbol}: the {} value: ",
+                "{display}: the {} value: ",
                 module_name(&snake_case(&owner.to_string()))
             );
             raw_params.push(quote! { raw_self: #krate::ocaml::Raw });
@@ -546,7 +587,7 @@ impl Export<'_> {
             let ty = &typed.ty;
             let raw = format_ident!("raw_{}", position);
             let value = format_ident!("arg_{}", position);
-            let message = format!("{symbol}: argument {}: ", position + 1);
+            let message = format!("{display}: argument {}: ", position + 1);
             raw_params.push(quote! { #raw: #krate::ocaml::Raw });
             conversions.push(quote! {
                 // SAFETY: the stub runs in the OCaml context; every argument is converted
@@ -679,23 +720,40 @@ impl Export<'_> {
             }
         };
 
+        let closure = quote! {
+            || {
+                let args: ::core::result::Result<
+                    _,
+                    (&'static str, #krate::conv::ArgError),
+                > = #krate::runtime::with_runtime(|cr| {
+                    #(#conversions)*
+                    ::core::result::Result::Ok((#(#bound,)*))
+                });
+                match args {
+                    ::core::result::Result::Ok((#(#bound,)*)) => #start,
+                    ::core::result::Result::Err((context, err)) => #refused,
+                }
+            }
+        };
+        // SAFETY (of the generated `unsafe`, around the call only: the function itself is
+        // called outside it): `sync_stub` is the whole body of this stub, which OCaml calls as
+        // an `external`; the closure is moved into it, so nothing else is alive here when it
+        // raises.
+        let body = if kind == Kind::Sync {
+            quote! {
+                let body = #closure;
+                unsafe { #stub_wrapper(body) }
+            }
+        } else {
+            quote! { #stub_wrapper(#closure) }
+        };
+        // The stub's Rust name repeats the function's, which may start with `_`.
         Ok(quote! {
             #[doc(hidden)]
+            #[allow(non_snake_case)]
             #[export_name = #symbol]
             pub extern "C" fn #stub(#(#raw_params),*) -> #krate::ocaml::Raw {
-                #stub_wrapper(|| {
-                    let args: ::core::result::Result<
-                        _,
-                        (&'static str, #krate::conv::ArgError),
-                    > = #krate::runtime::with_runtime(|cr| {
-                        #(#conversions)*
-                        ::core::result::Result::Ok((#(#bound,)*))
-                    });
-                    match args {
-                        ::core::result::Result::Ok((#(#bound,)*)) => #start,
-                        ::core::result::Result::Err((context, err)) => #refused,
-                    }
-                })
+                #body
             }
         })
     }
@@ -800,12 +858,14 @@ fn expand_func(
         ));
     }
     let kind = Kind::of(options.stream, sig);
+    let part = match &options.name {
+        Some(name) => symbol_part(&name.value(), name.span())?,
+        None => unraw(&sig.ident),
+    };
     let export = Export {
         krate: &options.krate,
-        symbol: options
-            .name
-            .clone()
-            .unwrap_or_else(|| sig.ident.to_string()),
+        symbol: c_symbol(&format!("fn_{part}")),
+        display: unraw(&sig.ident),
         kind,
         sig,
         owner: None,
@@ -832,7 +892,7 @@ fn expand_external(
             "#[lwt_rust::external] needs `ocaml = \"<the OCaml type>\"`",
         ));
     };
-    let mut symbol = function.sig.ident.to_string();
+    let mut symbol = unraw(&function.sig.ident);
     for attr in &function.attrs {
         if attr.path().is_ident("export_name") {
             if let syn::Meta::NameValue(nv) = &attr.meta {
@@ -891,7 +951,7 @@ fn expand_object_type(
         format!("lwt_rust/{crate_name}/{ident}\0").as_bytes(),
         proc_macro2::Span::call_site(),
     );
-    let close_symbol = format!("{crate_name}_{snake}_close");
+    let close_symbol = c_symbol(&format!("close_{}", unraw(ident)));
     let close_stub = format_ident!("__lwt_rust_close_{}", snake);
     let mut lines = vec![
         ("crate", crate_name.clone()),
@@ -916,10 +976,14 @@ fn expand_object_type(
             }
         }
 
+        // SAFETY (of the `unsafe`): `close_stub` is the whole body of this stub, which OCaml
+        // calls as an `external`; the closure is moved into it, so nothing else is alive here
+        // when it raises.
         #[doc(hidden)]
+        #[allow(non_snake_case)]
         #[export_name = #close_symbol]
         pub extern "C" fn #close_stub(value: #krate::ocaml::Raw) -> #krate::ocaml::Raw {
-            #krate::boundary::close_stub::<#ident>(value)
+            unsafe { #krate::boundary::close_stub::<#ident>(value) }
         }
 
         #record
@@ -946,8 +1010,7 @@ fn expand_object_impl(
         }
         other => return Err(syn::Error::new_spanned(other, "expected the type's name")),
     };
-    let crate_name = crate_name();
-    let snake = snake_case(&owner.to_string());
+    let owner_name = unraw(&owner);
     let mut generated = Vec::new();
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
@@ -1003,7 +1066,7 @@ fn expand_object_impl(
             }
             _ => false,
         };
-        let name = method.sig.ident.to_string();
+        let name = unraw(&method.sig.ident);
         if RESERVED.contains(&name.as_str()) {
             return Err(syn::Error::new_spanned(
                 &method.sig.ident,
@@ -1016,12 +1079,14 @@ fn expand_object_impl(
         let mut sig = method.sig.clone();
         ReplaceSelf(&owner).visit_signature_mut(&mut sig);
         let kind = Kind::of(method_options.stream, &sig);
+        let part = match &method_options.name {
+            Some(symbol) => symbol_part(&symbol.value(), symbol.span())?,
+            None => name.clone(),
+        };
         let export = Export {
             krate: &options.krate,
-            symbol: method_options
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("{crate_name}_{snake}_{name}")),
+            symbol: c_symbol(&format!("method_{}_{owner_name}_{part}", owner_name.len())),
+            display: format!("{owner_name}::{name}"),
             kind,
             sig: &sig,
             owner: Some(&owner),

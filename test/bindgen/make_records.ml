@@ -5,9 +5,12 @@
 let record lines =
   "\000LWT_RUST_BINDINGS_1\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
 
+(* The C symbol the macros give an item of [crate] (tools/BINDGEN_SPEC.md). *)
+let symbol crate item = Printf.sprintf "lwt_rust_%d_%s_%s" (String.length crate) crate item
+
 let fn ?(crate = "fake") ?(docs = []) ~call rust params returns =
   record
-    ([ "crate " ^ crate; "item function"; "rust " ^ rust; "symbol lwt_rust_" ^ crate ^ "_" ^ rust;
+    ([ "crate " ^ crate; "item function"; "rust " ^ rust; "symbol " ^ symbol crate ("fn_" ^ rust);
        "call " ^ call ]
     @ List.map (fun p -> "param " ^ p) params
     @ (if call = "raw" then [ "ocaml " ^ returns ] else [ "returns " ^ returns ])
@@ -15,7 +18,7 @@ let fn ?(crate = "fake") ?(docs = []) ~call rust params returns =
 
 let meth ?(docs = []) ~call ~receiver owner rust params returns =
   record
-    ([ "crate fake"; "item method"; "rust " ^ rust; "symbol lwt_rust_fake_" ^ owner ^ "_" ^ rust;
+    ([ "crate fake"; "item method"; "rust " ^ rust; "symbol " ^ symbol "fake" (Printf.sprintf "method_%d_%s_%s" (String.length owner) owner rust);
        "owner " ^ owner; "call " ^ call; "receiver " ^ if receiver then "yes" else "no" ]
     @ List.map (fun p -> "param " ^ p) params
     @ (if call = "raw" then [ "ocaml " ^ returns ] else [ "returns " ^ returns ])
@@ -23,7 +26,7 @@ let meth ?(docs = []) ~call ~receiver owner rust params returns =
 
 let obj ?(docs = []) rust =
   record
-    ([ "crate fake"; "item object"; "rust " ^ rust; "symbol lwt_rust_fake_" ^ rust ^ "_close" ]
+    ([ "crate fake"; "item object"; "rust " ^ rust; "symbol " ^ symbol "fake" ("close_" ^ rust) ]
     @ List.map (fun d -> "doc" ^ d) docs)
 
 (* Bytes around the records: NULs, a near-miss marker, binary noise. *)
@@ -83,6 +86,17 @@ let good =
           " assert_eq!(v[0], 1);"; " ```"; ""; " # Errors"; "";
           " Fails with ``a `tick` b`` when 5\" (*) is [late]." ];
     obj "Other" ~docs:[ " Something else." ];
+    (* Doc comments the OCaml lexer reads as quoted strings or strings, and a code
+       span wrapped across two lines. *)
+    fn "quoting" ~call:"sync" [] "()"
+      ~docs:
+        [ " Quoted extensions: {%ext|a|} and {%%ext.attr|b|}, {%ext id|c|id} and {|d|},";
+          " also in code: `{%ext|a|}`, `{%%ext.attr|b|}` and `{id|c|id}`.";
+          " The character '\"' then one \" alone; `'\"'` in code then \" again;";
+          " a'\"' after an identifier, and '\\\"' escaped.";
+          " A code span `wraps across";
+          " two lines` and ``another `one";
+          " does`` too." ];
     meth "KvStore" "new" ~call:"sync" ~receiver:false [ "path String" ] "KvStore"
       ~docs:[ " Opens the store at `path`." ];
     meth "KvStore" "get" ~call:"async" ~receiver:true [ "key String" ] "Option < String >"
@@ -104,8 +118,36 @@ let write name parts =
   List.iter (output_string oc) parts;
   close_out oc
 
+(* An ar archive (a staticlib's, an rlib's layout) of [members]. *)
+let ar members =
+  "!<arch>\n"
+  ^ String.concat ""
+      (List.map
+         (fun (name, data) ->
+           Printf.sprintf "%-16s%-12s%-6s%-6s%-8s%-10d`\n" (name ^ "/") "0" "0" "0" "644"
+             (String.length data)
+           ^ data
+           ^ if String.length data land 1 = 1 then "\n" else "")
+         members)
+
+(* The first 64 bytes of a 64-bit little-endian ELF file whose section header table (3
+   entries of 64 bytes) is at byte 1048576. *)
+let elf_header =
+  let b = Bytes.make 64 '\000' in
+  Bytes.blit_string "\127ELF\002\001\001" 0 b 0 7;
+  Bytes.set b 0x2a '\016' (* e_shoff = 0x100000 *);
+  Bytes.set b 0x3a '\064' (* e_shentsize = 64 *);
+  Bytes.set b 0x3c '\003' (* e_shnum = 3 *);
+  Bytes.to_string b
+
 let () =
   write "records.bin" good;
+  (* The same records in an ar archive, which is checked whole first: cut short, it
+     is refused; so is an ELF file whose section headers lie past its end. *)
+  let archive = ar [ ("junk.o", junk 33); ("records.o", String.concat "" good) ] in
+  write "records.a" [ archive ];
+  write "truncated.a" [ String.sub archive 0 (String.length archive - 100) ];
+  write "truncated.so" [ elf_header; String.concat "" good ];
   write "unknown_type.bin"
     [ junk 10; fn "lookup" ~call:"async" [ "key String"; "m HashMap < String , i64 >" ] "()" ];
   write "collision.bin"

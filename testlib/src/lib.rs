@@ -3,12 +3,17 @@
 //! They are written the way a user of the crate writes theirs, in a crate of their own that
 //! depends on `lwt_rust`, built as the one staticlib of every test program (`testlib/dune`).
 //! Their OCaml bindings (module `Lwt_rust_testlib`) are generated from the compiled crate by
-//! `lwt-rust-bindgen`: the OCaml names are the Rust names (`name = "..."` / `export_name` keep
-//! the C symbols `lwt_rust_demo_*`). The few stubs written by hand (for what no Rust type
+//! `lwt-rust-bindgen`: the OCaml names are the Rust names, the C symbols the attributes' own
+//! (`lwt_rust_<n>_lwt_rust_testlib_...`; the typed echoes give part of theirs with
+//! `name = "..."`; the hand-written stubs keep `lwt_rust_demo_*`). The few stubs written by hand (for what no Rust type
 //! can say: polymorphic promises, resolvers, misuse of the internals) use
 //! `lwt_rust::__private`, internals kept out of the API, and declare their OCaml type with
 //! `#[lwt_rust::external]`. Every stub runs on the OCaml thread, inside a stub guard, except
 //! `add_sync`.
+
+// Names the attributes derive from the items' (the stubs', the records') must not draw these
+// lints in a user's crate (`symbols.rs` has items named with a leading underscore).
+#![deny(nonstandard_style)]
 
 mod misuse;
 mod object_drops;
@@ -16,6 +21,7 @@ mod objects;
 #[rustfmt::skip]
 mod readme;
 mod streams;
+mod symbols;
 mod threads;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -36,7 +42,7 @@ use lwt_rust::runtime::with_runtime;
 /// promise, `n` times in sequence, then resolves with the number of completed calls. An
 /// exception from `f` (raised or carried by its promise) rejects the result with that same
 /// exception.
-#[lwt_rust::func(name = "lwt_rust_demo_callback_loop")]
+#[lwt_rust::func]
 pub async fn callback_loop(f: OCamlFn<(), ()>, n: i64) -> Result<i64, Error> {
     let mut completed = 0;
     while completed < n {
@@ -95,7 +101,7 @@ pub extern "C" fn panic_after_await(promise: Raw) -> Raw {
 }
 
 /// `rust_error : string -> unit Lwt.t`: a task that fails with a Rust error carrying the text.
-#[lwt_rust::func(name = "lwt_rust_demo_rust_error")]
+#[lwt_rust::func]
 pub async fn rust_error(message: String) -> Result<(), Error> {
     Err(Error::Rust(message))
 }
@@ -152,7 +158,7 @@ typed_echo! {
 }
 
 /// `divide : int -> int -> int Lwt.t`: a `Result` return: `Err` becomes `Rust_error`.
-#[lwt_rust::func(name = "lwt_rust_demo_divide")]
+#[lwt_rust::func]
 pub async fn divide(a: i64, b: i64) -> Result<i64, String> {
     yield_once().await;
     a.checked_div(b)
@@ -172,13 +178,13 @@ impl Drop for DropCounted {
 }
 
 /// `dropped_futures : unit -> int`: how many guarded demo futures have been dropped.
-#[lwt_rust::func(name = "lwt_rust_demo_dropped_futures")]
+#[lwt_rust::func]
 pub fn dropped_futures() -> i64 {
     DROPPED.load(Relaxed) as i64
 }
 
 /// `never : unit -> unit Lwt.t`: a future that never completes and counts its drop.
-#[lwt_rust::func(name = "lwt_rust_demo_never")]
+#[lwt_rust::func]
 pub async fn never() {
     let _guard = DropCounted;
     // Keep a waker registered so the task stays alive (only cancellation ends it).
@@ -230,7 +236,7 @@ pub extern "C" fn first_of(first: Raw, second: Raw) -> Raw {
 /// `forgotten : unit -> unit Lwt.t`: a future that returns `Pending` without keeping its
 /// waker, so nothing can ever wake it. Its promise stays pending (as for any future that
 /// never completes) and `Lwt.cancel` frees it.
-#[lwt_rust::func(name = "lwt_rust_demo_forgotten")]
+#[lwt_rust::func]
 pub async fn forgotten() {
     let _guard = DropCounted;
     std::future::pending::<()>().await
@@ -247,7 +253,7 @@ impl Drop for PanicOnDrop {
 
 /// `panic_in_drop : bool -> unit Lwt.t`: completes (after yielding if asked) while holding a
 /// value whose destructor panics.
-#[lwt_rust::func(name = "lwt_rust_demo_panic_in_drop")]
+#[lwt_rust::func]
 pub async fn panic_in_drop(yield_first: bool) {
     let _guard = PanicOnDrop;
     maybe_yield(yield_first).await;
@@ -255,7 +261,7 @@ pub async fn panic_in_drop(yield_first: bool) {
 
 /// `never_panic_in_drop : unit -> unit Lwt.t`: never completes; its destructor panics when
 /// the promise is cancelled.
-#[lwt_rust::func(name = "lwt_rust_demo_never_panic_in_drop")]
+#[lwt_rust::func]
 pub async fn never_panic_in_drop() {
     let _guard = PanicOnDrop;
     futures::future::poll_fn(|cx| {
@@ -287,7 +293,7 @@ unsafe impl ToOCaml<OCamlInt> for Unconvertible {
 }
 
 /// `panic_in_conversion : bool -> int Lwt.t`: its output's conversion to OCaml panics.
-#[lwt_rust::func(name = "lwt_rust_demo_panic_in_conversion")]
+#[lwt_rust::func]
 pub async fn panic_in_conversion(yield_first: bool) -> Unconvertible {
     maybe_yield(yield_first).await;
     Unconvertible
@@ -297,14 +303,14 @@ pub async fn panic_in_conversion(yield_first: bool) -> Unconvertible {
 
 /// `add_ready : int -> int -> int Lwt.t`: a Rust async fn whose future is ready on its first
 /// poll, so the stub returns an already resolved promise (no task).
-#[lwt_rust::func(name = "lwt_rust_demo_add_ready")]
+#[lwt_rust::func]
 pub async fn add_ready(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
 }
 
 /// `add_yield : int -> int -> int Lwt.t`: the same addition after yielding once
 /// ([`yield_once`]), so it completes from the executor's queue (the task path).
-#[lwt_rust::func(name = "lwt_rust_demo_add_yield")]
+#[lwt_rust::func]
 pub async fn add_yield(a: i64, b: i64) -> i64 {
     yield_once().await;
     a.wrapping_add(b)
@@ -328,7 +334,7 @@ pub extern "C" fn add_sync(a: Raw, b: Raw) -> Raw {
 
 /// `direct_return : unit -> bool`: whether ready calls build their `Lwt.return` block
 /// themselves, i.e. the start-up probe of the layout passed (printed by the benchmark).
-#[lwt_rust::func(name = "lwt_rust_demo_direct_return")]
+#[lwt_rust::func]
 pub fn direct_return() -> bool {
     lwt_rust::__private::direct_return()
 }
@@ -336,7 +342,7 @@ pub fn direct_return() -> bool {
 /// `trim_malloc : unit -> unit`: hands the C heap's free memory back to the system (glibc's
 /// `malloc_trim`; nothing elsewhere), so that the benchmarks' RSS measurements start from the
 /// same floor however much earlier runs allocated and freed.
-#[lwt_rust::func(name = "lwt_rust_demo_trim_malloc")]
+#[lwt_rust::func]
 pub fn trim_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -350,7 +356,7 @@ pub fn trim_malloc() {
 
 /// `out_of_range : bool -> int Lwt.t`: returns 2^62, one more than OCaml's `max_int`, after
 /// yielding if asked: refused with `Rust_error`, never truncated.
-#[lwt_rust::func(name = "lwt_rust_demo_out_of_range")]
+#[lwt_rust::func]
 pub async fn out_of_range(yield_first: bool) -> i64 {
     maybe_yield(yield_first).await;
     1 << 62
@@ -358,19 +364,19 @@ pub async fn out_of_range(yield_first: bool) -> i64 {
 
 /// `out_of_range_nested : unit -> (int * int list) option Lwt.t`: a value whose one nested
 /// `int` does not fit (`min_int - 1`).
-#[lwt_rust::func(name = "lwt_rust_demo_out_of_range_nested")]
+#[lwt_rust::func]
 pub async fn out_of_range_nested() -> Option<(i64, Vec<i64>)> {
     Some((1, vec![2, -(1 << 62) - 1]))
 }
 
 /// `panic : string -> unit Lwt.t`: panics at once with the message (the panic report tests).
-#[lwt_rust::func(name = "lwt_rust_demo_panic")]
+#[lwt_rust::func]
 pub async fn panic(message: String) {
     panic!("{message}");
 }
 
 /// `crate_version : unit -> string`: the version of the `lwt_rust` crate linked in.
-#[lwt_rust::func(name = "lwt_rust_demo_crate_version")]
+#[lwt_rust::func]
 pub fn crate_version() -> String {
     lwt_rust::VERSION.to_owned()
 }

@@ -54,7 +54,7 @@ pub extern "C" fn attach_from_foreign_thread(_unit: Raw) -> Raw {
 
 /// `spin : unit -> unit Lwt.t`: a task that wakes itself on every poll, for ever (until
 /// cancelled; counted by `dropped_futures` then).
-#[lwt_rust::func(name = "lwt_rust_demo_spin")]
+#[lwt_rust::func]
 pub async fn spin() {
     let _guard = DropCounted;
     futures::future::poll_fn(|cx| {
@@ -66,7 +66,7 @@ pub async fn spin() {
 
 /// `yield_n : int -> int Lwt.t`: yields to the executor `n` times (each a wake on the OCaml
 /// thread), then resolves with `n`.
-#[lwt_rust::func(name = "lwt_rust_demo_yield_n")]
+#[lwt_rust::func]
 pub async fn yield_n(n: i64) -> i64 {
     let mut left = n;
     futures::future::poll_fn(|cx| {
@@ -106,4 +106,17 @@ pub extern "C" fn drop_inside_with_runtime(p: Raw) -> Raw {
 #[export_name = "lwt_rust_demo_invalid_argument_inside_with_runtime"]
 pub extern "C" fn invalid_argument_inside_with_runtime(_unit: Raw) -> Raw {
     lwt_stub(|| with_runtime(|_| invalid_argument("never made")))
+}
+
+/// `sync_checked : int -> bool -> string`: a synchronous function that fails on demand:
+/// `"ok <n>"`, or with `fail` the error `"failed <n>"` (raised as `Lwt_rust.Rust_error`). The
+/// signal test (`test/misuse/sync_signal.ml`) calls it from a loop and from a signal handler:
+/// each call's failure must be its own.
+#[lwt_rust::func]
+pub fn sync_checked(n: i64, fail: bool) -> Result<String, String> {
+    if fail {
+        Err(format!("failed {n}"))
+    } else {
+        Ok(format!("ok {n}"))
+    }
 }

@@ -22,19 +22,19 @@ static DROPPED_OUTSIDE_OCAML: AtomicI64 = AtomicI64::new(0);
 pub(crate) static CREATED: AtomicI64 = AtomicI64::new(0);
 
 /// Objects of this file made so far.
-#[lwt_rust::func(name = "lwt_rust_demo_objects_created")]
+#[lwt_rust::func]
 pub fn objects_created() -> i64 {
     CREATED.load(SeqCst)
 }
 
 /// Objects of this file dropped so far.
-#[lwt_rust::func(name = "lwt_rust_demo_objects_dropped")]
+#[lwt_rust::func]
 pub fn objects_dropped() -> i64 {
     DROPPED.load(SeqCst)
 }
 
 /// Counters dropped outside the OCaml context (in a GC finaliser, say): must stay 0.
-#[lwt_rust::func(name = "lwt_rust_demo_objects_dropped_outside_ocaml")]
+#[lwt_rust::func]
 pub fn objects_dropped_outside_ocaml() -> i64 {
     DROPPED_OUTSIDE_OCAML.load(SeqCst)
 }
@@ -165,31 +165,31 @@ impl Counter {
 }
 
 /// `n` counters, starting at 0, 1, ...
-#[lwt_rust::func(name = "lwt_rust_demo_counters")]
+#[lwt_rust::func]
 pub fn counters(n: i64) -> Vec<Obj<Counter>> {
     (0..n).map(|i| Obj::new(Counter::new(i))).collect()
 }
 
 /// The same counter (another OCaml value of the same object).
-#[lwt_rust::func(name = "lwt_rust_demo_same_counter")]
+#[lwt_rust::func]
 pub fn same_counter(counter: Obj<Counter>) -> Obj<Counter> {
     counter
 }
 
 /// The sum of the counters' values.
-#[lwt_rust::func(name = "lwt_rust_demo_sum_counters")]
+#[lwt_rust::func]
 pub async fn sum_counters(counters: Vec<Obj<Counter>>) -> i64 {
     counters.iter().map(|c| c.get()).sum()
 }
 
 /// The counter's value and the counter, if any.
-#[lwt_rust::func(name = "lwt_rust_demo_inspect_counter")]
+#[lwt_rust::func]
 pub fn inspect_counter(counter: Option<Obj<Counter>>) -> Option<(i64, Obj<Counter>)> {
     counter.map(|c| (c.get(), c))
 }
 
 /// A stream of `n` new counters.
-#[lwt_rust::func(stream, name = "lwt_rust_demo_counter_stream")]
+#[lwt_rust::func(stream)]
 pub fn counter_stream(n: i64) -> impl Stream<Item = Obj<Counter>> {
     futures::stream::iter((0..n).map(|i| Obj::new(Counter::new(i))))
 }
@@ -258,7 +258,7 @@ impl Store {
 /// Hands `store` to `threads` other threads, each setting `per_thread` keys, then hands it
 /// back to the OCaml thread through a [`Handle`] task, which returns it with the number of
 /// keys the threads set.
-#[lwt_rust::func(name = "lwt_rust_demo_store_from_threads")]
+#[lwt_rust::func]
 pub async fn store_from_threads(
     store: Obj<Store>,
     threads: i64,

@@ -36,27 +36,27 @@ fn counted<S: Stream>(items: S) -> impl Stream<Item = S::Item> {
 }
 
 /// `stream_produced : unit -> int`: items produced so far by the counting demo streams.
-#[lwt_rust::func(name = "lwt_rust_demo_stream_produced")]
+#[lwt_rust::func]
 pub fn stream_produced() -> i64 {
     PRODUCED.load(Relaxed) as i64
 }
 
 /// `streams_dropped : unit -> int`: demo streams dropped so far.
-#[lwt_rust::func(name = "lwt_rust_demo_streams_dropped")]
+#[lwt_rust::func]
 pub fn streams_dropped() -> i64 {
     DROPPED.load(Relaxed) as i64
 }
 
 /// `count_stream : int -> int Lwt_stream.t`: 0 .. n-1, every item ready at once (a plain
 /// `fn` returning a stream).
-#[lwt_rust::func(stream, name = "lwt_rust_demo_count_stream")]
+#[lwt_rust::func(stream)]
 pub fn count_stream(n: i64) -> impl Stream<Item = i64> {
     counted(stream::iter(0..n))
 }
 
 /// `yielding_stream : int -> string Lwt_stream.t`: "item 0" .. "item n-1", each produced after
 /// the stream yields once (so every read completes from the executor's queue).
-#[lwt_rust::func(stream, name = "lwt_rust_demo_yielding_stream")]
+#[lwt_rust::func(stream)]
 pub async fn yielding_stream(n: i64) -> impl Stream<Item = String> {
     counted(stream::iter(0..n).then(|i| async move {
         yield_once().await;
@@ -66,7 +66,7 @@ pub async fn yielding_stream(n: i64) -> impl Stream<Item = String> {
 
 /// `failing_stream : int -> int Lwt_stream.t`: 0 .. k-1, then a `Rust_error` (and then items
 /// that must never be read: the error ends the stream).
-#[lwt_rust::func(try_stream, name = "lwt_rust_demo_failing_stream")]
+#[lwt_rust::func(try_stream)]
 pub fn failing_stream(k: i64) -> impl Stream<Item = Result<i64, String>> {
     counted(stream::iter(0..k + 10).map(move |i| {
         if i == k {
@@ -79,7 +79,7 @@ pub fn failing_stream(k: i64) -> impl Stream<Item = Result<i64, String>> {
 
 /// `failing_start : bool -> int Lwt_stream.t`: an `async fn` returning `Result<stream, _>`:
 /// `Err` (when `fail`) fails the first read with `Rust_error`; else the items 1, 2, 3.
-#[lwt_rust::func(stream, name = "lwt_rust_demo_failing_start")]
+#[lwt_rust::func(stream)]
 pub async fn failing_start(fail: bool) -> Result<impl Stream<Item = i64>, String> {
     yield_once().await;
     if fail {
@@ -90,19 +90,19 @@ pub async fn failing_start(fail: bool) -> Result<impl Stream<Item = i64>, String
 }
 
 /// `empty_stream : unit -> int Lwt_stream.t`.
-#[lwt_rust::func(stream, name = "lwt_rust_demo_empty_stream")]
+#[lwt_rust::func(stream)]
 pub fn empty_stream() -> impl Stream<Item = i64> {
     counted(stream::empty())
 }
 
 /// `never_stream : unit -> int Lwt_stream.t`: never yields, never ends.
-#[lwt_rust::func(stream, name = "lwt_rust_demo_never_stream")]
+#[lwt_rust::func(stream)]
 pub fn never_stream() -> impl Stream<Item = i64> {
     counted(stream::pending())
 }
 
 /// `panicking_stream : int -> int Lwt_stream.t`: 0 .. k-1, then panics.
-#[lwt_rust::func(stream, name = "lwt_rust_demo_panicking_stream")]
+#[lwt_rust::func(stream)]
 pub fn panicking_stream(k: i64) -> impl Stream<Item = i64> {
     counted(stream::iter(0..).map(move |i| {
         assert!(i < k, "the stream panicked at {k}");
@@ -139,7 +139,7 @@ unsafe impl ToOCaml<OCamlInt> for FragileInt {
 /// `unconvertible_stream : bool -> int Lwt_stream.t`: 0, 1, then an item whose conversion to
 /// OCaml panics, then 3, 4; with `yield_first`, every item comes after a yield (the read
 /// completes from a task rather than at once).
-#[lwt_rust::func(stream, name = "lwt_rust_demo_unconvertible_stream")]
+#[lwt_rust::func(stream)]
 pub fn unconvertible_stream(yield_first: bool) -> impl Stream<Item = FragileInt> {
     counted(stream::iter([0, 1, -1, 3, 4]).then(move |i| async move {
         if yield_first {
@@ -151,14 +151,14 @@ pub fn unconvertible_stream(yield_first: bool) -> impl Stream<Item = FragileInt>
 
 /// `result_stream : unit -> (int, string) result Lwt_stream.t`: with `stream` (not
 /// `try_stream`), `Result` items are values: Ok 1, Error "two", Ok 3.
-#[lwt_rust::func(stream, name = "lwt_rust_demo_result_stream")]
+#[lwt_rust::func(stream)]
 pub fn result_stream() -> impl Stream<Item = Result<i64, String>> {
     stream::iter([Ok(1), Err("two".to_owned()), Ok(3)])
 }
 
 /// `sum_stream : int Lwt_stream.t -> int Lwt.t`: reads an OCaml stream to its end. An
 /// exception from the stream's producer rejects the result with that same exception.
-#[lwt_rust::func(name = "lwt_rust_demo_sum_stream")]
+#[lwt_rust::func]
 pub async fn sum_stream(mut items: OCamlStream<i64>) -> Result<i64, Error> {
     let mut sum = 0i64;
     while let Some(item) = items.next().await {
@@ -169,13 +169,13 @@ pub async fn sum_stream(mut items: OCamlStream<i64>) -> Result<i64, Error> {
 
 /// `take_stream : int -> int Lwt_stream.t -> int list Lwt.t`: the first `k` items (fewer if
 /// the stream ends first), then drops the stream.
-#[lwt_rust::func(name = "lwt_rust_demo_take_stream")]
+#[lwt_rust::func]
 pub async fn take_stream(k: i64, items: OCamlStream<i64>) -> Result<Vec<i64>, Error> {
     items.take(k.max(0) as usize).try_collect().await
 }
 
 /// `concat_stream : string Lwt_stream.t -> string Lwt.t`: the items joined by ",".
-#[lwt_rust::func(name = "lwt_rust_demo_concat_stream")]
+#[lwt_rust::func]
 pub async fn concat_stream(items: OCamlStream<String>) -> Result<String, Error> {
     let items: Vec<String> = items.try_collect().await?;
     Ok(items.join(","))
@@ -183,7 +183,7 @@ pub async fn concat_stream(items: OCamlStream<String>) -> Result<String, Error> 
 
 /// `double_stream : int Lwt_stream.t -> int Lwt_stream.t`: an OCaml stream in, a Rust stream
 /// out: every item doubled, on demand.
-#[lwt_rust::func(try_stream, name = "lwt_rust_demo_double_stream")]
+#[lwt_rust::func(try_stream)]
 pub fn double_stream(items: OCamlStream<i64>) -> impl Stream<Item = Result<i64, Error>> {
     counted(items.map(|item| item.map(|x| 2 * x)))
 }
@@ -195,7 +195,7 @@ pub fn double_stream(items: OCamlStream<i64>) -> impl Stream<Item = Result<i64, 
 /// reading (the stream is closed or collected), the channel closes and the task ends,
 /// closing the connection. A connection or read error fails the read that meets it with
 /// `Rust_error` and ends the stream.
-#[lwt_rust::func(try_stream, name = "lwt_rust_demo_tcp_lines")]
+#[lwt_rust::func(try_stream)]
 pub async fn tcp_lines(port: i64) -> Result<impl Stream<Item = Result<String, String>>, String> {
     use tokio::io::AsyncBufReadExt;
 
@@ -228,7 +228,7 @@ pub async fn tcp_lines(port: i64) -> Result<impl Stream<Item = Result<String, St
 /// `checked_countdown : int -> int Lwt_stream.t`: a plain `fn` returning `Result<stream, _>`
 /// whose items are `Result`s of another error type (`try_stream`): a negative start fails the
 /// first read with `Rust_error`; else n, n-1, .., 1, then an error at 0.
-#[lwt_rust::func(try_stream, name = "lwt_rust_demo_checked_countdown")]
+#[lwt_rust::func(try_stream)]
 pub fn checked_countdown(
     from: i64,
 ) -> Result<impl Stream<Item = Result<i64, std::fmt::Error>>, String> {
@@ -240,7 +240,7 @@ pub fn checked_countdown(
 
 /// `out_of_range_stream : unit -> int Lwt_stream.t`: 1, then 2^62 (which does not fit an
 /// OCaml int: that read fails with `Rust_error` and the stream ends), then 3.
-#[lwt_rust::func(stream, name = "lwt_rust_demo_out_of_range_stream")]
+#[lwt_rust::func(stream)]
 pub fn out_of_range_stream() -> impl Stream<Item = i64> {
     stream::iter([1, 1 << 62, 3])
 }

@@ -33,7 +33,7 @@ async fn reply_from_thread<T: Send + 'static>(
 /// `handle_stress : int -> int -> (int * int) Lwt.t`: `threads` threads each hand `per_thread`
 /// tasks to the OCaml thread through a `Handle` (awaiting room when the queue is full), then
 /// await every result. Resolves with (results received, distinct results).
-#[lwt_rust::func(name = "lwt_rust_demo_handle_stress")]
+#[lwt_rust::func]
 pub async fn handle_stress(threads: i64, per_thread: i64) -> Result<(i64, i64), Error> {
     let (threads, per_thread) = (threads as usize, per_thread as usize);
     reply_from_thread(move |handle| {
@@ -102,7 +102,7 @@ pub extern "C" fn run_in_thread(f: Raw, x: Raw) -> Raw {
 
 /// `run_blocking_here : unit -> string`: `Handle::run_blocking` on the OCaml thread itself:
 /// the error text (it must refuse at once, not hang).
-#[lwt_rust::func(name = "lwt_rust_demo_run_blocking_here")]
+#[lwt_rust::func]
 pub fn run_blocking_here() -> String {
     match Handle::current().run_blocking(|_| 1, Duration::from_secs(10)) {
         Ok(_) => "ran".to_owned(),
@@ -113,7 +113,7 @@ pub fn run_blocking_here() -> String {
 /// `run_blocking_from_thread : int -> float -> (int * string) Lwt.t`: another thread calls
 /// `run_blocking(|_| x * 2, timeout)`; resolves with (the value or -1, the error text or "").
 /// Call it while the OCaml thread is busy elsewhere to see the timeout.
-#[lwt_rust::func(name = "lwt_rust_demo_run_blocking_from_thread")]
+#[lwt_rust::func]
 pub async fn run_blocking_from_thread(x: i64, timeout: f64) -> Result<(i64, String), Error> {
     reply_from_thread(move |handle| {
         Ok(
@@ -186,7 +186,7 @@ pub extern "C" fn backpressure_probe(n: Raw) -> Raw {
 /// concurrent tokio TCP clients each connect to 127.0.0.1:`port`, send `size` bytes and read
 /// the echo back, checking every byte. Resolves with (connections that round-tripped,
 /// bytes verified, seconds).
-#[lwt_rust::func(name = "lwt_rust_demo_tcp_round_trips")]
+#[lwt_rust::func]
 pub async fn tcp_round_trips(
     port: i64,
     connections: i64,
@@ -234,7 +234,7 @@ async fn round_trip(port: u16, client: usize, size: usize) -> std::io::Result<us
 /// `tokio_sleep : float -> float Lwt.t`: a task on the OCaml thread awaits
 /// `tokio::time::sleep` directly (inside the runtime's context); resolves with the seconds
 /// actually slept.
-#[lwt_rust::func(name = "lwt_rust_demo_tokio_sleep")]
+#[lwt_rust::func]
 pub async fn tokio_sleep(seconds: f64) -> Result<f64, String> {
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
@@ -244,7 +244,7 @@ pub async fn tokio_sleep(seconds: f64) -> Result<f64, String> {
 /// `soak : int -> int -> int Lwt.t`: `threads` threads each hand `per_thread` tasks to the OCaml
 /// thread through a `Handle`, in batches of 1 000 awaited before the next (so memory should
 /// stay flat). Resolves with the number of tasks that ran.
-#[lwt_rust::func(name = "lwt_rust_demo_soak")]
+#[lwt_rust::func]
 pub async fn soak(threads: i64, per_thread: i64) -> Result<i64, Error> {
     let (threads, per_thread) = (threads as usize, per_thread as usize);
     reply_from_thread(move |handle| {
@@ -305,7 +305,7 @@ pub extern "C" fn read_off_thread(value: Raw) -> Raw {
 
 /// `nested_spawns : int -> int Lwt.t`: a task that spawns a task that spawns … `depth` deep
 /// (each awaiting the next through its join handle); resolves with the depth reached.
-#[lwt_rust::func(name = "lwt_rust_demo_nested_spawns")]
+#[lwt_rust::func]
 pub async fn nested_spawns(depth: i64) -> Result<i64, JoinError> {
     fn level(
         handle: Handle,
@@ -324,7 +324,7 @@ pub async fn nested_spawns(depth: i64) -> Result<i64, JoinError> {
 
 /// `drop_pending : int -> int * int`: creates `n` Rust promises (`Promise::pending`) and drops
 /// them all without settling them. Returns (slots in use at the peak, slots in use after).
-#[lwt_rust::func(name = "lwt_rust_demo_drop_pending")]
+#[lwt_rust::func]
 pub fn drop_pending(n: i64) -> (i64, i64) {
     let before = lwt_rust::import_promise::live_promises();
     let promises: Vec<_> = (0..n)
@@ -345,7 +345,7 @@ pub(crate) static THREAD_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::
 /// timeout (call it while the OCaml thread will not drain, then shut down), and then, after
 /// its call returned, tries `try_spawn` once more. The thread records both outcomes for
 /// `thread_outcome`.
-#[lwt_rust::func(name = "lwt_rust_demo_block_until_shutdown")]
+#[lwt_rust::func]
 pub fn block_until_shutdown() {
     let handle = Handle::current();
     *THREAD_OUTCOME.lock().expect("poisoned") = None;
@@ -367,13 +367,13 @@ pub fn block_until_shutdown() {
 }
 
 /// `thread_outcome : unit -> string option`: what that thread recorded, once it has.
-#[lwt_rust::func(name = "lwt_rust_demo_thread_outcome")]
+#[lwt_rust::func]
 pub fn thread_outcome() -> Option<String> {
     THREAD_OUTCOME.lock().expect("poisoned").clone()
 }
 
 /// `handle_tasks : unit -> int`: tasks spawned through handles and not dropped yet.
-#[lwt_rust::func(name = "lwt_rust_demo_handle_tasks")]
+#[lwt_rust::func]
 pub fn handle_tasks() -> i64 {
     lwt_rust::handle::live_handle_tasks() as i64
 }
@@ -389,7 +389,7 @@ pub extern "C" fn spawn_inside_with_runtime(_unit: Raw) -> Raw {
 /// `submit_from_thread : int -> int Lwt.t`: another thread fires and forgets `n` tasks with
 /// `Handle::try_submit` (retrying while the queue is full); each reports to a task on the
 /// OCaml thread, which resolves with how many ran.
-#[lwt_rust::func(name = "lwt_rust_demo_submit_from_thread")]
+#[lwt_rust::func]
 pub async fn submit_from_thread(n: i64) -> i64 {
     use futures::StreamExt;
     let n = n as usize;
@@ -424,7 +424,7 @@ pub async fn submit_from_thread(n: i64) -> i64 {
 /// `tokio_loopback : string -> string Lwt.t`: on the OCaml thread, binds a tokio listener on
 /// 127.0.0.1, connects to it, sends the text one way and returns what arrived: tokio sockets
 /// used directly by a task (test_tokio_first makes it the program's first Rust call).
-#[lwt_rust::func(name = "lwt_rust_demo_tokio_loopback")]
+#[lwt_rust::func]
 pub async fn tokio_loopback(text: String) -> Result<String, std::io::Error> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -1,4 +1,5 @@
-(* Calls both libraries' Rust functions; exits non-zero on a wrong result. *)
+(* Calls both libraries' Rust functions (two of the same name, one in each); exits non-zero
+   on a wrong result. *)
 
 let check name expected actual =
   if expected <> actual then begin
@@ -18,7 +19,9 @@ let () =
            (fun () -> Lwt.map (fun () -> "resolved") (Beta.fail "refused"))
            (function Lwt_rust.Rust_error m -> Lwt.return m | e -> Lwt.return (Printexc.to_string e))
        in
-       Lwt.return (Printf.sprintf "%d %d %s; %s" doubled tripled greeting failed))
+       Lwt.return
+         (Printf.sprintf "%d %d %s; %s; %s %s" doubled tripled greeting failed (Alpha.which ())
+            (Beta.which ())))
   in
-  check Sys.argv.(0) "42 42 hello, two libraries; refused" outcome;
+  check Sys.argv.(0) "42 42 hello, two libraries; refused; alpha beta" outcome;
   Printf.printf "%s: %s\n" (Filename.basename Sys.argv.(0)) outcome

@@ -3,27 +3,27 @@
 //! `rust/dune`). Async functions and methods run as tasks on the OCaml thread, driven by the
 //! Lwt loop; tokio's timers, sockets, files and locks work inside them from the first call.
 //!
-//! The OCaml names are the Rust names; `name = "..."` only chooses the C symbols.
+//! The OCaml names are the Rust names.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Adds two integers: a value, ready at once (the promise is already resolved).
-#[lwt_rust::func(name = "starter_add")]
+#[lwt_rust::func]
 pub async fn add(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
 }
 
 /// Divides `a` by `b`. An `Err` rejects the promise with `Lwt_rust.Rust_error` carrying its
 /// text: dividing by zero gives `Rust_error "cannot divide 1 by 0"`.
-#[lwt_rust::func(name = "starter_divide")]
+#[lwt_rust::func]
 pub async fn divide(a: i64, b: i64) -> Result<i64, String> {
     a.checked_div(b)
         .ok_or_else(|| format!("cannot divide {a} by {b}"))
 }
 
 /// Sleeps `ms` milliseconds on a tokio timer; resolves with the milliseconds slept.
-#[lwt_rust::func(name = "starter_sleep_ms")]
+#[lwt_rust::func]
 pub async fn sleep_ms(ms: i64) -> Result<i64, String> {
     let ms = u64::try_from(ms).map_err(|_| format!("negative duration: {ms}"))?;
     let started = Instant::now();
@@ -33,13 +33,13 @@ pub async fn sleep_ms(ms: i64) -> Result<i64, String> {
 
 /// The length in bytes of the file at `path`, read with tokio; a missing file gives
 /// `Lwt_rust.Rust_error` with the system's message.
-#[lwt_rust::func(name = "starter_file_length")]
+#[lwt_rust::func]
 pub async fn file_length(path: String) -> Result<i64, std::io::Error> {
     Ok(tokio::fs::read(&path).await?.len() as i64)
 }
 
 /// The stream `from`, `from - 1`, ..., `0`, read on demand.
-#[lwt_rust::func(stream, name = "starter_countdown")]
+#[lwt_rust::func(stream)]
 pub fn countdown(from: i64) -> impl futures::Stream<Item = i64> {
     futures::stream::iter((0..=from).rev())
 }

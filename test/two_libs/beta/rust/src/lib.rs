@@ -3,7 +3,7 @@
 //! module `Beta` from this crate (../dune).
 
 /// Three times `x`, after a yield (it completes from the executor's queue).
-#[lwt::func(crate = "lwt", name = "beta_triple")]
+#[lwt::func(crate = "lwt")]
 pub async fn triple(x: i64) -> i64 {
     let mut yielded = false;
     futures_yield(&mut yielded).await;
@@ -25,7 +25,13 @@ async fn futures_yield(yielded: &mut bool) {
 }
 
 /// Fails: the promise is rejected with `Lwt_rust.Rust_error message`.
-#[lwt::func(crate = "::lwt", name = "beta_fail")]
+#[lwt::func(crate = "::lwt")]
 pub async fn fail(message: String) -> Result<(), String> {
     Err(message)
+}
+
+/// `"beta"`: the same name as alpha's function, another C symbol.
+#[lwt::func(crate = "lwt")]
+pub fn which() -> String {
+    "beta".to_owned()
 }
