@@ -10,6 +10,7 @@
 //! `#[lwt_rust::external]`. Every stub runs on the OCaml thread, inside a stub guard, except
 //! `add_sync`.
 
+mod blocking;
 mod misuse;
 mod objects;
 #[rustfmt::skip]
