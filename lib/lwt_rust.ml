@@ -575,6 +575,26 @@ let set_drain_budget = Settings.set_drain_budget
 let stats = Counters.stats
 let close_stream = Rust_streams.close_stream
 
+(* [Lwt.finalize] runs [close_stream] whichever way [f]'s promise settles: value, exception
+   (raised or carried), or [Lwt.cancel] (a rejection with [Canceled]). *)
+let with_stream s f =
+  Lwt.finalize
+    (fun () -> f s)
+    (fun () ->
+      close_stream s;
+      Lwt.return_unit)
+
+let on_switch switch s =
+  (match switch with
+   | None -> ()
+   | Some _ ->
+     (* The hook keeps the stream reachable until the switch turns off; closing an ended
+        stream then does nothing. *)
+     Lwt_switch.add_hook switch (fun () ->
+         close_stream s;
+         Lwt.return_unit));
+  s
+
 (* A synchronous stub (src/boundary.rs, [sync_stub]) returns its value, or records a failure
    in a thread-local of the calling thread and returns an immediate of no meaning: the
    bindings pass what it returned through [sync_result] straight away, before anything can run
@@ -592,4 +612,10 @@ module Bindgen = struct
     | kind -> Task_promise.failure kind (sync_failure_message ())
 
   let[@inline] sync_result v = if sync_failed () then raise (recorded_failure ()) else v
+
+  let switched_stream switch make =
+    (* Checked before the Rust function runs, so that a refused call leaves nothing to
+       release. *)
+    Lwt_switch.check switch;
+    on_switch switch (make ())
 end

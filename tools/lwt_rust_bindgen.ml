@@ -571,8 +571,25 @@ let binding ctx ~self (r : record) =
     let e = ext name (arrow (result () ^ " Lwt.t")) in
     [ { name; from; ml = e; mli = e } ]
   | Stream ->
-    let e = ext name (arrow (result () ^ " Lwt_stream.t")) in
-    [ { name; from; ml = e; mli = e } ]
+    (* [?switch]: the stream is closed when the switch turns off (Lwt_rust.on_switch). The
+       variable is [switch__], which no parameter's name can be. *)
+    let raw = name ^ "__raw" in
+    let ty = arrow (result () ^ " Lwt_stream.t") in
+    let args = param_names ~raw r in
+    let args = if args = [] then "()" else String.concat " " args in
+    [
+      { name = raw; from; ml = []; mli = [] };
+      {
+        name;
+        from;
+        ml =
+          ext raw ty
+          @ [ Printf.sprintf "let %s ?switch:switch__ %s =" name args;
+              Printf.sprintf "  Lwt_rust.Bindgen.switched_stream switch__ (fun () -> %s %s)" raw
+                args ];
+        mli = declaration ("val " ^ name) ("?switch:Lwt_switch.t" :: ty) "";
+      };
+    ]
   | Sync ->
     let raw = name ^ "__raw" in
     let ty = arrow (result ()) in

@@ -13,6 +13,7 @@
 mod blocking;
 mod misuse;
 mod objects;
+mod pool;
 #[rustfmt::skip]
 mod readme;
 mod streams;
