@@ -46,8 +46,9 @@ impl ResourcePool {
             return Err("the pool is exhausted".to_owned());
         }
         let lease = Lease(free);
-        Ok(futures::stream::unfold((0, lease), move |(row, lease)| async move {
-            (row < rows).then(|| (Ok(row), (row + 1, lease)))
-        }))
+        Ok(futures::stream::unfold(
+            (0, lease),
+            move |(row, lease)| async move { (row < rows).then(|| (Ok(row), (row + 1, lease))) },
+        ))
     }
 }
