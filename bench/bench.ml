@@ -270,6 +270,28 @@ let call_ready = sum_loop "call_ready" (fun i -> Demo_stubs.add_ready i 1)
 let preemptive_detach =
   sum_loop "preemptive_detach" (fun i -> Lwt_preemptive.detach (fun i -> Demo_stubs.add_sync i 1) i)
 
+let blocking_call = sum_loop "blocking_call" (fun i -> Lwt_rust_testlib.blocking_add i 1)
+
+(* [n] calls, [in_flight] at a time: per-call cost when calls overlap (as in a server). *)
+let in_flight_loop name call ~in_flight n () =
+  let rec batches done_ acc =
+    if done_ >= n then Lwt.return acc
+    else
+      Lwt.all (List.init in_flight (fun j -> call (done_ + j))) >>= fun vs ->
+      batches (done_ + in_flight) (List.fold_left ( + ) acc vs)
+  in
+  let got, seconds = timed_run (fun () -> batches 0 0) in
+  let calls = (n + in_flight - 1) / in_flight * in_flight in
+  expect name ~got ~want:(calls * (calls + 1) / 2);
+  seconds
+
+let preemptive_detach_in_flight =
+  in_flight_loop "preemptive_detach_100" ~in_flight:100 (fun i ->
+      Lwt_preemptive.detach (fun i -> Demo_stubs.add_sync i 1) i)
+
+let blocking_call_in_flight =
+  in_flight_loop "blocking_call_100" ~in_flight:100 (fun i -> Lwt_rust_testlib.blocking_add i 1)
+
 let call_yield_once = sum_loop "call_yield_once" (fun i -> Demo_stubs.add_yield i 1)
 
 (* [threads] Rust threads each spawn [per_thread] tasks on the OCaml thread through a Handle and
@@ -427,6 +449,25 @@ let run_all () =
       ~note:"Lwt_preemptive.detach (fun i -> add_sync i 1) i >>= loop, default pool"
       (preemptive_detach s.detach)
   in
+  let blocking =
+    run_row ~bridge:true ~name:"blocking_call" ~n:s.detach ~ops:s.detach ~paired:detach
+      ~target:0.2
+      ~note:
+        "blocking_add i 1 >>= loop: a #[lwt_rust::func(blocking)] fn, its body on the blocking \
+         pool (the library's own), one call in flight at a time"
+      (blocking_call s.detach)
+  in
+  let detach_in_flight =
+    run_row ~name:"preemptive_detach_100" ~n:s.detach ~ops:s.detach
+      ~note:"Lwt_preemptive.detach (fun i -> add_sync i 1) i, 100 calls in flight at a time"
+      (preemptive_detach_in_flight s.detach)
+  in
+  let blocking_in_flight =
+    run_row ~bridge:true ~name:"blocking_call_100" ~n:s.detach ~ops:s.detach
+      ~paired:detach_in_flight ~target:0.2
+      ~note:"blocking_add i 1, 100 calls in flight at a time"
+      (blocking_call_in_flight s.detach)
+  in
   let yield =
     run_row ~bridge:true ~name:"call_yield_once" ~n:s.yield ~ops:s.yield ~paired:pause_loop
       ~target:1.5
@@ -526,7 +567,8 @@ let run_all () =
   in
   List.filter
     (fun row -> selected row.name)
-    [ pause_loop; callback; sync; ready; ready_vs_detach; detach; yield; cross_thread; run_in_main;
+    [ pause_loop; callback; sync; ready; ready_vs_detach; detach; blocking;
+      detach_in_flight; blocking_in_flight; yield; cross_thread; run_in_main;
       small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items; method_ready;
       records; objects ]
 

@@ -17,5 +17,6 @@ let echo_int_given_a_string : string -> bool -> int Lwt.t = Obj.magic echo_int
 let echo_string_given_an_int : int -> bool -> string Lwt.t = Obj.magic echo_string
 let echo_int_array_given_floats : float array -> bool -> int array Lwt.t = Obj.magic echo_int_array
 let echo_int32_given_an_int64 : int64 -> bool -> int32 Lwt.t = Obj.magic echo_int32
-let count_stream_given_a_string : string -> int Lwt_stream.t = Obj.magic count_stream
+(* A stream binding takes [?switch] first: applied without it, what is left takes the argument. *)
+let count_stream_given_a_string : string -> int Lwt_stream.t = Obj.magic (count_stream ?switch:None)
 let sum_stream_of_strings : string Lwt_stream.t -> int Lwt.t = Obj.magic sum_stream

@@ -605,6 +605,36 @@ let set_tokio_workers = Settings.set_tokio_workers
 let set_drain_budget = Settings.set_drain_budget
 let stats = Counters.stats
 let close_stream = Rust_streams.close_stream
+
+(* [Lwt.finalize] runs [close_stream] whichever way [f]'s promise settles: value, exception
+   (raised or carried), or [Lwt.cancel] (a rejection with [Canceled]). *)
+let with_stream s f =
+  Lwt.finalize
+    (fun () -> f s)
+    (fun () ->
+      close_stream s;
+      Lwt.return_unit)
+
+let on_switch switch s =
+  (match switch with
+   | None -> ()
+   | Some _ ->
+     (* The hook keeps the stream reachable until the switch turns off; closing an ended
+        stream then does nothing. *)
+     Lwt_switch.add_hook switch (fun () ->
+         close_stream s;
+         Lwt.return_unit));
+  s
+
+(* What the generated bindings call besides their externals. *)
+module Bindgen = struct
+  let switched_stream switch make =
+    (* Checked before the Rust function runs, so that a refused call leaves nothing to
+       release. *)
+    Lwt_switch.check switch;
+    on_switch switch (make ())
+end
+
 module Internal_for_tests = struct
   let notification_id = Drain.id_for_rust
 end

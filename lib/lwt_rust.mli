@@ -144,6 +144,19 @@ val set_panic_report : panic_report -> unit
     stream that never yields alive until {!shutdown}: call {!close_stream} when you give up
     on a stream. *)
 
+val with_stream : 'a Lwt_stream.t -> ('a Lwt_stream.t -> 'b Lwt.t) -> 'b Lwt.t
+(** [with_stream s f] is [f s], then {!close_stream}[ s] once the promise of [f s] settles:
+    with a value, with an exception (raised by [f] or carried by its promise), or cancelled.
+    However [f] stops reading, the Rust stream and what it holds are released then, not at a
+    later GC. *)
+
+val on_switch : Lwt_switch.t option -> 'a Lwt_stream.t -> 'a Lwt_stream.t
+(** [on_switch switch s] is [s], closed ({!close_stream}) when [switch] turns off
+    ([Lwt_switch.turn_off]); [None] does nothing. The generated binding of every Rust stream
+    function takes [?switch] and does this. Raises [Lwt_switch.Off] if the switch is off
+    already (and leaves [s] open: check first with [Lwt_switch.check], as the bindings do,
+    so that nothing is created). *)
+
 val close_stream : 'a Lwt_stream.t -> unit
 (** [close_stream s] stops a stream that comes from Rust: the Rust stream is dropped now, a
     read in progress ends with [None], and later reads see the end of the stream. Does
@@ -199,6 +212,18 @@ type stats = {
 
 val stats : unit -> stats
 (** [stats ()] reads the counters. *)
+
+(** {1 Support for generated bindings} *)
+
+(** What the OCaml bindings written by [lwt-rust-bindgen] call (README, "Bindings generated
+    from Rust"). Not meant to be called by hand. *)
+module Bindgen : sig
+  val switched_stream : Lwt_switch.t option -> (unit -> 'a Lwt_stream.t) -> 'a Lwt_stream.t
+  (** [switched_stream switch (fun () -> f__raw x)] raises [Lwt_switch.Off] if [switch] is
+      off, before calling [f__raw]; otherwise it is the stream [f__raw x] returns, closed when
+      [switch] turns off ({!on_switch}). The bindings of stream functions take [?switch]
+      this way. *)
+end
 
 (**/**)
 

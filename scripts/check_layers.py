@@ -42,6 +42,7 @@ LAYERS = [
             "import_stream",
             "tokio_rt",
             "handle",
+            "blocking",
         ],
     ),
     # What every stub needs: containment, panic messages, error mapping, argument checks.

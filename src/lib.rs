@@ -56,6 +56,9 @@ pub mod stats;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
+#[cfg(any(feature = "ocaml", test))]
+pub mod blocking;
 #[cfg(feature = "ocaml")]
 pub mod boundary;
 #[cfg(feature = "ocaml")]

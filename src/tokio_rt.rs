@@ -184,6 +184,13 @@ where
     Ok(handle()?.spawn(future))
 }
 
+/// The runtime's handle, or `None` if it cannot start (after shutdown), for a thread of the
+/// blocking pool to enter. Unlike [`handle`], does not make the OCaml thread enter it: it may
+/// be called from any thread.
+pub(crate) fn blocking_handle() -> Option<&'static tokio::runtime::Handle> {
+    start().ok()
+}
+
 /// Stops the runtime without waiting for its tasks (shutdown).
 pub(crate) fn shutdown() {
     if let Some(runtime) = RUNTIME.lock().unwrap_or_else(|p| p.into_inner()).take() {

@@ -57,6 +57,12 @@ let () =
               with_file "twelve bytes" (fun path ->
                   Alcotest.(check int) "length" 12 (run (file_len path 3));
                   Alcotest.(check int) "on tokio's workers" 12 (run (file_len_on_tokio path)));
+              with_file "aaa" (fun path ->
+                  Alcotest.(check int) "byte_sum, on the blocking pool" (3 * Char.code 'a')
+                    (run (byte_sum path)));
+              (match run (byte_sum "/nonexistent/lwt_rust") with
+               | _ -> Alcotest.fail "byte_sum read a missing file"
+               | exception Lwt_rust.Rust_error _ -> ());
               match run (file_len "/nonexistent/lwt_rust" 2) with
               | _ -> Alcotest.fail "a missing file was read"
               | exception Lwt_rust.Rust_error _ -> ());

@@ -700,6 +700,22 @@ let declaration head parts suffix =
     (head ^ " :")
     :: List.mapi (fun i p -> "  " ^ p ^ if i = last then suffix else " ->") parts
 
+(* The parameter names of a binding that wraps its external ([f ?switch x y = ...]): the Rust
+   ones where they are distinct OCaml identifiers, else x1, x2, ... *)
+let param_names ~raw (r : record) =
+  let names =
+    List.map
+      (fun (n, _) ->
+        let n = strip_raw n in
+        if List.mem n keywords then n ^ "_" else n)
+      r.params
+  in
+  let names = if r.receiver then "self" :: names else names in
+  let ok n = is_lower_ident n && n <> raw in
+  let rec distinct = function [] -> true | n :: rest -> (not (List.mem n rest)) && distinct rest in
+  if List.for_all ok names && distinct names then names
+  else List.mapi (fun i _ -> Printf.sprintf "x%d" (i + 1)) names
+
 (* The OCaml value(s) of a function or method. *)
 let binding ctx ~self (r : record) =
   let name = value_name ctx r in
@@ -731,8 +747,25 @@ let binding ctx ~self (r : record) =
     let e = ext name (arrow (result () ^ " Lwt.t")) in
     [ { name; from; ml = e; mli = e } ]
   | Stream ->
-    let e = ext name (arrow (result () ^ " Lwt_stream.t")) in
-    [ { name; from; ml = e; mli = e } ]
+    (* [?switch]: the stream is closed when the switch turns off (Lwt_rust.on_switch). The
+       variable is [switch__], which no parameter's name can be. *)
+    let raw = name ^ "__raw" in
+    let ty = arrow (result () ^ " Lwt_stream.t") in
+    let args = param_names ~raw r in
+    let args = if args = [] then "()" else String.concat " " args in
+    [
+      { name = raw; from; ml = []; mli = [] };
+      {
+        name;
+        from;
+        ml =
+          ext raw ty
+          @ [ Printf.sprintf "let %s ?switch:switch__ %s =" name args;
+              Printf.sprintf "  Lwt_rust.Bindgen.switched_stream switch__ (fun () -> %s %s)" raw
+                args ];
+        mli = declaration ("val " ^ name) ("?switch:Lwt_switch.t" :: ty) "";
+      };
+    ]
   | Sync ->
     (* The stub returns the value or raises the failure itself. *)
     let e = ext name (arrow (result ())) in

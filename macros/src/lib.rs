@@ -2,7 +2,8 @@
 //! record of its OCaml signature for `lwt-rust-bindgen`, which writes the OCaml bindings.
 //!
 //! - [`func`]: a free function. An `async fn` becomes an OCaml function returning `'a Lwt.t`;
-//!   a plain `fn`, an ordinary OCaml function; with `stream` / `try_stream`, one returning
+//!   a plain `fn`, an ordinary OCaml function (with `blocking`, one returning `'a Lwt.t`, the
+//!   body run on a blocking pool); with `stream` / `try_stream`, one returning
 //!   `'a Lwt_stream.t`.
 //! - [`object`]: on a struct or enum, makes it an OCaml abstract type (a module per type); on
 //!   its `impl` block, makes every `pub fn` a function of that module (methods take `&self`).
@@ -73,7 +74,15 @@ use syn::{
 /// Exposes a free function to OCaml (see the crate documentation).
 ///
 /// Arguments: `name = "part"` (the last part of the C symbol, `..._fn_<part>`; default: the
-/// function's name), `crate = "path"`, and `stream` or `try_stream`.
+/// function's name), `crate = "path"`, and one of `stream`, `try_stream` or `blocking`.
+///
+/// `blocking`, on a plain `fn`: the OCaml function returns `'a Lwt.t`; the arguments are
+/// converted on the OCaml thread, the body runs on the library's blocking pool
+/// (`lwt_rust::blocking`), without the OCaml runtime lock and while Lwt goes on, and its result
+/// (a `Result` as for an `async fn`) is converted on the OCaml thread when it is done. The
+/// arguments and the result must be `Send`. `Lwt.cancel` rejects the promise at once; a body
+/// already running cannot be interrupted: it runs to its end and its result is dropped. A
+/// panic in the body rejects the promise with `Lwt_rust.Rust_panic`.
 #[proc_macro_attribute]
 pub fn func(attr: TokenStream, item: TokenStream) -> TokenStream {
     let function = parse_macro_input!(item as ItemFn);
@@ -196,6 +205,8 @@ enum Kind {
     TryStream,
     /// The value itself, at once (a plain `fn`).
     Sync,
+    /// `'a Lwt.t` of a plain `fn` run on the blocking pool (`blocking`).
+    Blocking,
 }
 
 impl Kind {
@@ -214,6 +225,8 @@ impl Kind {
             Kind::Stream => "stream",
             Kind::TryStream => "try_stream",
             Kind::Sync => "sync",
+            // The binding is the same as an async function's.
+            Kind::Blocking => "async",
         }
     }
 }
@@ -259,12 +272,14 @@ fn options(attr: proc_macro2::TokenStream, allowed: &[&str]) -> syn::Result<Opti
             "skip" => options.skip = true,
             _ => {
                 if options.stream.is_some() {
-                    return Err(meta.error("give one of `stream` or `try_stream`, once"));
+                    return Err(
+                        meta.error("give one of `stream`, `try_stream` or `blocking`, once")
+                    );
                 }
-                options.stream = Some(if key == "stream" {
-                    Kind::Stream
-                } else {
-                    Kind::TryStream
+                options.stream = Some(match key.as_str() {
+                    "stream" => Kind::Stream,
+                    "blocking" => Kind::Blocking,
+                    _ => Kind::TryStream,
                 });
             }
         }
@@ -628,6 +643,10 @@ impl Export<'_> {
         // stream is wrapped in a ready future).
         let (future, value) = if kind == Kind::Sync {
             (quote! {}, wrapped(call))
+        } else if kind == Kind::Blocking {
+            // The arguments, converted here on the OCaml thread, move to the pool's thread.
+            let result = wrapped(call);
+            (quote! { #krate::blocking::run(move || #result) }, quote! {})
         } else if is_async {
             let needs_block = *receiver || !matches!(wrap, Wrap::None);
             let future = if needs_block {
@@ -661,7 +680,7 @@ impl Export<'_> {
                     finish,
                 )
             }
-            Kind::Promise => {
+            Kind::Promise | Kind::Blocking => {
                 let spawn = if fallible {
                     quote! { #krate::export_future::spawn_result }
                 } else {
@@ -782,7 +801,7 @@ impl Export<'_> {
         let fallible = is_result(ty);
         let value = if fallible { ok_type(ty)? } else { ty.as_ref() };
         let value = match self.kind {
-            Kind::Promise | Kind::Sync => value,
+            Kind::Promise | Kind::Sync | Kind::Blocking => value,
             Kind::Stream | Kind::TryStream => {
                 let item = stream_item(value).ok_or_else(|| {
                     syn::Error::new_spanned(
@@ -848,8 +867,15 @@ fn expand_func(
     attr: proc_macro2::TokenStream,
     function: ItemFn,
 ) -> syn::Result<proc_macro2::TokenStream> {
-    let options = options(attr, &["name", "crate", "stream", "try_stream"])?;
+    let options = options(attr, &["name", "crate", "stream", "try_stream", "blocking"])?;
     let sig = &function.sig;
+    if options.stream == Some(Kind::Blocking) && sig.asyncness.is_some() {
+        return Err(syn::Error::new_spanned(
+            sig.asyncness,
+            "#[lwt_rust::func(blocking)] goes on a plain `fn` (its body runs on the blocking \
+             pool); an `async fn` is awaited on the OCaml thread already",
+        ));
+    }
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
         return Err(syn::Error::new_spanned(
             receiver,

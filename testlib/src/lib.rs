@@ -15,9 +15,11 @@
 // lints in a user's crate (`symbols.rs` has items named with a leading underscore).
 #![deny(nonstandard_style)]
 
+mod blocking;
 mod misuse;
 mod object_drops;
 mod objects;
+mod pool;
 #[rustfmt::skip]
 mod readme;
 mod streams;

@@ -148,3 +148,10 @@ impl TtlCache {
         Ok(entries.len() as i64)
     }
 }
+
+// string -> int Lwt.t: read and sum a file's bytes, off the OCaml thread.
+#[lwt_rust::func(blocking)]
+pub fn byte_sum(path: String) -> Result<i64, std::io::Error> {
+    let bytes = std::fs::read(path)?;
+    Ok(bytes.iter().map(|&b| b as i64).sum())
+}
