@@ -130,7 +130,7 @@ in_root() {
   bind "$cargo_home"
   bind "$rustup_home"
   local rc=0
-  chroot "$ROOT" /usr/bin/env -i \
+  chroot "$ROOT" /usr/bin/env -i 9>&- \
     HOME="$HOME" PATH="$cargo_home/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
     CARGO_HOME="$cargo_home" RUSTUP_HOME="$rustup_home" CARGO_NET_OFFLINE=true \
     DUNE_BUILD_DIR="_build-$TC" CARGO_TARGET_DIR="$REPO/target/$TC" \

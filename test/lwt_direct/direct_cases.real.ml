@@ -11,7 +11,14 @@
 
 open Lwt_direct
 
-let run = Lwt_main.run
+(* [Lwt_main.run p], kept ticking while [p] is pending. Lwt_direct (6.1.2) runs its tasks in
+   Lwt_main's iteration hooks: when a task's last step settles [p] from the hook that runs
+   before the engine waits, and nothing else is pending, the engine then waits for I/O that
+   never comes. Pure Lwt shows it ([Lwt_main.run (Lwt_direct.spawn (fun () -> 7))] never
+   returns); a paused promise per turn keeps the engine from waiting. *)
+let run p =
+  let rec tick () = if Lwt.is_sleeping p then Lwt.bind (Lwt.pause ()) tick else Lwt.return_unit in
+  Lwt_main.run (Lwt.both p (tick ()) |> Lwt.map fst)
 
 let check_nothing_live what =
   Gc.full_major ();
