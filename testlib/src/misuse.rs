@@ -107,3 +107,11 @@ pub extern "C" fn drop_inside_with_runtime(p: Raw) -> Raw {
 pub extern "C" fn invalid_argument_inside_with_runtime(_unit: Raw) -> Raw {
     lwt_stub(|| with_runtime(|_| invalid_argument("never made")))
 }
+
+/// `call_now : (unit -> unit Lwt.t) -> unit`: a synchronous function that calls `f ()` once
+/// and drops its promise (an OCaml closure called from inside a synchronous stub).
+#[lwt_rust::func(name = "lwt_rust_demo_call_now")]
+pub fn call_now(f: lwt_rust::closure::OCamlFn<(), ()>) -> Result<(), lwt_rust::error::Error> {
+    let _ = f.call(&())?;
+    Ok(())
+}
