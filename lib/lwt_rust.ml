@@ -116,6 +116,55 @@ module Async_exn = struct
     | exception exn ->
       report_async exn;
       completing f
+
+  (* Exceptions raised by the user's callbacks while the bridge had Lwt run them (an
+     [on_cancel] handler of a promise Rust stopped awaiting, a callback on a promise a Rust
+     task settled), waiting to be handed to [Lwt.async_exception_hook]. *)
+  let caught = ref []
+  let collect exn = caught := exn :: !caught
+  let loud = ref []
+
+  (* Hands each exception in [loud] to the hook, oldest first, at the start of a turn of the
+     Lwt loop (outside any stub and any Lwt resolution loop), where a hook that raises makes
+     [Lwt_main.run] raise, and at exit for those no turn came for: loud, as in pure Lwt. *)
+  let rec surface () =
+    match !loud with
+    | [] -> ()
+    | exn :: rest ->
+      loud := rest;
+      !Lwt.async_exception_hook exn;
+      surface ()
+
+  let surfacing = ref false
+
+  (* Runs [f x], a call into Lwt that may run the user's callbacks, with the hook collecting
+     rather than called: a hook that raises there (as Lwt's doc suggests to stop the program)
+     would leave the raise halfway through Lwt's resolution loop, which then defers every
+     later [Lwt.wakeup_later] callback for good, and the exception would reach Rust, which
+     can only drop it: the whole program silently wedged. The hook is called for each
+     collected exception later, by [surface]. Nested calls collect into the same list; the
+     outermost hands it over. A hook the callbacks install is kept. *)
+  let shielded f x =
+    let hook = !Lwt.async_exception_hook in
+    let outermost = hook != collect in
+    Lwt.async_exception_hook := collect;
+    let restore () =
+      if outermost && !Lwt.async_exception_hook == collect then Lwt.async_exception_hook := hook;
+      if outermost && !caught <> [] then begin
+        loud := !loud @ List.rev !caught;
+        caught := [];
+        if not !surfacing then begin
+          surfacing := true;
+          ignore (Lwt_main.Enter_iter_hooks.add_first surface);
+          at_exit surface
+        end
+      end
+    in
+    match f x with
+    | () -> restore ()
+    | exception exn ->
+      restore ();
+      raise exn
 end
 
 module Test_hooks = struct
@@ -306,12 +355,12 @@ module Task_promise = struct
   let resolve u v =
     completing (fun () ->
         gc_hook ();
-        try Lwt.wakeup_later u v with Invalid_argument _ -> refused ())
+        try shielded (Lwt.wakeup_later u) v with Invalid_argument _ -> refused ())
 
   let reject u exn =
     completing (fun () ->
         gc_hook ();
-        try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> refused ())
+        try shielded (Lwt.wakeup_later_exn u) exn with Invalid_argument _ -> refused ())
 
   (* The kinds of src/callbacks.rs's [FailureKind]. *)
   let failure kind message =
@@ -537,7 +586,8 @@ module Registration = struct
         gc_hook ();
         Lwt.fail (failure kind message));
     Callback.register "lwt_rust.failed_with" Lwt.fail;
-    Callback.register "lwt_rust.cancel" Lwt.cancel;
+    (* [Lwt.cancel] of a promise Rust stopped awaiting runs the user's [on_cancel] handlers. *)
+    Callback.register "lwt_rust.cancel" (fun p -> Async_exn.shielded Lwt.cancel p);
     Callback.register "lwt_rust.schedule_drain" schedule_drain;
     Callback.register "lwt_rust.resolve" resolve;
     Callback.register "lwt_rust.reject" reject;
