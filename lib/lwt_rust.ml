@@ -57,6 +57,8 @@ module Stubs = struct
   external sync_failure_kind : unit -> int = "lwt_rust_sync_failure_kind" [@@noalloc]
   external sync_failure_message : unit -> string = "lwt_rust_sync_failure_message"
   external sync_failure_exn : unit -> exn option = "lwt_rust_sync_failure_exn"
+  external forks : unit -> int = "lwt_rust_forks" [@@noalloc]
+  external notify_through_pipe : Unix.file_descr -> unit = "lwt_rust_notify_through_pipe" [@@noalloc]
 end
 
 let version = "0.1.0"
@@ -216,12 +218,51 @@ module Drain = struct
 
   let notification = ref None
 
+  (* After a fork (Lwt_unix.fork or Unix.fork), at the first turn of the Lwt loop in the
+     child: wakes from other threads go through a pipe of the bridge's own from then on, and
+     a drain serves what was queued before. Lwt 5.6's [Lwt_unix.fork] keeps the count of
+     notifications queued in the parent, so with one queued at the fork the child would never
+     hear of another (see src/runtime.rs, "Fork"). The pipe is never closed: another thread
+     may be writing it, and a closed fd number could be reused by the program; a fork of the
+     child makes a pipe of its own and stops watching this one. *)
+  let forks_seen = ref 0
+  let own_pipe = ref None
+
+  let after_fork () =
+    let forks = forks () in
+    if forks <> !forks_seen then begin
+      forks_seen := forks;
+      (match !own_pipe with
+      | Some (_, event) -> Lwt_engine.stop_event event
+      | None -> ());
+      let r, w = Unix.pipe ~cloexec:true () in
+      Unix.set_nonblock r;
+      Unix.set_nonblock w;
+      let buffer = Bytes.create 64 in
+      let rec empty () =
+        match Unix.read r buffer 0 64 with
+        | 64 -> empty ()
+        | _ -> ()
+        | exception Unix.Unix_error _ -> ()
+      in
+      let event =
+        Lwt_engine.on_readable r (fun _ ->
+            (try empty () with exn -> !Lwt.async_exception_hook exn);
+            handle_notification ())
+      in
+      own_pipe := Some (r, event);
+      notify_through_pipe w;
+      handle_notification ()
+    end
+
   let init () =
     check_thread "Lwt_rust.init";
     if !notification = None then begin
       let id = Lwt_unix.make_notification handle_notification in
       notification := Some id;
-      start id
+      start id;
+      forks_seen := forks ();
+      ignore (Lwt_main.Enter_iter_hooks.add_first (fun () -> try after_fork () with exn -> Async_exn.report_async exn))
     end
 
   let shut_down = ref false
