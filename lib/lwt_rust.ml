@@ -119,6 +119,16 @@ module Async_exn = struct
       report_async exn;
       completing f
 
+  (* [completing (fun () -> f x y)] without making that closure: an asynchronous exception
+     raised at its allocation, before [completing] could catch anything, would lose the step.
+     Nothing is allocated before the handler is in place. *)
+  let rec completing2 f x y =
+    match f x y with
+    | () -> ()
+    | exception exn ->
+      report_async exn;
+      completing2 f x y
+
   (* Exceptions raised by the user's callbacks while the bridge had Lwt run them (an
      [on_cancel] handler of a promise Rust stopped awaiting, a callback on a promise a Rust
      task settled), waiting to be handed to [Lwt.async_exception_hook]. *)
@@ -352,22 +362,24 @@ module Awaited = struct
     gc_hook ();
     promise_rejected key exn
 
-  let report p key =
-    completing (fun () ->
-        match Lwt.state p with
-        | Lwt.Return v -> fulfilled key v
-        | Lwt.Fail exn -> rejected key exn
-        | Lwt.Sleep -> ())
+  let report_once p key =
+    match Lwt.state p with
+    | Lwt.Return v -> fulfilled key v
+    | Lwt.Fail exn -> rejected key exn
+    | Lwt.Sleep -> ()
+
+  let report p key = completing2 report_once p key
 
   (* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
      reads the outcome from the promise once it has settled. Repeating it after an
      asynchronous exception may attach twice: Rust ignores a second report for a slot. *)
-  let attach p key =
-    completing (fun () ->
-        gc_hook ();
-        match Lwt.state p with
-        | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
-        | _ -> report p key)
+  let attach_once p key =
+    gc_hook ();
+    match Lwt.state p with
+    | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
+    | _ -> report p key
+
+  let attach p key = completing2 attach_once p key
 
   (* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
      promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)
@@ -393,15 +405,16 @@ module Task_promise = struct
 
   (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
      (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
-  let resolve u v =
-    completing (fun () ->
-        gc_hook ();
-        try shielded (Lwt.wakeup_later u) v with Invalid_argument _ -> refused ())
+  let resolve_once u v =
+    gc_hook ();
+    try shielded (Lwt.wakeup_later u) v with Invalid_argument _ -> refused ()
 
-  let reject u exn =
-    completing (fun () ->
-        gc_hook ();
-        try shielded (Lwt.wakeup_later_exn u) exn with Invalid_argument _ -> refused ())
+  let reject_once u exn =
+    gc_hook ();
+    try shielded (Lwt.wakeup_later_exn u) exn with Invalid_argument _ -> refused ()
+
+  let resolve u v = completing2 resolve_once u v
+  let reject u exn = completing2 reject_once u exn
 
   (* The kinds of src/callbacks.rs's [FailureKind]. *)
   let failure kind message =
@@ -437,6 +450,8 @@ end
 module Rust_streams = struct
   open Stubs
   open Owner
+  open Async_exn
+  open Test_hooks
   open Task_promise
 
   (* Rust streams read by OCaml (src/export_stream.rs). A Rust stream is a source [key]; its
@@ -454,7 +469,7 @@ module Rust_streams = struct
      A finaliser runs at whatever allocation the GC happens to be at, possibly in the middle of
      the registry code below, or of Rust code calling OCaml. So it only pushes the source on
      [unreachable] (one read and one write of a ref around one allocation: nothing else writes
-     it except [take_unreachable], which does not allocate), and the sources there are released
+     it except [release_unreachable], which takes one source off it without allocating), and the sources there are released
      at well-defined points: the next turn of the Lwt loop (an [Enter_iter_hooks] hook), the
      next Rust stream, the next [close_stream]. *)
   type source = { key : int; mutable slot : int }
@@ -477,30 +492,40 @@ module Rust_streams = struct
   let free_slots = ref []
   let unreachable = ref []
 
-  let take_unreachable () =
-    let sources = !unreachable in
-    unreachable := [];
-    sources
-
   let unregister slot =
     Weak.set !registry_streams slot None;
     Weak.set !registry_sources slot None;
     free_slots := slot :: !free_slots
 
   (* Leaves the registry, then drops the Rust stream (whose destructor may call back into
-     OCaml, even create another Rust stream: the registry is consistent by then). *)
-  let release source =
+     OCaml, even create another Rust stream: the registry is consistent by then). Repeated
+     until done after an asynchronous exception: the slot is marked free before anything
+     allocates (an exception there loses at most the slot's reuse), and closing a closed key
+     again is ignored by Rust, so the Rust stream is always dropped. *)
+  let release_once source =
+    gc_hook ();
     if source.slot >= 0 then begin
-      unregister source.slot;
-      source.slot <- -1
+      let slot = source.slot in
+      source.slot <- -1;
+      unregister slot
     end;
     stream_close source.key
 
+  let rec release source =
+    match release_once source with
+    | () -> ()
+    | exception exn ->
+      report_async exn;
+      release source
+
+  (* One source at a time, taken off the list with no allocation in between: an asynchronous
+     exception can no longer drop the sources taken but not yet released. *)
   let rec release_unreachable () =
-    match take_unreachable () with
+    match !unreachable with
     | [] -> ()
-    | sources ->
-      List.iter release sources;
+    | source :: rest ->
+      unreachable := rest;
+      release source;
       release_unreachable ()
 
   let register stream source =
