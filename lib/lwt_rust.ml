@@ -149,6 +149,20 @@ module Async_exn = struct
 
   let surfacing = ref false
 
+  (* Puts the hook back first (no allocation before that), then hands the collected
+     exceptions to [surface]. *)
+  let restore hook outermost =
+    if outermost && !Lwt.async_exception_hook == collect then Lwt.async_exception_hook := hook;
+    if outermost && !caught <> [] then begin
+      loud := !loud @ List.rev !caught;
+      caught := [];
+      if not !surfacing then begin
+        ignore (Lwt_main.Enter_iter_hooks.add_first surface);
+        at_exit surface;
+        surfacing := true
+      end
+    end
+
   (* Runs [f x], a call into Lwt that may run the user's callbacks, with the hook collecting
      rather than called: a hook that raises there (as Lwt's doc suggests to stop the program)
      would leave the raise halfway through Lwt's resolution loop, which then defers every
@@ -160,22 +174,10 @@ module Async_exn = struct
     let hook = !Lwt.async_exception_hook in
     let outermost = hook != collect in
     Lwt.async_exception_hook := collect;
-    let restore () =
-      if outermost && !Lwt.async_exception_hook == collect then Lwt.async_exception_hook := hook;
-      if outermost && !caught <> [] then begin
-        loud := !loud @ List.rev !caught;
-        caught := [];
-        if not !surfacing then begin
-          surfacing := true;
-          ignore (Lwt_main.Enter_iter_hooks.add_first surface);
-          at_exit surface
-        end
-      end
-    in
     match f x with
-    | () -> restore ()
+    | () -> restore hook outermost
     | exception exn ->
-      restore ();
+      restore hook outermost;
       raise exn
 end
 
