@@ -126,7 +126,11 @@ fn print_cut(info: &PanicHookInfo<'_>, message: &str) {
     let backtrace = std::backtrace::Backtrace::capture();
     let mut err = std::io::stderr().lock();
     // Write errors are ignored: nothing may panic inside the panic hook.
-    let _ = writeln!(err, "\nthread '{name}' panicked at {location}:\n{}", cut(message));
+    let _ = writeln!(
+        err,
+        "\nthread '{name}' panicked at {location}:\n{}",
+        cut(message)
+    );
     if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
         let _ = writeln!(err, "stack backtrace:\n{backtrace}");
     }

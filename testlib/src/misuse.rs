@@ -112,6 +112,7 @@ pub extern "C" fn invalid_argument_inside_with_runtime(_unit: Raw) -> Raw {
 /// and drops its promise (an OCaml closure called from inside a synchronous stub).
 #[lwt_rust::func(name = "lwt_rust_demo_call_now")]
 pub fn call_now(f: lwt_rust::closure::OCamlFn<(), ()>) -> Result<(), lwt_rust::error::Error> {
-    let _ = f.call(&())?;
+    // Dropping the promise stops awaiting it (its Lwt promise is cancelled if still pending).
+    drop(f.call(&())?);
     Ok(())
 }
