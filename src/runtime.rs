@@ -6,7 +6,9 @@
 //! The executor core calls [`Notifier::notify`] once per drain it needs. [`LwtNotifier`]
 //! picks the cheapest way that is safe where it is called:
 //! - from another thread, or from the OCaml thread outside any stub: `Lwt_unix`'s
-//!   notification (a mutex and an eventfd write; its handler runs the drain);
+//!   notification (a mutex and an eventfd write; its handler runs the drain), or, in a
+//!   process forked since the executor started, a byte written to the bridge's own pipe (see
+//!   "Fork" below);
 //! - from inside a stub on the OCaml thread (a task woken by a settled promise, a task that
 //!   woke itself, a drain that must re-arm): no system call. A thread-local flag is set, and
 //!   when the outermost stub returns it drains right there, in the same Lwt round, unless a
