@@ -54,6 +54,8 @@ module Stubs = struct
   external handshake : int -> string -> int -> int -> string option = "lwt_rust_handshake"
   external drain_wanted : unit -> bool = "lwt_rust_drain_wanted" [@@noalloc]
   external release_at_exit : unit -> unit = "lwt_rust_release_at_exit"
+  external forks : unit -> int = "lwt_rust_forks" [@@noalloc]
+  external notify_through_pipe : Unix.file_descr -> unit = "lwt_rust_notify_through_pipe" [@@noalloc]
 end
 
 let version = "0.1.0"
@@ -113,6 +115,67 @@ module Async_exn = struct
     | exception exn ->
       report_async exn;
       completing f
+
+  (* [completing (fun () -> f x y)] without making that closure: an asynchronous exception
+     raised at its allocation, before [completing] could catch anything, would lose the step.
+     Nothing is allocated before the handler is in place. *)
+  let rec completing2 f x y =
+    match f x y with
+    | () -> ()
+    | exception exn ->
+      report_async exn;
+      completing2 f x y
+
+  (* Exceptions raised by the user's callbacks while the bridge had Lwt run them (an
+     [on_cancel] handler of a promise Rust stopped awaiting, a callback on a promise a Rust
+     task settled), waiting to be handed to [Lwt.async_exception_hook]. *)
+  let caught = ref []
+  let collect exn = caught := exn :: !caught
+  let loud = ref []
+
+  (* Hands each exception in [loud] to the hook, oldest first, at the start of a turn of the
+     Lwt loop (outside any stub and any Lwt resolution loop), where a hook that raises makes
+     [Lwt_main.run] raise, and at exit for those no turn came for: loud, as in pure Lwt. *)
+  let rec surface () =
+    match !loud with
+    | [] -> ()
+    | exn :: rest ->
+      loud := rest;
+      !Lwt.async_exception_hook exn;
+      surface ()
+
+  let surfacing = ref false
+
+  (* Puts the hook back first (no allocation before that), then hands the collected
+     exceptions to [surface]. *)
+  let restore hook outermost =
+    if outermost && !Lwt.async_exception_hook == collect then Lwt.async_exception_hook := hook;
+    if outermost && !caught <> [] then begin
+      loud := !loud @ List.rev !caught;
+      caught := [];
+      if not !surfacing then begin
+        ignore (Lwt_main.Enter_iter_hooks.add_first surface);
+        at_exit surface;
+        surfacing := true
+      end
+    end
+
+  (* Runs [f x], a call into Lwt that may run the user's callbacks, with the hook collecting
+     rather than called: a hook that raises there (as Lwt's doc suggests to stop the program)
+     would leave the raise halfway through Lwt's resolution loop, which then defers every
+     later [Lwt.wakeup_later] callback for good, and the exception would reach Rust, which
+     can only drop it: the whole program silently wedged. The hook is called for each
+     collected exception later, by [surface]. Nested calls collect into the same list; the
+     outermost hands it over. A hook the callbacks install is kept. *)
+  let shielded f x =
+    let hook = !Lwt.async_exception_hook in
+    let outermost = hook != collect in
+    Lwt.async_exception_hook := collect;
+    match f x with
+    | () -> restore hook outermost
+    | exception exn ->
+      restore hook outermost;
+      raise exn
 end
 
 module Test_hooks = struct
@@ -191,6 +254,43 @@ module Drain = struct
         "Lwt_unix.make_notification returned a boxed value: this Lwt no longer represents \
          notification ids as ints, which lwt_unix_send_notification (called from Rust) needs"
 
+  (* After a fork (Lwt_unix.fork or Unix.fork), at the first turn of the Lwt loop in the
+     child: wakes from other threads go through a pipe of the bridge's own from then on, and
+     a drain serves what was queued before. Lwt 5.6's [Lwt_unix.fork] keeps the count of
+     notifications queued in the parent, so with one queued at the fork the child would never
+     hear of another (see src/runtime.rs, "Fork"). The pipe is never closed: another thread
+     may be writing it, and a closed fd number could be reused by the program; a fork of the
+     child makes a pipe of its own and stops watching this one. *)
+  let forks_seen = ref 0
+  let own_pipe = ref None
+
+  let after_fork () =
+    let forks = forks () in
+    if forks <> !forks_seen then begin
+      forks_seen := forks;
+      (match !own_pipe with
+      | Some (_, event) -> Lwt_engine.stop_event event
+      | None -> ());
+      let r, w = Unix.pipe ~cloexec:true () in
+      Unix.set_nonblock r;
+      Unix.set_nonblock w;
+      let buffer = Bytes.create 64 in
+      let rec empty () =
+        match Unix.read r buffer 0 64 with
+        | 64 -> empty ()
+        | _ -> ()
+        | exception Unix.Unix_error _ -> ()
+      in
+      let event =
+        Lwt_engine.on_readable r (fun _ ->
+            (try empty () with exn -> !Lwt.async_exception_hook exn);
+            handle_notification ())
+      in
+      own_pipe := Some (r, event);
+      notify_through_pipe w;
+      handle_notification ()
+    end
+
   let init () =
     check_thread "Lwt_rust.init";
     if !notification = None then begin
@@ -198,7 +298,11 @@ module Drain = struct
       match id_for_rust (Obj.repr id) with
       | Ok int_id ->
           notification := Some id;
-          start int_id
+          start int_id;
+          forks_seen := forks ();
+          ignore
+            (Lwt_main.Enter_iter_hooks.add_first (fun () ->
+                 try after_fork () with exn -> Async_exn.report_async exn))
       | Error reason ->
           Lwt_unix.stop_notification id;
           raise (Setup_failed reason)
@@ -291,22 +395,24 @@ module Awaited = struct
     gc_hook ();
     promise_rejected key exn
 
-  let report p key =
-    completing (fun () ->
-        match Lwt.state p with
-        | Lwt.Return v -> fulfilled key v
-        | Lwt.Fail exn -> rejected key exn
-        | Lwt.Sleep -> ())
+  let report_once p key =
+    match Lwt.state p with
+    | Lwt.Return v -> fulfilled key v
+    | Lwt.Fail exn -> rejected key exn
+    | Lwt.Sleep -> ()
+
+  let report p key = completing2 report_once p key
 
   (* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
      reads the outcome from the promise once it has settled. Repeating it after an
      asynchronous exception may attach twice: Rust ignores a second report for a slot. *)
-  let attach p key =
-    completing (fun () ->
-        gc_hook ();
-        match Lwt.state p with
-        | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
-        | _ -> report p key)
+  let attach_once p key =
+    gc_hook ();
+    match Lwt.state p with
+    | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
+    | _ -> report p key
+
+  let attach p key = completing2 attach_once p key
 
   (* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
      promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)
@@ -332,15 +438,16 @@ module Task_promise = struct
 
   (* Settling the promise of a Rust task. A promise cancelled by OCaml ignores the outcome
      (Lwt.wakeup_later on a cancelled promise is a no-op); it is never settled twice by Rust. *)
-  let resolve u v =
-    completing (fun () ->
-        gc_hook ();
-        try Lwt.wakeup_later u v with Invalid_argument _ -> refused ())
+  let resolve_once u v =
+    gc_hook ();
+    try shielded (Lwt.wakeup_later u) v with Invalid_argument _ -> refused ()
 
-  let reject u exn =
-    completing (fun () ->
-        gc_hook ();
-        try Lwt.wakeup_later_exn u exn with Invalid_argument _ -> refused ())
+  let reject_once u exn =
+    gc_hook ();
+    try shielded (Lwt.wakeup_later_exn u) exn with Invalid_argument _ -> refused ()
+
+  let resolve u v = completing2 resolve_once u v
+  let reject u exn = completing2 reject_once u exn
 
   (* The kinds of src/callbacks.rs's [FailureKind]. *)
   let failure kind message =
@@ -376,6 +483,8 @@ end
 module Rust_streams = struct
   open Stubs
   open Owner
+  open Async_exn
+  open Test_hooks
   open Task_promise
 
   (* Rust streams read by OCaml (src/export_stream.rs). A Rust stream is a source [key]; its
@@ -393,7 +502,7 @@ module Rust_streams = struct
      A finaliser runs at whatever allocation the GC happens to be at, possibly in the middle of
      the registry code below, or of Rust code calling OCaml. So it only pushes the source on
      [unreachable] (one read and one write of a ref around one allocation: nothing else writes
-     it except [take_unreachable], which does not allocate), and the sources there are released
+     it except [release_unreachable], which takes one source off it without allocating), and the sources there are released
      at well-defined points: the next turn of the Lwt loop (an [Enter_iter_hooks] hook), the
      next Rust stream, the next [close_stream]. *)
   type source = { key : int; mutable slot : int }
@@ -416,30 +525,40 @@ module Rust_streams = struct
   let free_slots = ref []
   let unreachable = ref []
 
-  let take_unreachable () =
-    let sources = !unreachable in
-    unreachable := [];
-    sources
-
   let unregister slot =
     Weak.set !registry_streams slot None;
     Weak.set !registry_sources slot None;
     free_slots := slot :: !free_slots
 
   (* Leaves the registry, then drops the Rust stream (whose destructor may call back into
-     OCaml, even create another Rust stream: the registry is consistent by then). *)
-  let release source =
+     OCaml, even create another Rust stream: the registry is consistent by then). Repeated
+     until done after an asynchronous exception: the slot is marked free before anything
+     allocates (an exception there loses at most the slot's reuse), and closing a closed key
+     again is ignored by Rust, so the Rust stream is always dropped. *)
+  let release_once source =
+    gc_hook ();
     if source.slot >= 0 then begin
-      unregister source.slot;
-      source.slot <- -1
+      let slot = source.slot in
+      source.slot <- -1;
+      unregister slot
     end;
     stream_close source.key
 
+  let rec release source =
+    match release_once source with
+    | () -> ()
+    | exception exn ->
+      report_async exn;
+      release source
+
+  (* One source at a time, taken off the list with no allocation in between: an asynchronous
+     exception can no longer drop the sources taken but not yet released. *)
   let rec release_unreachable () =
-    match take_unreachable () with
+    match !unreachable with
     | [] -> ()
-    | sources ->
-      List.iter release sources;
+    | source :: rest ->
+      unreachable := rest;
+      release source;
       release_unreachable ()
 
   let register stream source =
@@ -566,7 +685,8 @@ module Registration = struct
         gc_hook ();
         Lwt.fail (failure kind message));
     Callback.register "lwt_rust.failed_with" Lwt.fail;
-    Callback.register "lwt_rust.cancel" Lwt.cancel;
+    (* [Lwt.cancel] of a promise Rust stopped awaiting runs the user's [on_cancel] handlers. *)
+    Callback.register "lwt_rust.cancel" (fun p -> Async_exn.shielded Lwt.cancel p);
     Callback.register "lwt_rust.schedule_drain" schedule_drain;
     Callback.register "lwt_rust.resolve" resolve;
     Callback.register "lwt_rust.reject" reject;

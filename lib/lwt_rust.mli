@@ -24,8 +24,9 @@
 (** {1 Exceptions} *)
 
 exception Rust_panic of string
-(** A Rust task panicked; the payload is the panic message. The panic was caught in Rust: the
-    executor goes on running other tasks. *)
+(** A Rust task panicked; the payload is the panic message, cut at 4096 bytes (a longer one
+    ends with a note giving its full length). The panic was caught in Rust: the executor goes
+    on running other tasks. *)
 
 exception Rust_error of string
 (** A Rust task returned an error of its own (not an OCaml exception); the payload is the
@@ -103,7 +104,8 @@ val set_tokio_workers : int -> unit
     [RUST_BACKTRACE=1]); so that a bug hit by every request of a loaded server cannot flood
     its logs, the library wraps that hook when it starts and bounds what it prints. The mode
     applies to every panic of the process, on any thread; a panic hook the program sets
-    afterwards (in Rust) replaces this one. *)
+    afterwards (in Rust) replaces this one. Each report is bounded in size too: a message
+    longer than 4096 bytes is printed cut there, with a note giving its full length. *)
 
 type panic_report =
   | Report_all  (** Every panic printed in full by the wrapped hook. *)

@@ -25,14 +25,11 @@ pub(crate) fn panic_message(payload: &Panic) -> String {
     payload_text(&**payload)
 }
 
-/// The text of a panic payload.
+/// The text of a panic payload, cut at [`MAX_MESSAGE_BYTES`].
 pub(crate) fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a Rust panic with a non-string payload".to_owned()
+    match payload_str(payload) {
+        Some(s) => cut(s).into_owned(),
+        None => "a Rust panic with a non-string payload".to_owned(),
     }
 }
 
@@ -49,6 +46,36 @@ pub(crate) fn count_contained_panic() {
 /// own count in `Lwt_rust.stats`' `panics`).
 pub(crate) fn contained_panics() -> u64 {
     CONTAINED.load(Relaxed)
+}
+
+fn payload_str(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        Some(s)
+    } else {
+        payload.downcast_ref::<String>().map(String::as_str)
+    }
+}
+
+/// The longest panic message, in bytes, that a report on stderr prints and that
+/// `Lwt_rust.Rust_panic` carries: a longer one is cut there (at a character boundary) and
+/// ends with a note saying how long it was. A panic message built from untrusted input must
+/// not let one request write megabytes to the logs or hold them in an exception.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// `message`, cut at [`MAX_MESSAGE_BYTES`] with a note of its full length.
+pub(crate) fn cut(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return std::borrow::Cow::Borrowed(message);
+    }
+    let mut end = MAX_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!(
+        "{}... [lwt_rust: panic message cut at {MAX_MESSAGE_BYTES} of its {} bytes]",
+        &message[..end],
+        message.len()
+    ))
 }
 
 /// Reports a panic that has no promise to go to (a destructor's, say) on stderr.
@@ -88,7 +115,10 @@ pub fn install() {
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| match report(info) {
-            Report::Full => previous(info),
+            Report::Full => match payload_str(info.payload()) {
+                Some(message) if message.len() > MAX_MESSAGE_BYTES => print_cut(info, message),
+                _ => previous(info),
+            },
             // Not eprintln!, which panics (inside the panic hook: an abort) when stderr
             // cannot be written.
             Report::Summary(line) => {
@@ -97,6 +127,28 @@ pub fn install() {
             Report::Nothing => {}
         }));
     });
+}
+
+/// A full report of a panic whose message is too long, printed instead of the wrapped hook's
+/// (which would print all of it): the default hook's layout, the message cut, and the
+/// backtrace when `RUST_BACKTRACE` asks for one.
+fn print_cut(info: &PanicHookInfo<'_>, message: &str) {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("<unnamed>");
+    let location = info
+        .location()
+        .map_or_else(|| "an unknown location".to_owned(), |l| l.to_string());
+    let backtrace = std::backtrace::Backtrace::capture();
+    let mut err = std::io::stderr().lock();
+    // Write errors are ignored: nothing may panic inside the panic hook.
+    let _ = writeln!(
+        err,
+        "\nthread '{name}' panicked at {location}:\n{}",
+        cut(message)
+    );
+    if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+        let _ = writeln!(err, "stack backtrace:\n{backtrace}");
+    }
 }
 
 /// What the hook prints for one panic.

@@ -6,7 +6,9 @@
 //! The executor core calls [`Notifier::notify`] once per drain it needs. [`LwtNotifier`]
 //! picks the cheapest way that is safe where it is called:
 //! - from another thread, or from the OCaml thread outside any stub: `Lwt_unix`'s
-//!   notification (a mutex and an eventfd write; its handler runs the drain);
+//!   notification (a mutex and an eventfd write; its handler runs the drain), or, in a
+//!   process forked since the executor started, a byte written to the bridge's own pipe (see
+//!   "Fork" below);
 //! - from inside a stub on the OCaml thread (a task woken by a settled promise, a task that
 //!   woke itself, a drain that must re-arm): no system call. A thread-local flag is set, and
 //!   when the outermost stub returns it drains right there, in the same Lwt round, unless a
@@ -48,7 +50,9 @@
 //!   progress), and every owner-thread wake sets it again.
 
 use std::cell::{OnceCell, RefCell};
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst,
+};
 use std::sync::Mutex;
 use std::sync::OnceLock;
 
@@ -148,12 +152,71 @@ impl Notifier for LwtNotifier {
     }
 }
 
-/// Sends the `Lwt_unix` notification `id` (from any thread, no runtime lock needed).
+/// Sends the `Lwt_unix` notification `id` (from any thread, no runtime lock needed), or,
+/// in a forked process once the OCaml library has moved it (see "Fork"), writes a byte to the
+/// bridge's own pipe.
 fn send_notification(id: isize) {
     EVENTFD_NOTIFICATIONS.fetch_add(1, Relaxed);
+    let fd = OWN_PIPE.load(SeqCst);
+    if fd >= 0 {
+        // SAFETY: `fd` is the write end of a non-blocking pipe that the OCaml library made
+        // and never closes (see `lwt_rust_notify_through_pipe`); the buffer is one valid byte.
+        // A full pipe (EAGAIN) already holds a pending wake-up: the result can be ignored.
+        unsafe { write(fd, [1u8].as_ptr().cast(), 1) };
+        return;
+    }
     // SAFETY: `id` came from `Lwt_unix.make_notification`; the C function is thread-safe and
     // needs no OCaml runtime lock (see its declaration above).
     unsafe { lwt_unix_send_notification(id) }
+}
+
+// # Fork
+//
+// Lwt 5.6's `Lwt_unix.fork` gives the child a new notification fd but keeps the count of
+// notifications queued in the parent: with one queued at the fork (a wake from another thread
+// not handled yet), the child's `lwt_unix_send_notification` never writes the new fd again,
+// and every cross-thread wake there hangs. A `pthread_atfork` child handler counts forks; at
+// the child's first turn of the Lwt loop, the OCaml library sees the count change, makes a
+// pipe of its own watched by the Lwt engine, hands its write end here
+// (`lwt_rust_notify_through_pipe`), and drains, which also clears the executor's `armed`
+// flag inherited from the parent. Later wakes write that pipe instead.
+
+extern "C" {
+    fn write(fd: i32, buf: *const std::ffi::c_void, count: usize) -> isize;
+    fn pthread_atfork(
+        prepare: Option<extern "C" fn()>,
+        parent: Option<extern "C" fn()>,
+        child: Option<extern "C" fn()>,
+    ) -> i32;
+}
+
+/// The write end of the bridge's own notification pipe, or -1 (`Lwt_unix` notifications).
+static OWN_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// Forks this process descends from, counted by [`forked_child`].
+static FORKS: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn forked_child() {
+    FORKS.fetch_add(1, SeqCst);
+}
+
+/// `lwt_rust_forks : unit -> int` (`[@@noalloc]`): how many forks this process descends from
+/// since the executor started; the OCaml library moves notifications to its own pipe when it
+/// changes.
+#[no_mangle]
+pub extern "C" fn lwt_rust_forks(_unit: ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: builds an immediate from a small counter.
+    ocaml::Raw(unsafe { ocaml::sys::val_int(FORKS.load(SeqCst) as isize) })
+}
+
+/// `lwt_rust_notify_through_pipe : Unix.file_descr -> unit` (`[@@noalloc]`): from now on,
+/// wakes write a byte to `fd` (a non-blocking pipe the OCaml library made, never closed)
+/// instead of sending the `Lwt_unix` notification.
+#[no_mangle]
+pub extern "C" fn lwt_rust_notify_through_pipe(fd: ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: a `Unix.file_descr` is an immediate int on Unix.
+    let fd = unsafe { ocaml::sys::int_val(fd.0) } as i32;
+    OWN_PIPE.store(fd, SeqCst);
+    ocaml::Raw(ocaml::sys::UNIT)
 }
 
 /// The notification id the executor was started with (-1 before).
@@ -272,6 +335,9 @@ pub(crate) fn assert_may_call_ocaml(what: &str) {
 pub(crate) fn start(id: isize) {
     EXECUTOR.with(|cell| {
         let _ = cell.get_or_init(|| {
+            // SAFETY: the handler only bumps an atomic counter, which is async-signal-safe
+            // and valid in a forked child. Registered once: the executor is made once.
+            unsafe { pthread_atfork(None, None, Some(forked_child)) };
             NOTIFICATION.store(id, SeqCst);
             Executor::new(LwtNotifier { id })
         });

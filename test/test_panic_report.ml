@@ -71,6 +71,29 @@ let () =
               Alcotest.(check int) "every call fails" 100 failed;
               Alcotest.(check int) "100 in full" 100 (occurrences "panicked at" text);
               Lwt_rust.set_panic_report (Lwt_rust.Report_first 10));
+          Alcotest.test_case "two 10 MB messages: each report cut" `Quick (fun () ->
+              Lwt_rust.set_panic_report Lwt_rust.Report_all;
+              let message = String.make 10_000_000 'x' in
+              let outcomes, text =
+                stderr_of (fun () ->
+                    List.map
+                      (fun p ->
+                        Lwt_main.run
+                          (Lwt.catch (fun () -> Lwt.map (fun () -> None) p) (fun e -> Lwt.return (Some e))))
+                      [ Demo_stubs.panic message; Demo_stubs.panic message ])
+              in
+              Lwt_rust.set_panic_report (Lwt_rust.Report_first 10);
+              Alcotest.(check int) "2 in full" 2 (occurrences "panicked at" text);
+              Alcotest.(check int) "each says it was cut" 2 (occurrences "panic message cut at 4096 of its 10000000 bytes" text);
+              (* Each report: the cut message and a backtrace (RUST_BACKTRACE=1). *)
+              if String.length text > 60_000 then Alcotest.failf "%d bytes printed" (String.length text);
+              List.iter
+                (function
+                  | Some (Lwt_rust.Rust_panic m) ->
+                    Alcotest.(check bool) "Rust_panic carries the message, cut" true
+                      (String.length m < 4200 && String.sub m 0 4096 = String.sub message 0 4096)
+                  | _ -> Alcotest.fail "expected Rust_panic")
+                outcomes);
           Alcotest.test_case "Report_first (-1) refused" `Quick (fun () ->
               Alcotest.check_raises "invalid"
                 (Invalid_argument "Lwt_rust.set_panic_report: Report_first needs n >= 0")

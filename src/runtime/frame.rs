@@ -20,7 +20,7 @@
 //! | `drain_requested` | [`Ctx`] | [`request_drain`] (an owner wake, or a drain's owner re-arm, inside a frame) | the outermost frame's exit (it drains or schedules) | never sticky: no frame is left with it set without a drain run or scheduled |
 //! | `drains_run` | [`Ctx`] | [`drain_now`] (+1) | never | a frame whose exit finds it changed since entry schedules (re-arm) instead of draining again |
 //! | `DRAIN_WANTED` | `runtime` (atomic) | `request_drain_from_any_thread` (a GC finaliser, any thread) | [`drain_now`], before the drain's work | never lost: kept until a drain runs; the next outermost frame's entry turns it into `drain_requested`, and the next Lwt turn drains (the library's `Enter_iter_hooks` hook) |
-//! | `inner_drain_scheduled` | [`Ctx`] | an inner frame's exit that scheduled a drain | `depth` returning to 0 | at most one drain scheduled by inner frames per outermost frame |
+//! | `inner_drain_scheduled` | [`Ctx`] | an inner frame's exit that scheduled a drain | the next drain ([`drain_now`]), or `depth` returning to 0 | at most one drain scheduled by inner frames pending at a time; once it runs, the next inner request schedules again (an outermost frame blocked in a nested `Lwt_main.run` gets every drain its work needs) |
 //! | paused promise | `schedule_drain` in `lib/lwt_rust.ml` | `(hooks().schedule_drain)()` | Lwt resuming paused promises (it calls the drain stub) | Lwt's I/O runs between two batches |
 //!
 //! Invariants:
@@ -61,7 +61,7 @@ pub(super) struct Ctx {
     drains_run: Cell<u64>,
     /// Whether this is the owner thread (see "The owner thread" in `runtime`).
     owner: Cell<bool>,
-    /// An inner stub already scheduled a drain during the current outermost stub.
+    /// An inner stub scheduled a drain that has not run yet.
     inner_drain_scheduled: Cell<bool>,
 }
 
@@ -156,7 +156,7 @@ impl Entered {
 
 /// Whether an inner stub leaving with a drain requested must schedule that drain itself: no
 /// drain is running (so the outermost stub may be blocked, in a nested `Lwt_main.run`, say),
-/// and none was scheduled yet by an inner stub of the current outermost one.
+/// and none scheduled by an inner stub is still pending.
 fn inner_exit_schedules(c: &Ctx) -> bool {
     c.depth.get() > 1
         && !c.inner_drain_scheduled.get()
@@ -221,7 +221,14 @@ impl Entered {
 /// Runs one budgeted drain of the executor, if it exists (the drain stub, stub exits and
 /// shutdown call it; OCaml context only).
 pub(crate) fn drain_now() {
-    CTX.with(|c| c.drains_run.set(c.drains_run.get() + 1));
+    CTX.with(|c| {
+        c.drains_run.set(c.drains_run.get() + 1);
+        // A drain an inner frame scheduled is being served (or superseded by this one): the
+        // next inner frame leaving with a request must schedule again. Clearing it only when
+        // the outermost frame ends would serve one drain per outermost frame, and an outermost
+        // frame blocked in a nested `Lwt_main.run` whose work needs several would hang.
+        c.inner_drain_scheduled.set(false);
+    });
     // Before the work it stands for (released in `before_drain`): a request made meanwhile
     // stays set.
     super::drain_wanted_served();

@@ -1,8 +1,8 @@
 (* 6. Asynchronous exceptions inside the bridge. Run with LWT_RUST_TEST_RAISE=n (see
    lib/lwt_rust.ml): every n-th crossing of the bridge raises where a finaliser or a signal
    handler raising at an allocation would. Whatever they interrupt (making a task's promise,
-   attaching to a promise, settling one, scheduling a drain, making a rejected promise, a Rust
-   object's method), every promise settles exactly once, every Rust object is dropped once, nothing is left alive, and the process neither hangs nor
+   attaching to a promise, settling one, scheduling a drain, making a rejected promise,
+   releasing a Rust stream, a Rust object's method), every promise settles exactly once, every Rust object is dropped once, nothing is left alive, and the process neither hangs nor
    aborts. Each exception goes to Lwt.async_exception_hook. *)
 
 open Demo_stubs
@@ -28,6 +28,15 @@ let () =
         keep (echo_int i (i mod 2 = 0));
         keep (rust_error "expected");
         keep (Lwt_stream.to_list (count_stream (i mod 3)));
+        (* Streams never read to their end: one closed, one left to the GC (released, with
+           the others found unreachable, at the next turn of the Lwt loop). *)
+        (try
+           let s = count_stream 3 in
+           keep (Lwt_stream.get s);
+           if i mod 2 = 0 then Lwt_rust.close_stream s
+         with _ -> ());
+        (try ignore (Sys.opaque_identity (count_stream 2)) with _ -> ());
+        if i mod 100 = 0 then Gc.full_major ();
         (* Rust objects: a ready method, one that panics later, a synchronous failure; every
            other one closed, the rest left to the GC. *)
         (try

@@ -164,6 +164,33 @@ let nested_run_outside () =
   Alcotest.(check int) "and the outer task" 1 (await (within "the outer task" outer));
   check_nothing_live "after the nested run"
 
+(* 7b. The same, but the nested run needs a drain per step: three Rust tasks in sequence, each
+   awaiting an [Lwt.pause] (each settlement wakes its task inside the nested run). *)
+let paused_echoes n =
+  let rec go i acc =
+    if i = 0 then Lwt.return acc
+    else Lwt.bind (echo (Lwt.bind (Lwt.pause ()) (fun () -> Lwt.return i))) (fun v -> go (i - 1) (acc + v))
+  in
+  go n 0
+
+let nested_run_many_drains () =
+  let inner = ref 0 in
+  let outer =
+    callback_loop
+      (fun () ->
+        inner := Lwt_main.run (within ~seconds:10. "the nested run (task)" (paused_echoes 3));
+        Lwt.return_unit)
+      1
+  in
+  Alcotest.(check int) "the nested run finished (called by a task)" 6 !inner;
+  Alcotest.(check int) "and the outer task" 1 (await (within "the outer task" outer));
+  inner := 0;
+  call_now (fun () ->
+      inner := Lwt_main.run (within ~seconds:10. "the nested run (sync)" (paused_echoes 3));
+      Lwt.return_unit);
+  Alcotest.(check int) "the nested run finished (called by a sync function)" 6 !inner;
+  check_nothing_live "after the nested runs"
+
 (* 10. Another on_cancel handler raises and the hook re-raises: the bridge's cleanup still
    runs. *)
 let raising_cancel_handler () =
@@ -194,6 +221,7 @@ let () =
           Alcotest.test_case "a spinning task and cross-thread wakes" `Quick fair_queues;
           Alcotest.test_case "a lost drain" `Quick lost_drain;
           Alcotest.test_case "a nested Lwt_main.run outside any run" `Quick nested_run_outside;
+          Alcotest.test_case "a nested Lwt_main.run needing many drains" `Quick nested_run_many_drains;
         ] );
       ( "exceptions",
         [

@@ -120,3 +120,12 @@ pub fn sync_checked(n: i64, fail: bool) -> Result<String, String> {
         Ok(format!("ok {n}"))
     }
 }
+
+/// `call_now : (unit -> unit Lwt.t) -> unit`: a synchronous function that calls `f ()` once
+/// and drops its promise (an OCaml closure called from inside a synchronous stub).
+#[lwt_rust::func]
+pub fn call_now(f: lwt_rust::closure::OCamlFn<(), ()>) -> Result<(), lwt_rust::error::Error> {
+    // Dropping the promise stops awaiting it (its Lwt promise is cancelled if still pending).
+    drop(f.call(&())?);
+    Ok(())
+}
