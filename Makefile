@@ -101,9 +101,9 @@ bench: build
 	./bench/chart.sh $(BENCH_OUT).json $(BENCH_CHART)
 
 # The same on OCaml 5.3.0, dune 3.17.2, Lwt 5.9.1: Debian 13's packages in a Debian 13 root
-# made with debootstrap and cached in /var/cache/lwt_rust-ocaml5 (as root; about 2 minutes
+# made with debootstrap and cached in /var/cache/lwt_rust-toolchains/ocaml5 (as root; about 2 minutes
 # the first time). `make test` then `make stress` there; the benchmark writes
-# bench/results-ocaml5.json and bench/chart-ocaml5.png. See scripts/ocaml5.sh.
+# bench/results-ocaml5.json and bench/chart-ocaml5.png. See scripts/toolchain.sh.
 test-ocaml5:
 	FULL=$(FULL) ./scripts/toolchain.sh ocaml5 test
 

@@ -46,7 +46,7 @@ mkdir -p "$tmp/gen"
 
 step "copy the starter to $tmp/starter"
 cp -r "$repo/examples/starter" "$tmp/starter"
-rm -rf "$tmp/starter/_build" "$tmp/starter/_build5" "$tmp/starter/target"
+rm -rf "$tmp/starter/_build" "$tmp/starter/_build-"* "$tmp/starter/target"
 cat >>"$tmp/starter/rust/Cargo.toml" <<TOML
 
 [patch.crates-io]
