@@ -20,6 +20,10 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{
+    AtomicPtr,
+    Ordering::{AcqRel, Acquire},
+};
 use std::sync::{Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -104,13 +108,51 @@ fn report(panic: &(dyn std::any::Any + Send)) {
 // runtime's context, so that a body can use `tokio::runtime::Handle::current()` as in
 // `spawn_blocking`.
 fn submit(job: Job) {
-    POOL.submit(job);
+    pool().submit(job);
 }
+
+/// The pool of this process. A forked child has none of its parent's pool threads (fork copies
+/// only the calling thread), and one of them may have held the pool's lock at the fork: so the
+/// child's first call makes a pool of its own, and the parent's is left alone, leaked with its
+/// queue (those jobs were the parent's work; their destructors are not run here).
+fn pool() -> &'static Pool {
+    let generation = forks();
+    let current = POOL.load(Acquire);
+    // SAFETY: a non-null pointer in `POOL` comes from `Box::leak` below and is never freed.
+    if let Some(pool) = unsafe { current.as_ref() } {
+        if pool.generation == generation {
+            return pool;
+        }
+    }
+    let fresh: &'static Pool = Box::leak(Box::new(Pool::new(generation)));
+    match POOL.compare_exchange(current, fresh as *const Pool as *mut Pool, AcqRel, Acquire) {
+        Ok(_) => fresh,
+        // Another thread installed one first: use it. `fresh` was never shared: it is simply
+        // not used (leaked, a few words, at most once per racing thread).
+        // SAFETY: as above, a pointer stored in `POOL` is leaked and never freed.
+        Err(winner) => unsafe { winner.as_ref() }.unwrap_or(fresh),
+    }
+}
+
+/// Forks this process descends from, as the OCaml side's executor counts them (none without
+/// the `ocaml` feature: no executor counts them then).
+fn forks() -> u32 {
+    #[cfg(feature = "ocaml")]
+    return crate::runtime::forks();
+    #[cfg(not(feature = "ocaml"))]
+    0
+}
+
+/// This process's pool (see [`pool`]); null until the first blocking call.
+static POOL: AtomicPtr<Pool> = AtomicPtr::new(std::ptr::null_mut());
 
 /// The library's own pool: up to [`MAX_THREADS`] threads, started on demand, each exiting
 /// after [`KEEP_ALIVE`] without work. Work beyond [`MAX_THREADS`] bodies at once waits in a
 /// queue (first in, first out).
 struct Pool {
+    /// [`forks`] when the pool was made: a pool of another generation belongs
+    /// to an ancestor process.
+    generation: u32,
     state: Mutex<State>,
     work: Condvar,
 }
@@ -121,16 +163,19 @@ struct State {
     idle: usize,
 }
 
-static POOL: Pool = Pool {
-    state: Mutex::new(State {
-        jobs: VecDeque::new(),
-        threads: 0,
-        idle: 0,
-    }),
-    work: Condvar::new(),
-};
-
 impl Pool {
+    fn new(generation: u32) -> Pool {
+        Pool {
+            generation,
+            state: Mutex::new(State {
+                jobs: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+            }),
+            work: Condvar::new(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // Jobs run outside the lock and catch their panics: a poisoned lock still holds a
         // consistent state.
@@ -192,7 +237,7 @@ impl Pool {
 /// The threads the library's own pool has now, and how many of them are idle.
 #[cfg(test)]
 fn pool_threads() -> (usize, usize) {
-    let state = POOL.lock();
+    let state = pool().lock();
     (state.threads, state.idle)
 }
 

@@ -199,6 +199,13 @@ extern "C" fn forked_child() {
     FORKS.fetch_add(1, SeqCst);
 }
 
+/// Forks this process descends from (counted by the `pthread_atfork` child handler once the
+/// executor started): what a process-wide pool compares to notice it is in a child, where the
+/// parent's threads do not exist.
+pub(crate) fn forks() -> u32 {
+    FORKS.load(SeqCst)
+}
+
 /// `lwt_rust_forks : unit -> int` (`[@@noalloc]`): how many forks this process descends from
 /// since the executor started; the OCaml library moves notifications to its own pipe when it
 /// changes.
