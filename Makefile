@@ -9,7 +9,7 @@ B := ./$(or $(DUNE_BUILD_DIR),_build)/default
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: all deps build test test-starter test-starter-offline package compile-fail loom stress lint fmt demo \
-	example-tcp example-lines bench clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
+	example-tcp example-lines example-direct bench clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
 
 all: build
 
@@ -87,6 +87,11 @@ example-tcp: build
 
 example-lines: build
 	$(B)/examples/lines/lines.exe
+
+# Direct-style Lwt (Lwt_direct) calling Rust async functions: Lwt 6 on OCaml 5 only (elsewhere
+# it says so). `make test` runs it too.
+example-direct: build
+	$(B)/examples/direct/direct_style.exe
 
 # Every scenario of bench/README.md against its baseline, in one process: prints the table,
 # writes bench/results.json and draws bench/chart.png (gnuplot, installed if missing and
