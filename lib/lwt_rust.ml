@@ -232,9 +232,9 @@ module Drain = struct
     Lwt_main.Enter_iter_hooks.add_first (fun () ->
         if drain_wanted () then handle_notification ())
 
-  (* The objects still held at exit are dropped now, inside a stub (their destructors may
-     call OCaml or the runtime), not by the Rust thread-local destructors after OCaml is gone,
-     which leak them. Registered at module initialisation: runs after the program's own
+  (* The Rust streams and objects still held at exit are dropped now, inside a stub (their
+     destructors may call OCaml or the runtime), not by the Rust thread-local destructors
+     after OCaml is gone, which leak them. Registered at module initialisation: runs after the program's own
      [at_exit] functions. *)
   let () = at_exit (fun () -> try release_at_exit () with _ -> ())
 

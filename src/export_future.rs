@@ -19,6 +19,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -284,8 +285,10 @@ trait Cancel {
 
 thread_local! {
     /// Tasks whose promise may still be cancelled, by the key their `on_cancel` carries.
-    static CANCELLABLE: RefCell<KeyedSlab<Rc<dyn Cancel>>> =
-        const { RefCell::new(KeyedSlab::new()) };
+    /// `ManuallyDrop`: at exit the tasks still pending are abandoned, never dropped by the
+    /// thread-local's destructor (outside any stub).
+    static CANCELLABLE: ManuallyDrop<RefCell<KeyedSlab<Rc<dyn Cancel>>>> =
+        const { ManuallyDrop::new(RefCell::new(KeyedSlab::new())) };
 }
 
 impl<F, O, T> Cancel for TaskState<F, O, T>

@@ -27,6 +27,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -55,7 +56,11 @@ trait Source {
 }
 
 thread_local! {
-    static SOURCES: RefCell<KeyedSlab<Rc<dyn Source>>> = const { RefCell::new(KeyedSlab::new()) };
+    /// `ManuallyDrop`: the thread-local's destructor (the process exiting, outside any stub,
+    /// where a stream's destructor could neither call OCaml nor use the runtime, and its panic
+    /// would abort) drops nothing: what [`release_at_exit`] left is leaked.
+    static SOURCES: ManuallyDrop<RefCell<KeyedSlab<Rc<dyn Source>>>> =
+        const { ManuallyDrop::new(RefCell::new(KeyedSlab::new())) };
 }
 
 /// A Rust stream read by OCaml, one item per pull.
@@ -316,6 +321,24 @@ pub(crate) fn close_all() {
     let sources = SOURCES.with(|s| s.borrow_mut().take_all());
     for source in sources {
         source.close();
+    }
+}
+
+/// Drops every Rust stream still read by OCaml as the process exits (an OCaml `at_exit`
+/// function, inside a stub: a stream's destructor may call OCaml and use the runtime; its
+/// panic is contained by [`StreamSource::end`]). The Lwt streams end; streams made afterwards
+/// are leaked at exit.
+pub(crate) fn release_at_exit() {
+    // A destructor may make or close streams: repeat until none is left (bounded, in case a
+    // destructor makes a new stream each time).
+    for _ in 0..100 {
+        let sources = SOURCES.with(|s| s.borrow_mut().take_all());
+        if sources.is_empty() {
+            return;
+        }
+        for source in sources {
+            source.close();
+        }
     }
 }
 

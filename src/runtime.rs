@@ -50,6 +50,7 @@
 //!   progress), and every owner-thread wake sets it again.
 
 use std::cell::{OnceCell, RefCell};
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{
     AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst,
 };
@@ -301,9 +302,14 @@ pub(crate) fn take_forwarded() -> Vec<Forwarded> {
 pub type OCamlExecutor = Executor<LwtNotifier>;
 
 thread_local! {
-    static EXECUTOR: OnceCell<OCamlExecutor> = const { OnceCell::new() };
+    /// `ManuallyDrop`, as `DEFERRED`: the thread-local's destructor (the process exiting,
+    /// outside any stub) would drop the queued tasks' futures where their destructors can
+    /// neither call OCaml nor use the runtime. Tasks pending at exit are abandoned instead.
+    static EXECUTOR: ManuallyDrop<OnceCell<OCamlExecutor>> =
+        const { ManuallyDrop::new(OnceCell::new()) };
     /// OCaml work deferred until the runtime is no longer lent (see [`defer_while_lent`]).
-    static DEFERRED: RefCell<Vec<Box<dyn FnOnce()>>> = const { RefCell::new(Vec::new()) };
+    static DEFERRED: ManuallyDrop<RefCell<Vec<Box<dyn FnOnce()>>>> =
+        const { ManuallyDrop::new(RefCell::new(Vec::new())) };
 }
 
 /// The message of the owner-thread rule, naming the entry point `what`.

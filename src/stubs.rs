@@ -44,11 +44,14 @@ pub extern "C" fn lwt_rust_drain_wanted(_unit: Raw) -> Raw {
     })
 }
 
-/// Drops the objects OCaml still holds (an OCaml `at_exit` function): their destructors run
-/// here, inside a stub, rather than in the thread-local destructors after OCaml is gone.
+/// Drops the Rust streams and objects OCaml still holds (an OCaml `at_exit` function): their
+/// destructors run here, inside a stub, rather than in the thread-local destructors after
+/// OCaml is gone. (Tasks still pending are abandoned, their futures never dropped.)
 #[no_mangle]
 pub extern "C" fn lwt_rust_release_at_exit(_unit: Raw) -> Raw {
     guard(UNIT, || {
+        // Streams first: a stream may hold objects, never the other way round.
+        export_stream::release_at_exit();
         object::release_at_exit();
         UNIT
     })

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
 
 use futures::StreamExt;
 use lwt_rust::error::Error;
+use futures::Stream;
+use lwt_rust::closure::OCamlFn;
 use lwt_rust::handle::Handle;
 use lwt_rust::import_stream::OCamlStream;
 use lwt_rust::Obj;
@@ -142,4 +144,55 @@ pub extern "C" fn thread_outcome_raw(_unit: ocaml::Raw) -> ocaml::Raw {
     ocaml::Raw(unsafe {
         ocaml::sys::caml_alloc_initialized_string(outcome.len(), outcome.as_ptr().cast())
     })
+}
+
+/// What an [`ExitGuard`]'s destructor does: panic (0), call its OCaml closure (1), or use the
+/// runtime's handle (2), three things a destructor run outside a stub could not survive.
+struct ExitGuard {
+    mode: i64,
+    on_drop: Option<OCamlFn<(), ()>>,
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        // On stdout, compared with the expected output of the exit tests: which destructors
+        // ran (and, from the order of lines, where).
+        println!("an exit guard's destructor ran (mode {})", self.mode);
+        match self.mode {
+            0 => panic!("an exit guard's destructor panicked"),
+            1 => {
+                if let Some(on_drop) = self.on_drop.take() {
+                    let _ = on_drop.call(&());
+                }
+            }
+            _ => drop(Handle::current()),
+        }
+    }
+}
+
+/// A stream that never yields, owning an [`ExitGuard`] of `mode` (see there): for a stream
+/// still alive at exit.
+#[lwt_rust::func(name = "lwt_rust_demo_exit_guarded_stream", stream)]
+pub fn exit_guarded_stream(mode: i64, on_drop: OCamlFn<(), ()>) -> impl Stream<Item = i64> {
+    let guard = ExitGuard {
+        mode,
+        on_drop: Some(on_drop),
+    };
+    futures::stream::pending::<i64>().map(move |item| {
+        let _guard = &guard;
+        item
+    })
+}
+
+/// A task that never finishes, owning an [`ExitGuard`] of `mode` (see there), that waits
+/// `ms` milliseconds on a tokio timer first: still pending at exit, and queued if the timer
+/// fired while OCaml was not draining.
+#[lwt_rust::func(name = "lwt_rust_demo_exit_guarded_task")]
+pub async fn exit_guarded_task(mode: i64, on_drop: OCamlFn<(), ()>, ms: i64) -> i64 {
+    let _guard = ExitGuard {
+        mode,
+        on_drop: Some(on_drop),
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(ms as u64)).await;
+    futures::future::pending::<i64>().await
 }
