@@ -341,8 +341,14 @@ module Settings = struct
 
   let () = set_panic_report (Report_first 10)
 
-  let set_submission_capacity n = refuse "set_submission_capacity" (set_capacity n)
-  let set_tokio_workers n = refuse "set_tokio_workers" (set_workers n)
+  (* The thread check first: off the owner thread the stubs only return a fallback. *)
+  let set_submission_capacity n =
+    check_thread "Lwt_rust.set_submission_capacity";
+    refuse "set_submission_capacity" (set_capacity n)
+
+  let set_tokio_workers n =
+    check_thread "Lwt_rust.set_tokio_workers";
+    refuse "set_tokio_workers" (set_workers n)
 
   let set_drain_budget n =
     check_thread "Lwt_rust.set_drain_budget";

@@ -85,7 +85,8 @@ val set_submission_capacity : int -> unit
     Beyond it, [Handle::try_spawn] fails at once with [Full] and [Handle::spawn] waits for
     room. Wakes of running tasks are never limited.
 
-    @raise Invalid_argument if [n < 1] or a handle already exists. *)
+    @raise Invalid_argument if [n < 1] or a handle already exists.
+    @raise Wrong_thread off the main thread. *)
 
 val set_tokio_workers : int -> unit
 (** [set_tokio_workers n] sets the worker threads of the tokio runtime the library starts
@@ -94,7 +95,8 @@ val set_tokio_workers : int -> unit
     returning a promise or a stream.
 
     @raise Invalid_argument if the runtime has started, [n < 0], or the library was built
-    without its [tokio] feature. *)
+    without its [tokio] feature.
+    @raise Wrong_thread off the main thread. *)
 
 (** {1 Panic reports}
 

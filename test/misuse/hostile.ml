@@ -65,6 +65,8 @@ let systhread_calls () =
       ("Lwt_rust.init", Lwt_rust.init);
       ("Lwt_rust.shutdown", fun () -> ignore (Lwt_rust.shutdown ()));
       ("Lwt_rust.set_drain_budget", fun () -> Lwt_rust.set_drain_budget 3);
+      ("Lwt_rust.set_submission_capacity", fun () -> Lwt_rust.set_submission_capacity 100);
+      ("Lwt_rust.set_tokio_workers", fun () -> Lwt_rust.set_tokio_workers 2);
       ("Lwt_rust.close_stream", fun () -> Lwt_rust.close_stream (Lwt_stream.of_list [ 1 ]));
     ];
   (* A stream function from a systhread: its first read fails with Wrong_thread (the read is
