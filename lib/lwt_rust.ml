@@ -462,9 +462,15 @@ module Task_promise = struct
     | 1 -> Rust_error message
     | 2 -> Task_dropped message
     | 3 -> Invalid_argument message
+    | 4 -> Shut_down
     | 5 -> Wrong_thread message
     | 6 -> Closed message
-    | _ -> Shut_down
+    | code ->
+        (* The handshake checks the protocol, so this is a bug: say so rather than pass it off
+           as a shutdown. *)
+        Rust_panic
+          (Printf.sprintf "lwt_rust: unknown failure code %d from the Rust side (message: %S)"
+             code message)
 
   let fail u kind message = reject u (failure kind message)
 

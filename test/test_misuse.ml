@@ -41,6 +41,28 @@ let awaited_promise_cancelled () =
       await result);
   check_nothing_live "after the cancelled inner promise"
 
+(* The failure codes the OCaml half knows each give their exception; one it does not know (a
+   Rust half out of step, which the handshake should have refused) gives a Rust_panic naming
+   the code, never a plausible exception such as Shut_down. *)
+let failure_codes () =
+  let outcome code =
+    match Lwt.state (Lwt_rust_testlib.failed_with_code code "m") with
+    | Lwt.Fail e -> e
+    | _ -> Alcotest.failf "failure code %d gave no failed promise" code
+  in
+  (match outcome 4 with
+  | Lwt_rust.Shut_down -> ()
+  | e -> Alcotest.failf "code 4 gave %s, not Shut_down" (Printexc.to_string e));
+  (match outcome 5 with
+  | Lwt_rust.Wrong_thread "m" -> ()
+  | e -> Alcotest.failf "code 5 gave %s, not Wrong_thread" (Printexc.to_string e));
+  List.iter
+    (fun code ->
+      match outcome code with
+      | Lwt_rust.Rust_panic m when contains m (Printf.sprintf "unknown failure code %d" code) -> ()
+      | e -> Alcotest.failf "unknown code %d gave %s" code (Printexc.to_string e))
+    [ 7; 42; -1 ]
+
 let () =
   Lwt_rust.init ();
   Alcotest.run "lwt_rust misuse"
@@ -53,5 +75,6 @@ let () =
           Alcotest.test_case "1M promises dropped unsettled" `Quick million_dropped;
           Alcotest.test_case "awaiting a promise cancelled on the Lwt side" `Quick
             awaited_promise_cancelled;
+          Alcotest.test_case "an unknown failure code" `Quick failure_codes;
         ] );
     ]

@@ -129,3 +129,19 @@ pub fn call_now(f: lwt_rust::closure::OCamlFn<(), ()>) -> Result<(), lwt_rust::e
     drop(f.call(&())?);
     Ok(())
 }
+
+/// The promise the bridge's OCaml half makes for failure code `code` with `message` (what
+/// `lwt_rust`'s own stubs ask for with a known code): for the check that an unknown code is
+/// never mistaken for a known one.
+#[lwt_rust::external(ocaml = "int -> string -> unit Lwt.t")]
+#[export_name = "lwt_rust_demo_failed_with_code"]
+pub extern "C" fn failed_with_code(code: ocaml::Raw, message: ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: OCaml called this function (runtime lock held) with an int and a string; the
+    // closure registered under this name takes exactly those and returns a promise, and the
+    // cell `caml_named_value` returns lives as long as the program.
+    unsafe {
+        let f = ocaml::sys::caml_named_value(c"lwt_rust.failed".as_ptr());
+        assert!(!f.is_null(), "lwt_rust.failed is not registered");
+        ocaml::Raw(ocaml::sys::caml_callback2(*f, code.0, message.0))
+    }
+}
