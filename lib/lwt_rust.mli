@@ -126,7 +126,7 @@ val set_panic_report : panic_report -> unit
 (** {1 Streams}
 
     A Rust function can return a [futures::Stream] as an ['a Lwt_stream.t] (declare it with
-    [#\[lwt_rust::func(stream)\]] and an external returning ['a Lwt_stream.t]), and take an
+    [#\[lwt_rust::func(stream)\]]: [lwt-rust-bindgen] writes its OCaml binding), and take an
     ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::import_stream]).
 
     A stream from Rust is read on demand: the Rust stream is asked for one item each time

@@ -189,15 +189,6 @@ fn contained(
     }
 }
 
-/// A stream whose first read fails with `Invalid_argument message` and which then ends:
-/// what a stream stub returns when an argument fails its [`OCamlRepr`] check.
-///
-/// # Panics
-/// Outside the OCaml context, or inside [`crate::runtime::with_runtime`] (it allocates).
-pub fn invalid_argument_stream(message: &str) -> ocaml::Raw {
-    refused_argument_stream("", ArgError::WrongType(message.to_owned()))
-}
-
 fn failed_stream(kind: FailureKind, message: &str) -> ocaml::Raw {
     // SAFETY: the runtime lock is held (callers are stubs, or run inside one) and no bridge
     // state is touched; the result goes straight back to OCaml.

@@ -6,7 +6,7 @@
 use ocaml_interop::{OCaml, ToOCaml};
 
 use crate::callbacks;
-use crate::conv::LwtFn;
+use crate::conv::{tag, LwtFn};
 use crate::error::OCamlError;
 use crate::import_promise::Promise;
 use crate::root::Root;
@@ -61,10 +61,13 @@ impl<A: 'static, B: 'static> crate::conv::OCamlRepr for OCamlFn<A, B> {
     }
 
     unsafe fn check(value: ocaml::sys::Value) -> bool {
-        // A closure (Closure_tag, 247), or a pointer into a block of mutually recursive ones
-        // (Infix_tag, 249). Its argument and result types cannot be checked.
+        // A closure, or a pointer into a block of mutually recursive ones (an infix pointer).
+        // Its argument and result types cannot be checked.
         // SAFETY: the caller's contract: runtime lock held, `value` valid.
-        unsafe { ocaml::sys::is_block(value) && matches!(ocaml::sys::tag_val(value), 247 | 249) }
+        unsafe {
+            ocaml::sys::is_block(value)
+                && matches!(ocaml::sys::tag_val(value), tag::CLOSURE | tag::INFIX)
+        }
     }
 }
 

@@ -147,6 +147,8 @@ where
 
 /// Block tags from OCaml's `caml/mlvalues.h` (ocaml-sys keeps its `tag` module private).
 pub(crate) mod tag {
+    pub const CLOSURE: u8 = 247;
+    pub const INFIX: u8 = 249;
     pub const STRING: u8 = 252;
     pub const DOUBLE: u8 = 253;
     pub const DOUBLE_ARRAY: u8 = 254;

@@ -264,16 +264,6 @@ where
     ocaml::Raw(unsafe { callbacks::stream_of_source(key) })
 }
 
-/// [`stream`] for a stream of plain values. An item that does not fit its OCaml type (an
-/// `i64` beyond 63 bits) fails its read with `Lwt_rust.Rust_error` and ends the stream.
-pub fn stream_value<T, S>(items: S) -> ocaml::Raw
-where
-    T: OCamlRepr + ToOCaml<T::Marker>,
-    S: Stream<Item = T> + 'static,
-{
-    stream(futures::StreamExt::map(items, fitting))
-}
-
 /// [`stream`] for a stream of `Result<T, E>`: `Ok` items are read by OCaml, the first `Err`
 /// rejects its read with the same OCaml exception if `E` is [`Error`] or
 /// [`crate::error::OCamlError`], else with `Lwt_rust.Rust_error` carrying `E`'s `Display`

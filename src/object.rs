@@ -358,7 +358,7 @@ unsafe fn has_type<T: Object>(value: RawOCaml) -> bool {
 }
 
 unsafe extern "C" fn finalize(value: RawOCaml) {
-    // SAFETY: OCaml calls the finaliser on one of our blocks, whose data is the two words.
+    // SAFETY: OCaml calls the finaliser on one of our blocks, whose data is the three words.
     let key = unsafe { (*words(value))[0] };
     // After shutdown the table is empty: nothing is left to release.
     if key < 0 || runtime::is_shut_down() {

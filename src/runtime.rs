@@ -301,6 +301,9 @@ pub(crate) fn take_forwarded() -> Vec<Forwarded> {
 /// The executor type of the OCaml thread.
 pub type OCamlExecutor = Executor<LwtNotifier>;
 
+/// OCaml work that [`defer_while_lent`] keeps for later.
+type DeferredWork = Box<dyn FnOnce()>;
+
 thread_local! {
     /// `ManuallyDrop`, as `DEFERRED`: the thread-local's destructor (the process exiting,
     /// outside any stub) would drop the queued tasks' futures where their destructors can
@@ -308,7 +311,7 @@ thread_local! {
     static EXECUTOR: ManuallyDrop<OnceCell<OCamlExecutor>> =
         const { ManuallyDrop::new(OnceCell::new()) };
     /// OCaml work deferred until the runtime is no longer lent (see [`defer_while_lent`]).
-    static DEFERRED: ManuallyDrop<RefCell<Vec<Box<dyn FnOnce()>>>> =
+    static DEFERRED: ManuallyDrop<RefCell<Vec<DeferredWork>>> =
         const { ManuallyDrop::new(RefCell::new(Vec::new())) };
 }
 

@@ -1,4 +1,6 @@
-//! Every C symbol the OCaml library `lwt_rust` calls: the FFI boundary of the bridge.
+//! Most C symbols the OCaml library `lwt_rust` calls: the FFI boundary of the bridge (the
+//! others, for setup, the handshake and panic reports, live with what they set up, in
+//! `lifecycle`, `runtime`, `handshake` and `panic_report`).
 //!
 //! Invariants:
 //! - every stub runs with the runtime lock held (OCaml calls it), but not necessarily on the

@@ -4,10 +4,10 @@
 
 use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
 
-use futures::StreamExt;
-use lwt_rust::error::Error;
 use futures::Stream;
+use futures::StreamExt;
 use lwt_rust::closure::OCamlFn;
+use lwt_rust::error::Error;
 use lwt_rust::handle::Handle;
 use lwt_rust::import_stream::OCamlStream;
 use lwt_rust::Obj;
