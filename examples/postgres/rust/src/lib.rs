@@ -51,8 +51,9 @@ impl Db {
         let timeout = u64::try_from(timeout_ms)
             .map(Duration::from_millis)
             .map_err(|_| format!("negative timeout {timeout_ms}"))?;
-        let mut manager_config = ManagerConfig::default();
-        manager_config.recycling_method = RecyclingMethod::Verified;
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Verified,
+        };
         let manager = Manager::from_config(config, NoTls, manager_config);
         let pool = Pool::builder(manager)
             .max_size(size)
