@@ -9,7 +9,7 @@ B := ./$(or $(DUNE_BUILD_DIR),_build)/default
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: all deps build test test-starter test-starter-offline package compile-fail loom stress lint fmt demo \
-	example-tcp example-lines example-direct bench clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
+	example-tcp example-lines example-direct example-postgres bench clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
 
 all: build
 
@@ -92,6 +92,12 @@ example-lines: build
 # it says so). `make test` runs it too.
 example-direct: build
 	$(B)/examples/direct/direct_style.exe
+
+# examples/postgres (a Db object over a tokio-postgres pool) built out of tree against the
+# installed library and run against a PostgreSQL server the script starts and always stops
+# (installed with apt-get if missing): scripts/example-postgres.sh.
+example-postgres: build
+	./scripts/example-postgres.sh
 
 # Every scenario of bench/README.md against its baseline, in one process: prints the table,
 # writes bench/results.json and draws bench/chart.png (gnuplot, installed if missing and
