@@ -1,15 +1,15 @@
 (* Lwt_unix.fork after the blocking pool has threads: the child has none of them (fork copies
    only the calling thread), so its blocking calls must start threads of their own rather than
-   wait for the parent's. A hang fails through the watchdogs (an Lwt_unix sleep in the child,
+   wait for the parent's. A hang fails through the watchdogs (a 30 s Lwt_unix sleep in the child,
    alarm in the parent). *)
 
 let added_or_hung a b =
   Lwt_main.run
     (Lwt.pick
-       [ Demo_stubs.blocking_add a b; Lwt.map (fun () -> -1) (Lwt_unix.sleep 5.) ])
+       [ Demo_stubs.blocking_add a b; Lwt.map (fun () -> -1) (Lwt_unix.sleep 30.) ])
 
 let () =
-  ignore (Unix.alarm 60);
+  ignore (Unix.alarm 300);
   (* Several calls at once: the pool has several threads, idle when the fork happens. *)
   let sums = Lwt_main.run (Lwt.all (List.init 4 (fun i -> Demo_stubs.blocking_add i 1))) in
   if sums <> [ 1; 2; 3; 4 ] then failwith "the parent's blocking calls";
