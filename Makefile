@@ -88,6 +88,11 @@ example-tcp: build
 example-lines: build
 	$(B)/examples/lines/lines.exe
 
+# Blocking functions in a child made by Lwt_unix.fork (not part of `make test`: a rare hang
+# remains, see the README's misuse matrix).
+check-fork-blocking: build
+	$(B)/test/misuse/fork_blocking.exe
+
 # Direct-style Lwt (Lwt_direct) calling Rust async functions: Lwt 6 on OCaml 5 only (elsewhere
 # it says so). `make test` runs it too.
 example-direct: build
