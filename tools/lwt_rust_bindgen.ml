@@ -380,13 +380,6 @@ and atom_string = function
   | Con ([ t ], name) -> atom_string t ^ " " ^ name
   | Con (ts, name) -> "(" ^ String.concat ", " (List.map type_string ts) ^ ") " ^ name
 
-let keywords =
-  [ "and"; "as"; "assert"; "asr"; "begin"; "class"; "constraint"; "do"; "done"; "downto";
-    "effect"; "else"; "end"; "exception"; "external"; "false"; "for"; "fun"; "function";
-    "functor"; "if"; "in"; "include"; "inherit"; "initializer"; "land"; "lazy"; "let"; "lor";
-    "lsl"; "lsr"; "lxor"; "match"; "method"; "mod"; "module"; "mutable"; "new"; "nonrec";
-    "object"; "of"; "open"; "or"; "private"; "rec"; "sig"; "struct"; "then"; "to"; "true";
-    "try"; "type"; "val"; "virtual"; "when"; "while"; "with" ]
 
 let strip_raw s =
   if String.length s > 2 && String.sub s 0 2 = "r#" then String.sub s 2 (String.length s - 2)
@@ -684,7 +677,7 @@ let value_name ctx (r : record) =
   let rust = strip_raw r.rust in
   let name =
     if r.kind = Method && rust = "new" then "create"
-    else if List.mem rust keywords then rust ^ "_"
+    else if List.mem rust Tool_keywords.ocaml then rust ^ "_"
     else rust
   in
   if not (is_lower_ident name) then
@@ -707,7 +700,7 @@ let param_names ~raw (r : record) =
     List.map
       (fun (n, _) ->
         let n = strip_raw n in
-        if List.mem n keywords then n ^ "_" else n)
+        if List.mem n Tool_keywords.ocaml then n ^ "_" else n)
       r.params
   in
   let names = if r.receiver then "self" :: names else names in

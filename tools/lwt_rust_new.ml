@@ -25,20 +25,7 @@ let fail fmt = Printf.ksprintf (fun s -> prerr_endline ("lwt-rust-new: " ^ s); e
 let internal fmt =
   Printf.ksprintf (fun s -> prerr_endline ("lwt-rust-new: internal error: " ^ s); exit 3) fmt
 
-let rust_keywords =
-  [ "as"; "async"; "await"; "break"; "const"; "continue"; "crate"; "dyn"; "else"; "enum";
-    "extern"; "false"; "fn"; "for"; "if"; "impl"; "in"; "let"; "loop"; "match"; "mod"; "move";
-    "mut"; "pub"; "ref"; "return"; "self"; "static"; "struct"; "super"; "trait"; "true";
-    "type"; "unsafe"; "use"; "where"; "while"; "abstract"; "become"; "box"; "do"; "final";
-    "gen"; "macro"; "override"; "priv"; "try"; "typeof"; "unsized"; "virtual"; "yield" ]
 
-let ocaml_keywords =
-  [ "and"; "as"; "assert"; "asr"; "begin"; "class"; "constraint"; "do"; "done"; "downto";
-    "else"; "end"; "exception"; "external"; "false"; "for"; "fun"; "function"; "functor";
-    "if"; "in"; "include"; "inherit"; "initializer"; "land"; "lazy"; "let"; "lor"; "lsl";
-    "lsr"; "lxor"; "match"; "method"; "mod"; "module"; "mutable"; "new"; "nonrec"; "object";
-    "of"; "open"; "or"; "private"; "rec"; "sig"; "struct"; "then"; "to"; "true"; "try";
-    "type"; "val"; "virtual"; "when"; "while"; "with" ]
 
 (* Package names cargo reserves, and file names Windows reserves (cargo refuses both). *)
 let cargo_reserved =
@@ -67,8 +54,8 @@ let name_problem s =
        OCaml library differently; an uppercase letter is no OCaml library name)"
   else if not (s.[0] >= 'a' && s.[0] <= 'z') then
     Some "it must start with a letter (cargo refuses a leading digit, OCaml a leading '_')"
-  else if List.mem s rust_keywords then Some "it is a Rust keyword, which cargo refuses"
-  else if List.mem s ocaml_keywords then Some "it is an OCaml keyword"
+  else if List.mem s Tool_keywords.rust then Some "it is a Rust keyword, which cargo refuses"
+  else if List.mem s Tool_keywords.ocaml then Some "it is an OCaml keyword"
   else if List.mem s cargo_reserved then Some "cargo reserves it"
   else if List.mem s taken then
     Some "a library or module of that name is linked into the program already"

@@ -21,13 +21,6 @@ let usage =
 
 let fail fmt = Printf.ksprintf (fun s -> prerr_endline ("lwt-rust-staticlib: " ^ s); exit 2) fmt
 
-(* Rust's keywords: a crate of that name cannot be named in the generated lib.rs. *)
-let keywords =
-  [ "as"; "async"; "await"; "break"; "const"; "continue"; "crate"; "dyn"; "else"; "enum";
-    "extern"; "false"; "fn"; "for"; "if"; "impl"; "in"; "let"; "loop"; "match"; "mod"; "move";
-    "mut"; "pub"; "ref"; "return"; "self"; "Self"; "static"; "struct"; "super"; "trait"; "true";
-    "type"; "unsafe"; "use"; "where"; "while"; "abstract"; "become"; "box"; "do"; "final";
-    "gen"; "macro"; "override"; "priv"; "try"; "typeof"; "unsized"; "virtual"; "yield" ]
 
 (* Why cargo would refuse [s] as the name of a package (ours, NAME) or of a dependency (a
    CRATE), if it would: checked before anything is written, rather than failing in cargo
@@ -43,7 +36,7 @@ let name_problem s =
   then Some "cargo takes only ASCII letters, digits, '-' and '_' in a crate name"
   else if s.[0] >= '0' && s.[0] <= '9' then Some "cargo refuses a crate name starting with a digit"
   else if s.[0] = '-' then Some "cargo refuses a crate name starting with '-'"
-  else if List.mem (String.map (function '-' -> '_' | c -> c) s) keywords then
+  else if List.mem (String.map (function '-' -> '_' | c -> c) s) Tool_keywords.rust then
     Some "it is a Rust keyword, which lib.rs could not name"
   else None
 
