@@ -61,7 +61,7 @@ fi
 echo "== valgrind memcheck (no suppressions: none were needed)"
 for prog in "$build/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests/test_futures.exe \
             $tests/test_property.exe $tests/test_threads.exe $tests/test_shutdown.exe $tests/test_backpressure.exe \
-            $tests/test_streams.exe $tests/test_readme.exe $tests/test_objects.exe $tests/test_objects_shutdown.exe \
+            $tests/test_streams.exe $tests/test_docs.exe $tests/test_objects.exe $tests/test_objects_shutdown.exe \
             $tests/misuse/hostile.exe $tests/misuse/shutdown_first_poll.exe \
             $tests/misuse/exit_with_queued_task.exe $tests/misuse/systhread_first.exe \
             $tests/misuse/sync_signal.exe $tests/misuse/symbols.exe; do

@@ -1,5 +1,14 @@
-(* Every Rust example of the README runs here (testlib/src/readme.rs, which holds them
-   verbatim: the first case checks it). *)
+(* Every Rust and OCaml example of the documentation runs here, and every block and link of it
+   is checked. The documentation is README.md, ARCHITECTURE.md, CONTRIBUTING.md and docs/*.md.
+
+   A fenced block names its language: rust, ocaml, dune, toml, sh or text. A block whose first
+   line is a comment "from PATH" ([// from PATH], [(* from PATH *)], [; from PATH],
+   [# from PATH]) shows a real file: the rest of the block is verbatim in PATH. Otherwise a
+   rust block is verbatim in testlib/src/docs.rs (compiled into the test crate; the cases below
+   call its functions), an ocaml block verbatim in test/docs_examples.ml (compiled here, its
+   top-level code run when this program starts, its functions called below), and a dune, toml,
+   sh or text block is an illustration, not checked. Relative links [](path#anchor) must point
+   to a file or directory that exists and, into a markdown file, to one of its headings. *)
 
 (* Their bindings, generated from the crate (testlib/dune). *)
 open Lwt_rust_testlib
@@ -15,20 +24,186 @@ let contains text sub =
   let rec at i = i + n <= String.length text && (String.sub text i n = sub || at (i + 1)) in
   at 0
 
-(* The bodies of the README's ```rust blocks. *)
-let rust_blocks readme =
-  let rec scan lines current blocks =
-    match (lines, current) with
-    | [], _ -> List.rev blocks
-    | "```rust" :: rest, None -> scan rest (Some []) blocks
-    | "```" :: rest, Some block -> scan rest None (String.concat "\n" (List.rev block) :: blocks)
-    | line :: rest, Some block -> scan rest (Some (line :: block)) blocks
-    | _ :: rest, None -> scan rest None blocks
+let starts_with s prefix =
+  String.length s >= String.length prefix && String.sub s 0 (String.length prefix) = prefix
+
+let ends_with s suffix =
+  let n = String.length s and k = String.length suffix in
+  n >= k && String.sub s (n - k) k = suffix
+
+(* The source tree, where dune runs its actions from (the documentation links to files dune
+   does not copy, such as examples/postgres). *)
+let root =
+  match Sys.getenv_opt "DUNE_SOURCEROOT" with
+  | Some dir -> dir
+  | None -> (* _build/default/test *) Filename.concat (Filename.dirname Sys.executable_name) "../../.."
+
+let doc_files () =
+  let docs =
+    Sys.readdir (Filename.concat root "docs")
+    |> Array.to_list
+    |> List.filter (fun f -> Filename.check_suffix f ".md")
+    |> List.sort compare
+    |> List.map (fun f -> "docs/" ^ f)
   in
-  scan (String.split_on_char '\n' readme) None []
+  [ "README.md"; "ARCHITECTURE.md"; "CONTRIBUTING.md" ] @ docs
+
+type block = { file : string; line : int; lang : string; body : string list }
+
+let count_indent line =
+  let rec go i = if i < String.length line && line.[i] = ' ' then go (i + 1) else i in
+  go 0
+
+(* The fenced blocks of a markdown file, their lines stripped of the fence's indentation. *)
+let blocks file =
+  let lines = String.split_on_char '\n' (read_file (Filename.concat root file)) in
+  let rec scan n lines current acc =
+    match (lines, current) with
+    | [], Some (line, _, _, _) -> failwith (Printf.sprintf "%s:%d: a block is never closed" file line)
+    | [], None -> List.rev acc
+    | l :: rest, None ->
+        let indent = count_indent l in
+        let t = String.sub l indent (String.length l - indent) in
+        if starts_with t "```" then
+          scan (n + 1) rest (Some (n, String.sub t 3 (String.length t - 3), indent, [])) acc
+        else scan (n + 1) rest None acc
+    | l :: rest, Some (line, lang, indent, body) ->
+        if String.trim l = "```" then
+          scan (n + 1) rest None ({ file; line; lang; body = List.rev body } :: acc)
+        else
+          let l =
+            if count_indent l >= indent then String.sub l indent (String.length l - indent) else l
+          in
+          scan (n + 1) rest (Some (line, lang, indent, l :: body)) acc
+  in
+  scan 1 lines None []
+
+(* The file a block says it shows, from its first line. *)
+let shown_file lang first =
+  let between prefix suffix =
+    if starts_with first prefix && ends_with first suffix then
+      let n = String.length prefix in
+      Some (String.trim (String.sub first n (String.length first - n - String.length suffix)))
+    else None
+  in
+  match lang with
+  | "rust" -> between "// from " ""
+  | "ocaml" -> between "(* from " "*)"
+  | "dune" -> between "; from " ""
+  | "toml" | "sh" -> between "# from " ""
+  | _ -> None
+
+(* What is wrong with a block, if anything. *)
+let check_block sources b =
+  let where = Printf.sprintf "%s, block at line %d (%s)" b.file b.line b.lang in
+  let verbatim_in path lines =
+    match List.assoc_opt path !sources with
+    | Some text -> if contains text (String.concat "\n" lines) then None else Some path
+    | None -> (
+        match read_file (Filename.concat root path) with
+        | text ->
+            sources := (path, text) :: !sources;
+            if contains text (String.concat "\n" lines) then None else Some path
+        | exception Sys_error _ -> Some (path ^ " (no such file)"))
+  in
+  let shown = match b.body with first :: _ -> shown_file b.lang first | [] -> None in
+  match (b.lang, shown) with
+  | ("rust" | "ocaml" | "dune" | "toml" | "sh"), Some path -> (
+      match verbatim_in path (List.tl b.body) with
+      | None -> None
+      | Some missing -> Some (Printf.sprintf "%s: not verbatim in %s" where missing))
+  | "rust", None -> (
+      match verbatim_in "testlib/src/docs.rs" b.body with
+      | None -> None
+      | Some missing -> Some (Printf.sprintf "%s: not verbatim in %s" where missing))
+  | "ocaml", None -> (
+      match verbatim_in "test/docs_examples.ml" b.body with
+      | None -> None
+      | Some missing -> Some (Printf.sprintf "%s: not verbatim in %s" where missing))
+  | ("dune" | "toml" | "sh" | "text"), None -> None
+  | lang, _ ->
+      Some
+        (Printf.sprintf "%s: the fence names %S, not one of rust, ocaml, dune, toml, sh, text"
+           where lang)
+
+(* GitHub's anchor for a heading: lower case, spaces as dashes, other punctuation dropped. *)
+let slug heading =
+  let b = Buffer.create (String.length heading) in
+  String.iter
+    (fun c ->
+      match c with
+      | 'A' .. 'Z' -> Buffer.add_char b (Char.lowercase_ascii c)
+      | 'a' .. 'z' | '0' .. '9' | '-' | '_' -> Buffer.add_char b c
+      | ' ' -> Buffer.add_char b '-'
+      | _ -> ())
+    heading;
+  Buffer.contents b
+
+let anchors file =
+  let in_block = ref false in
+  String.split_on_char '\n' (read_file (Filename.concat root file))
+  |> List.filter_map (fun l ->
+         if starts_with (String.trim l) "```" then (in_block := not !in_block; None)
+         else if (not !in_block) && starts_with l "#" then
+           let i = count_indent (String.map (fun c -> if c = '#' then ' ' else c) l) in
+           Some (slug (String.trim (String.sub l i (String.length l - i))))
+         else None)
+
+(* The targets of the inline links [text](target) of a file, with their line numbers, outside
+   code blocks and code spans. *)
+let links file =
+  let in_block = ref false in
+  List.concat
+    (List.mapi
+       (fun i l ->
+         if starts_with (String.trim l) "```" then (in_block := not !in_block; [])
+         else if !in_block then []
+         else
+           let found = ref [] and in_code = ref false in
+           let n = String.length l in
+           let j = ref 0 in
+           while !j < n do
+             (if l.[!j] = '`' then in_code := not !in_code
+              else if (not !in_code) && !j + 1 < n && l.[!j] = ']' && l.[!j + 1] = '(' then
+                match String.index_from_opt l (!j + 2) ')' with
+                | Some k ->
+                    found := (i + 1, String.sub l (!j + 2) (k - !j - 2)) :: !found;
+                    j := k
+                | None -> ());
+             incr j
+           done;
+           List.rev !found)
+       (String.split_on_char '\n' (read_file (Filename.concat root file))))
+
+let check_link file (line, target) =
+  let where = Printf.sprintf "%s:%d: link %s" file line target in
+  if starts_with target "http://" || starts_with target "https://" || starts_with target "mailto:"
+  then None
+  else
+    let path, anchor =
+      match String.index_opt target '#' with
+      | Some i -> (String.sub target 0 i, Some (String.sub target (i + 1) (String.length target - i - 1)))
+      | None -> (target, None)
+    in
+    let target_file =
+      if path = "" then file
+      else Filename.concat (Filename.dirname file) path
+    in
+    if not (Sys.file_exists (Filename.concat root target_file)) then Some (where ^ ": no such file")
+    else
+      match anchor with
+      | Some a when Filename.check_suffix target_file ".md" && not (List.mem a (anchors target_file))
+        ->
+          Some (Printf.sprintf "%s: no heading #%s in %s" where a target_file)
+      | _ -> None
+
+let check_all what problems =
+  match problems with
+  | [] -> ()
+  | _ -> Alcotest.failf "%d %s:\n%s" (List.length problems) what (String.concat "\n" problems)
 
 let with_file contents f =
-  let path = Filename.temp_file "readme" ".txt" in
+  let path = Filename.temp_file "docs" ".txt" in
   let oc = open_out_bin path in
   output_string oc contents;
   close_out oc;
@@ -37,21 +212,35 @@ let with_file contents f =
 let run = Lwt_main.run
 
 let () =
-  Alcotest.run "lwt_rust README examples"
+  Alcotest.run "lwt_rust documentation examples"
     [
-      ( "README",
+      ( "docs",
         [
-          Alcotest.test_case "every Rust block is in testlib/src/readme.rs" `Quick (fun () ->
-              (* dune's copies, next to this program's directory (it may run from elsewhere). *)
-              let root = Filename.concat (Filename.dirname Sys.executable_name) Filename.parent_dir_name in
-              let blocks = rust_blocks (read_file (Filename.concat root "README.md")) in
-              let source = read_file (Filename.concat root "testlib/src/readme.rs") in
-              Alcotest.(check bool) "some blocks" true (List.length blocks >= 4);
-              List.iter
-                (fun block ->
-                  if not (contains source block) then
-                    Alcotest.failf "not in testlib/src/readme.rs:\n%s" block)
-                blocks);
+          Alcotest.test_case "every block is compiled or shows a real file" `Quick (fun () ->
+              let sources = ref [] in
+              let all = List.concat_map blocks (doc_files ()) in
+              let count lang = List.length (List.filter (fun b -> b.lang = lang) all) in
+              Alcotest.(check bool) "some Rust blocks" true (count "rust" >= 8);
+              Alcotest.(check bool) "some OCaml blocks" true (count "ocaml" >= 8);
+              check_all "blocks not checked" (List.filter_map (check_block sources) all));
+          Alcotest.test_case "every relative link points to a file and a heading" `Quick
+            (fun () ->
+              check_all "broken links"
+                (List.concat_map
+                   (fun file -> List.filter_map (check_link file) (links file))
+                   (doc_files ())));
+          Alcotest.test_case "add_later (the README's first example)" `Quick (fun () ->
+              Alcotest.(check int) "40 + 2" 42 (run (add_later 40 2 10));
+              Alcotest.(check int) "a negative wait is none" 1 (run (add_later 0 1 (-5))));
+          Alcotest.test_case "scans under a switch, and with_stream" `Quick (fun () ->
+              let pool = Resource_pool.create 2 in
+              Alcotest.(check (option int)) "first batch" (Some 0)
+                (run (Docs_examples.first_batch pool));
+              Alcotest.(check int) "given back at turn_off" 2 (Resource_pool.available pool);
+              Alcotest.(check (list int)) "first ten" (List.init 10 Fun.id)
+                (run (Docs_examples.first_ten pool));
+              Alcotest.(check int) "given back when f settled" 2 (Resource_pool.available pool);
+              Resource_pool.close pool);
           Alcotest.test_case "file_len (tokio::fs, the program's first Rust call)" `Quick
             (fun () ->
               with_file "twelve bytes" (fun path ->
@@ -81,18 +270,8 @@ let () =
           Alcotest.test_case "handle_tour" `Quick (fun () ->
               Alcotest.(check int) "result" 42 (run (handle_tour ())));
           Alcotest.test_case "Ttl_cache (an object over tokio)" `Quick (fun () ->
-              let ( let* ) = Lwt.bind in
-              (* The README's OCaml lines, as they are there. *)
-              let program () =
-                let cache = Ttl_cache.create 50 in
-                let* () = Ttl_cache.set cache "k" "v" in
-                let* v = Ttl_cache.get cache "k" in                       (* Some "v" *)
-                let* () = Ttl_cache.expiry cache "k" in
-                let* gone = Ttl_cache.get cache "k" in                    (* None *)
-                Ttl_cache.close cache;                                    (* Ttl_cache.len cache: Lwt_rust.Closed *)
-                Lwt.return (cache, v, gone)
-              in
-              let cache, v, gone = run (program ()) in
+              (* The chapter's OCaml lines, as they are there (docs_examples.ml). *)
+              let cache, v, gone = run (Docs_examples.ttl_cache_program ()) in
               Alcotest.(check (option string)) "set, then get" (Some "v") v;
               Alcotest.(check (option string)) "expired" None gone;
               (match Ttl_cache.len cache with

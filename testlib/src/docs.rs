@@ -1,5 +1,16 @@
-//! Every Rust example of the README, verbatim (`scripts/check-readme.sh`, run by `make test`,
-//! checks that each README block is here), called by `test/test_readme.ml`.
+//! Every Rust example of the documentation (README.md, ARCHITECTURE.md, CONTRIBUTING.md,
+//! docs/*.md), verbatim: `test/test_docs.ml` checks that each of their ```rust blocks is here
+//! (or in the file its first line names), and calls these functions.
+
+// ---- README.md: a first example
+
+/// Waits `ms` milliseconds on tokio's timer (not at all if `ms` is negative), then returns
+/// `a + b`.
+#[lwt_rust::func]
+pub async fn add_later(a: i64, b: i64, ms: i64) -> i64 {
+    tokio::time::sleep(std::time::Duration::from_millis(ms.max(0) as u64)).await;
+    a + b
+}
 
 // ---- Rust → OCaml
 

@@ -21,7 +21,7 @@ mod object_drops;
 mod objects;
 mod pool;
 #[rustfmt::skip]
-mod readme;
+mod docs;
 mod streams;
 mod symbols;
 mod threads;
