@@ -72,7 +72,7 @@ let () = Lwt_main.run (Lwt.map (Printf.printf "%d bytes\n") (My_crate.file_len S
 (* ---- docs/03-promises-and-closures.md *)
 
 module type Call_n = sig
-external call_n : (unit -> unit Lwt.t) -> int -> int Lwt.t = "call_n"   (* generated *)
+external call_n : (unit -> unit Lwt.t) -> int -> int Lwt.t = "lwt_rust_8_my_crate_fn_call_n"   (* generated *)
 end
 
 (* ---- docs/04-streams.md *)
@@ -80,7 +80,7 @@ end
 module type Streams = sig
 (* generated (.mli) *)
 val lines : ?switch:Lwt_switch.t -> string -> string Lwt_stream.t
-external sum : int Lwt_stream.t -> int Lwt.t = "sum"
+external sum : int Lwt_stream.t -> int Lwt.t = "lwt_rust_8_my_crate_fn_sum"
 end
 
 (* The chapter's Db is examples/postgres's: [Db.scan ?switch db from_id batch] streams the rows
