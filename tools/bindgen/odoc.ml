@@ -1,10 +1,10 @@
 (* Doc comments: a Rust doc comment (markdown) as odoc text, and odoc text as a comment OCaml's
    lexer reads as one, whatever it holds. *)
 
-(** The odoc text of a Rust doc comment (markdown): code spans to [code], fenced blocks to
-   {[ ]}, headings to bold, other odoc-special characters escaped. A paragraph (lines up to a
-   blank line, a heading or a fence) is read as one text, so that a code span may wrap across
-   two lines of the comment (markdown turns its line break into a space). *)
+(** The odoc text of a Rust doc comment (markdown): code spans to [\[code\]], fenced blocks to
+    code blocks, headings to bold, other odoc-special characters escaped. A paragraph (lines up
+    to a blank line, a heading or a fence) is read as one text, so that a code span may wrap
+    across two lines of the comment (markdown turns its line break into a space). *)
 let of_markdown lines =
   let strip l = if l <> "" && l.[0] = ' ' then String.sub l 1 (String.length l - 1) else l in
   (* [text] may hold line breaks: outside code spans they are kept. *)
