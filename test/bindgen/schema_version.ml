@@ -52,22 +52,32 @@ let () =
   check "the marker is LWT_RUST_BINDINGS_<version>"
     (Schema.marker = Printf.sprintf "LWT_RUST_BINDINGS_%d\n" schema.version);
   (* What the fingerprint covers: every change of the format changes it... *)
-  let changed what text' = check (what ^ " changes the fingerprint") (Schema.fingerprint text' <> fingerprint) in
-  changed "a count" (replace text "key owner     -" "key owner     *");
-  changed "a grammar" (replace text "yes|no" "yes|no|maybe");
-  changed "a key's name" (replace text "key doc " "key docs ");
-  changed "a row removed" (replace text "key doc " "# key doc ");
-  changed "a row added" (text ^ "\nkey extra * * * * text\n");
+  let changed what text' =
+    check (what ^ " changes the fingerprint")
+      (match Lazy.force text' with
+      | t -> Schema.fingerprint t <> fingerprint
+      | exception Failure _ -> false)
+  in
+  changed "a count" (lazy (replace text "key owner     -" "key owner     *"));
+  changed "a grammar" (lazy (replace text "yes|no" "yes|no|maybe"));
+  changed "a key's name" (lazy (replace text "key doc " "key docs "));
+  changed "a row removed" (lazy (replace text "key doc " "# key doc "));
+  changed "a row added" (lazy (text ^ "\nkey extra * * * * text\n"));
   changed "two rows swapped"
-    (replace
-       (replace text "key returns " "key RETURNS ")
-       "key ocaml " "key returns "
-    |> fun t -> replace t "key RETURNS " "key ocaml ");
+    (lazy
+      (let t = replace text "key returns " "key RETURNS " in
+       let t = replace t "key ocaml " "key returns " in
+       replace t "key RETURNS " "key ocaml "));
   (* ... and nothing else does. *)
-  let same what text' = check (what ^ " leaves the fingerprint alone") (Schema.fingerprint text' = fingerprint) in
-  same "a comment" (replace text "# Columns:" "# The columns:");
-  same "spacing" (replace text "key crate     1" "key   crate 1");
-  same "the approved lines" (text ^ "\napproved 99 0\n");
+  let same what text' =
+    check (what ^ " leaves the fingerprint alone")
+      (match Lazy.force text' with
+      | t -> Schema.fingerprint t = fingerprint
+      | exception Failure _ -> false)
+  in
+  same "a comment" (lazy (replace text "# Columns:" "# The columns:"));
+  same "spacing" (lazy (replace text "key crate     1" "key   crate 1"));
+  same "the approved lines" (lazy (text ^ "\napproved 99 0\n"));
   (* Every key the generator reads is in the format. *)
   List.iter
     (fun key -> check ("the format has the key " ^ key) (Schema.row key <> None))
