@@ -158,4 +158,10 @@ let () =
       meth "KvStore" "put" ~call:"async" ~receiver:true
         [ "a i64"; "b i64"; "c i64"; "d i64"; "e i64" ] "()" ];
   write "malformed.bin"
-    [ record [ "crate fake"; "item function"; "rust f"; "call async"; "returns ()" ] ]
+    [ record [ "crate fake"; "item function"; "rust f"; "call async"; "returns ()" ] ];
+  (* Keys out of the format's order. *)
+  write "order.bin"
+    [ record [ "crate fake"; "item function"; "rust f"; "call async"; "symbol s"; "returns ()" ] ];
+  (* A record of another version of the format (a crate built by other proc macros). *)
+  write "version.bin"
+    [ junk 3; "\000LWT_RUST_BINDINGS_2\ncrate fake\nitem function\n\000"; List.nth all_types 0 ]
