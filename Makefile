@@ -9,7 +9,7 @@ B := ./$(or $(DUNE_BUILD_DIR),_build)/default
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: all deps build test test-starter test-starter-offline package compile-fail loom stress lint fmt demo \
-	example-tcp example-lines example-direct example-postgres bench clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
+	example-tcp example-lines example-direct example-postgres bench bench-ab bench-peers clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
 
 all: build
 
@@ -115,6 +115,16 @@ BENCH_CHART = $(if $(filter-out 0,$(QUICK)),bench/chart$(BENCH_TAG)-quick.png,be
 bench: build
 	$(B)/bench/bench.exe $(if $(filter-out 0,$(QUICK)),--quick) --json $(BENCH_OUT).json
 	./bench/chart.sh $(BENCH_OUT).json $(BENCH_CHART)
+
+# Another revision's benchmark against the current tree's (uncommitted changes included), built
+# side by side and run alternately: `make bench-ab BASE=<rev> [ROWS=a,b] [ROUNDS=n] [REPS=k]`.
+# BASE is checked out in a worktree under target/bench-ab/ (its own _build; one cargo target
+# dir for every base). Each round runs both binaries on the rows, back to back; the table gives
+# both medians and the median and range of the rounds' head/base ratios (scripts/bench-ab.py).
+bench-ab: deps
+	@test -n "$(BASE)" || { echo "usage: make bench-ab BASE=<rev> [ROWS=a,b] [ROUNDS=n] [REPS=k]" >&2; exit 2; }
+	DUNE=$(DUNE) python3 scripts/bench-ab.py --base $(BASE) $(if $(ROWS),--rows $(ROWS)) \
+		$(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPS),--reps $(REPS))
 
 # The same on OCaml 5.3.0, dune 3.17.2, Lwt 5.9.1: Debian 13's packages in a Debian 13 root
 # made with debootstrap and cached in /var/cache/lwt_rust-toolchains/ocaml5 (as root; about 2 minutes
