@@ -126,6 +126,15 @@ bench-ab: deps
 	DUNE=$(DUNE) python3 scripts/bench-ab.py --base $(BASE) $(if $(ROWS),--rows $(ROWS)) \
 		$(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPS),--reps $(REPS))
 
+# The same Rust async bodies (bench/peers/bodies) exported to Python asyncio (pyo3 +
+# pyo3-async-runtimes, built by maturin in a venv), to Node (napi-rs) and to Lwt (lwt_rust, a
+# project built against the installed library), timed in one run, interleaved: a ready call,
+# one that yields once, a tokio round trip, 10k concurrent calls, each next to the host loop's
+# own cheapest yield. Builds under target/bench-peers/ (registries: crates.io, PyPI); prints
+# the table and writes bench/peers/results.md. ROUNDS=n, BUDGET=seconds per row per round.
+bench-peers: deps
+	python3 bench/peers/run.py $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(BUDGET),--budget $(BUDGET))
+
 # The same on OCaml 5.3.0, dune 3.17.2, Lwt 5.9.1: Debian 13's packages in a Debian 13 root
 # made with debootstrap and cached in /var/cache/lwt_rust-toolchains/ocaml5 (as root; about 2 minutes
 # the first time). `make test` then `make stress` there; the benchmark writes
