@@ -17,7 +17,10 @@ and of the current tree, built side by side and run alternately, paired.
    at a time. The table shows each side's median over all rounds' repetitions, the median
    of the rounds' ratios and their range.
 
-Standard library only. Run from the repository's root (the Makefile does).
+The base's worktree stays for the next run (`git worktree list` shows it);
+`git worktree remove --force target/bench-ab/<commit>` removes it.
+
+Standard library only.
 """
 
 import argparse
@@ -50,6 +53,13 @@ def base_worktree(rev, work):
         commit = git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     except subprocess.CalledProcessError:
         sys.exit(f"bench-ab: BASE={rev} is not a commit of this repository")
+    try:
+        bench_ml = git("show", f"{commit}:bench/bench.ml")
+    except subprocess.CalledProcessError:
+        sys.exit(f"bench-ab: {commit[:12]} has no bench/bench.ml")
+    if '"--only"' not in bench_ml:
+        sys.exit(f"bench-ab: the bench of {commit[:12]} cannot run selected rows "
+                 "(bench.exe --only came later); pick a later BASE")
     path = os.path.join(work, commit[:12])
     if os.path.isdir(os.path.join(path, "bench")):
         here = git("rev-parse", "HEAD", cwd=path)
@@ -98,11 +108,6 @@ def build(tree, build_dir, cargo_dir):
     return exe
 
 
-def supports_only(tree):
-    with open(os.path.join(tree, "bench", "bench.ml"), encoding="utf-8") as f:
-        return '"--only"' in f.read()
-
-
 def run(exe, tree, rows, reps):
     """One run of `exe` on `rows`; returns {row: [ns/op of each repetition]}."""
     fd, out = tempfile.mkstemp(prefix="bench-ab-", suffix=".json")
@@ -145,9 +150,6 @@ def main():
     work = os.path.join(head_target, "bench-ab")
     cargo_dir = os.path.join(work, "cargo")
     commit, base_tree = base_worktree(a.base, work)
-    if not supports_only(base_tree):
-        sys.exit(f"bench-ab: the bench of {commit[:12]} cannot run selected rows "
-                 "(bench.exe --only came later); pick a later BASE")
     seed_cargo_target(cargo_dir, head_target)
     base_exe = build(base_tree, os.path.join(base_tree, "_build"), cargo_dir)
     head_build = os.environ.get("DUNE_BUILD_DIR") or os.path.join(REPO, "_build")
