@@ -191,6 +191,7 @@ def main():
     ns = {h: {r: [] for r, _, _ in ROWS} for h in HOSTS}
     over = {h: {r: [] for r, _, _ in ROWS} for h in HOSTS}
     versions = {}
+    load_before = os.getloadavg()[0]
     t0 = time.monotonic()
     for i in range(a.rounds):
         order = HOSTS[i % 3:] + HOSTS[:i % 3]
@@ -225,7 +226,9 @@ def main():
         f"OCaml {v.get('ocaml')} + Lwt {v['lwt']} + lwt_rust (this tree); tokio {v['tokio']}, "
         f"rustc {v['rustc']}.")
     summary = (f"{machine()}; {a.rounds} rounds (each harness once per round, order rotating), "
-               f"{a.budget} s per row per round, {elapsed:.0f} s in all; "
+               f"{a.budget} s per row per round, {elapsed:.0f} s in all; load average "
+               f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after (other work on the "
+               "machine); "
                f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC.")
     print(f"\n{header}\n{summary}\n\nMedian ns per call over the rounds; "
           "× yield: the row over the same host's yield row in the same run (median).\n")
