@@ -9,7 +9,7 @@ B := ./$(or $(DUNE_BUILD_DIR),_build)/default
 CARGO_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: all deps build test test-starter test-starter-offline package compile-fail loom stress lint fmt demo \
-	example-tcp example-lines example-direct example-postgres bench clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
+	example-tcp example-lines example-direct example-postgres bench bench-ab bench-peers clean test-ocaml5 bench-ocaml5 test-lwt6 bench-lwt6
 
 all: build
 
@@ -115,6 +115,25 @@ BENCH_CHART = $(if $(filter-out 0,$(QUICK)),bench/chart$(BENCH_TAG)-quick.png,be
 bench: build
 	$(B)/bench/bench.exe $(if $(filter-out 0,$(QUICK)),--quick) --json $(BENCH_OUT).json
 	./bench/chart.sh $(BENCH_OUT).json $(BENCH_CHART)
+
+# Another revision's benchmark against the current tree's (uncommitted changes included), built
+# side by side and run alternately: `make bench-ab BASE=<rev> [ROWS=a,b] [ROUNDS=n] [REPS=k]`.
+# BASE is checked out in a worktree under target/bench-ab/ (its own _build; one cargo target
+# dir for every base). Each round runs both binaries on the rows, back to back; the table gives
+# both medians and the median and range of the rounds' head/base ratios (scripts/bench-ab.py).
+bench-ab: deps
+	@test -n "$(BASE)" || { echo "usage: make bench-ab BASE=<rev> [ROWS=a,b] [ROUNDS=n] [REPS=k]" >&2; exit 2; }
+	DUNE=$(DUNE) python3 scripts/bench-ab.py --base $(BASE) $(if $(ROWS),--rows $(ROWS)) \
+		$(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(REPS),--reps $(REPS))
+
+# The same Rust async bodies (bench/peers/bodies) exported to Python asyncio (pyo3 +
+# pyo3-async-runtimes, built by maturin in a venv), to Node (napi-rs) and to Lwt (lwt_rust, a
+# project built against the installed library), timed in one run, interleaved: a ready call,
+# one that yields once, a tokio round trip, 10k concurrent calls, each next to the host loop's
+# own cheapest yield. Builds under target/bench-peers/ (registries: crates.io, PyPI); prints
+# the table and writes bench/peers/results.md. ROUNDS=n, BUDGET=seconds per row per round.
+bench-peers: deps
+	python3 bench/peers/run.py $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(BUDGET),--budget $(BUDGET))
 
 # The same on OCaml 5.3.0, dune 3.17.2, Lwt 5.9.1: Debian 13's packages in a Debian 13 root
 # made with debootstrap and cached in /var/cache/lwt_rust-toolchains/ocaml5 (as root; about 2 minutes
