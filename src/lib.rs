@@ -49,59 +49,59 @@ compile_error!(
      -C panic=abort from RUSTFLAGS"
 );
 
-pub mod executor;
-pub mod stats;
+// The layers, one folder each, lowest first: a module uses only its own layer and the ones
+// declared before it, with no cycle. This order is the one `scripts/check_layers.py` checks
+// (each declaration stands alone, so that rustfmt keeps the order).
+
+// 1. The executor core, no OCaml.
+pub(crate) mod engine;
+
+// 2. The OCaml thread's context: `with_runtime`, stub frames, drain scheduling.
+// Transitional: `pub(crate)` once every user names the facade.
+#[cfg(feature = "ocaml")]
+#[doc(hidden)]
+pub mod runtime;
+
+// 3. OCaml values: type markers, roots, errors, callbacks, objects, panic reports.
+#[cfg(feature = "ocaml")]
+pub(crate) mod values;
+
+// 4. OCaml → Rust: promises, closures and streams awaited or called by Rust.
+#[cfg(feature = "ocaml")]
+pub(crate) mod ocaml_to_rust;
+
+// 5. Other threads: `Handle`, the tokio runtime, the blocking pool.
+#[cfg(any(feature = "ocaml", test))]
+pub(crate) mod threads;
+
+// 6. Rust → OCaml: futures and streams surfaced as `'a Lwt.t` and `'a Lwt_stream.t`.
+#[cfg(feature = "ocaml")]
+pub(crate) mod rust_to_ocaml;
+
+// 7. The C symbols OCaml calls, the boundary every stub goes through, start-up and shutdown.
+#[cfg(any(feature = "ocaml", test))]
+pub(crate) mod ffi;
 
 #[cfg(feature = "ocaml")]
 #[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
-// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
+pub use ffi::private as __private;
+
+// Transitional: the module paths of the flat layout, until every user names the facade.
+pub use engine::{executor, stats};
+#[cfg(feature = "ocaml")]
+pub use ffi::{boundary, handshake};
+#[cfg(feature = "ocaml")]
+pub use ocaml_to_rust::{closure, promise as import_promise, stream as import_stream};
+#[cfg(feature = "ocaml")]
+pub use rust_to_ocaml::{future as export_future, stream as export_stream};
 #[cfg(any(feature = "ocaml", test))]
-pub mod blocking;
+pub use threads::blocking;
 #[cfg(feature = "ocaml")]
-pub mod boundary;
-#[cfg(feature = "ocaml")]
-mod box_cache;
-#[cfg(feature = "ocaml")]
-mod callbacks;
-#[cfg(feature = "ocaml")]
-pub mod closure;
-#[cfg(feature = "ocaml")]
-pub mod conv;
-#[cfg(feature = "ocaml")]
-mod direct_return;
-#[cfg(feature = "ocaml")]
-pub mod error;
-#[cfg(feature = "ocaml")]
-pub mod handle;
-#[cfg(feature = "ocaml")]
-pub mod handshake;
-// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
-#[cfg(feature = "ocaml")]
-pub mod export_future;
-#[cfg(feature = "ocaml")]
-pub mod export_stream;
-#[cfg(feature = "ocaml")]
-pub mod import_promise;
-#[cfg(feature = "ocaml")]
-pub mod import_stream;
-#[cfg(any(feature = "ocaml", test))]
-mod keyed;
-#[cfg(feature = "ocaml")]
-mod lifecycle;
-#[cfg(feature = "ocaml")]
-pub mod object;
-#[cfg(feature = "ocaml")]
-pub mod panic_report;
-#[cfg(feature = "ocaml")]
-pub mod root;
-#[cfg(feature = "ocaml")]
-pub mod runtime;
-#[cfg(feature = "ocaml")]
-mod stubs;
+pub use threads::handle;
 #[cfg(feature = "tokio")]
-pub mod tokio_rt;
+pub use threads::tokio_rt;
+#[cfg(feature = "ocaml")]
+pub use values::{conv, error, object, panic_report, root};
 
 /// Exposes a Rust `async fn` to OCaml as an external returning `'a Lwt.t`; see
 /// [`lwt_rust_macros::func`].
@@ -140,6 +140,3 @@ pub use handshake::VERSION;
 /// ocaml-rs, re-exported for the code `#[lwt_rust::func]` generates.
 #[cfg(feature = "ocaml")]
 pub use ocaml;
-
-#[cfg(test)]
-mod handshake_sources;

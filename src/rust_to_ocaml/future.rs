@@ -28,13 +28,13 @@ use std::task::{Context, Poll, Waker};
 use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
-use crate::callbacks::{self, FailureKind};
-use crate::conv::{OCamlRepr, Resolver};
-use crate::error::{fitting, into_error, Error};
-use crate::keyed::KeyedSlab;
-use crate::panic_report::{panic_message, report_panic, Panic};
-use crate::root::Root;
+use crate::engine::keyed::KeyedSlab;
 use crate::runtime::{assert_may_call_ocaml, is_shut_down, with_executor, with_runtime};
+use crate::values::callbacks::{self, FailureKind};
+use crate::values::conv::{OCamlRepr, Resolver};
+use crate::values::error::{fitting, into_error, Error};
+use crate::values::panic_report::{panic_message, report_panic, Panic};
+use crate::values::root::Root;
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
 
@@ -60,7 +60,7 @@ fn poll_contained<F: Future>(
 /// # Panics
 /// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
 /// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
-/// Wrap stubs in [`lwt_stub`](crate::boundary::lwt_stub), which turns such a panic into a rejected promise.
+/// Wrap stubs in [`lwt_stub`](crate::ffi::boundary::lwt_stub), which turns such a panic into a rejected promise.
 #[inline]
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
 where
@@ -74,13 +74,13 @@ where
         return ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") });
     }
     #[cfg(feature = "tokio")]
-    crate::tokio_rt::ensure_entered();
+    crate::threads::tokio_rt::ensure_entered();
     // Most ready calls reuse the block of the previous one (see `box_cache`).
-    let mut future: Pin<Box<F>> = crate::box_cache::pin(future);
+    let mut future: Pin<Box<F>> = crate::rust_to_ocaml::box_cache::pin(future);
     let first = poll_contained(future.as_mut(), &mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
-            let drop_panic = crate::box_cache::recycle(future);
+            let drop_panic = crate::rust_to_ocaml::box_cache::recycle(future);
             // SAFETY: OCaml context and the runtime not lent (both asserted above); the
             // result goes straight back to OCaml.
             ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
@@ -101,7 +101,7 @@ where
 
 /// As [`spawn`], returning the promise rooted, so that it survives further allocations
 /// (to build a bigger value around it afterwards, with `with_runtime`).
-pub fn spawn_rooted<O, T, F>(future: F) -> Root<crate::conv::Lwt<O>>
+pub fn spawn_rooted<O, T, F>(future: F) -> Root<crate::values::conv::Lwt<O>>
 where
     O: 'static,
     T: ToOCaml<O> + 'static,
@@ -130,7 +130,7 @@ where
 }
 
 /// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
-/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`](crate::error::OCamlError), and with
+/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`](crate::values::error::OCamlError), and with
 /// `Lwt_rust.Rust_error` carrying `E`'s `Display` text otherwise.
 #[inline]
 pub fn spawn_result<T, E, F>(future: F) -> ocaml::Raw
@@ -187,7 +187,7 @@ unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
                 // SAFETY: see above; `to_ocaml` made the value just now.
                 match catch_unwind(AssertUnwindSafe(|| unsafe { value.to_ocaml(cr).raw() })) {
                     // SAFETY: see above.
-                    Ok(value) => unsafe { crate::direct_return::lwt_return(value) },
+                    Ok(value) => unsafe { crate::rust_to_ocaml::direct_return::lwt_return(value) },
                     // SAFETY: see above.
                     Err(panic) => unsafe {
                         callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))

@@ -27,9 +27,9 @@ use futures::FutureExt;
 use ocaml_interop::OCamlRuntime;
 use slab::Slab;
 
-use crate::executor::Spawner;
-use crate::panic_report::panic_message;
+use crate::engine::executor::Spawner;
 use crate::runtime::{self, is_shut_down, on_ocaml_thread, LwtNotifier};
+use crate::values::panic_report::panic_message;
 
 /// Default number of submitted tasks that may wait to start.
 pub const DEFAULT_CAPACITY: usize = 65_536;

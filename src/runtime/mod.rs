@@ -59,9 +59,9 @@ use std::sync::OnceLock;
 
 use ocaml_interop::OCamlRuntime;
 
-use crate::executor::{Executor, Notifier};
+use crate::engine::executor::{Executor, Notifier};
 
-mod frame;
+pub(crate) mod frame;
 
 pub(crate) use frame::{claim_ocaml_thread, drain_now, Entered};
 pub use frame::{in_ocaml_context, local_drains, on_ocaml_thread, runtime_lent};

@@ -19,10 +19,11 @@
 
 use ocaml::Raw;
 
-use crate::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
-use crate::export_future;
+use crate::ffi::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
+use crate::ocaml_to_rust::promise;
 use crate::runtime::{self, Forwarded};
-use crate::{export_stream, import_promise, object, root};
+use crate::rust_to_ocaml::{future, stream};
+use crate::values::{object, root};
 
 /// The notification handler: drains one budget of ready tasks.
 #[no_mangle]
@@ -53,7 +54,7 @@ pub extern "C" fn lwt_rust_drain_wanted(_unit: Raw) -> Raw {
 pub extern "C" fn lwt_rust_release_at_exit(_unit: Raw) -> Raw {
     guard(UNIT, || {
         // Streams first: a stream may hold objects, never the other way round.
-        export_stream::release_at_exit();
+        stream::release_at_exit();
         object::release_at_exit();
         UNIT
     })
@@ -63,9 +64,9 @@ pub extern "C" fn lwt_rust_release_at_exit(_unit: Raw) -> Raw {
 fn handle_forwarded() {
     for event in runtime::take_forwarded() {
         match event {
-            Forwarded::CancelTask(key) => export_future::cancel_task(key),
-            Forwarded::SettledOffThread(key) => import_promise::settled_off_thread(key),
-            Forwarded::CloseStream(key) => export_stream::close(key),
+            Forwarded::CancelTask(key) => future::cancel_task(key),
+            Forwarded::SettledOffThread(key) => promise::settled_off_thread(key),
+            Forwarded::CloseStream(key) => stream::close(key),
         }
     }
 }
@@ -79,7 +80,7 @@ pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
         || {
             // SAFETY: OCaml context (guard); `value` is a live argument, used before any
             // allocation.
-            unsafe { import_promise::fulfilled(int_arg(key), value.0) };
+            unsafe { promise::fulfilled(int_arg(key), value.0) };
             UNIT
         },
     )
@@ -93,7 +94,7 @@ pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
         || Some(Forwarded::SettledOffThread(int_arg(key))),
         || {
             // SAFETY: as in `lwt_rust_promise_fulfilled`.
-            unsafe { import_promise::rejected(int_arg(key), exn.0) };
+            unsafe { promise::rejected(int_arg(key), exn.0) };
             UNIT
         },
     )
@@ -106,7 +107,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CancelTask(int_arg(key))),
         || {
-            export_future::cancel_task(int_arg(key));
+            future::cancel_task(int_arg(key));
             UNIT
         },
     )
@@ -117,7 +118,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
     let key = int_arg(key);
-    lwt_stub(|| export_stream::pull(key))
+    lwt_stub(|| stream::pull(key))
 }
 
 /// Drops the Rust stream of source `key` (`Lwt_rust.close_stream`, or the finaliser of an
@@ -128,7 +129,7 @@ pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CloseStream(int_arg(key))),
         || {
-            export_stream::close(int_arg(key));
+            stream::close(int_arg(key));
             UNIT
         },
     )
@@ -141,7 +142,7 @@ pub fn lwt_rust_set_submission_capacity(capacity: ocaml::Int) -> Option<String> 
     guard(Some("panic".to_owned()), || {
         let capacity = usize::try_from(capacity).map_err(|_| "negative capacity");
         capacity
-            .and_then(crate::handle::set_capacity)
+            .and_then(crate::threads::handle::set_capacity)
             .err()
             .map(str::to_owned)
     })
@@ -156,7 +157,7 @@ pub fn lwt_rust_set_tokio_workers(workers: ocaml::Int) -> Option<String> {
         {
             let workers = usize::try_from(workers).map_err(|_| "negative worker count");
             workers
-                .and_then(crate::tokio_rt::set_workers)
+                .and_then(crate::threads::tokio_rt::set_workers)
                 .err()
                 .map(str::to_owned)
         }
@@ -189,15 +190,15 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
         [
             s.live_tasks,
             root::live_roots(),
-            import_promise::live_promises() as i64,
+            promise::live_promises() as i64,
             s.spawned as i64,
             s.wakes as i64,
             runtime::eventfd_notifications() as i64,
             runtime::local_drains() as i64,
             s.drains as i64,
             s.max_batch as i64,
-            (s.panics + crate::panic_report::contained_panics()) as i64,
-            export_stream::live_streams() as i64,
+            (s.panics + crate::values::panic_report::contained_panics()) as i64,
+            stream::live_streams() as i64,
             object::live_objects() as i64,
         ]
         .iter()

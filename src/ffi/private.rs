@@ -4,8 +4,8 @@
 
 use ocaml::sys::Value as RawOCaml;
 
-use crate::import_promise::Promise;
-use crate::root::Root;
+use crate::ocaml_to_rust::promise::Promise;
+use crate::values::root::Root;
 
 /// Attaches a raw `'a Lwt.t` argument of a hand-written stub as a [`Promise`].
 ///
@@ -30,12 +30,12 @@ pub unsafe fn root_from_raw<T: 'static>(raw: RawOCaml) -> Root<T> {
 /// Runs the body of a synchronous stub in the OCaml context, containing panics (`fallback`
 /// is returned then). `R` must not be a raw OCaml pointer.
 pub fn guard<R>(fallback: R, body: impl FnOnce() -> R) -> R {
-    crate::boundary::guard(fallback, body)
+    crate::ffi::boundary::guard(fallback, body)
 }
 
 /// The text of a panic payload.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    crate::panic_report::payload_text(payload)
+    crate::values::panic_report::payload_text(payload)
 }
 
 /// Calls an OCaml closure with one argument: `Err` carries the exception it raised.
@@ -44,13 +44,13 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// OCaml context; both values are valid, read after the last allocation.
 pub unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCaml> {
     // SAFETY: the caller's contract is `call1`'s.
-    unsafe { crate::callbacks::call1(closure, arg) }
+    unsafe { crate::values::callbacks::call1(closure, arg) }
 }
 
 /// Whether ready calls build their `Lwt.return` block themselves (the start-up probe of the
 /// layout passed).
 pub fn direct_return() -> bool {
-    crate::direct_return::enabled()
+    crate::rust_to_ocaml::direct_return::enabled()
 }
 
 /// The raw value a [`Root`] holds.
