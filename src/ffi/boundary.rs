@@ -357,7 +357,7 @@ fn refusal(err: ArgError) -> (FailureKind, String) {
 /// # Panics
 /// Outside the OCaml context, or inside [`with_runtime`](crate::runtime::with_runtime).
 pub fn refused_argument(context: &str, err: ArgError) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::boundary::refused_argument");
+    assert_may_call_ocaml("lwt_rust::__private::refused_argument");
     let (kind, message) = refusal(in_context(context, err));
     // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
     ocaml::Raw(unsafe { callbacks::rejected_promise(kind, &message) })
@@ -368,7 +368,7 @@ pub fn refused_argument(context: &str, err: ArgError) -> ocaml::Raw {
 /// # Panics
 /// As [`refused_argument`].
 pub fn refused_argument_stream(context: &str, err: ArgError) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::boundary::refused_argument_stream");
+    assert_may_call_ocaml("lwt_rust::__private::refused_argument_stream");
     let (kind, message) = refusal(in_context(context, err));
     failed_stream(kind, &message)
 }

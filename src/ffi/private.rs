@@ -1,8 +1,32 @@
-//! Internals that the repository's own test crate (`testlib/`, `lwt_rust_testlib`) needs to
-//! write stubs by hand and to look inside the bridge. Not part of the API: hidden from the
-//! documentation, with no stability promise. Everything a user needs is public elsewhere.
+//! `lwt_rust::__private`: the one namespace the code `#[lwt_rust::func]` and
+//! `#[lwt_rust::object]` generate calls, plus what the repository's own test crate
+//! (`testlib/`, `lwt_rust_testlib`) needs to write stubs by hand and to look inside the
+//! bridge. Not part of the API: hidden from the documentation, with no stability promise.
+//! Everything a user needs is public in the crate root.
+//!
+//! The macro names these items, and only these, as `::lwt_rust::__private::NAME`: a name
+//! removed or renamed here breaks every crate the macro expanded in.
 
 use ocaml::sys::Value as RawOCaml;
+
+// What every generated stub goes through: containment, results, argument refusals.
+pub use crate::ffi::boundary::{
+    close_stub, into_error, invalid_argument, lwt_stub, refused_argument, refused_argument_stream,
+    refused_argument_sync, stream_stub, sync_result, sync_stub, sync_value,
+};
+// Argument checks and conversions.
+pub use crate::values::conv::{from_ocaml_checked, ArgError, OCamlRepr};
+// A generated `async fn` stub's future and stream, surfaced to OCaml.
+pub use crate::rust_to_ocaml::future::{spawn_result, spawn_value};
+pub use crate::rust_to_ocaml::stream::stream_result;
+// `#[lwt_rust::object]`: the object's storage, its operations and the receiver of a method.
+pub use crate::values::object::{receiver, Lease, Obj, Object, ObjectOps};
+// Synchronous stubs reach the OCaml runtime through this.
+pub use crate::runtime::with_runtime;
+// `#[lwt_rust::func(blocking)]` runs its body with this.
+pub use crate::threads::blocking::run as run_blocking;
+// The crates generated code names.
+pub use {futures, ocaml};
 
 use crate::ocaml_to_rust::promise::Promise;
 use crate::values::root::Root;

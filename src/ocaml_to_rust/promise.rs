@@ -74,7 +74,7 @@ impl<T: 'static> Promise<T> {
     /// held: the promise's slot lives in the owner thread's table.
     pub fn new(cr: &mut OCamlRuntime, promise: &Root<Lwt<T>>) -> Self {
         let _ = cr;
-        assert_in_ocaml_context("lwt_rust::import_promise::Promise::new");
+        assert_in_ocaml_context("lwt_rust::Promise::new");
         // SAFETY: `cr` proves the OCaml context; the value is read from its root just before
         // the call.
         unsafe { Self::attach_raw(promise.raw()) }
@@ -83,7 +83,7 @@ impl<T: 'static> Promise<T> {
     /// # Safety
     /// OCaml context; `raw` is a valid `'a Lwt.t` read after the last allocation.
     pub(crate) unsafe fn attach_raw(raw: RawOCaml) -> Self {
-        assert_in_ocaml_context("lwt_rust::import_promise::Promise");
+        assert_in_ocaml_context("lwt_rust::Promise");
         // SAFETY: the caller's contract.
         let lwt = unsafe { Root::from_raw(raw) };
         let key = SLOTS.with(|slots| {

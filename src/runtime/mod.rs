@@ -410,7 +410,7 @@ fn run_deferred() {
 /// is already lent by this stub frame (nested `with_runtime`): both would be unsound.
 #[inline]
 pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
-    assert_in_ocaml_context("lwt_rust::runtime::with_runtime");
+    assert_in_ocaml_context("lwt_rust::with_runtime");
     assert!(
         frame::lend(),
         "lwt_rust: with_runtime called inside with_runtime"

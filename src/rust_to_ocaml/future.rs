@@ -68,7 +68,7 @@ where
     T: ToOCaml<O> + 'static,
     F: Future<Output = Result<T, Error>> + 'static,
 {
-    assert_may_call_ocaml("lwt_rust::export_future::spawn");
+    assert_may_call_ocaml("lwt_rust::spawn");
     if is_shut_down() {
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
         return ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") });

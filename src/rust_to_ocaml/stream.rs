@@ -247,7 +247,7 @@ where
     T: OCamlRepr + ToOCaml<T::Marker>,
     S: Stream<Item = Result<T, Error>> + 'static,
 {
-    assert_may_call_ocaml("lwt_rust::export_stream::stream");
+    assert_may_call_ocaml("lwt_rust::__private::stream_result");
     if is_shut_down() {
         drop(stream);
         // SAFETY: OCaml context (asserted above); returned to OCaml at once.

@@ -31,14 +31,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 
-use lwt_rust::__private::{attach_promise, root_from_raw, root_raw};
-use lwt_rust::boundary::lwt_stub;
-use lwt_rust::closure::OCamlFn;
-use lwt_rust::conv::{Array, Bytes, Int64, Lwt, Opaque};
-use lwt_rust::error::Error;
-use lwt_rust::export_future::spawn;
-use lwt_rust::root::Root;
-use lwt_rust::runtime::with_runtime;
+use lwt_rust::{
+    __private::{attach_promise, root_from_raw, root_raw},
+    conv::{Array, Bytes, Int64, Lwt, Opaque},
+    lwt_stub, spawn, with_runtime, Error, OCamlFn, Root,
+};
 
 /// `callback_loop : (unit -> unit Lwt.t) -> int -> int Lwt.t`: calls `f ()` and awaits its
 /// promise, `n` times in sequence, then resolves with the number of completed calls. An
@@ -74,7 +71,7 @@ pub extern "C" fn echo(promise: Raw) -> Raw {
 #[export_name = "lwt_rust_demo_pending"]
 pub extern "C" fn pending(_unit: Raw) -> Raw {
     lwt_stub(|| {
-        let (awaited, resolver) = lwt_rust::import_promise::Promise::<OCamlInt>::pending();
+        let (awaited, resolver) = lwt_rust::Promise::<OCamlInt>::pending();
         let result = spawn::<OCamlInt, i64, _>(async move {
             let value = awaited.await?;
             Ok(with_runtime(|cr| value.to_rust::<i64>(cr)) + 1)
