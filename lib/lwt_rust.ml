@@ -5,10 +5,10 @@
    src/ffi/stubs.rs and src/ffi/lifecycle.rs). None of the registered functions raises, and the
    notification handler never lets an exception reach the Lwt engine.
 
-   Reading guide. The sections below are internal modules, in the order module
-   initialisation runs them (it matters: boxroot is set up first, the callbacks are registered
-   and checked last); their signatures are the table of contents. The public values, at the
-   end, only re-export them (see lwt_rust.mli).
+   Reading guide. The sections below are internal modules (structures without a signature of
+   their own), in the order module initialisation runs them (it matters: boxroot is set up
+   first, the callbacks are registered and checked last); the list below is the table of
+   contents. The public values, at the end, only re-export them (see lwt_rust.mli).
 
    - [Stubs]: every Rust function this library calls.
    - [Owner]: module initialisation of the Rust side, and the owner-thread rule

@@ -127,7 +127,7 @@ val set_panic_report : panic_report -> unit
 
     A Rust function can return a [futures::Stream] as an ['a Lwt_stream.t] (declare it with
     [#\[lwt_rust::func(stream)\]]: [lwt-rust-bindgen] writes its OCaml binding), and take an
-    ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::import_stream]).
+    ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::OCamlStream]).
 
     A stream from Rust is read on demand: the Rust stream is asked for one item each time
     the Lwt stream needs one ([Lwt_stream.get], [Lwt_stream.iter_s], ...), so a slow reader

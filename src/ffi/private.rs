@@ -11,9 +11,11 @@ use ocaml::sys::Value as RawOCaml;
 
 // What every generated stub goes through: containment, results, argument refusals.
 pub use crate::ffi::boundary::{
-    close_stub, into_error, invalid_argument, lwt_stub, refused_argument, refused_argument_stream,
+    close_stub, invalid_argument, lwt_stub, refused_argument, refused_argument_stream,
     refused_argument_sync, stream_stub, sync_result, sync_stub, sync_value,
 };
+// A generated stub's error, whatever its type, as the error crossing to OCaml.
+pub use crate::values::error::into_error;
 // Argument checks and conversions.
 pub use crate::values::conv::{from_ocaml_checked, ArgError, OCamlRepr};
 // A generated `async fn` stub's future and stream, surfaced to OCaml.

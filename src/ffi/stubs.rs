@@ -1,6 +1,8 @@
-//! Most C symbols the OCaml library `lwt_rust` calls: the FFI boundary of the bridge (the
-//! others, for setup, the handshake and panic reports, live with what they set up, in
-//! `lifecycle`, `runtime`, `handshake` and `panic_report`).
+//! The C symbols the OCaml library `lwt_rust` calls while it runs: the FFI boundary of the
+//! bridge. With those of start-up and shutdown (`lifecycle`) and the protocol check
+//! (`handshake`), they are every C symbol the OCaml library calls: all live in this folder,
+//! and nothing below it exports one. (The custom operations of objects, which the OCaml
+//! runtime calls through a pointer rather than a symbol, live with the objects.)
 //!
 //! Invariants:
 //! - every stub runs with the runtime lock held (OCaml calls it), but not necessarily on the
@@ -23,7 +25,7 @@ use crate::ffi::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
 use crate::ocaml_to_rust::promise;
 use crate::runtime::{self, Forwarded};
 use crate::rust_to_ocaml::{future, stream};
-use crate::values::{object, root};
+use crate::values::{object, panic_report, root};
 
 /// The notification handler: drains one budget of ready tasks.
 #[no_mangle]
@@ -197,7 +199,7 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
             runtime::local_drains() as i64,
             s.drains as i64,
             s.max_batch as i64,
-            (s.panics + crate::values::panic_report::contained_panics()) as i64,
+            (s.panics + panic_report::contained_panics()) as i64,
             stream::live_streams() as i64,
             object::live_objects() as i64,
         ]
@@ -205,4 +207,33 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
         .map(|&n| n as ocaml::Int)
         .collect()
     })
+}
+
+/// `lwt_rust_set_panic_report : int -> unit`: how panics are reported on stderr
+/// (`Lwt_rust.set_panic_report`, see `panic_report::set_mode`). Touches no OCaml value and
+/// cannot panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_set_panic_report(mode: Raw) -> Raw {
+    // SAFETY: `mode` is an OCaml int (an immediate): no pointer is dereferenced.
+    panic_report::set_mode(unsafe { ocaml::sys::int_val(mode.0) } as i64);
+    Raw(ocaml::sys::UNIT)
+}
+
+/// `lwt_rust_forks : unit -> int` (`[@@noalloc]`): how many forks this process descends from
+/// since the executor started; the OCaml library moves notifications to its own pipe when it
+/// changes. Reads one atomic and cannot panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_forks(_unit: Raw) -> Raw {
+    // SAFETY: builds an immediate from a small counter.
+    Raw(unsafe { ocaml::sys::val_int(runtime::forks() as isize) })
+}
+
+/// `lwt_rust_notify_through_pipe : Unix.file_descr -> unit` (`[@@noalloc]`): from now on,
+/// wakes write a byte to `fd` (a non-blocking pipe the OCaml library made, never closed)
+/// instead of sending the `Lwt_unix` notification. Stores one atomic and cannot panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_notify_through_pipe(fd: Raw) -> Raw {
+    // SAFETY: a `Unix.file_descr` is an immediate int on Unix.
+    runtime::notify_through_pipe(unsafe { ocaml::sys::int_val(fd.0) } as i32);
+    Raw(ocaml::sys::UNIT)
 }

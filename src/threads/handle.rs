@@ -9,7 +9,8 @@
 //!   the OCaml thread first polls them: at most `capacity` submitted tasks wait to start.
 //!   Wakes of running tasks take no permit and are never limited;
 //! - every task spawned through a handle is registered until it finishes, so that
-//!   [`crate::runtime`]'s shutdown can abort it; its join handle then reports
+//!   the bridge's shutdown (`lwt_rust_shutdown`, in `ffi::lifecycle`) can abort it
+//!   ([`abort_all`]); its join handle then reports
 //!   [`JoinError::ShutDown`].
 
 use std::fmt;

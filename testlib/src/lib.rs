@@ -379,3 +379,13 @@ pub async fn panic(message: String) {
 pub fn crate_version() -> String {
     lwt_rust::VERSION.to_owned()
 }
+
+// Every name the code `#[lwt_rust::func]` and `#[lwt_rust::object]` generate may call, in the
+// one namespace made for it: this crate stops building if one goes missing.
+#[allow(unused_imports)]
+use lwt_rust::__private::{
+    close_stub, from_ocaml_checked, futures as _, into_error, lwt_stub as _, ocaml as _, receiver,
+    refused_argument, refused_argument_stream, refused_argument_sync, run_blocking, spawn_result,
+    spawn_value as _, stream_result, stream_stub, sync_result, sync_stub, sync_value,
+    with_runtime as _, ArgError, Lease, OCamlRepr, Obj as _, Object, ObjectOps,
+};

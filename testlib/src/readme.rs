@@ -1,5 +1,5 @@
-//! Every Rust example of the README, verbatim (`scripts/check-readme.sh`, run by `make test`,
-//! checks that each README block is here), called by `test/test_readme.ml`.
+//! Every Rust example of the README, verbatim, called by `test/test_readme.ml` (run by
+//! `make test`, which also checks that each Rust block of the README is here).
 
 // ---- Rust → OCaml
 
