@@ -59,7 +59,7 @@ stress: build
 compile-fail:
 	$(CARGO) test --quiet -p lwt_rust_testlib --test compile_fail
 
-# The drain protocol model-checked by loom (src/executor/run_queue/loom_tests.rs).
+# The drain protocol model-checked by loom (src/engine/executor/run_queue/loom_tests.rs).
 loom:
 	RUSTFLAGS="--cfg loom" $(CARGO) test --release --quiet --no-default-features --target-dir $(CARGO_TARGET)/loom loom
 

@@ -1,4 +1,4 @@
-(* The benchmarks of issue 5, in one process: every scenario next to its baseline, each as the
+(* The benchmarks, in one process: every scenario next to its baseline, each as the
    median (with min and max) of several repetitions. Prints Markdown tables and writes the
    results as JSON. Nothing here is a timed assertion: only the results of the work itself
    (sums, counts, nothing left alive) are checked.

@@ -1,4 +1,4 @@
-(* The brief's scenario as a program: a Rust task calls an OCaml closure returning an Lwt
+(* The callback loop as a program: a Rust task calls an OCaml closure returning an Lwt
    promise, awaits it, and loops; an Lwt timer ticks alongside. Prints progress and rates. *)
 
 open Lwt.Infix

@@ -1,14 +1,14 @@
 (* The OCaml half of the bridge.
 
    Rust calls into this library only through the functions registered with [Callback] (see
-   src/callbacks.rs); the library calls Rust only through the externals of [Stubs] (see
-   src/stubs.rs and src/lifecycle.rs). None of the registered functions raises, and the
+   src/values/callbacks.rs); the library calls Rust only through the externals of [Stubs] (see
+   src/ffi/stubs.rs and src/ffi/lifecycle.rs). None of the registered functions raises, and the
    notification handler never lets an exception reach the Lwt engine.
 
-   Reading guide. The sections below are internal modules, in the order module
-   initialisation runs them (it matters: boxroot is set up first, the callbacks are registered
-   and checked last); their signatures are the table of contents. The public values, at the
-   end, only re-export them (see lwt_rust.mli).
+   Reading guide. The sections below are internal modules (structures without a signature of
+   their own), in the order module initialisation runs them (it matters: boxroot is set up
+   first, the callbacks are registered and checked last); the list below is the table of
+   contents. The public values, at the end, only re-export them (see lwt_rust.mli).
 
    - [Stubs]: every Rust function this library calls.
    - [Owner]: module initialisation of the Rust side, and the owner-thread rule
@@ -60,7 +60,7 @@ end
 
 let version = "0.1.0"
 
-(* The protocol spoken with the Rust crate (src/handshake.rs, which has the same number): bump
+(* The protocol spoken with the Rust crate (src/ffi/handshake.rs, which has the same number): bump
    both with any change to what crosses between the halves. LWT_RUST_TEST_PROTOCOL pretends
    another one (the handshake test). *)
 let protocol =
@@ -258,7 +258,7 @@ module Drain = struct
      child: wakes from other threads go through a pipe of the bridge's own from then on, and
      a drain serves what was queued before. Lwt 5.6's [Lwt_unix.fork] keeps the count of
      notifications queued in the parent, so with one queued at the fork the child would never
-     hear of another (see src/runtime.rs, "Fork"). The pipe is never closed: another thread
+     hear of another (see src/runtime/mod.rs, "Fork"). The pipe is never closed: another thread
      may be writing it, and a closed fd number could be reused by the program; a fork of the
      child makes a pipe of its own and stops watching this one. *)
   let forks_seen = ref 0
@@ -455,7 +455,7 @@ module Task_promise = struct
   let resolve u v = completing2 resolve_once u v
   let reject u exn = completing2 reject_once u exn
 
-  (* The kinds of src/callbacks.rs's [FailureKind]. *)
+  (* The kinds of src/values/callbacks.rs's [FailureKind]. *)
   let failure kind message =
     match kind with
     | 0 -> Rust_panic message
@@ -499,7 +499,7 @@ module Rust_streams = struct
   open Test_hooks
   open Task_promise
 
-  (* Rust streams read by OCaml (src/export_stream.rs). A Rust stream is a source [key]; its
+  (* Rust streams read by OCaml (src/rust_to_ocaml/stream.rs). A Rust stream is a source [key]; its
      [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
      [close_stream] is called, or when the [Lwt_stream.t] becomes unreachable: the [source]
      record below is reachable exactly as long as the stream's pull function, so its finaliser
@@ -652,7 +652,7 @@ end
 module Ocaml_streams = struct
   open Test_hooks
 
-  (* Rust reading an OCaml stream (src/import_stream.rs), one item per step. An item already
+  (* Rust reading an OCaml stream (src/ocaml_to_rust/stream.rs), one item per step. An item already
      there is taken and handed over at once, with no promise. Otherwise Rust waits on
      [Lwt_stream.peek], which does not take the item: if Rust stops reading before it comes
      back for it, the item stays in the stream. Never raises. The constructors' order is read

@@ -15,7 +15,7 @@
     task's promise cancelled, from another thread is handed over to the main thread: the
     cancel takes effect at its next turn of the Lwt loop, and the awaiting Rust code gets
     {!Wrong_thread} instead of the value. From other threads, use a Rust
-    [lwt_rust::handle::Handle]. The library sets up its GC roots (boxroot) when this module is initialised,
+    [lwt_rust::Handle]. The library sets up its GC roots (boxroot) when this module is initialised,
     which happens after the threads library initialises and before your program's own code
     runs. Boxroot cannot detect a thread created by a module initialised before [Lwt_rust];
     the bridge still works then, since it creates every root on the thread that set boxroot
@@ -81,7 +81,7 @@ val set_drain_budget : int -> unit
 
 val set_submission_capacity : int -> unit
 (** [set_submission_capacity n] sets how many tasks other threads may submit through a Rust
-    [lwt_rust::handle::Handle] before they start running on this thread (default 65536).
+    [lwt_rust::Handle] before they start running on this thread (default 65536).
     Beyond it, [Handle::try_spawn] fails at once with [Full] and [Handle::spawn] waits for
     room. Wakes of running tasks are never limited.
 
@@ -127,7 +127,7 @@ val set_panic_report : panic_report -> unit
 
     A Rust function can return a [futures::Stream] as an ['a Lwt_stream.t] (declare it with
     [#\[lwt_rust::func(stream)\]]: [lwt-rust-bindgen] writes its OCaml binding), and take an
-    ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::import_stream]).
+    ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::OCamlStream]).
 
     A stream from Rust is read on demand: the Rust stream is asked for one item each time
     the Lwt stream needs one ([Lwt_stream.get], [Lwt_stream.iter_s], ...), so a slow reader

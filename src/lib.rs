@@ -1,32 +1,35 @@
 //! lwt_rust: a bridge between the OCaml Lwt event loop and Rust async.
 //!
-//! Layers, lowest first; a module uses only its own layer and the ones before it, with no
-//! cycle (`scripts/check_layers.py`, run by `make lint`, checks both):
-//! 1. core, no OCaml (`cargo test`): [`executor`] (the run queue and its drain protocol),
-//!    [`stats`] (its counters), `keyed` (generation-checked slabs);
+//! A Rust `async fn` marked [`#[lwt_rust::func]`](macro@func) is an OCaml function returning
+//! `'a Lwt.t`; a type marked [`#[lwt_rust::object]`](macro@object) is an OCaml abstract type
+//! with methods. The bindings are generated from the Rust signatures. A program's Rust side is
+//! one staticlib built from its own crate, which depends on this one (README, "Using lwt_rust
+//! in your project").
 //!
-//! with the `ocaml` feature, the bridge:
-//! 2. context: [`runtime`], the owner thread's executor, its `Lwt_unix` notifier, the stub
-//!    frames (`Entered`), the drain-request flags and [`runtime::with_runtime`]. A leaf: what it
-//!    needs from above (the drain-scheduling callback) is registered at initialisation;
-//! 3. values: [`conv`] (OCaml type markers), [`root`] (counted GC roots), [`error`] (errors
-//!    crossing over, their mapping), `callbacks` (the OCaml functions Rust calls),
-//!    `direct_return` (`Lwt.return v` built in the minor heap), [`panic_report`];
-//! 4. the four directions, and other threads: [`import_promise`] (OCaml `'a Lwt.t` awaited
-//!    by Rust), [`export_future`] (Rust future → `'a Lwt.t`), [`export_stream`] (Rust stream
-//!    → `'a Lwt_stream.t`), [`import_stream`] (OCaml `'a Lwt_stream.t` → Rust `Stream`),
-//!    [`closure`] (OCaml closures called by Rust), [`handle`], `tokio_rt`, `box_cache`;
-//! 5. [`boundary`]: what every stub needs (containment, panic messages, error mapping,
-//!    argument checks);
-//! 6. stubs: `stubs` (the C symbols OCaml calls), `__private` (helpers for hand-written
-//!    stubs), [`handshake`] (the start-up check that both halves speak one protocol);
-//! 7. `lifecycle`: module initialisation and shutdown.
+//! What Rust code names, all in this crate root:
+//! - OCaml values awaited or called by Rust: [`Promise`] (an `'a Lwt.t`), [`OCamlFn`] (a
+//!   closure), [`OCamlStream`] (an `'a Lwt_stream.t`), [`Root`] (any OCaml value, kept alive);
+//! - Rust work surfaced to OCaml from a hand-written stub: [`spawn`], [`spawn_value`],
+//!   [`spawn_rooted`], inside [`lwt_stub`];
+//! - errors crossing over: [`Error`], [`OCamlError`];
+//! - other threads: [`Handle`] (work handed to the OCaml thread), [`tokio`] (the tokio runtime
+//!   the library owns, feature `tokio`);
+//! - the OCaml context: [`with_runtime`], [`in_ocaml_context`];
+//! - [`conv`] (type markers and [`OCamlRepr`](conv::OCamlRepr)), [`diagnostics`] (live
+//!   counters), [`prelude`].
 //!
-//! A program's Rust side is one staticlib built from its own crate, which depends on this one
-//! (README, "Using lwt_rust in your project").
+//! Which thread: everything holding an OCaml value lives on the OCaml main thread and is
+//! `!Send`; [`Handle`] and [`SendRoot`] are how other threads reach it.
 //!
-//! Which thread: the [`executor::Executor`] and everything holding an OCaml value live on the
-//! OCaml main thread and are `!Send`; only wakers and [`executor::Spawner`] cross threads.
+//! Inside, the crate is seven layers, one folder each, lowest first (the order of the module
+//! declarations below; a module uses only its own layer and earlier ones, with no cycle, which
+//! `scripts/check_layers.py` checks in `make lint`): `engine` (the executor, no OCaml),
+//! `runtime` (the OCaml thread's context), `values` (conversions, roots, errors, callbacks,
+//! objects), `ocaml_to_rust` (promises, closures, streams), `threads` (`Handle`, tokio, the
+//! blocking pool), `rust_to_ocaml` (futures and streams as `Lwt`), `ffi` (the C symbols OCaml
+//! calls, the boundary every stub goes through, start-up and shutdown). Each folder's `mod.rs`
+//! is its layer's design note. The code the macros generate calls one hidden module,
+//! `__private`.
 
 #![warn(missing_docs)]
 // Every unsafe operation inside an `unsafe fn` sits in its own `unsafe` block with its own
@@ -49,62 +52,47 @@ compile_error!(
      -C panic=abort from RUSTFLAGS"
 );
 
-pub mod executor;
-pub mod stats;
+// The layers, one folder each, lowest first: a module uses only its own layer and the ones
+// declared before it, with no cycle. This order is the one `scripts/check_layers.py` checks
+// (each declaration stands alone, so that rustfmt keeps the order).
 
+// 1. The executor core, no OCaml. Without the bridge it is compiled for its own tests only.
+#[cfg_attr(not(feature = "ocaml"), allow(dead_code))]
+pub(crate) mod engine;
+
+// 2. The OCaml thread's context: `with_runtime`, stub frames, drain scheduling.
+// Transitional: `pub(crate) mod runtime;` (and no `allow`) once the macro expands to
+// __private only; until then it expands to `::lwt_rust::runtime::with_runtime`.
 #[cfg(feature = "ocaml")]
 #[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
-// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
-#[cfg(any(feature = "ocaml", test))]
-pub mod blocking;
-#[cfg(feature = "ocaml")]
-pub mod boundary;
-#[cfg(feature = "ocaml")]
-mod box_cache;
-#[cfg(feature = "ocaml")]
-mod callbacks;
-#[cfg(feature = "ocaml")]
-pub mod closure;
-#[cfg(feature = "ocaml")]
-pub mod conv;
-#[cfg(feature = "ocaml")]
-mod direct_return;
-#[cfg(feature = "ocaml")]
-pub mod error;
-#[cfg(feature = "ocaml")]
-pub mod handle;
-#[cfg(feature = "ocaml")]
-pub mod handshake;
-// OCaml-free: also compiled for `cargo test` without features, which runs its tests.
-#[cfg(feature = "ocaml")]
-pub mod export_future;
-#[cfg(feature = "ocaml")]
-pub mod export_stream;
-#[cfg(feature = "ocaml")]
-pub mod import_promise;
-#[cfg(feature = "ocaml")]
-pub mod import_stream;
-#[cfg(any(feature = "ocaml", test))]
-mod keyed;
-#[cfg(feature = "ocaml")]
-mod lifecycle;
-#[cfg(feature = "ocaml")]
-pub mod object;
-#[cfg(feature = "ocaml")]
-pub mod panic_report;
-#[cfg(feature = "ocaml")]
-pub mod root;
-#[cfg(feature = "ocaml")]
+#[allow(rustdoc::private_intra_doc_links)]
 pub mod runtime;
-#[cfg(feature = "ocaml")]
-mod stubs;
-#[cfg(feature = "tokio")]
-pub mod tokio_rt;
 
-/// Exposes a Rust `async fn` to OCaml as an external returning `'a Lwt.t`; see
-/// [`lwt_rust_macros::func`].
+// 3. OCaml values: type markers, roots, errors, callbacks, objects, panic reports.
+#[cfg(feature = "ocaml")]
+pub(crate) mod values;
+
+// 4. OCaml → Rust: promises, closures and streams awaited or called by Rust.
+#[cfg(feature = "ocaml")]
+pub(crate) mod ocaml_to_rust;
+
+// 5. Other threads: `Handle`, the tokio runtime, the blocking pool.
+#[cfg(any(feature = "ocaml", test))]
+pub(crate) mod threads;
+
+// 6. Rust → OCaml: futures and streams surfaced as `'a Lwt.t` and `'a Lwt_stream.t`.
+#[cfg(feature = "ocaml")]
+pub(crate) mod rust_to_ocaml;
+
+// 7. The C symbols OCaml calls, the boundary every stub goes through, start-up and shutdown.
+#[cfg(any(feature = "ocaml", test))]
+pub(crate) mod ffi;
+
+// The public API: what a crate exporting Rust functions to OCaml names. Everything else is
+// internal to its layer.
+
+/// Exposes a Rust `async fn` (or a plain `fn`) to OCaml as an external returning `'a Lwt.t`
+/// (or the value itself); see [`lwt_rust_macros::func`].
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::func;
 
@@ -123,23 +111,98 @@ pub use lwt_rust_macros::external;
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::ocaml_type;
 
-/// A Rust object held by OCaml values (see [`macro@object`]).
 #[cfg(feature = "ocaml")]
-pub use object::Obj;
+pub use ocaml_to_rust::closure::OCamlFn;
+#[cfg(feature = "ocaml")]
+pub use ocaml_to_rust::promise::Promise;
+#[cfg(feature = "ocaml")]
+pub use ocaml_to_rust::stream::OCamlStream;
 
-/// futures, re-exported for the stream adapters `#[lwt_rust::func(stream)]` generates.
+#[cfg(feature = "ocaml")]
+pub use rust_to_ocaml::future::{spawn, spawn_rooted, spawn_value};
+
+#[cfg(feature = "ocaml")]
+pub use threads::handle::{Handle, JoinError, JoinHandle, TrySpawnError};
+
+#[cfg(feature = "ocaml")]
+pub use values::error::{Error, OCamlError};
+#[cfg(feature = "ocaml")]
+pub use values::object::Obj;
+#[cfg(feature = "ocaml")]
+pub use values::root::{Root, SendRoot};
+
+#[cfg(feature = "ocaml")]
+pub use runtime::{in_ocaml_context, with_runtime};
+
+#[cfg(feature = "ocaml")]
+pub use ffi::boundary::lwt_stub;
+
+/// This crate's version (checked against the OCaml library's at start-up, with the protocol
+/// number both halves share).
+#[cfg(feature = "ocaml")]
+pub use ffi::handshake::VERSION;
+
+/// The OCaml types Rust values cross as: type markers for values without a Rust type of their
+/// own (`Lwt<T>` is `'a Lwt.t`, `Int64` is `int64`, ...) and [`OCamlRepr`](conv::OCamlRepr),
+/// the conversion a type needs to be an argument or a result (README, "Types").
+#[cfg(feature = "ocaml")]
+pub mod conv {
+    pub use crate::values::conv::{
+        Array, Bytes, Int64, Lwt, LwtFn, LwtStream, OCamlArray, OCamlRepr, Opaque, Resolver,
+    };
+
+    // Transitional: removed once the macro expands to __private only.
+    #[doc(hidden)]
+    pub use crate::values::conv::{from_ocaml_checked, ArgError};
+}
+
+/// The tokio runtime the library owns (feature `tokio`): I/O futures run on its workers and
+/// are awaited from the OCaml thread.
+#[cfg(feature = "tokio")]
+pub mod tokio {
+    pub use crate::threads::tokio_rt::{handle, spawn_io};
+}
+
+/// Counters of what the bridge holds alive, for tests and leak checks: each goes back to its
+/// starting value once everything a test created is dropped (`Lwt_rust.stats` reads the same
+/// figures from OCaml).
+#[cfg(feature = "ocaml")]
+pub mod diagnostics {
+    pub use crate::ocaml_to_rust::promise::live_promises;
+    pub use crate::rust_to_ocaml::stream::live_streams;
+    pub use crate::threads::handle::live_handle_tasks;
+    pub use crate::values::object::live_objects;
+    pub use crate::values::root::live_roots;
+}
+
+/// What most crates exporting functions to OCaml use: `use lwt_rust::prelude::*;`.
+#[cfg(feature = "ocaml")]
+pub mod prelude {
+    pub use crate::{func, object, Error, Handle, OCamlFn, OCamlStream, Obj, Promise, Root};
+}
+
+/// What the code `#[lwt_rust::func]` and `#[lwt_rust::object]` generate calls, and what the
+/// repository's hand-written test stubs use: not part of the API, no stability promise.
+#[cfg(feature = "ocaml")]
+#[doc(hidden)]
+pub use ffi::private as __private;
+
+// Transitional: removed once the macro expands to __private only.
+#[cfg(feature = "ocaml")]
+#[doc(hidden)]
+pub use ffi::boundary;
 #[cfg(feature = "ocaml")]
 #[doc(hidden)]
 pub use futures;
-
-/// This crate's version (checked against the OCaml library's at start-up, with
-/// [`handshake::PROTOCOL`]).
 #[cfg(feature = "ocaml")]
-pub use handshake::VERSION;
-
-/// ocaml-rs, re-exported for the code `#[lwt_rust::func]` generates.
-#[cfg(feature = "ocaml")]
+#[doc(hidden)]
 pub use ocaml;
-
-#[cfg(test)]
-mod handshake_sources;
+#[cfg(feature = "ocaml")]
+#[doc(hidden)]
+pub use rust_to_ocaml::{future as export_future, stream as export_stream};
+#[cfg(any(feature = "ocaml", test))]
+#[doc(hidden)]
+pub use threads::blocking;
+#[cfg(feature = "ocaml")]
+#[doc(hidden)]
+pub use values::object;

@@ -1,5 +1,6 @@
-(* Behaviour of the bridge seen from OCaml: the brief's callback-loop scenario, many tasks at
-   once, values and exceptions crossing unchanged, misuse, GC and thread safety.
+(* Behaviour of the bridge seen from OCaml: the callback loop (a Rust task calling an OCaml
+   closure 100 000 times while an Lwt timer keeps ticking), many tasks at once, values and
+   exceptions crossing unchanged, misuse, GC and thread safety.
 
    There is no alcotest-lwt in Debian: each case runs its Lwt code with [Lwt_main.run]. *)
 

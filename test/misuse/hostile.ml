@@ -1,4 +1,4 @@
-(* The hostile-user suite (issue 13): every case is a misuse that once corrupted memory, hung,
+(* The hostile-user suite: every case is a misuse that once corrupted memory, hung,
    leaked or aborted. Each must now give a clear, named exception or error, lose nothing, and
    leave nothing alive. Hangs are caught by a watchdog ([within]), never by timing. *)
 

@@ -28,11 +28,11 @@ pub async fn file_len(path: String, retries: i64) -> Result<i64, std::io::Error>
 
 // ---- OCaml → Rust
 
-use lwt_rust::closure::OCamlFn;
+use lwt_rust::OCamlFn;
 
 // (unit -> unit Lwt.t) -> int -> int Lwt.t: calls f () and awaits its promise, n times.
 #[lwt_rust::func]
-pub async fn call_n(f: OCamlFn<(), ()>, n: i64) -> Result<i64, lwt_rust::error::Error> {
+pub async fn call_n(f: OCamlFn<(), ()>, n: i64) -> Result<i64, lwt_rust::Error> {
     let mut done = 0;
     while done < n {
         f.call(&())?.await?; // an OCaml exception comes back as Err, and is re-raised as is
@@ -44,7 +44,7 @@ pub async fn call_n(f: OCamlFn<(), ()>, n: i64) -> Result<i64, lwt_rust::error::
 // ---- Streams
 
 use futures::{Stream, StreamExt};
-use lwt_rust::{error::Error, import_stream::OCamlStream};
+use lwt_rust::{Error, OCamlStream};
 use tokio::io::AsyncBufReadExt; // (tokio with its "fs" feature, in your crate)
 
 // string Lwt_stream.t: an async fn (or a plain fn) returning a stream, or a Result of one.
@@ -69,7 +69,7 @@ pub async fn sum(mut items: OCamlStream<i64>) -> Result<i64, Error> {
 // ---- Threads
 
 use futures::channel::oneshot;
-use lwt_rust::handle::{Handle, JoinError, TrySpawnError};
+use lwt_rust::{Handle, JoinError, TrySpawnError};
 use std::time::Duration;
 
 // unit -> int Lwt.t: another thread hands work to the OCaml thread in every way.
@@ -108,7 +108,7 @@ pub async fn handle_tour() -> Result<i64, JoinError> {
 // string -> int Lwt.t: a task on the OCaml thread hands I/O to tokio's workers, awaits it.
 #[lwt_rust::func]
 pub async fn file_len_on_tokio(path: String) -> Result<i64, String> {
-    let io = lwt_rust::tokio_rt::spawn_io(async move { tokio::fs::read(path).await })
+    let io = lwt_rust::tokio::spawn_io(async move { tokio::fs::read(path).await })
         .map_err(|err| err.to_string())?;
     let body = io.await.map_err(|err| err.to_string())?;
     Ok(body.map_err(|err| err.to_string())?.len() as i64)

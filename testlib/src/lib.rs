@@ -31,14 +31,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt, ToOCaml};
 
-use lwt_rust::__private::{attach_promise, root_from_raw, root_raw};
-use lwt_rust::boundary::lwt_stub;
-use lwt_rust::closure::OCamlFn;
-use lwt_rust::conv::{Array, Bytes, Int64, Lwt, Opaque};
-use lwt_rust::error::Error;
-use lwt_rust::export_future::spawn;
-use lwt_rust::root::Root;
-use lwt_rust::runtime::with_runtime;
+use lwt_rust::{
+    __private::{attach_promise, root_from_raw, root_raw},
+    conv::{Array, Bytes, Int64, Lwt, Opaque},
+    lwt_stub, spawn, with_runtime, Error, OCamlFn, Root,
+};
 
 /// `callback_loop : (unit -> unit Lwt.t) -> int -> int Lwt.t`: calls `f ()` and awaits its
 /// promise, `n` times in sequence, then resolves with the number of completed calls. An
@@ -74,7 +71,7 @@ pub extern "C" fn echo(promise: Raw) -> Raw {
 #[export_name = "lwt_rust_demo_pending"]
 pub extern "C" fn pending(_unit: Raw) -> Raw {
     lwt_stub(|| {
-        let (awaited, resolver) = lwt_rust::import_promise::Promise::<OCamlInt>::pending();
+        let (awaited, resolver) = lwt_rust::Promise::<OCamlInt>::pending();
         let result = spawn::<OCamlInt, i64, _>(async move {
             let value = awaited.await?;
             Ok(with_runtime(|cr| value.to_rust::<i64>(cr)) + 1)
@@ -382,3 +379,13 @@ pub async fn panic(message: String) {
 pub fn crate_version() -> String {
     lwt_rust::VERSION.to_owned()
 }
+
+// Every name the code `#[lwt_rust::func]` and `#[lwt_rust::object]` generate may call, in the
+// one namespace made for it: this crate stops building if one goes missing.
+#[allow(unused_imports)]
+use lwt_rust::__private::{
+    close_stub, from_ocaml_checked, futures as _, into_error, lwt_stub as _, ocaml as _, receiver,
+    refused_argument, refused_argument_stream, refused_argument_sync, run_blocking, spawn_result,
+    spawn_value as _, stream_result, stream_stub, sync_result, sync_stub, sync_value,
+    with_runtime as _, ArgError, Lease, OCamlRepr, Obj as _, Object, ObjectOps,
+};

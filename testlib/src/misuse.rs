@@ -8,13 +8,11 @@ use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt, OCamlRuntime, ToOCaml};
 
 use super::DropCounted;
-use lwt_rust::__private::{attach_promise, panic_message};
-use lwt_rust::boundary::{invalid_argument, lwt_stub};
-use lwt_rust::conv::Lwt;
-use lwt_rust::export_future::spawn_value;
-use lwt_rust::import_promise::Promise;
-use lwt_rust::root::Root;
-use lwt_rust::runtime::with_runtime;
+use lwt_rust::{
+    __private::{attach_promise, invalid_argument, panic_message},
+    conv::Lwt,
+    lwt_stub, spawn_value, with_runtime, Promise, Root,
+};
 
 /// `attach_from_foreign_thread : unit -> string Lwt.t`: a `std::thread` takes the OCaml runtime lock
 /// through ocaml-interop's safe `with_domain_lock` and tries to await a promise there
@@ -124,7 +122,7 @@ pub fn sync_checked(n: i64, fail: bool) -> Result<String, String> {
 /// `call_now : (unit -> unit Lwt.t) -> unit`: a synchronous function that calls `f ()` once
 /// and drops its promise (an OCaml closure called from inside a synchronous stub).
 #[lwt_rust::func]
-pub fn call_now(f: lwt_rust::closure::OCamlFn<(), ()>) -> Result<(), lwt_rust::error::Error> {
+pub fn call_now(f: lwt_rust::OCamlFn<(), ()>) -> Result<(), lwt_rust::Error> {
     // Dropping the promise stops awaiting it (its Lwt promise is cancelled if still pending).
     drop(f.call(&())?);
     Ok(())

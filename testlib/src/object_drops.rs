@@ -6,11 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
 
 use futures::Stream;
 use futures::StreamExt;
-use lwt_rust::closure::OCamlFn;
-use lwt_rust::error::Error;
-use lwt_rust::handle::Handle;
-use lwt_rust::import_stream::OCamlStream;
-use lwt_rust::Obj;
+use lwt_rust::{Error, Handle, OCamlFn, OCamlStream, Obj};
 
 use crate::objects::Counter;
 

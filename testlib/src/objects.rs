@@ -13,9 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::Stream;
-use lwt_rust::closure::OCamlFn;
-use lwt_rust::handle::Handle;
-use lwt_rust::Obj;
+use lwt_rust::{Handle, OCamlFn, Obj};
 
 pub(crate) static DROPPED: AtomicI64 = AtomicI64::new(0);
 static DROPPED_OUTSIDE_OCAML: AtomicI64 = AtomicI64::new(0);
@@ -49,7 +47,7 @@ pub struct Counter {
 
 impl Drop for Counter {
     fn drop(&mut self) {
-        if !lwt_rust::runtime::in_ocaml_context() {
+        if !lwt_rust::in_ocaml_context() {
             DROPPED_OUTSIDE_OCAML.fetch_add(1, SeqCst);
         } else if let Some(on_drop) = self.on_drop.borrow_mut().take() {
             // Calls OCaml: only sound outside the GC, where the bridge drops objects.
@@ -103,13 +101,9 @@ impl Counter {
     }
 
     /// Adds `k` once the promise `ready ()` returns is fulfilled, and returns the new value.
-    pub async fn add_when(
-        &self,
-        k: i64,
-        ready: OCamlFn<(), ()>,
-    ) -> Result<i64, lwt_rust::error::Error> {
-        let promise = ready.call(&()).map_err(lwt_rust::error::Error::OCaml)?;
-        promise.await.map_err(lwt_rust::error::Error::OCaml)?;
+    pub async fn add_when(&self, k: i64, ready: OCamlFn<(), ()>) -> Result<i64, lwt_rust::Error> {
+        let promise = ready.call(&()).map_err(lwt_rust::Error::OCaml)?;
+        promise.await.map_err(lwt_rust::Error::OCaml)?;
         self.value.set(self.value.get() + k);
         Ok(self.value.get())
     }

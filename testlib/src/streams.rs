@@ -8,8 +8,7 @@ use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use ocaml_interop::{OCaml, OCamlInt, OCamlRuntime, ToOCaml};
 
 use crate::yield_once;
-use lwt_rust::error::Error;
-use lwt_rust::import_stream::OCamlStream;
+use lwt_rust::{Error, OCamlStream};
 
 /// Items produced so far by the demo streams that count them.
 static PRODUCED: AtomicU64 = AtomicU64::new(0);
@@ -201,7 +200,7 @@ pub async fn tcp_lines(port: i64) -> Result<impl Stream<Item = Result<String, St
 
     let port = u16::try_from(port).map_err(|_| format!("not a TCP port: {port}"))?;
     let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel(16);
-    lwt_rust::tokio_rt::spawn_io(async move {
+    lwt_rust::tokio::spawn_io(async move {
         let read_all = async {
             let socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
             let mut lines = tokio::io::BufReader::new(socket).lines();

@@ -8,13 +8,10 @@ use futures::channel::oneshot;
 use ocaml::Raw;
 use ocaml_interop::{OCaml, OCamlInt};
 
-use lwt_rust::__private::root_from_raw;
-use lwt_rust::boundary::lwt_stub;
-use lwt_rust::error::Error;
-use lwt_rust::export_future::spawn;
-use lwt_rust::handle::{Handle, JoinError, TrySpawnError};
-use lwt_rust::root::{Root, SendRoot};
-use lwt_rust::runtime::with_runtime;
+use lwt_rust::{
+    __private::root_from_raw, lwt_stub, spawn, with_runtime, Error, Handle, JoinError, Root,
+    SendRoot, TrySpawnError,
+};
 
 /// What another thread, started at once with the current `Handle`, sends back.
 async fn reply_from_thread<T: Send + 'static>(
@@ -168,7 +165,7 @@ pub extern "C" fn backpressure_probe(n: Raw) -> Raw {
             let _ = done_tx.send(ran);
         });
         let probe = probe_rx.recv().unwrap_or((0, 0, false));
-        let ran = lwt_rust::export_future::spawn_rooted::<OCamlInt, i64, _>(async move {
+        let ran = lwt_rust::spawn_rooted::<OCamlInt, i64, _>(async move {
             done_rx.await.map_err(|_| Error::rust("the thread died"))
         });
         // SAFETY: OCaml context; `ran` is rooted; the tuple goes straight back to OCaml.
@@ -196,7 +193,7 @@ pub async fn tcp_round_trips(
     let started = Instant::now();
     let mut clients = Vec::with_capacity(connections);
     for c in 0..connections {
-        let io = lwt_rust::tokio_rt::spawn_io(round_trip(port, c, size)).map_err(Error::rust)?;
+        let io = lwt_rust::tokio::spawn_io(round_trip(port, c, size)).map_err(Error::rust)?;
         clients.push(io);
     }
     let (mut ok, mut bytes) = (0, 0);
@@ -326,15 +323,15 @@ pub async fn nested_spawns(depth: i64) -> Result<i64, JoinError> {
 /// them all without settling them. Returns (slots in use at the peak, slots in use after).
 #[lwt_rust::func]
 pub fn drop_pending(n: i64) -> (i64, i64) {
-    let before = lwt_rust::import_promise::live_promises();
+    let before = lwt_rust::diagnostics::live_promises();
     let promises: Vec<_> = (0..n)
-        .map(|_| lwt_rust::import_promise::Promise::<OCamlInt>::pending())
+        .map(|_| lwt_rust::Promise::<OCamlInt>::pending())
         .collect();
-    let peak = lwt_rust::import_promise::live_promises() - before;
+    let peak = lwt_rust::diagnostics::live_promises() - before;
     drop(promises);
     (
         peak as i64,
-        (lwt_rust::import_promise::live_promises() - before) as i64,
+        (lwt_rust::diagnostics::live_promises() - before) as i64,
     )
 }
 
@@ -375,7 +372,7 @@ pub fn thread_outcome() -> Option<String> {
 /// `handle_tasks : unit -> int`: tasks spawned through handles and not dropped yet.
 #[lwt_rust::func]
 pub fn handle_tasks() -> i64 {
-    lwt_rust::handle::live_handle_tasks() as i64
+    lwt_rust::diagnostics::live_handle_tasks() as i64
 }
 
 /// `spawn_inside_with_runtime : unit -> int Lwt.t`: misuse: spawning while the runtime is lent.

@@ -1,6 +1,8 @@
-//! Most C symbols the OCaml library `lwt_rust` calls: the FFI boundary of the bridge (the
-//! others, for setup, the handshake and panic reports, live with what they set up, in
-//! `lifecycle`, `runtime`, `handshake` and `panic_report`).
+//! The C symbols the OCaml library `lwt_rust` calls while it runs: the FFI boundary of the
+//! bridge. With those of start-up and shutdown (`lifecycle`) and the protocol check
+//! (`handshake`), they are every C symbol the OCaml library calls: all live in this folder,
+//! and nothing below it exports one. (The custom operations of objects, which the OCaml
+//! runtime calls through a pointer rather than a symbol, live with the objects.)
 //!
 //! Invariants:
 //! - every stub runs with the runtime lock held (OCaml calls it), but not necessarily on the
@@ -19,10 +21,11 @@
 
 use ocaml::Raw;
 
-use crate::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
-use crate::export_future;
+use crate::ffi::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
+use crate::ocaml_to_rust::promise;
 use crate::runtime::{self, Forwarded};
-use crate::{export_stream, import_promise, object, root};
+use crate::rust_to_ocaml::{future, stream};
+use crate::values::{object, panic_report, root};
 
 /// The notification handler: drains one budget of ready tasks.
 #[no_mangle]
@@ -53,7 +56,7 @@ pub extern "C" fn lwt_rust_drain_wanted(_unit: Raw) -> Raw {
 pub extern "C" fn lwt_rust_release_at_exit(_unit: Raw) -> Raw {
     guard(UNIT, || {
         // Streams first: a stream may hold objects, never the other way round.
-        export_stream::release_at_exit();
+        stream::release_at_exit();
         object::release_at_exit();
         UNIT
     })
@@ -63,9 +66,9 @@ pub extern "C" fn lwt_rust_release_at_exit(_unit: Raw) -> Raw {
 fn handle_forwarded() {
     for event in runtime::take_forwarded() {
         match event {
-            Forwarded::CancelTask(key) => export_future::cancel_task(key),
-            Forwarded::SettledOffThread(key) => import_promise::settled_off_thread(key),
-            Forwarded::CloseStream(key) => export_stream::close(key),
+            Forwarded::CancelTask(key) => future::cancel_task(key),
+            Forwarded::SettledOffThread(key) => promise::settled_off_thread(key),
+            Forwarded::CloseStream(key) => stream::close(key),
         }
     }
 }
@@ -79,7 +82,7 @@ pub extern "C" fn lwt_rust_promise_fulfilled(key: Raw, value: Raw) -> Raw {
         || {
             // SAFETY: OCaml context (guard); `value` is a live argument, used before any
             // allocation.
-            unsafe { import_promise::fulfilled(int_arg(key), value.0) };
+            unsafe { promise::fulfilled(int_arg(key), value.0) };
             UNIT
         },
     )
@@ -93,7 +96,7 @@ pub extern "C" fn lwt_rust_promise_rejected(key: Raw, exn: Raw) -> Raw {
         || Some(Forwarded::SettledOffThread(int_arg(key))),
         || {
             // SAFETY: as in `lwt_rust_promise_fulfilled`.
-            unsafe { import_promise::rejected(int_arg(key), exn.0) };
+            unsafe { promise::rejected(int_arg(key), exn.0) };
             UNIT
         },
     )
@@ -106,7 +109,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CancelTask(int_arg(key))),
         || {
-            export_future::cancel_task(int_arg(key));
+            future::cancel_task(int_arg(key));
             UNIT
         },
     )
@@ -117,7 +120,7 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
     let key = int_arg(key);
-    lwt_stub(|| export_stream::pull(key))
+    lwt_stub(|| stream::pull(key))
 }
 
 /// Drops the Rust stream of source `key` (`Lwt_rust.close_stream`, or the finaliser of an
@@ -128,7 +131,7 @@ pub extern "C" fn lwt_rust_stream_close(key: Raw) -> Raw {
         UNIT,
         || Some(Forwarded::CloseStream(int_arg(key))),
         || {
-            export_stream::close(int_arg(key));
+            stream::close(int_arg(key));
             UNIT
         },
     )
@@ -141,7 +144,7 @@ pub fn lwt_rust_set_submission_capacity(capacity: ocaml::Int) -> Option<String> 
     guard(Some("panic".to_owned()), || {
         let capacity = usize::try_from(capacity).map_err(|_| "negative capacity");
         capacity
-            .and_then(crate::handle::set_capacity)
+            .and_then(crate::threads::handle::set_capacity)
             .err()
             .map(str::to_owned)
     })
@@ -156,7 +159,7 @@ pub fn lwt_rust_set_tokio_workers(workers: ocaml::Int) -> Option<String> {
         {
             let workers = usize::try_from(workers).map_err(|_| "negative worker count");
             workers
-                .and_then(crate::tokio_rt::set_workers)
+                .and_then(crate::threads::tokio_rt::set_workers)
                 .err()
                 .map(str::to_owned)
         }
@@ -189,19 +192,48 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
         [
             s.live_tasks,
             root::live_roots(),
-            import_promise::live_promises() as i64,
+            promise::live_promises() as i64,
             s.spawned as i64,
             s.wakes as i64,
             runtime::eventfd_notifications() as i64,
             runtime::local_drains() as i64,
             s.drains as i64,
             s.max_batch as i64,
-            (s.panics + crate::panic_report::contained_panics()) as i64,
-            export_stream::live_streams() as i64,
+            (s.panics + panic_report::contained_panics()) as i64,
+            stream::live_streams() as i64,
             object::live_objects() as i64,
         ]
         .iter()
         .map(|&n| n as ocaml::Int)
         .collect()
     })
+}
+
+/// `lwt_rust_set_panic_report : int -> unit`: how panics are reported on stderr
+/// (`Lwt_rust.set_panic_report`, see `panic_report::set_mode`). Touches no OCaml value and
+/// cannot panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_set_panic_report(mode: Raw) -> Raw {
+    // SAFETY: `mode` is an OCaml int (an immediate): no pointer is dereferenced.
+    panic_report::set_mode(unsafe { ocaml::sys::int_val(mode.0) } as i64);
+    Raw(ocaml::sys::UNIT)
+}
+
+/// `lwt_rust_forks : unit -> int` (`[@@noalloc]`): how many forks this process descends from
+/// since the executor started; the OCaml library moves notifications to its own pipe when it
+/// changes. Reads one atomic and cannot panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_forks(_unit: Raw) -> Raw {
+    // SAFETY: builds an immediate from a small counter.
+    Raw(unsafe { ocaml::sys::val_int(runtime::forks() as isize) })
+}
+
+/// `lwt_rust_notify_through_pipe : Unix.file_descr -> unit` (`[@@noalloc]`): from now on,
+/// wakes write a byte to `fd` (a non-blocking pipe the OCaml library made, never closed)
+/// instead of sending the `Lwt_unix` notification. Stores one atomic and cannot panic.
+#[no_mangle]
+pub extern "C" fn lwt_rust_notify_through_pipe(fd: Raw) -> Raw {
+    // SAFETY: a `Unix.file_descr` is an immediate int on Unix.
+    runtime::notify_through_pipe(unsafe { ocaml::sys::int_val(fd.0) } as i32);
+    Raw(ocaml::sys::UNIT)
 }

@@ -28,13 +28,14 @@ use std::task::{Context, Poll, Waker};
 use ocaml::sys::{self, Value as RawOCaml};
 use ocaml_interop::ToOCaml;
 
-use crate::callbacks::{self, FailureKind};
-use crate::conv::{OCamlRepr, Resolver};
-use crate::error::{fitting, into_error, Error};
-use crate::keyed::KeyedSlab;
-use crate::panic_report::{panic_message, report_panic, Panic};
-use crate::root::Root;
+use crate::engine::keyed::KeyedSlab;
 use crate::runtime::{assert_may_call_ocaml, is_shut_down, with_executor, with_runtime};
+use crate::rust_to_ocaml::direct_return;
+use crate::values::callbacks::{self, FailureKind};
+use crate::values::conv::{OCamlRepr, Resolver};
+use crate::values::error::{fitting, into_error, Error, OCamlError};
+use crate::values::panic_report::{panic_message, report_panic, Panic};
+use crate::values::root::Root;
 
 type Outcome<T> = Result<Result<T, Error>, Panic>;
 
@@ -60,7 +61,7 @@ fn poll_contained<F: Future>(
 /// # Panics
 /// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
 /// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
-/// Wrap stubs in [`lwt_stub`](crate::boundary::lwt_stub), which turns such a panic into a rejected promise.
+/// Wrap stubs in [`lwt_stub`](crate::ffi::boundary::lwt_stub), which turns such a panic into a rejected promise.
 #[inline]
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
 where
@@ -68,19 +69,19 @@ where
     T: ToOCaml<O> + 'static,
     F: Future<Output = Result<T, Error>> + 'static,
 {
-    assert_may_call_ocaml("lwt_rust::export_future::spawn");
+    assert_may_call_ocaml("lwt_rust::spawn");
     if is_shut_down() {
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
         return ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") });
     }
     #[cfg(feature = "tokio")]
-    crate::tokio_rt::ensure_entered();
+    crate::threads::tokio_rt::ensure_entered();
     // Most ready calls reuse the block of the previous one (see `box_cache`).
-    let mut future: Pin<Box<F>> = crate::box_cache::pin(future);
+    let mut future: Pin<Box<F>> = crate::rust_to_ocaml::box_cache::pin(future);
     let first = poll_contained(future.as_mut(), &mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
-            let drop_panic = crate::box_cache::recycle(future);
+            let drop_panic = crate::rust_to_ocaml::box_cache::recycle(future);
             // SAFETY: OCaml context and the runtime not lent (both asserted above); the
             // result goes straight back to OCaml.
             ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
@@ -101,7 +102,7 @@ where
 
 /// As [`spawn`], returning the promise rooted, so that it survives further allocations
 /// (to build a bigger value around it afterwards, with `with_runtime`).
-pub fn spawn_rooted<O, T, F>(future: F) -> Root<crate::conv::Lwt<O>>
+pub fn spawn_rooted<O, T, F>(future: F) -> Root<crate::values::conv::Lwt<O>>
 where
     O: 'static,
     T: ToOCaml<O> + 'static,
@@ -130,7 +131,7 @@ where
 }
 
 /// [`spawn`] for a future returning `Result<T, E>`: `Ok` resolves the promise; `Err` rejects
-/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`](crate::error::OCamlError), and with
+/// it with the same OCaml exception if `E` is [`Error`] or [`OCamlError`](crate::values::error::OCamlError), and with
 /// `Lwt_rust.Rust_error` carrying `E`'s `Display` text otherwise.
 #[inline]
 pub fn spawn_result<T, E, F>(future: F) -> ocaml::Raw
@@ -168,6 +169,32 @@ impl<F: Future, M: Fn(F::Output) -> R, R> Future for MapOutput<F, M> {
     }
 }
 
+/// What an outcome becomes in OCaml: the one mapping shared by a promise settled at once
+/// ([`ready_promise`]) and a resolver woken later ([`settle`]).
+enum Settlement<V> {
+    /// The value, converted (a panic while converting is a `Rust_panic`).
+    Value(V),
+    /// The OCaml exception the future returned: re-raised as the very same value.
+    Exception(OCamlError),
+    /// A failure the bridge names (`Rust_error`, `Rust_panic`), with its message.
+    Failure(FailureKind, String),
+}
+
+impl<V> Settlement<V> {
+    /// Maps `outcome`, converting a value with `convert`, whose panic is contained.
+    fn of<T>(outcome: Outcome<T>, convert: impl FnOnce(T) -> V) -> Self {
+        match outcome {
+            Ok(Ok(value)) => match catch_unwind(AssertUnwindSafe(|| convert(value))) {
+                Ok(value) => Settlement::Value(value),
+                Err(panic) => Settlement::Failure(FailureKind::Panic, panic_message(&panic)),
+            },
+            Ok(Err(Error::OCaml(err))) => Settlement::Exception(err),
+            Ok(Err(Error::Rust(msg))) => Settlement::Failure(FailureKind::Error, msg),
+            Err(panic) => Settlement::Failure(FailureKind::Panic, panic_message(&panic)),
+        }
+    }
+}
+
 /// A settled promise for an outcome available at once.
 ///
 /// # Safety
@@ -179,32 +206,18 @@ unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
     // (Not `with_runtime`, whose checks `spawn` has just made, on the hot path of a ready call;
     // ocaml-interop has no public way to get the handle inside a stub, see `with_runtime`.)
     let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
-    {
-        // Every arm: OCaml context (the caller's contract); each value is passed to OCaml right
-        // after it is made or read from its root, with no allocation in between.
-        match outcome {
-            Ok(Ok(value)) => {
-                // SAFETY: see above; `to_ocaml` made the value just now.
-                match catch_unwind(AssertUnwindSafe(|| unsafe { value.to_ocaml(cr).raw() })) {
-                    // SAFETY: see above.
-                    Ok(value) => unsafe { crate::direct_return::lwt_return(value) },
-                    // SAFETY: see above.
-                    Err(panic) => unsafe {
-                        callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
-                    },
-                }
-            }
-            // SAFETY: see above; the exception is read from its root for the call.
-            Ok(Err(Error::OCaml(err))) => unsafe { callbacks::lwt_fail(err.exception().raw()) },
-            // SAFETY: see above.
-            Ok(Err(Error::Rust(msg))) => unsafe {
-                callbacks::rejected_promise(FailureKind::Error, &msg)
-            },
-            // SAFETY: see above.
-            Err(panic) => unsafe {
-                callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic))
-            },
-        }
+    // SAFETY: OCaml context (the caller's contract); the value is passed to OCaml below right
+    // after `to_ocaml` made it, with no allocation in between.
+    let settlement = Settlement::of(outcome, |value| unsafe { value.to_ocaml(cr).raw() });
+    // Every arm: OCaml context (the caller's contract); each value is passed to OCaml right
+    // after it is made or read from its root, with no allocation in between.
+    match settlement {
+        // SAFETY: see above.
+        Settlement::Value(value) => unsafe { direct_return::lwt_return(value) },
+        // SAFETY: see above; the exception is read from its root for the call.
+        Settlement::Exception(err) => unsafe { callbacks::lwt_fail(err.exception().raw()) },
+        // SAFETY: see above.
+        Settlement::Failure(kind, msg) => unsafe { callbacks::rejected_promise(kind, &msg) },
     }
 }
 
@@ -213,30 +226,18 @@ fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
     with_runtime(|cr| {
         // Every arm: OCaml context (tasks are polled in it); values are read from roots or
         // made just before the call that uses them.
-        match outcome {
-            Ok(Ok(value)) => match catch_unwind(AssertUnwindSafe(|| value.to_boxroot(cr))) {
-                // SAFETY: see above.
-                Ok(value) => unsafe { callbacks::wakeup_later(resolver.raw(), value.get_raw()) },
-                // SAFETY: see above.
-                Err(panic) => unsafe {
-                    callbacks::reject_with_failure(
-                        resolver,
-                        FailureKind::Panic,
-                        &panic_message(&panic),
-                    )
-                },
+        match Settlement::of(outcome, |value| value.to_boxroot(cr)) {
+            // SAFETY: see above.
+            Settlement::Value(value) => unsafe {
+                callbacks::wakeup_later(resolver.raw(), value.get_raw())
             },
             // SAFETY: see above.
-            Ok(Err(Error::OCaml(err))) => unsafe {
+            Settlement::Exception(err) => unsafe {
                 callbacks::wakeup_later_exn(resolver.raw(), err.exception().raw())
             },
             // SAFETY: see above.
-            Ok(Err(Error::Rust(msg))) => unsafe {
-                callbacks::reject_with_failure(resolver, FailureKind::Error, &msg)
-            },
-            // SAFETY: see above.
-            Err(panic) => unsafe {
-                callbacks::reject_with_failure(resolver, FailureKind::Panic, &panic_message(&panic))
+            Settlement::Failure(kind, msg) => unsafe {
+                callbacks::reject_with_failure(resolver, kind, &msg)
             },
         }
     })

@@ -59,7 +59,7 @@ use std::task::{Context, Poll};
 
 use async_task::{Runnable, Task};
 
-use crate::stats::{Snapshot, Stats};
+use crate::engine::stats::{Snapshot, Stats};
 
 pub(crate) mod run_queue;
 

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use ocaml::sys::{self, Value as RawOCaml};
 
-use crate::callbacks;
+use crate::values::callbacks;
 
 /// `Lwt.return value`: built here when the probe passed and the minor heap has room, else by
 /// calling `Lwt.return`.

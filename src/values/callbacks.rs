@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use ocaml::sys::{self, Value as RawOCaml};
 
-use crate::root::Root;
+use crate::values::root::Root;
 
 /// How a Rust-side failure is surfaced to OCaml (the exception constructor `fail` picks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -177,13 +177,7 @@ fn report(info: &PanicHookInfo<'_>) -> Report {
     }
     *last = Some(now);
     LEFT_OUT.fetch_sub(left_out, Relaxed);
-    let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = info.payload().downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string payload".to_owned()
-    };
+    let message = payload_str(info.payload()).unwrap_or("a non-string payload");
     let mut message: String = message
         .lines()
         .next()
@@ -199,13 +193,4 @@ fn report(info: &PanicHookInfo<'_>) -> Report {
          {message} (at most one line per {}s; Lwt_rust.set_panic_report changes this)",
         SUMMARY_INTERVAL.as_secs()
     ))
-}
-
-/// `lwt_rust_set_panic_report : int -> unit`: [`set_mode`] (`Lwt_rust.set_panic_report`).
-/// Touches no OCaml value and cannot panic.
-#[no_mangle]
-pub extern "C" fn lwt_rust_set_panic_report(mode: ocaml::Raw) -> ocaml::Raw {
-    // SAFETY: `mode` is an OCaml int (an immediate): no pointer is dereferenced.
-    set_mode(unsafe { ocaml::sys::int_val(mode.0) } as i64);
-    ocaml::Raw(ocaml::sys::UNIT)
 }

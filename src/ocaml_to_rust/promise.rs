@@ -28,18 +28,18 @@ use std::task::{Context, Poll, Waker};
 use ocaml::sys::Value as RawOCaml;
 use ocaml_interop::{OCamlException, OCamlRuntime};
 
-use crate::callbacks;
-use crate::conv::{Lwt, Opaque, Resolver};
-use crate::error::OCamlError;
-use crate::keyed::KeyedSlab;
-use crate::root::Root;
+use crate::engine::keyed::KeyedSlab;
 use crate::runtime::{assert_in_ocaml_context, defer_while_lent, in_ocaml_context, with_runtime};
+use crate::values::callbacks;
+use crate::values::conv::{Lwt, Opaque, Resolver};
+use crate::values::error::OCamlError;
+use crate::values::root::Root;
 
 enum Slot {
     Pending {
         waker: Option<Waker>,
         /// The Lwt promise, to cancel it if the `Promise` is dropped first. `None` only while
-        /// [`OCamlFn::call`](crate::closure::OCamlFn::call) is making it.
+        /// [`OCamlFn::call`](crate::ocaml_to_rust::closure::OCamlFn::call) is making it.
         lwt: Option<Root<Lwt<Opaque>>>,
     },
     Fulfilled(Root<Opaque>),
@@ -74,7 +74,7 @@ impl<T: 'static> Promise<T> {
     /// held: the promise's slot lives in the owner thread's table.
     pub fn new(cr: &mut OCamlRuntime, promise: &Root<Lwt<T>>) -> Self {
         let _ = cr;
-        assert_in_ocaml_context("lwt_rust::import_promise::Promise::new");
+        assert_in_ocaml_context("lwt_rust::Promise::new");
         // SAFETY: `cr` proves the OCaml context; the value is read from its root just before
         // the call.
         unsafe { Self::attach_raw(promise.raw()) }
@@ -83,7 +83,7 @@ impl<T: 'static> Promise<T> {
     /// # Safety
     /// OCaml context; `raw` is a valid `'a Lwt.t` read after the last allocation.
     pub(crate) unsafe fn attach_raw(raw: RawOCaml) -> Self {
-        assert_in_ocaml_context("lwt_rust::import_promise::Promise");
+        assert_in_ocaml_context("lwt_rust::Promise");
         // SAFETY: the caller's contract.
         let lwt = unsafe { Root::from_raw(raw) };
         let key = SLOTS.with(|slots| {
@@ -103,7 +103,7 @@ impl<T: 'static> Promise<T> {
     }
 
     /// Reserves a slot for a promise that does not exist yet, for
-    /// [`OCamlFn::call`](crate::closure::OCamlFn::call): OCaml makes the promise and attaches
+    /// [`OCamlFn::call`](crate::ocaml_to_rust::closure::OCamlFn::call): OCaml makes the promise and attaches
     /// it to this slot in one callback; then [`Promise::made`] or [`Promise::not_made`].
     pub(crate) fn reserve() -> i64 {
         SLOTS.with(|slots| {

@@ -152,7 +152,7 @@ unsafe impl<T: 'static> ocaml_interop::ToOCaml<T> for Root<T> {
 }
 
 /// A root that may be moved to and dropped on other threads, while its value is only ever
-/// read on the OCaml thread: how a closure run through a [`crate::handle::Handle`] carries an
+/// read on the OCaml thread: how a closure run through a [`crate::threads::handle::Handle`] carries an
 /// OCaml value.
 ///
 /// `Send + Sync`. Reading it anywhere but the OCaml thread panics with a clear message. When
@@ -175,7 +175,7 @@ static ORPHANS: std::sync::Mutex<Vec<Orphan>> = std::sync::Mutex::new(Vec::new()
 static HAS_ORPHANS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Orphan {
-    _root: Root<crate::conv::Opaque>,
+    _root: Root<crate::values::conv::Opaque>,
 }
 
 // SAFETY: an orphan is only moved through the mutex and dropped by `release_orphans`, on the

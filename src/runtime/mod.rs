@@ -59,9 +59,9 @@ use std::sync::OnceLock;
 
 use ocaml_interop::OCamlRuntime;
 
-use crate::executor::{Executor, Notifier};
+use crate::engine::executor::{Executor, Notifier};
 
-mod frame;
+pub(crate) mod frame;
 
 pub(crate) use frame::{claim_ocaml_thread, drain_now, Entered};
 pub use frame::{in_ocaml_context, local_drains, on_ocaml_thread, runtime_lent};
@@ -207,24 +207,10 @@ pub(crate) fn forks() -> u32 {
     FORKS.load(SeqCst)
 }
 
-/// `lwt_rust_forks : unit -> int` (`[@@noalloc]`): how many forks this process descends from
-/// since the executor started; the OCaml library moves notifications to its own pipe when it
-/// changes.
-#[no_mangle]
-pub extern "C" fn lwt_rust_forks(_unit: ocaml::Raw) -> ocaml::Raw {
-    // SAFETY: builds an immediate from a small counter.
-    ocaml::Raw(unsafe { ocaml::sys::val_int(FORKS.load(SeqCst) as isize) })
-}
-
-/// `lwt_rust_notify_through_pipe : Unix.file_descr -> unit` (`[@@noalloc]`): from now on,
-/// wakes write a byte to `fd` (a non-blocking pipe the OCaml library made, never closed)
-/// instead of sending the `Lwt_unix` notification.
-#[no_mangle]
-pub extern "C" fn lwt_rust_notify_through_pipe(fd: ocaml::Raw) -> ocaml::Raw {
-    // SAFETY: a `Unix.file_descr` is an immediate int on Unix.
-    let fd = unsafe { ocaml::sys::int_val(fd.0) } as i32;
+/// From now on, wakes write a byte to `fd` (a non-blocking pipe the OCaml library made after
+/// a fork, never closed) instead of sending the `Lwt_unix` notification.
+pub(crate) fn notify_through_pipe(fd: i32) {
     OWN_PIPE.store(fd, SeqCst);
-    ocaml::Raw(ocaml::sys::UNIT)
 }
 
 /// The notification id the executor was started with (-1 before).
@@ -410,7 +396,7 @@ fn run_deferred() {
 /// is already lent by this stub frame (nested `with_runtime`): both would be unsound.
 #[inline]
 pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
-    assert_in_ocaml_context("lwt_rust::runtime::with_runtime");
+    assert_in_ocaml_context("lwt_rust::with_runtime");
     assert!(
         frame::lend(),
         "lwt_rust: with_runtime called inside with_runtime"

@@ -10,9 +10,9 @@ use ocaml_interop::OCamlException;
 
 use ocaml::sys::Value as RawOCaml;
 
-use crate::callbacks;
-use crate::conv::OCamlRepr;
-use crate::root::Root;
+use crate::values::callbacks;
+use crate::values::conv::OCamlRepr;
+use crate::values::root::Root;
 
 /// An OCaml exception seen by Rust: raised by an OCaml callback, or carried by a rejected
 /// promise.

@@ -5,12 +5,12 @@
 
 use ocaml_interop::{OCaml, ToOCaml};
 
-use crate::callbacks;
-use crate::conv::{tag, LwtFn};
-use crate::error::OCamlError;
-use crate::import_promise::Promise;
-use crate::root::Root;
+use crate::ocaml_to_rust::promise::Promise;
 use crate::runtime::with_runtime;
+use crate::values::callbacks;
+use crate::values::conv::{tag, LwtFn};
+use crate::values::error::OCamlError;
+use crate::values::root::Root;
 
 /// A rooted OCaml closure of type `'a -> 'b Lwt.t`, with `A` and `B` the markers of `'a`, `'b`.
 pub struct OCamlFn<A: 'static, B: 'static> {
@@ -53,7 +53,7 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
 }
 
 /// An `'a -> 'b Lwt.t` argument of a `#[lwt_rust::func]`: the closure, rooted.
-impl<A: 'static, B: 'static> crate::conv::OCamlRepr for OCamlFn<A, B> {
+impl<A: 'static, B: 'static> crate::values::conv::OCamlRepr for OCamlFn<A, B> {
     type Marker = LwtFn<A, B>;
 
     fn ocaml_type() -> String {

@@ -23,7 +23,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
-use crate::handle::JoinError;
+use crate::threads::handle::JoinError;
 
 static WORKERS: AtomicUsize = AtomicUsize::new(0);
 /// The runtime's handle once started, or why it could not start (kept: it is not retried),

@@ -4,7 +4,7 @@
 //! A Rust stream becomes a *source*: an entry in a thread-local table holding the pinned
 //! stream, under a generation-checked key. OCaml wraps the key in `Lwt_stream.from`; each time
 //! the Lwt stream wants an element it calls the pull stub, which asks the Rust stream for
-//! exactly one item through [`crate::export_future::spawn`]: an item available at once is an
+//! exactly one item through [`crate::rust_to_ocaml::future::spawn`]: an item available at once is an
 //! already resolved promise (no task, no queue), otherwise a task finishes that one pull. So
 //! the Rust stream is polled only while OCaml is reading: a slow consumer never makes Rust
 //! buffer anything.
@@ -36,14 +36,15 @@ use std::task::{Context, Poll, Waker};
 use futures::Stream;
 use ocaml_interop::{OCaml, OCamlRuntime, ToOCaml};
 
-use crate::callbacks::{self, FailureKind};
-use crate::conv::OCamlRepr;
-use crate::error::Error;
-use crate::error::{fitting, into_error};
-use crate::export_future::spawn;
-use crate::keyed::KeyedSlab;
-use crate::panic_report::panic_message;
+use crate::engine::keyed::KeyedSlab;
 use crate::runtime::{assert_may_call_ocaml, is_shut_down};
+use crate::rust_to_ocaml::direct_return;
+use crate::rust_to_ocaml::future::spawn;
+use crate::values::callbacks::{self, FailureKind};
+use crate::values::conv::OCamlRepr;
+use crate::values::error::Error;
+use crate::values::error::{fitting, into_error};
+use crate::values::panic_report::panic_message;
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
 
@@ -156,7 +157,9 @@ where
         if self.conversion_panicked.get() {
             self.end();
             // SAFETY: OCaml context (the pull stub); returned to OCaml at once.
-            return ocaml::Raw(unsafe { crate::direct_return::lwt_return(ocaml::sys::NONE) });
+            return ocaml::Raw(unsafe {
+                crate::rust_to_ocaml::direct_return::lwt_return(ocaml::sys::NONE)
+            });
         }
         if self.pulling.replace(true) {
             // SAFETY: OCaml context (the pull stub); returned to OCaml at once.
@@ -233,8 +236,8 @@ impl<T> Drop for Pull<T> {
 }
 
 /// Hands `stream` to OCaml as an `'a Lwt_stream.t` (`O` the marker of `'a`), as a raw value
-/// to return straight from a stub (see [`stream_stub`](crate::boundary::stream_stub)). An `Err` item rejects the read that
-/// gets it with the error's exception (as for [`crate::export_future::spawn`]) and ends the
+/// to return straight from a stub (see [`stream_stub`](crate::ffi::boundary::stream_stub)). An `Err` item rejects the read that
+/// gets it with the error's exception (as for [`crate::rust_to_ocaml::future::spawn`]) and ends the
 /// Lwt stream.
 ///
 /// # Panics
@@ -244,7 +247,7 @@ where
     T: OCamlRepr + ToOCaml<T::Marker>,
     S: Stream<Item = Result<T, Error>> + 'static,
 {
-    assert_may_call_ocaml("lwt_rust::export_stream::stream");
+    assert_may_call_ocaml("lwt_rust::__private::stream_result");
     if is_shut_down() {
         drop(stream);
         // SAFETY: OCaml context (asserted above); returned to OCaml at once.
@@ -266,7 +269,7 @@ where
 
 /// [`stream`] for a stream of `Result<T, E>`: `Ok` items are read by OCaml, the first `Err`
 /// rejects its read with the same OCaml exception if `E` is [`Error`] or
-/// [`crate::error::OCamlError`], else with `Lwt_rust.Rust_error` carrying `E`'s `Display`
+/// [`crate::values::error::OCamlError`], else with `Lwt_rust.Rust_error` carrying `E`'s `Display`
 /// text, and ends the stream.
 pub fn stream_result<T, E, S>(items: S) -> ocaml::Raw
 where
@@ -289,7 +292,7 @@ pub(crate) fn pull(key: i64) -> ocaml::Raw {
     match source {
         Some(source) => source.pull(),
         // SAFETY: OCaml context (a stub); returned to OCaml at once.
-        None => ocaml::Raw(unsafe { crate::direct_return::lwt_return(ocaml::sys::NONE) }),
+        None => ocaml::Raw(unsafe { direct_return::lwt_return(ocaml::sys::NONE) }),
     }
 }
 

@@ -19,8 +19,8 @@ fn names(source: &str, prefix: &str) -> BTreeSet<String> {
 
 #[test]
 fn callback_names_agree() {
-    let registered = names(include_str!("../lib/lwt_rust.ml"), "Callback.register ");
-    let looked_up = names(include_str!("callbacks.rs"), "lookup(c");
+    let registered = names(include_str!("../../lib/lwt_rust.ml"), "Callback.register ");
+    let looked_up = names(include_str!("../values/callbacks.rs"), "lookup(c");
     let checked = names(include_str!("handshake.rs"), "    c");
     assert!(registered.len() > 10, "{registered:?}");
     assert_eq!(looked_up, checked, "callbacks.rs against handshake.rs");

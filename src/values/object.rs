@@ -56,10 +56,10 @@ use std::sync::{Arc, Mutex};
 use ocaml::sys::{self, custom_operations, Value as RawOCaml};
 use ocaml_interop::{FromOCaml, OCaml, OCamlRuntime, ToOCaml};
 
-use crate::conv::{self, OCamlRepr};
-use crate::keyed::KeyedSlab;
-use crate::panic_report::{self, Panic};
+use crate::engine::keyed::KeyedSlab;
 use crate::runtime;
+use crate::values::conv::{self, OCamlRepr};
+use crate::values::panic_report::{self, Panic};
 
 /// The key of a value closed by `close`.
 pub const CLOSED: i64 = -1;
@@ -250,7 +250,7 @@ impl<T: Object> Drop for Lease<T> {
 /// A shared pointer to a Rust object that OCaml may hold: `Deref`s to `T`.
 ///
 /// `Send + Sync` exactly when `T` is: an object of a `Send + Sync` type can be handed to other
-/// threads (a tokio task, a worker) and come back to OCaml through a [`crate::handle::Handle`]
+/// threads (a tokio task, a worker) and come back to OCaml through a [`crate::threads::handle::Handle`]
 /// task or a channel. Converting it to OCaml (as a result, a stream item, inside an option...)
 /// happens on the OCaml thread, as every conversion does. Dropping the last `Obj<T>` drops `T`
 /// on the thread that drops it.

@@ -9,16 +9,18 @@
 //!   (their promises are rejected with `Shut_down`), then Rust streams read by OCaml, then
 //!   handle tasks, then the tokio runtime.
 
-use crate::boundary::guard;
+use crate::ffi::boundary::guard;
 use crate::runtime::{self, Hooks};
-use crate::{callbacks, direct_return, export_future, export_stream, handle, object, root};
+use crate::rust_to_ocaml::{self, direct_return};
+use crate::threads::handle;
+use crate::values::{callbacks, object, root};
 
 /// What every drain does first (see [`Hooks::before_drain`]).
 fn before_drain() {
     root::release_orphans();
     object::release_finalised();
     #[cfg(feature = "tokio")]
-    crate::tokio_rt::ensure_entered();
+    crate::threads::tokio_rt::ensure_entered();
 }
 
 /// Shuts the bridge down (the `Lwt_rust.shutdown` stub's body): refuses new tasks, drops
@@ -29,9 +31,9 @@ pub(crate) fn shutdown() {
     if !runtime::begin_shutdown() {
         return;
     }
-    export_future::shut_down_local_tasks();
+    rust_to_ocaml::future::shut_down_local_tasks();
     // After the tasks: a read in flight fails with `Shut_down` rather than ending the stream.
-    export_stream::close_all();
+    rust_to_ocaml::stream::close_all();
     // After the tasks, which held their objects; before tokio, which an object may use.
     object::release_all();
     handle::abort_all();
@@ -43,7 +45,7 @@ pub(crate) fn shutdown() {
         }
     }
     #[cfg(feature = "tokio")]
-    crate::tokio_rt::shutdown();
+    crate::threads::tokio_rt::shutdown();
 }
 
 /// Module initialisation of `Lwt_rust`: records the OCaml thread and sets up boxroot. Must run

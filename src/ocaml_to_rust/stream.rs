@@ -25,12 +25,12 @@ use futures::{Future, Stream};
 use ocaml::sys;
 use ocaml_interop::{FromOCaml, OCaml};
 
-use crate::callbacks::{self, FailureKind};
-use crate::conv::{from_ocaml_checked, ArgError, LwtStream, OCamlRepr, Opaque};
-use crate::error::{Error, OCamlError};
-use crate::import_promise::Promise;
-use crate::root::Root;
+use crate::ocaml_to_rust::promise::Promise;
 use crate::runtime::{is_shut_down, with_runtime};
+use crate::values::callbacks::{self, FailureKind};
+use crate::values::conv::{from_ocaml_checked, ArgError, LwtStream, OCamlRepr, Opaque};
+use crate::values::error::{Error, OCamlError};
+use crate::values::root::Root;
 
 /// An OCaml `'a Lwt_stream.t` as a Rust [`Stream`] of `T` (the Rust counterpart of `'a`).
 ///

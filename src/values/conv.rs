@@ -20,8 +20,8 @@
 //! | `Vec<T>` | `t list` |
 //! | [`Array<T>`] | `t array` (flat float arrays for `Array<f64>`) |
 //! | `(A, B)`, `(A, B, C)`, `(A, B, C, D)` | tuples |
-//! | [`crate::import_stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
-//! | [`crate::object::Obj<T>`] | the object's `t` (`#[lwt_rust::object]`) |
+//! | [`crate::ocaml_to_rust::stream::OCamlStream<T>`] | `t Lwt_stream.t` (as an argument; items checked as read) |
+//! | [`crate::values::object::Obj<T>`] | the object's `t` (`#[lwt_rust::object]`) |
 //!
 //! Everything here runs on the OCaml thread with the runtime lock held.
 

@@ -94,9 +94,9 @@ where
 
 fn report(panic: &(dyn std::any::Any + Send)) {
     #[cfg(feature = "ocaml")]
-    crate::panic_report::report_panic(
+    crate::values::panic_report::report_panic(
         "the destructor of a blocking call's result (its promise was cancelled)",
-        &crate::panic_report::payload_text(panic),
+        &crate::values::panic_report::payload_text(panic),
     );
     #[cfg(not(feature = "ocaml"))]
     let _ = panic;
@@ -210,7 +210,7 @@ impl Pool {
 
     fn serve(&self) {
         #[cfg(feature = "tokio")]
-        let _tokio = crate::tokio_rt::blocking_handle().map(|handle| handle.enter());
+        let _tokio = crate::threads::tokio_rt::blocking_handle().map(|handle| handle.enter());
         let mut state = self.lock();
         loop {
             if let Some(job) = state.jobs.pop_front() {

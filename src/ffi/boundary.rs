@@ -22,14 +22,17 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use ocaml::Raw;
 use ocaml_interop::ToOCaml;
 
-use crate::callbacks::{self, FailureKind};
-use crate::conv::{ArgError, OCamlRepr, Opaque};
-use crate::error::Error;
-use crate::panic_report::panic_message;
-use crate::root::Root;
 use crate::runtime::{self, assert_may_call_ocaml, wrong_thread_message, Entered, Forwarded};
+use crate::values::callbacks::{self, FailureKind};
+use crate::values::conv::{ArgError, OCamlRepr, Opaque};
+use crate::values::error::Error;
+use crate::values::panic_report::panic_message;
+use crate::values::root::Root;
 
-pub use crate::error::{fitting, into_error};
+use crate::values::error::fitting;
+// Transitional: a private `use` once the macro expands to __private only (whose `into_error`
+// is then the one path generated code takes).
+pub use crate::values::error::into_error;
 
 /// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
 /// and `fallback` is returned to OCaml instead.
@@ -219,7 +222,7 @@ enum Pending {
     /// Raise the exception of `FailureKind` with this message.
     Failure(FailureKind, String),
     /// Raise this OCaml exception, the same value (owner thread only: it is rooted).
-    OCaml(crate::error::OCamlError),
+    OCaml(crate::values::error::OCamlError),
 }
 
 impl From<ArgError> for SyncFailure {
@@ -267,7 +270,7 @@ pub unsafe fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) 
 ///
 /// # Safety
 /// As [`sync_stub`]'s: the whole body of the `extern "C"` close stub.
-pub unsafe fn close_stub<T: crate::object::Object>(value: ocaml::Raw) -> ocaml::Raw {
+pub unsafe fn close_stub<T: crate::values::object::Object>(value: ocaml::Raw) -> ocaml::Raw {
     // SAFETY: the caller's contract is the same as `raising_stub`'s.
     unsafe { raising_stub(false, move || close_object::<T>(value)) }
 }
@@ -339,7 +342,7 @@ fn body_unless_shut_down(
     body()
 }
 
-/// The failure an argument refused by [`from_ocaml_checked`](crate::conv::from_ocaml_checked)
+/// The failure an argument refused by [`from_ocaml_checked`](crate::values::conv::from_ocaml_checked)
 /// becomes: `Invalid_argument`, or `Lwt_rust.Closed` for a closed object (`Shut_down` once the
 /// bridge is shut down, which released every object).
 fn refusal(err: ArgError) -> (FailureKind, String) {
@@ -357,7 +360,7 @@ fn refusal(err: ArgError) -> (FailureKind, String) {
 /// # Panics
 /// Outside the OCaml context, or inside [`with_runtime`](crate::runtime::with_runtime).
 pub fn refused_argument(context: &str, err: ArgError) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::boundary::refused_argument");
+    assert_may_call_ocaml("lwt_rust::__private::refused_argument");
     let (kind, message) = refusal(in_context(context, err));
     // SAFETY: OCaml context (checked); the result goes straight back to OCaml.
     ocaml::Raw(unsafe { callbacks::rejected_promise(kind, &message) })
@@ -368,7 +371,7 @@ pub fn refused_argument(context: &str, err: ArgError) -> ocaml::Raw {
 /// # Panics
 /// As [`refused_argument`].
 pub fn refused_argument_stream(context: &str, err: ArgError) -> ocaml::Raw {
-    assert_may_call_ocaml("lwt_rust::boundary::refused_argument_stream");
+    assert_may_call_ocaml("lwt_rust::__private::refused_argument_stream");
     let (kind, message) = refusal(in_context(context, err));
     failed_stream(kind, &message)
 }
@@ -413,12 +416,12 @@ where
 /// The body of an object's `close` stub (`#[lwt_rust::object]` makes it): marks the object
 /// closed and drops this OCaml value's hold on it, at once (its destructor runs here, on the
 /// owner thread, if nothing else holds it). Closing again does nothing.
-pub fn close_object<T: crate::object::Object>(
+pub fn close_object<T: crate::values::object::Object>(
     value: ocaml::Raw,
 ) -> Result<ocaml::Raw, SyncFailure> {
     // SAFETY: called by a stub body (`sync_stub`: owner thread, runtime lock held) with its
     // argument, before anything allocates.
-    match unsafe { crate::object::close::<T>(value.0) } {
+    match unsafe { crate::values::object::close::<T>(value.0) } {
         Ok(()) => Ok(UNIT),
         Err(message) => Err(SyncFailure::from(ArgError::WrongType(message))),
     }

@@ -9,7 +9,8 @@
 //!   the OCaml thread first polls them: at most `capacity` submitted tasks wait to start.
 //!   Wakes of running tasks take no permit and are never limited;
 //! - every task spawned through a handle is registered until it finishes, so that
-//!   [`crate::runtime`]'s shutdown can abort it; its join handle then reports
+//!   the bridge's shutdown (`lwt_rust_shutdown`, in `ffi::lifecycle`) can abort it
+//!   ([`abort_all`]); its join handle then reports
 //!   [`JoinError::ShutDown`].
 
 use std::fmt;
@@ -27,9 +28,9 @@ use futures::FutureExt;
 use ocaml_interop::OCamlRuntime;
 use slab::Slab;
 
-use crate::executor::Spawner;
-use crate::panic_report::panic_message;
+use crate::engine::executor::Spawner;
 use crate::runtime::{self, is_shut_down, on_ocaml_thread, LwtNotifier};
+use crate::values::panic_report::panic_message;
 
 /// Default number of submitted tasks that may wait to start.
 pub const DEFAULT_CAPACITY: usize = 65_536;

@@ -15,7 +15,7 @@
 //! - at most [`SLOTS`] blocks are kept per thread; they are released only at thread exit
 //!   (never, for the OCaml main thread, which is the only user).
 //!
-//! [`spawn`]: crate::export_future::spawn
+//! [`spawn`]: crate::rust_to_ocaml::future::spawn
 
 use std::alloc::Layout;
 use std::cell::Cell;
