@@ -36,8 +36,11 @@
 //! 3. runs inside `lwt_stub` (or `stream_stub`, `sync_stub`), so a panic anywhere gives a
 //!    promise rejected with (or raises) `Lwt_rust.Rust_panic`.
 //!
-//! The generated code names the `lwt_rust` crate as `::lwt_rust`. A crate that depends on it
-//! under another name (`my_lwt = { package = "lwt_rust", ... }` in Cargo.toml) says so:
+//! The generated code names the `lwt_rust` crate as `::lwt_rust`, and reaches into it through
+//! one hidden module only, `lwt_rust::__private`, whose flat names (`lwt_stub`,
+//! `from_ocaml_checked`, `spawn_result`, ...) stay put when the modules behind them move. A
+//! crate that depends on `lwt_rust` under another name (`my_lwt = { package = "lwt_rust", ...
+//! }` in Cargo.toml) says so:
 //! `#[my_lwt::func(crate = "my_lwt")]` (any path: `crate = "::my_lwt"`, or
 //! `crate = "crate::reexported"` for a re-export).
 //!

@@ -52,11 +52,11 @@ pub(crate) fn object_type(
         #item
 
         // SAFETY: `operations` returns this type's own static, made here and nowhere else.
-        unsafe impl #krate::object::Object for #ident {
+        unsafe impl #krate::__private::Object for #ident {
             const OCAML_MODULE: &'static str = #module;
-            fn operations() -> &'static #krate::object::ObjectOps {
-                static OPERATIONS: #krate::object::ObjectOps =
-                    #krate::object::ObjectOps::new(#identifier);
+            fn operations() -> &'static #krate::__private::ObjectOps {
+                static OPERATIONS: #krate::__private::ObjectOps =
+                    #krate::__private::ObjectOps::new(#identifier);
                 &OPERATIONS
             }
         }
@@ -67,8 +67,8 @@ pub(crate) fn object_type(
         #[doc(hidden)]
         #[allow(non_snake_case)]
         #[export_name = #close_symbol]
-        pub extern "C" fn #close_stub(value: #krate::ocaml::Raw) -> #krate::ocaml::Raw {
-            unsafe { #krate::boundary::close_stub::<#ident>(value) }
+        pub extern "C" fn #close_stub(value: #krate::__private::ocaml::Raw) -> #krate::__private::ocaml::Raw {
+            unsafe { #krate::__private::close_stub::<#ident>(value) }
         }
 
         #record

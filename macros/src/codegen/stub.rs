@@ -53,8 +53,8 @@ impl Export<'_> {
             || {
                 let args: ::core::result::Result<
                     _,
-                    (&'static str, #krate::conv::ArgError),
-                > = #krate::runtime::with_runtime(|cr| {
+                    (&'static str, #krate::__private::ArgError),
+                > = #krate::__private::with_runtime(|cr| {
                     #(#conversions)*
                     ::core::result::Result::Ok((#(#bound,)*))
                 });
@@ -81,7 +81,7 @@ impl Export<'_> {
             #[doc(hidden)]
             #[allow(non_snake_case)]
             #[export_name = #symbol]
-            pub extern "C" fn #stub(#(#raw_params),*) -> #krate::ocaml::Raw {
+            pub extern "C" fn #stub(#(#raw_params),*) -> #krate::__private::ocaml::Raw {
                 #body
             }
         })
@@ -100,13 +100,13 @@ impl Export<'_> {
             let owner = self.owner.expect("a receiver is in an impl");
             let message = format!("{}: the {} value: ", self.display, object_module(owner));
             args.raw_params
-                .push(quote! { raw_self: #krate::ocaml::Raw });
+                .push(quote! { raw_self: #krate::__private::ocaml::Raw });
             args.conversions.push(quote! {
                 // SAFETY: the stub runs in the OCaml context; every argument is converted
                 // before anything allocates on the OCaml heap (conversions only read).
                 let _ = &cr;
-                let this: #krate::object::Lease<#owner> = match unsafe {
-                    #krate::object::receiver::<#owner>(raw_self.0)
+                let this: #krate::__private::Lease<#owner> = match unsafe {
+                    #krate::__private::receiver::<#owner>(raw_self.0)
                 } {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(err) => {
@@ -121,12 +121,13 @@ impl Export<'_> {
             let raw = format_ident!("raw_{}", position);
             let value = format_ident!("arg_{}", position);
             let message = format!("{}: argument {}: ", self.display, position + 1);
-            args.raw_params.push(quote! { #raw: #krate::ocaml::Raw });
+            args.raw_params
+                .push(quote! { #raw: #krate::__private::ocaml::Raw });
             args.conversions.push(quote! {
                 // SAFETY: the stub runs in the OCaml context; every argument is converted
                 // before anything allocates on the OCaml heap (conversions only read).
                 let #value: #ty = match unsafe {
-                    #krate::conv::from_ocaml_checked::<#ty>(cr, #raw.0)
+                    #krate::__private::from_ocaml_checked::<#ty>(cr, #raw.0)
                 } {
                     ::core::result::Result::Ok(value) => value,
                     ::core::result::Result::Err(err) => {
@@ -138,7 +139,8 @@ impl Export<'_> {
             args.bound.push(value);
         }
         if args.raw_params.is_empty() {
-            args.raw_params.push(quote! { _unit: #krate::ocaml::Raw });
+            args.raw_params
+                .push(quote! { _unit: #krate::__private::ocaml::Raw });
         }
         args
     }
@@ -161,15 +163,18 @@ impl Export<'_> {
         };
         let wrapped = |value: TokenStream| match wrap {
             Wrap::None => value,
-            Wrap::SelfValue => quote! { #krate::object::Obj::new(#value) },
-            Wrap::SelfInResult => quote! { (#value).map(#krate::object::Obj::new) },
+            Wrap::SelfValue => quote! { #krate::__private::Obj::new(#value) },
+            Wrap::SelfInResult => quote! { (#value).map(#krate::__private::Obj::new) },
         };
         match self.kind {
             Kind::Sync => (quote! {}, wrapped(call)),
             // The arguments, converted here on the OCaml thread, move to the pool's thread.
             Kind::Blocking => {
                 let result = wrapped(call);
-                (quote! { #krate::blocking::run(move || #result) }, quote! {})
+                (
+                    quote! { #krate::__private::run_blocking(move || #result) },
+                    quote! {},
+                )
             }
             _ if self.sig.asyncness.is_some() => {
                 let needs_block = self.receiver || wrap != Wrap::None;
@@ -184,7 +189,7 @@ impl Export<'_> {
             _ => {
                 let result = wrapped(call);
                 (
-                    quote! { #krate::futures::future::ready(#result) },
+                    quote! { #krate::__private::futures::future::ready(#result) },
                     quote! {},
                 )
             }
@@ -198,32 +203,32 @@ impl Export<'_> {
         let fallible = self.fallible();
         Ok(match self.kind {
             Kind::Sync => Finish {
-                wrapper: quote! { #krate::boundary::sync_stub },
-                refused: quote! { ::core::result::Result::Err(#krate::boundary::refused_argument_sync(context, err)) },
+                wrapper: quote! { #krate::__private::sync_stub },
+                refused: quote! { ::core::result::Result::Err(#krate::__private::refused_argument_sync(context, err)) },
                 start: if fallible {
-                    quote! { #krate::boundary::sync_result(#value) }
+                    quote! { #krate::__private::sync_result(#value) }
                 } else {
-                    quote! { #krate::boundary::sync_value(#value) }
+                    quote! { #krate::__private::sync_value(#value) }
                 },
             },
             Kind::Promise | Kind::Blocking => {
                 let spawn = if fallible {
-                    quote! { #krate::export_future::spawn_result }
+                    quote! { #krate::__private::spawn_result }
                 } else {
-                    quote! { #krate::export_future::spawn_value }
+                    quote! { #krate::__private::spawn_value }
                 };
                 Finish {
-                    wrapper: quote! { #krate::boundary::lwt_stub },
-                    refused: quote! { #krate::boundary::refused_argument(context, err) },
+                    wrapper: quote! { #krate::__private::lwt_stub },
+                    refused: quote! { #krate::__private::refused_argument(context, err) },
                     start: quote! { #spawn(#future) },
                 }
             }
             Kind::Stream | Kind::TryStream => {
                 let items = self.stream_items(future, fallible);
                 Finish {
-                    wrapper: quote! { #krate::boundary::stream_stub },
-                    refused: quote! { #krate::boundary::refused_argument_stream(context, err) },
-                    start: quote! { #krate::export_stream::stream_result(#items) },
+                    wrapper: quote! { #krate::__private::stream_stub },
+                    refused: quote! { #krate::__private::refused_argument_stream(context, err) },
+                    start: quote! { #krate::__private::stream_result(#items) },
                 }
             }
         })
@@ -235,16 +240,16 @@ impl Export<'_> {
         let krate = self.krate;
         match (fallible, self.kind) {
             (false, Kind::Stream) => quote! {
-                #krate::futures::StreamExt::map(
-                    #krate::futures::FutureExt::flatten_stream(#future),
+                #krate::__private::futures::StreamExt::map(
+                    #krate::__private::futures::FutureExt::flatten_stream(#future),
                     ::core::result::Result::Ok::<_, ::std::convert::Infallible>,
                 )
             },
-            (false, _) => quote! { #krate::futures::FutureExt::flatten_stream(#future) },
+            (false, _) => quote! { #krate::__private::futures::FutureExt::flatten_stream(#future) },
             (true, Kind::Stream) => quote! {
-                #krate::futures::TryFutureExt::try_flatten_stream(
-                    #krate::futures::TryFutureExt::map_ok(#future, |items| {
-                        #krate::futures::StreamExt::map(
+                #krate::__private::futures::TryFutureExt::try_flatten_stream(
+                    #krate::__private::futures::TryFutureExt::map_ok(#future, |items| {
+                        #krate::__private::futures::StreamExt::map(
                             items,
                             ::core::result::Result::Ok,
                         )
@@ -254,15 +259,15 @@ impl Export<'_> {
             // The function's error and the items' errors may be different types: both
             // become `lwt_rust::error::Error` first.
             (true, _) => quote! {
-                #krate::futures::TryFutureExt::try_flatten_stream(
-                    #krate::futures::TryFutureExt::map_ok(
-                        #krate::futures::TryFutureExt::map_err(
+                #krate::__private::futures::TryFutureExt::try_flatten_stream(
+                    #krate::__private::futures::TryFutureExt::map_ok(
+                        #krate::__private::futures::TryFutureExt::map_err(
                             #future,
-                            #krate::boundary::into_error,
+                            #krate::__private::into_error,
                         ),
                         |items| {
-                            #krate::futures::StreamExt::map(items, |item| {
-                                item.map_err(#krate::boundary::into_error)
+                            #krate::__private::futures::StreamExt::map(items, |item| {
+                                item.map_err(#krate::__private::into_error)
                             })
                         },
                     ),
