@@ -22,12 +22,14 @@ build: deps
 # The OCaml suites (they link the staticlib of the test crate, testlib/), again under a
 # hostile GC (4k-word minor heap, aggressive major GC), the benchmark's smoke mode (tiny sizes,
 # one repetition: checks that every scenario runs and computes the right results, never a
-# timing), then the executor core on its own (no OCaml involved).
+# timing), then the executor core on its own (no OCaml involved), then the macros outside a
+# compiler (their phases, and expansions against snapshots: macros/src/tests/).
 test: build
 	$(DUNE) test --force
 	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
 	$(B)/bench/bench.exe --smoke
 	$(CARGO) test --quiet --no-default-features
+	$(CARGO) test --quiet -p lwt_rust_macros
 	$(MAKE) compile-fail
 	$(MAKE) loom
 	$(MAKE) test-starter
