@@ -61,12 +61,8 @@ compile_error!(
 pub(crate) mod engine;
 
 // 2. The OCaml thread's context: `with_runtime`, stub frames, drain scheduling.
-// Transitional: `pub(crate) mod runtime;` (and no `allow`) once the macro expands to
-// __private only; until then it expands to `::lwt_rust::runtime::with_runtime`.
 #[cfg(feature = "ocaml")]
-#[doc(hidden)]
-#[allow(rustdoc::private_intra_doc_links)]
-pub mod runtime;
+pub(crate) mod runtime;
 
 // 3. OCaml values: type markers, roots, errors, callbacks, objects, panic reports.
 #[cfg(feature = "ocaml")]
@@ -150,10 +146,6 @@ pub mod conv {
     pub use crate::values::conv::{
         Array, Bytes, Int64, Lwt, LwtFn, LwtStream, OCamlArray, OCamlRepr, Opaque, Resolver,
     };
-
-    // Transitional: removed once the macro expands to __private only.
-    #[doc(hidden)]
-    pub use crate::values::conv::{from_ocaml_checked, ArgError};
 }
 
 /// The tokio runtime the library owns (feature `tokio`): I/O futures run on its workers and
@@ -186,23 +178,3 @@ pub mod prelude {
 #[cfg(feature = "ocaml")]
 #[doc(hidden)]
 pub use ffi::private as __private;
-
-// Transitional: removed once the macro expands to __private only.
-#[cfg(feature = "ocaml")]
-#[doc(hidden)]
-pub use ffi::boundary;
-#[cfg(feature = "ocaml")]
-#[doc(hidden)]
-pub use futures;
-#[cfg(feature = "ocaml")]
-#[doc(hidden)]
-pub use ocaml;
-#[cfg(feature = "ocaml")]
-#[doc(hidden)]
-pub use rust_to_ocaml::{future as export_future, stream as export_stream};
-#[cfg(any(feature = "ocaml", test))]
-#[doc(hidden)]
-pub use threads::blocking;
-#[cfg(feature = "ocaml")]
-#[doc(hidden)]
-pub use values::object;

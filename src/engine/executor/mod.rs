@@ -263,11 +263,6 @@ impl<N: Notifier> Executor<N> {
         }
     }
 
-    /// The most runnables one [`drain`](Self::drain) polls. Always at least 1.
-    pub fn budget(&self) -> usize {
-        self.budget.get()
-    }
-
     /// Sets the drain budget. A budget of 0 is refused (it would never make progress).
     pub fn set_budget(&self, budget: usize) -> Result<(), ZeroBudget> {
         if budget == 0 {
@@ -280,7 +275,9 @@ impl<N: Notifier> Executor<N> {
     /// Spawns a future that is polled on this executor's thread. It is scheduled at once.
     ///
     /// The future need not be `Send`; the returned [`Task`] cancels it when dropped unless
-    /// detached.
+    /// detached. The bridge spawns through [`spawn_unscheduled`](Self::spawn_unscheduled)
+    /// (it polls a task's first time itself); this is for the executor's own tests.
+    #[cfg(test)]
     pub fn spawn_local<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + 'static,
