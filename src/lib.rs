@@ -3,7 +3,7 @@
 //! A Rust `async fn` marked [`#[lwt_rust::func]`](macro@func) is an OCaml function returning
 //! `'a Lwt.t`; a type marked [`#[lwt_rust::object]`](macro@object) is an OCaml abstract type
 //! with methods. The bindings are generated from the Rust signatures. A program's Rust side is
-//! one staticlib built from its own crate, which depends on this one (README, "Using lwt_rust
+//! one staticlib built from its own crate, which depends on this one (docs/01-your-project.md, "Using lwt_rust
 //! in your project").
 //!
 //! What Rust code names, all in this crate root:
@@ -93,7 +93,7 @@ pub(crate) mod ffi;
 pub use lwt_rust_macros::func;
 
 /// Makes a Rust type an OCaml abstract type, and its `impl` block's `pub fn`s OCaml functions
-/// and methods; see [`lwt_rust_macros::object`] and the README's "Objects".
+/// and methods; see [`lwt_rust_macros::object`] and docs/05-objects.md.
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::object;
 
@@ -140,7 +140,7 @@ pub use ffi::handshake::VERSION;
 
 /// The OCaml types Rust values cross as: type markers for values without a Rust type of their
 /// own (`Lwt<T>` is `'a Lwt.t`, `Int64` is `int64`, ...) and [`OCamlRepr`](conv::OCamlRepr),
-/// the conversion a type needs to be an argument or a result (README, "Types").
+/// the conversion a type needs to be an argument or a result (docs/02-functions-and-values.md, "Values").
 #[cfg(feature = "ocaml")]
 pub mod conv {
     pub use crate::values::conv::{
