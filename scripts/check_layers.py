@@ -29,7 +29,7 @@ LAYERS = [
     # scheduling callback for instance, is registered at initialisation).
     ("context", ["runtime"]),
     # OCaml values: type markers, roots, errors, the OCaml functions Rust calls.
-    ("values", ["conv", "object", "root", "error", "callbacks", "direct_return", "panic_report"]),
+    ("values", ["conv", "object", "root", "error", "callbacks", "direct_return", "panic_report", "data_types"]),
     # The four directions, closures, other threads, tokio.
     (
         "directions",

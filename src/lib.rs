@@ -70,6 +70,8 @@ pub mod closure;
 #[cfg(feature = "ocaml")]
 pub mod conv;
 #[cfg(feature = "ocaml")]
+mod data_types;
+#[cfg(feature = "ocaml")]
 mod direct_return;
 #[cfg(feature = "ocaml")]
 pub mod error;
@@ -122,6 +124,20 @@ pub use lwt_rust_macros::external;
 /// [`lwt_rust_macros::ocaml_type`].
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::ocaml_type;
+
+/// Makes a Rust struct with named fields an OCaml record type; see
+/// [`lwt_rust_macros::data_record`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::data_record as record;
+
+/// Makes a Rust enum an OCaml variant type; see [`lwt_rust_macros::variant`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::variant;
+
+/// Makes a Rust enum (or struct) an OCaml type with an exception of its own, raised for its
+/// `Err` values; see [`lwt_rust_macros::error`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::error;
 
 /// A Rust object held by OCaml values (see [`macro@object`]).
 #[cfg(feature = "ocaml")]

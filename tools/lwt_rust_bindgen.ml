@@ -650,6 +650,7 @@ let rec ocaml_type ctx ~self t =
     | "OCamlBytes", [] -> Con ([], "bytes")
     | "OCamlList", [ a ] -> Con ([ go a ], "list")
     | "OCamlException", [] -> Con ([], "exn")
+    | "Box", [ a ] -> go a
     | x, [] when List.mem_assoc x ctx.aliases ->
       let text = List.assoc x ctx.aliases in
       let simple = String.for_all (fun c -> is_ident_char c || c = '.' || c = '\'') text in
@@ -671,7 +672,9 @@ let type_of ctx ~self (r : record) what tokens =
   in
   match t with
   | Some t -> t
-  | None -> fail "%s: %s: no OCaml type for the Rust type `%s`" (item_name ctx r) what tokens
+  | None ->
+    fail "%s: %s: no OCaml type for the Rust type `%s`%s" (item_name ctx r) what tokens
+      (Bindgen_types.foreign_hint tokens)
 
 let value_name ctx (r : record) =
   let rust = strip_raw r.rust in
@@ -831,7 +834,7 @@ let block indent items =
          @ List.map (fun l -> if l = "" then l else indent ^ l) lines)
        (List.filter (fun ls -> ls <> []) items))
 
-let generate ctx records =
+let generate ?(types = ([], [])) ctx records =
   let objects = ctx.objects in
   (* Object types and modules. *)
   List.iter
@@ -887,6 +890,7 @@ let generate ctx records =
   let ml =
     block ""
       ([ [ header ]; type_decls ]
+      @ fst types
       @ List.map (fun v -> v.ml) top
       @ List.map
           (fun (name, _, m, values) ->
@@ -910,6 +914,7 @@ let generate ctx records =
       ([ [ header ];
          doc_comment [ Printf.sprintf "OCaml bindings of the Rust crate [%s]." ctx.crate ] ]
       @ type_docs
+      @ snd types
       @ List.map (fun v -> v.mli) top
       @ List.map
           (fun (name, (o : record), m, values) ->
@@ -967,7 +972,20 @@ let () =
     | (f : found) :: rest ->
       if List.mem f.body seen then dedupe seen rest else f :: dedupe (f.body :: seen) rest
   in
-  let records = List.map check (dedupe [] mine) in
+  (* Data types (#[lwt_rust::record], #[lwt_rust::variant], #[lwt_rust::error]): their
+     declarations, by Bindgen_types. *)
+  let data, mine = List.partition (fun (f : found) -> Bindgen_types.is_data f.fields) (dedupe [] mine) in
+  let data =
+    List.map (fun (f : found) -> Bindgen_types.parse ~fail:(fail "%s") ~where:f.where f.fields) data
+  in
+  Bindgen_types.foreign :=
+    List.filter_map
+      (fun (f : found) ->
+        if Bindgen_types.is_data f.fields && crate_of f <> crate then
+          Some (one f "rust", crate_of f)
+        else None)
+      found;
+  let records = List.map check mine in
   let objects =
     List.filter_map
       (fun (r : record) -> if r.kind = Object then Some (r.rust, r) else None)
@@ -979,7 +997,36 @@ let () =
         match (r.kind, r.call) with Type_alias, Raw ocaml -> Some (r.rust, ocaml) | _ -> None)
       records
   in
+  let type_env =
+    {
+      Bindgen_types.crate;
+      fail = fail "%s";
+      snake;
+      keywords = Tool_keywords.ocaml;
+      reserved_types;
+      ocaml_type = (fun _ -> None);
+      doc = (fun lines -> doc_comment (odoc_of_markdown lines));
+    }
+  in
+  let aliases = aliases @ Bindgen_types.aliases type_env data in
   let ctx = { crate; objects; aliases } in
-  let ml_text, mli_text = generate ctx records in
+  let type_env =
+    {
+      type_env with
+      ocaml_type =
+        (fun tokens ->
+          match parse_rust_type tokens with
+          | Some t -> ( try Some (type_string (ocaml_type ctx ~self:None t)) with Bad_type -> None)
+          | None -> None);
+    }
+  in
+  Bindgen_types.check_names type_env
+    ~taken:(List.map (fun (name, _) -> (snake name, name)) objects)
+    data;
+  let types =
+    (Bindgen_types.declarations type_env ~with_docs:false data,
+     Bindgen_types.declarations type_env ~with_docs:true data)
+  in
+  let ml_text, mli_text = generate ~types ctx records in
   write_file (Option.value ml ~default:(crate ^ ".ml")) ml_text;
   write_file (Option.value mli ~default:(crate ^ ".mli")) mli_text

@@ -62,6 +62,8 @@
 //! rlib) and writes the OCaml `.ml` and `.mli`: the types of the bindings come from the Rust
 //! signatures, so they cannot disagree with them. The format is in `tools/BINDGEN_SPEC.md`.
 
+mod data_types;
+
 use proc_macro::TokenStream;
 use quote::{format_ident, quote};
 use syn::parse::Parser;
@@ -176,6 +178,57 @@ pub fn ocaml_type(attr: TokenStream, item: TokenStream) -> TokenStream {
     .into()
 }
 
+/// Makes a struct with named fields an OCaml record type with the same fields, converted both
+/// ways (a value of the wrong shape from OCaml is refused with `Invalid_argument` naming the
+/// type), its declaration written by `lwt-rust-bindgen` with the Rust doc comments as odoc.
+///
+/// ```ignore
+/// /// A user.
+/// #[lwt_rust::record]
+/// pub struct User { pub id: i64, pub name: String, pub email: Option<String> }
+/// ```
+/// gives `type user = { id : int; name : string; email : string option }`. (Re-exported by
+/// `lwt_rust` as `record`.) Every field's type
+/// must have an OCaml counterpart (`lwt_rust::conv::OCamlRepr`); a record whose fields are all
+/// `f64` is OCaml's flat float record. Generic types and lifetimes are refused. Argument:
+/// `crate = "path"`.
+#[proc_macro_attribute]
+pub fn data_record(attr: TokenStream, item: TokenStream) -> TokenStream {
+    data_types_entry(data_types::Want::Record, attr, item)
+}
+
+/// Makes an enum an OCaml variant type: a fieldless variant is a constant constructor, a tuple
+/// variant a constructor with arguments, a struct variant a constructor with an inline record.
+///
+/// ```ignore
+/// #[lwt_rust::variant]
+/// pub enum Shape { Empty, Circle(f64), Rect { w: f64, h: f64 } }
+/// ```
+/// gives `type shape = Empty | Circle of float | Rect of { w : float; h : float }`.
+/// Recursive types go through `Box` or `Vec`. Argument: `crate = "path"`.
+#[proc_macro_attribute]
+pub fn variant(attr: TokenStream, item: TokenStream) -> TokenStream {
+    data_types_entry(data_types::Want::Variant, attr, item)
+}
+
+/// [`variant`] (on an enum) or [`data_record`] (on a struct), plus an OCaml exception carrying the
+/// value: `#[lwt_rust::error] pub enum DbError { NotFound(i64), Closed }` gives `type db_error
+/// = ...` and `exception Db_error of db_error`. A function returning `Result<T, DbError>`
+/// rejects its promise (or raises, for a plain `fn`) with `Db_error e`; with
+/// `#[lwt_rust::func(result)]` it returns `(t, db_error) result` instead.
+#[proc_macro_attribute]
+pub fn error(attr: TokenStream, item: TokenStream) -> TokenStream {
+    data_types_entry(data_types::Want::Error, attr, item)
+}
+
+fn data_types_entry(want: data_types::Want, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as Item);
+    match data_types::expand(want, attr.into(), item) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
 /// Declares the OCaml type of a hand-written stub (an `extern "C" fn` taking and returning
 /// `ocaml::Raw`), so that `lwt-rust-bindgen` writes its `external` too:
 /// `#[lwt_rust::external(ocaml = "'a Lwt.t -> 'a Lwt.t")]`. The function is left unchanged;
@@ -239,6 +292,8 @@ struct Options {
     krate: syn::Path,
     skip: bool,
     ocaml: Option<String>,
+    /// `result`: a `Result<T, E>` is returned as an OCaml `(t, e) result` value.
+    result: bool,
 }
 
 fn options(attr: proc_macro2::TokenStream, allowed: &[&str]) -> syn::Result<Options> {
@@ -248,6 +303,7 @@ fn options(attr: proc_macro2::TokenStream, allowed: &[&str]) -> syn::Result<Opti
         krate: syn::parse_quote!(::lwt_rust),
         skip: false,
         ocaml: None,
+        result: false,
     };
     let parser = syn::meta::parser(|meta| {
         let key = meta
@@ -270,6 +326,7 @@ fn options(attr: proc_macro2::TokenStream, allowed: &[&str]) -> syn::Result<Opti
             "crate" => options.krate = meta.value()?.parse::<LitStr>()?.parse()?,
             "ocaml" => options.ocaml = Some(meta.value()?.parse::<LitStr>()?.value()),
             "skip" => options.skip = true,
+            "result" => options.result = true,
             _ => {
                 if options.stream.is_some() {
                     return Err(
@@ -511,6 +568,8 @@ struct Export<'a> {
     /// Whether the function takes `&self`.
     receiver: bool,
     docs: Vec<String>,
+    /// `result`: the `Result` is the value (see [`Options::result`]).
+    result: bool,
 }
 
 /// How a function's result is turned into what OCaml gets.
@@ -664,8 +723,16 @@ impl Export<'_> {
             )
         };
         let fallible = match &sig.output {
-            ReturnType::Type(_, ty) => is_result(ty),
+            ReturnType::Type(_, ty) => is_result(ty) && !self.result,
             ReturnType::Default => false,
+        };
+        // The error goes to OCaml as its own exception if it has one (`#[lwt_rust::error]`).
+        let (future, value) = match kind {
+            Kind::Sync if fallible => (future, data_types::map_typed_errors(krate, false, value)),
+            Kind::Promise | Kind::Blocking if fallible => {
+                (data_types::map_typed_errors(krate, true, future), value)
+            }
+            _ => (future, value),
         };
         let (stub_wrapper, refused, start) = match kind {
             Kind::Sync => {
@@ -798,7 +865,7 @@ impl Export<'_> {
         let ReturnType::Type(_, ty) = &self.sig.output else {
             return Ok("()".to_owned());
         };
-        let fallible = is_result(ty);
+        let fallible = is_result(ty) && !self.result;
         let value = if fallible { ok_type(ty)? } else { ty.as_ref() };
         let value = match self.kind {
             Kind::Promise | Kind::Sync | Kind::Blocking => value,
@@ -867,7 +934,10 @@ fn expand_func(
     attr: proc_macro2::TokenStream,
     function: ItemFn,
 ) -> syn::Result<proc_macro2::TokenStream> {
-    let options = options(attr, &["name", "crate", "stream", "try_stream", "blocking"])?;
+    let options = options(
+        attr,
+        &["name", "crate", "stream", "try_stream", "blocking", "result"],
+    )?;
     let sig = &function.sig;
     if options.stream == Some(Kind::Blocking) && sig.asyncness.is_some() {
         return Err(syn::Error::new_spanned(
@@ -897,6 +967,7 @@ fn expand_func(
         owner: None,
         receiver: false,
         docs: doc_lines(&function.attrs),
+        result: options.result,
     };
     let stub = export.expand()?;
     let record = export.record()?;
@@ -1056,16 +1127,18 @@ fn expand_object_impl(
             krate: options.krate.clone(),
             skip: false,
             ocaml: None,
+            result: false,
         };
         for attr in attr_tokens {
             let list = attr.meta.require_list()?;
             let parsed = self::options(
                 list.tokens.clone(),
-                &["name", "stream", "try_stream", "skip"],
+                &["name", "stream", "try_stream", "skip", "result"],
             )?;
             method_options.name = parsed.name.or(method_options.name);
             method_options.stream = parsed.stream.or(method_options.stream);
             method_options.skip |= parsed.skip;
+            method_options.result |= parsed.result;
         }
         if method_options.skip || !matches!(method.vis, syn::Visibility::Public(_)) {
             continue;
@@ -1118,6 +1191,7 @@ fn expand_object_impl(
             owner: Some(&owner),
             receiver,
             docs: doc_lines(&method.attrs),
+            result: method_options.result,
         };
         generated.push(export.expand()?);
         generated.push(export.record()?);

@@ -25,6 +25,7 @@ mod readme;
 mod streams;
 mod symbols;
 mod threads;
+mod types;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
