@@ -343,6 +343,9 @@ let declarations env ~with_docs types =
                let t = find n in
                let head = Printf.sprintf "%s %s =" (if i = 0 then "type" else "and") (env.snake n) in
                let docs = if with_docs then env.doc t.docs else [] in
+               (* A blank line keeps the doc of an [and] from reading as the previous
+                  constructor's or field's. *)
+               let docs = if i > 0 && docs <> [] then "" :: docs else docs in
                match body env ~with_docs t with
                | "{" :: fields -> docs @ ((head ^ " {") :: fields)
                | lines -> docs @ (head :: List.map (fun l -> "  " ^ l) lines))
