@@ -316,7 +316,8 @@ let check_names env ~taken types =
       match List.assoc_opt ty taken with
       | Some other ->
         env.fail
-          (Printf.sprintf "%s::%s and %s both become the OCaml type `%s`" env.crate t.rust other ty)
+          (Printf.sprintf "%s::%s (a data type) and the object %s::%s both become the OCaml type `%s`"
+             env.crate t.rust env.crate other ty)
       | None -> ())
     types;
   let sorted = List.sort compare (List.map (fun t -> (env.snake t.rust, t.rust)) types) in
