@@ -26,6 +26,7 @@ mod streams;
 mod symbols;
 mod threads;
 mod types;
+mod types_doc;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
