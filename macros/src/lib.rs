@@ -936,7 +936,14 @@ fn expand_func(
 ) -> syn::Result<proc_macro2::TokenStream> {
     let options = options(
         attr,
-        &["name", "crate", "stream", "try_stream", "blocking", "result"],
+        &[
+            "name",
+            "crate",
+            "stream",
+            "try_stream",
+            "blocking",
+            "result",
+        ],
     )?;
     let sig = &function.sig;
     if options.stream == Some(Kind::Blocking) && sig.asyncness.is_some() {

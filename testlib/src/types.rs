@@ -320,7 +320,9 @@ pub async fn record_ready(user: User) -> User {
 
 /// The same data as a tuple (the benchmark's baseline for `record_ready`).
 #[lwt_rust::func]
-pub async fn tuple_ready(user: (i64, String, Option<String>, bool)) -> (i64, String, Option<String>, bool) {
+pub async fn tuple_ready(
+    user: (i64, String, Option<String>, bool),
+) -> (i64, String, Option<String>, bool) {
     user
 }
 

@@ -60,7 +60,11 @@ impl Accounts {
         if rows.iter().any(|account| account.login == login) {
             return Err(StoreError::LoginTaken { login });
         }
-        let account = Account { id: rows.len() as i64 + 1, login, role };
+        let account = Account {
+            id: rows.len() as i64 + 1,
+            login,
+            role,
+        };
         rows.push(account.clone());
         Ok(account)
     }
