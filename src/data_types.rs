@@ -181,8 +181,9 @@ impl<M: 'static> Block<M> {
         let block = unsafe { sys::caml_alloc(size, tag) };
         // SAFETY: a valid block, read right after it was made; rooted before anything else
         // allocates.
+        let block = unsafe { OCaml::new(cr, block) };
         Block {
-            root: Root::new(unsafe { OCaml::new(cr, block) }),
+            root: Root::new(block),
         }
     }
 
@@ -263,7 +264,7 @@ pub fn typed_error<E: TypedError>(err: E) -> Error {
 }
 
 /// An error on its way to OCaml, for the generated code to pick how it goes (autoref
-/// specialisation: `(&ErrorProbe::new(e)).into_lwt_rust_error()` finds [`TypedErrorKind`]
+/// specialisation: `(&ErrorProbe::new(e)).lwt_rust_error()` finds [`TypedErrorKind`]
 /// when `E` is a [`TypedError`], else [`DisplayErrorKind`]).
 pub struct ErrorProbe<E>(Cell<Option<E>>);
 
@@ -281,11 +282,11 @@ impl<E> ErrorProbe<E> {
 /// A typed error: its exception.
 pub trait TypedErrorKind {
     /// The error as it reaches OCaml.
-    fn into_lwt_rust_error(&self) -> Error;
+    fn lwt_rust_error(&self) -> Error;
 }
 
 impl<E: TypedError> TypedErrorKind for ErrorProbe<E> {
-    fn into_lwt_rust_error(&self) -> Error {
+    fn lwt_rust_error(&self) -> Error {
         typed_error(self.take())
     }
 }
@@ -293,11 +294,11 @@ impl<E: TypedError> TypedErrorKind for ErrorProbe<E> {
 /// Any other error: as today (`Rust_error` of its text; OCaml exceptions as they are).
 pub trait DisplayErrorKind {
     /// The error as it reaches OCaml.
-    fn into_lwt_rust_error(&self) -> Error;
+    fn lwt_rust_error(&self) -> Error;
 }
 
 impl<E: fmt::Display + 'static> DisplayErrorKind for &ErrorProbe<E> {
-    fn into_lwt_rust_error(&self) -> Error {
+    fn lwt_rust_error(&self) -> Error {
         into_error(self.take())
     }
 }

@@ -9,7 +9,7 @@
 //! 2. context: [`runtime`], the owner thread's executor, its `Lwt_unix` notifier, the stub
 //!    frames (`Entered`), the drain-request flags and [`runtime::with_runtime`]. A leaf: what it
 //!    needs from above (the drain-scheduling callback) is registered at initialisation;
-//! 3. values: [`conv`] (OCaml type markers), [`root`] (counted GC roots), [`error`] (errors
+//! 3. values: [`conv`] (OCaml type markers), [`root`] (counted GC roots), [`error`](mod@error) (errors
 //!    crossing over, their mapping), `callbacks` (the OCaml functions Rust calls),
 //!    `direct_return` (`Lwt.return v` built in the minor heap), [`panic_report`];
 //! 4. the four directions, and other threads: [`import_promise`] (OCaml `'a Lwt.t` awaited

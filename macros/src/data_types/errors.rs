@@ -17,7 +17,7 @@ pub(crate) fn map_typed_errors(
         |err| {
             #[allow(unused_imports)]
             use #krate::__private::{DisplayErrorKind as _, TypedErrorKind as _};
-            (&#krate::__private::ErrorProbe::new(err)).into_lwt_rust_error()
+            (&#krate::__private::ErrorProbe::new(err)).lwt_rust_error()
         }
     };
     if is_future {

@@ -88,24 +88,25 @@ pub(crate) fn expand(
     let options = options(attr, &["crate"])?;
     let krate = &options.krate;
     let what = want.attribute();
-    let (ident, generics, attrs) =
-        match (&item, want) {
-            (Item::Struct(s), Want::Record | Want::Error) => (&s.ident, &s.generics, &s.attrs),
-            (Item::Enum(e), Want::Variant | Want::Error) => (&e.ident, &e.generics, &e.attrs),
-            (other, Want::Record) => {
-                return Err(syn::Error::new_spanned(
-                    other,
-                    "#[lwt_rust::record] goes on a struct with named fields (an enum takes \
+    let (ident, generics, attrs) = match (&item, want) {
+        (Item::Struct(s), Want::Record | Want::Error) => (&s.ident, &s.generics, &s.attrs),
+        (Item::Enum(e), Want::Variant | Want::Error) => (&e.ident, &e.generics, &e.attrs),
+        (other, Want::Record) => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "#[lwt_rust::record] goes on a struct with named fields (an enum takes \
                  #[lwt_rust::variant])",
-                ))
-            }
-            (other, _) => return Err(syn::Error::new_spanned(
+            ))
+        }
+        (other, _) => {
+            return Err(syn::Error::new_spanned(
                 other,
                 format!(
                     "{what} goes on an enum (a struct with named fields takes #[lwt_rust::record])"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     if !generics.params.is_empty() || generics.where_clause.is_some() {
         return Err(syn::Error::new_spanned(
             generics,
