@@ -107,6 +107,20 @@ pub use lwt_rust_macros::external;
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::ocaml_type;
 
+/// Makes a Rust struct with named fields an OCaml record type; see
+/// [`lwt_rust_macros::data_record`] and docs/types.md.
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::data_record as record;
+
+/// Makes a Rust enum an OCaml variant type; see [`lwt_rust_macros::variant`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::variant;
+
+/// Makes a Rust enum (or struct) an OCaml type with an exception of its own, raised for its
+/// `Err` values; see [`lwt_rust_macros::error`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::error;
+
 #[cfg(feature = "ocaml")]
 pub use ocaml_to_rust::closure::OCamlFn;
 #[cfg(feature = "ocaml")]

@@ -198,6 +198,7 @@ fn export<'a>(krate: &'a syn::Path, sig: &'a Signature, kind: Kind) -> Export<'a
         owner: None,
         receiver: false,
         docs: vec!["One line.".to_owned(), "Two.".to_owned()],
+        result: false,
     }
 }
 
