@@ -108,7 +108,7 @@ pub use lwt_rust_macros::external;
 pub use lwt_rust_macros::ocaml_type;
 
 /// Makes a Rust struct with named fields an OCaml record type; see
-/// [`lwt_rust_macros::data_record`] and docs/types.md.
+/// [`lwt_rust_macros::data_record`] and docs/10-your-own-types.md.
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::data_record as record;
 

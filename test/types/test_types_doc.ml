@@ -1,4 +1,4 @@
-(* The OCaml blocks of docs/types.md, verbatim, run: the generated declarations match the
+(* The OCaml blocks of docs/10-your-own-types.md, verbatim, run: the generated declarations match the
    first one (a signature the generated module must satisfy), and the example gives what the
    guide says. *)
 
@@ -70,7 +70,7 @@ let () =
   let id, again, missing, logins = Lwt_main.run (accounts_demo ()) in
   Alcotest.run "types_doc"
     [ ( "guide",
-        [ Alcotest.test_case "the example of docs/types.md" `Quick (fun () ->
+        [ Alcotest.test_case "the example of docs/10-your-own-types.md" `Quick (fun () ->
               Alcotest.(check int) "alice's key" 1 id;
               Alcotest.(check string) "a typed error, matched" "alice is taken" again;
               Alcotest.(check string) "an Error value" "no account 42" missing;

@@ -1,4 +1,4 @@
-//! The complete example of `docs/types.md` (records, variants, typed errors, an object whose
+//! The complete example of `docs/10-your-own-types.md` (records, variants, typed errors, an object whose
 //! method returns a stream of records), verbatim: every Rust block of the guide is in this
 //! file, and `test/types/test_types_doc.ml` runs every OCaml block.
 
