@@ -74,7 +74,10 @@ let () =
     | (f : Archive.found) :: rest ->
       if List.mem f.body seen then dedupe seen rest else f :: dedupe (f.body :: seen) rest
   in
-  let model = Of_records.build ~crate (List.map Record.check (dedupe [] mine)) in
+  let model =
+    Of_records.build ~crate ~foreign:(Data_decls.foreign ~crate found)
+      (List.map Record.check (dedupe [] mine))
+  in
   let ml_text = Print_ml.print model and mli_text = Print_mli.print model in
   write_file (Option.value ml ~default:(crate ^ ".ml")) ml_text;
   write_file (Option.value mli ~default:(crate ^ ".mli")) mli_text
