@@ -84,6 +84,17 @@ let () =
     (fun key -> check ("the format has the key " ^ key) (Schema.row key <> None))
     [ "crate"; "item"; "rust"; "symbol"; "owner"; "call"; "receiver"; "param"; "returns"; "ocaml";
       "exception"; "doc"; "shape"; "field"; "constructor"; "arg"; "member_doc" ];
+  (* A data type's member lines share one place in the order (they mix as the type declares
+     its members), after `shape`; the other keys each have their own. *)
+  let place = Schema.position in
+  check "field, constructor, arg and member_doc share one place"
+    (List.for_all (fun k -> place k = place "field") [ "constructor"; "arg"; "member_doc" ]);
+  check "the members come after shape, shape after doc"
+    (place "doc" < place "shape" && place "shape" < place "field");
+  check "the other keys each have their own place"
+    (let own = List.map place [ "crate"; "item"; "rust"; "symbol"; "owner"; "call"; "receiver";
+                                "param"; "returns"; "ocaml"; "exception"; "doc"; "shape" ] in
+     List.length (List.sort_uniq compare own) = List.length own);
   if !failures > 0 then exit 1;
   Printf.printf "schema_version: format version %d, fingerprint %s: approved\n" schema.version
     fingerprint

@@ -1,6 +1,7 @@
 (* Writes the synthetic archives of the data type tests: the records #[lwt_rust::record],
    #[lwt_rust::variant] and #[lwt_rust::error] embed (tools/BINDGEN_SPEC.md, "Data types"),
-   among junk bytes. types.bin is the good input; the others each hold one error. *)
+   among junk bytes, with the marker of format version 2. types.bin is the good input; the
+   others each hold one error. *)
 
 let record lines =
   "\000LWT_RUST_BINDINGS_2\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
@@ -70,4 +71,9 @@ let () =
     [ data ~crate:"other" "User" "record" [ "field id i64" ];
       fn "greet" ~call:"async" [ "u User" ] "String" ];
   (* A type named like an object. *)
-  write "clash.bin" [ obj "KvStore"; data "KvStore" "record" [ "field id i64" ] ]
+  write "clash.bin" [ obj "KvStore"; data "KvStore" "record" [ "field id i64" ] ];
+  (* Malformed: a field in a tuple constructor (what the member lines mean), a constructor of
+     no known kind (the schema's grammar). *)
+  write "malformed.bin"
+    [ junk 4; data "Shape" "variant" [ "constructor Circle tuple"; "field r f64" ] ];
+  write "grammar.bin" [ data "Shape" "variant" [ "constructor Circle struct" ] ]
