@@ -15,11 +15,13 @@ let of_records (records : Record.t list) =
     (fun (record : Record.t) -> Option.map (fun data -> { record; data }) record.data)
     records
 
+(** A data type's Rust name. *)
 let rust d = d.record.rust
 
 (** The Rust type name -> OCaml type name pairs the type mapping needs: [User] is [user]. *)
 let aliases types = List.map (fun d -> (rust d, Naming.snake (rust d))) types
 
+(** An error type's exception: [Db_error] for [DbError]. *)
 let exception_name d = String.capitalize_ascii (Naming.snake (rust d))
 
 (** The identifiers in Rust type tokens, whatever they hold (to find which types a member
@@ -36,7 +38,7 @@ let identifiers s =
   flush ();
   !out
 
-(* The Rust types a data type's members use. *)
+(** The Rust types (tokens) a data type's members use. *)
 let rust_types d =
   match d.data.shape with
   | Record fs -> List.map (fun (f : Data_type.field) -> f.rust_type) fs
@@ -125,8 +127,8 @@ let check_names ~crate ~objects types =
   in
   dup sorted
 
-(* A field's OCaml name: a keyword gets a trailing [_]. [owner]: the type (and constructor),
-   for the message. *)
+(** A field's OCaml name: a keyword gets a trailing [_] ([owner]: the type, and constructor,
+    for the message); an error if it makes none. *)
 let field_name ~crate owner (f : Data_type.field) =
   let n = Naming.unkeyword (Naming.strip_raw f.name) in
   let ok =
@@ -137,12 +139,14 @@ let field_name ~crate owner (f : Data_type.field) =
   if not ok then fail "%s::%s: the field `%s` makes no OCaml field name" crate owner f.name;
   n
 
-(* The OCaml type of a member's Rust type [tokens] ([what]: which member, for the message). *)
+(** The OCaml type of a member's Rust type [tokens] ([what]: which member, for the message); an
+    error if it has none. *)
 let type_of ~crate ctx owner what tokens =
   match Ocaml_type.of_tokens ctx ~self:None tokens with
   | Some t -> t
   | None -> fail "%s::%s: %s: no OCaml type for the Rust type `%s`" crate owner what tokens
 
+(** The fields of a record or of an inline record, in the model. *)
 let fields ~crate ctx owner (fs : Data_type.field list) =
   List.map
     (fun (f : Data_type.field) ->
@@ -151,6 +155,7 @@ let fields ~crate ctx owner (fs : Data_type.field list) =
       { Model.Data.name = field_name ~crate owner f; ty; doc = Odoc.of_markdown f.docs })
     fs
 
+(** A constructor in the model; an error if its name is no OCaml constructor. *)
 let constructor ~crate ctx owner (c : Data_type.constructor) =
   let name = Naming.strip_raw c.cname in
   (match name.[0] with
@@ -172,6 +177,7 @@ let constructor ~crate ctx owner (c : Data_type.constructor) =
   in
   { Model.Data.name; args; doc = Odoc.of_markdown c.cdocs }
 
+(** A data type's declaration in the model. *)
 let declaration ~crate ctx d =
   let body : Model.Data.body =
     match d.data.shape with

@@ -14,6 +14,7 @@ let with_doc ~interface ~doc ~indent line =
     | first :: rest ->
       (line ^ "  " ^ first) :: List.map (fun l -> if l = "" then l else indent ^ l) rest
 
+(** A record's or inline record's fields, one a line. *)
 let fields ~interface ~indent fs =
   List.concat_map
     (fun (f : field) ->
@@ -54,6 +55,7 @@ let declaration ~interface types =
          | lines -> docs @ (head :: List.map (fun l -> "  " ^ l) lines))
        types)
 
+(** An exception: with its doc comment in the .mli, registered in the .ml. *)
 let exception_decl ~interface (e : exception_decl) =
   let decl = Printf.sprintf "exception %s of %s" e.name e.ty in
   if interface then Odoc.comment e.doc @ [ decl ]
