@@ -135,5 +135,5 @@ pub fn blocking_sees_tokio() -> bool {
 /// before their first poll).
 #[lwt_rust::func]
 pub fn warm_blocking_pool() {
-    futures::executor::block_on(lwt_rust::blocking::run(|| ()));
+    futures::executor::block_on(lwt_rust::__private::run_blocking(|| ()));
 }
