@@ -3,7 +3,8 @@
 //! What it owns: the type markers and conversions ([`conv`]: `Lwt<T>` is `'a Lwt.t`, and so
 //! on, each with a shape check), counted GC roots ([`root`]), the errors that cross the bridge
 //! and their mapping ([`error`]), the OCaml functions Rust calls ([`callbacks`], registered by
-//! `lib/lwt_rust.ml`), the storage of Rust objects held by OCaml values ([`object`]) and how
+//! `lib/lwt_rust.ml`), the table of what crosses between the two halves, generated for both
+//! ([`protocol`]: callbacks, failure kinds, stats layout, protocol number), the storage of Rust objects held by OCaml values ([`object`]) and how
 //! contained panics are reported ([`panic_report`]).
 //!
 //! Invariants:
@@ -22,4 +23,5 @@ pub mod conv;
 pub mod error;
 pub mod object;
 pub mod panic_report;
+pub(crate) mod protocol;
 pub mod root;
