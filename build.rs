@@ -64,6 +64,12 @@ fn protocol_rust(p: &Protocol) -> String {
         w,
         "/// One `T` per registered OCaml function Rust calls (`callback` rows)."
     );
+    let _ = writeln!(
+        w,
+        "/// A callback no Rust code calls is an error, not a warning: the table and the code\n\
+         /// that uses it agree exactly."
+    );
+    let _ = writeln!(w, "#[deny(dead_code)]");
     let _ = writeln!(w, "pub(crate) struct Callbacks<T> {{");
     for name in &p.callbacks {
         let _ = writeln!(w, "    /// `lwt_rust.{name}`.\n    pub(crate) {name}: T,");

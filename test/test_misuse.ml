@@ -41,9 +41,6 @@ let awaited_promise_cancelled () =
       await result);
   check_nothing_live "after the cancelled inner promise"
 
-(* The failure codes the OCaml half knows each give their exception; one it does not know (a
-   Rust half out of step, which the handshake should have refused) gives a Rust_panic naming
-   the code, never a plausible exception such as Shut_down. *)
 (* Each kind of failure of the protocol table, raised by a synchronous stub: built in Rust
    from the constructor Lwt_rust registered for it, it is that exception, with the message. *)
 let failure_kinds () =

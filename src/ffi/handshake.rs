@@ -34,7 +34,7 @@ fn differences(protocol: i64, failures: i64, stats: i64) -> Vec<String> {
         found.push(format!("protocol {protocol} against {PROTOCOL}"));
     }
     if failures != FAILURE_KINDS {
-        found.push(format!("{failures} failure codes against {FAILURE_KINDS}"));
+        found.push(format!("{failures} failure kinds against {FAILURE_KINDS}"));
     }
     if stats != STATS_FIELDS {
         found.push(format!("{stats} stats fields against {STATS_FIELDS}"));
@@ -50,7 +50,7 @@ fn differences(protocol: i64, failures: i64, stats: i64) -> Vec<String> {
 }
 
 /// `lwt_rust_handshake : int -> string -> int -> int -> string option`: `None` when the OCaml
-/// library (protocol, version, number of failure codes, of stats fields) and this crate match,
+/// library (protocol, version, number of failure kinds, of stats fields) and this crate match,
 /// else the message of `Lwt_rust.Setup_failed`.
 #[ocaml::func]
 #[ocaml::sig("int -> string -> int -> int -> string option")]

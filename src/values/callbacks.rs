@@ -316,6 +316,7 @@ pub(crate) unsafe fn wakeup_later(resolver: RawOCaml, value: RawOCaml) {
 /// As [`wakeup_later`].
 pub(crate) unsafe fn wakeup_later_exn(resolver: RawOCaml, exn: RawOCaml) {
     // SAFETY: the caller's contract (OCaml context, both values valid).
+    // SAFETY: OCaml context; both values valid (see above).
     with_named(|n| internal("reject", unsafe { apply2(n.reject, resolver, exn) }));
 }
 
@@ -329,6 +330,7 @@ pub(crate) unsafe fn reject_with_failure<T>(resolver: &Root<T>, kind: FailureKin
     // SAFETY: OCaml context; the resolver is read after the allocation above, which may have
     // moved it, and nothing allocates before the call below, so `exn` is still valid.
     let resolver = unsafe { resolver.raw() };
+    // SAFETY: OCaml context; both values valid (see above).
     with_named(|n| internal("reject", unsafe { apply2(n.reject, resolver, exn) }));
 }
 

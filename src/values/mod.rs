@@ -4,8 +4,9 @@
 //! on, each with a shape check), counted GC roots ([`root`]), the errors that cross the bridge
 //! and their mapping ([`error`]), the OCaml functions Rust calls ([`callbacks`], registered by
 //! `lib/lwt_rust.ml`), the table of what crosses between the two halves, generated for both
-//! ([`protocol`]: callbacks, failure kinds, stats layout, protocol number), the storage of Rust objects held by OCaml values ([`object`]) and how
-//! contained panics are reported ([`panic_report`]).
+//! ([`protocol`]: callbacks, failure kinds, stats layout, protocol number), the storage of
+//! Rust objects held by OCaml values ([`object`]) and how contained panics are reported
+//! ([`panic_report`]).
 //!
 //! Invariants:
 //! - an OCaml value is touched only in the OCaml context (the owner thread, runtime lock held);
