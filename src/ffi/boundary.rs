@@ -272,7 +272,7 @@ pub unsafe fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) 
 }
 
 /// The stub of an object's `close` (`#[lwt_rust::object]` makes it): [`sync_stub`] running
-/// [`close_object`], which stays allowed after shutdown (closing a released value does
+/// `close_object`, which stays allowed after shutdown (closing a released value does
 /// nothing).
 ///
 /// # Safety
