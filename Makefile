@@ -91,7 +91,7 @@ example-lines: build
 	$(B)/examples/lines/lines.exe
 
 # Blocking functions in a child made by Lwt_unix.fork (not part of `make test`: a rare hang
-# remains, see the README's misuse matrix).
+# remains, see the misuse matrix in docs/09-hardening.md).
 check-fork-blocking: build
 	$(B)/test/misuse/fork_blocking.exe
 

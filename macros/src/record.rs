@@ -12,7 +12,7 @@ use crate::types::type_text;
 /// The version of the record format these macros write: the `version` of
 /// `tools/bindgen/record_schema.txt`, which the generator checks (a test of this crate fails
 /// when the two differ).
-pub(crate) const RECORD_VERSION: u32 = 1;
+pub(crate) const RECORD_VERSION: u32 = 2;
 
 /// The marker that opens every record, carrying [`RECORD_VERSION`].
 pub(crate) fn marker() -> String {

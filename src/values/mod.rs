@@ -5,8 +5,9 @@
 //! and their mapping ([`error`]), the OCaml functions Rust calls ([`callbacks`], registered by
 //! `lib/lwt_rust.ml`), the table of what crosses between the two halves, generated for both
 //! ([`protocol`]: callbacks, failure kinds, stats layout, protocol number), the storage of
-//! Rust objects held by OCaml values ([`object`]) and how contained panics are reported
-//! ([`panic_report`]).
+//! Rust objects held by OCaml values ([`object`]), how contained panics are reported
+//! ([`panic_report`]), and what the conversions generated for a user's records, variants and
+//! error enums call ([`data_types`]).
 //!
 //! Invariants:
 //! - an OCaml value is touched only in the OCaml context (the owner thread, runtime lock held);
@@ -21,6 +22,7 @@
 
 pub mod callbacks;
 pub mod conv;
+pub mod data_types;
 pub mod error;
 pub mod object;
 pub mod panic_report;

@@ -11,13 +11,16 @@ use super::expansion::expansions;
 use crate::record::{marker, RECORD_VERSION};
 
 /// The kinds of item, in the order of the schema's count columns.
-const KINDS: [&str; 4] = ["function", "method", "object", "type"];
+const KINDS: [&str; 5] = ["function", "method", "object", "type", "data"];
 
 /// One `key` row of the schema.
 struct Key {
     name: String,
-    /// Per kind of item (see [`KINDS`]): `1`, `*`, `-`, `raw` or `not-raw`.
-    counts: [String; 4],
+    /// Per kind of item (see [`KINDS`]): `1`, `?`, `*`, `-`, `raw` or `not-raw`.
+    counts: Vec<String>,
+    /// Whether its lines share the place of the row above (`shared`) rather than come after
+    /// it (`own`).
+    shared: bool,
     /// The value's grammar: `a|b|c`, or the name of a free-form grammar.
     value: String,
 }
@@ -38,11 +41,16 @@ fn schema() -> Option<Schema> {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["version", n] => version = Some(n.parse().expect("a numeric version")),
-            ["key", name, f, m, o, t, value] => keys.push(Key {
-                name: name.to_string(),
-                counts: [f, m, o, t].map(|c| c.to_string()),
-                value: value.to_string(),
-            }),
+            ["key", name, counts @ .., place @ ("own" | "shared"), value]
+                if counts.len() == KINDS.len() =>
+            {
+                keys.push(Key {
+                    name: name.to_string(),
+                    counts: counts.iter().map(|c| c.to_string()).collect(),
+                    shared: *place == "shared",
+                    value: value.to_string(),
+                })
+            }
             ["key", ..] => panic!(
                 "{}: a key row of unexpected shape: {line:?}",
                 path.display()
@@ -90,19 +98,32 @@ fn violations(schema: &Schema, record: &str) -> Vec<String> {
         return vec![format!("unknown item kind {item:?}")];
     };
     let raw = value_of("call") == Some("raw");
+    // A row's place in the order: its own index, or that of the nearest `own` row above it
+    // for a `shared` row.
+    let place = |at: usize| {
+        (0..=at)
+            .rev()
+            .find(|&i| !schema.keys[i].shared)
+            .unwrap_or(0)
+    };
     let mut found = Vec::new();
     let mut position = 0;
     for (key, value) in &lines {
         match schema.keys.iter().position(|k| k.name == *key) {
             None => found.push(format!("key {key:?} is not in the schema")),
-            Some(at) if at < position => found.push(format!(
+            Some(at) if place(at) < position => found.push(format!(
                 "key {key:?} comes after {:?}, against the schema's order",
                 schema.keys[position].name
             )),
             Some(at) => {
-                position = at;
+                position = place(at);
                 let grammar = &schema.keys[at].value;
-                if grammar.contains('|') && !grammar.split('|').any(|w| w == *value) {
+                // `a|b|c`: the value is one of the words; `name+a|b|c`: its second word is.
+                let (words, checked) = match grammar.strip_prefix("name+") {
+                    Some(words) => (words, value.split_once(' ').map_or("", |(_, w)| w)),
+                    None => (grammar.as_str(), *value),
+                };
+                if words.contains('|') && !words.split('|').any(|w| w == checked) {
                     found.push(format!("{key} {value:?}: not one of {grammar}"));
                 }
             }
@@ -113,6 +134,7 @@ fn violations(schema: &Schema, record: &str) -> Vec<String> {
         let allowed = match key.counts[kind].as_str() {
             "1" => n == 1,
             "*" => true,
+            "?" => n <= 1,
             "-" => n == 0,
             "raw" => n == usize::from(raw),
             "not-raw" => n == usize::from(!raw),
