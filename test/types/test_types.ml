@@ -12,9 +12,18 @@ let gen_string = QCheck.Gen.(string_size ~gen:printable (0 -- 12))
 (* OCaml's int is 63 bits, Rust's i64 holds it. *)
 let gen_point = QCheck.Gen.(map2 (fun x y -> { T.x; y }) float float)
 
+(* Every int32 and int64 (qcheck 0.91 deprecates [ui32] and [ui64]; [Int32.of_int] wraps). *)
+let gen_int32 = QCheck.Gen.(map Int32.of_int int)
+
+let gen_int64 =
+  QCheck.Gen.(
+    map2
+      (fun high low -> Int64.(logor (shift_left (of_int high) 32) (logand (of_int low) 0xFFFF_FFFFL)))
+      int int)
+
 let gen_everything =
   let open QCheck.Gen in
-  let* flag = bool and* small = int and* word = ui32 and* wide = ui64 and* real = float in
+  let* flag = bool and* small = int and* word = gen_int32 and* wide = gen_int64 and* real = float in
   let* text = gen_string and* raw = map Bytes.of_string gen_string in
   let* maybe = Qcheck_compat.option int
   and* outcome = oneof [ map Result.ok gen_string; map Result.error int ] in
