@@ -92,6 +92,7 @@ struct MinorHeap {
 }
 
 impl MinorHeap {
+    #[inline]
     fn young_limit(&self) -> *mut RawOCaml {
         self.young_limit.load(Relaxed) as *mut RawOCaml
     }
