@@ -88,8 +88,8 @@ where
                 // SAFETY: OCaml context and the runtime not lent (both asserted above); the
                 // result goes straight back to OCaml.
                 (Ok(Ok(value)), None) => ocaml::Raw(unsafe { ready_value(value) }),
-                // SAFETY: as above.
                 (outcome, drop_panic) => {
+                    // SAFETY: as above.
                     ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
                 }
             }
