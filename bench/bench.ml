@@ -294,6 +294,38 @@ let blocking_call_in_flight =
 
 let call_yield_once = sum_loop "call_yield_once" (fun i -> Demo_stubs.add_yield i 1)
 
+(* Your own types (#[lwt_rust::record], #[lwt_rust::variant], #[lwt_rust::error]): a ready call
+   taking and returning a 4-field record, the same data as a tuple, a 3-constructor variant;
+   a typed error against a Display error (Rust_error). Each call gives [i + 1] back. *)
+module Types = struct
+  module T = Lwt_rust_testlib
+
+  let user i = { T.id = i; name = "name"; email = Some "e@example.org"; admin = true }
+
+  let record_ready = sum_loop "record_ready" (fun i -> T.record_ready (user i) >|= fun u -> u.T.id + 1)
+
+  let tuple_ready =
+    sum_loop "tuple_ready" (fun i ->
+        T.tuple_ready (i, "name", Some "e@example.org", true) >|= fun (id, _, _, _) -> id + 1)
+
+  let variant_ready =
+    sum_loop "variant_ready" (fun i ->
+        let command = match i mod 3 with 0 -> T.Get "key" | 1 -> T.Set ("key", i) | _ -> T.Quit in
+        T.variant_ready command >|= fun _ -> i + 1)
+
+  let typed_error =
+    sum_loop "typed_error" (fun i ->
+        Lwt.catch
+          (fun () -> T.find_user (-1 - i) >|= fun _ -> 0)
+          (function T.Db_error (T.NotFound k) -> Lwt.return (-k) | e -> Lwt.fail e))
+
+  let rust_error =
+    sum_loop "rust_error" (fun i ->
+        Lwt.catch
+          (fun () -> T.find_user_text (-1 - i) >|= fun _ -> 0)
+          (function Lwt_rust.Rust_error _ -> Lwt.return (i + 1) | e -> Lwt.fail e))
+end
+
 (* [threads] Rust threads each spawn [per_thread] tasks on the OCaml thread through a Handle and
    await them all (testlib/src/threads.rs), while the OCaml thread runs the Lwt loop. *)
 let cross_thread_spawn ~threads ~per_thread () =
@@ -551,6 +583,41 @@ let run_all () =
          function of call_ready"
       (object_method_ready s.ready)
   in
+  let tuple_ready =
+    run_row ~bridge:true ~name:"tuple_ready" ~n:s.ready ~ops:s.ready ~paired:ready
+      ~note:
+        "tuple_ready (i, name, Some email, true) >>= loop: a ready async fn taking and returning \
+         a 4-tuple (the data of record_ready)"
+      (Types.tuple_ready s.ready)
+  in
+  let record_ready =
+    run_row ~bridge:true ~name:"record_ready" ~n:s.ready ~ops:s.ready ~paired:tuple_ready
+      ~target:1.5
+      ~note:
+        "record_ready { id; name; email; admin } >>= loop: a #[lwt_rust::record] of 4 fields \
+         both ways, against the same data as a tuple"
+      (Types.record_ready s.ready)
+  in
+  let variant_ready =
+    run_row ~bridge:true ~name:"variant_ready" ~n:s.ready ~ops:s.ready ~paired:tuple_ready
+      ~target:1.5
+      ~note:
+        "variant_ready (Get k | Set (k, i) | Quit, in turn) >>= loop: a #[lwt_rust::variant] of \
+         3 constructors both ways, against tuple_ready"
+      (Types.variant_ready s.ready)
+  in
+  let rust_error =
+    run_row ~bridge:true ~name:"rust_error" ~n:s.yield ~ops:s.yield
+      ~note:"find_user_text (-i) caught: a ready async fn failing with a Display error (Rust_error)"
+      (Types.rust_error s.yield)
+  in
+  let typed_error =
+    run_row ~bridge:true ~name:"typed_error" ~n:s.yield ~ops:s.yield ~paired:rust_error
+      ~note:
+        "find_user (-i) caught as Db_error (NotFound k): a ready async fn failing with a \
+         #[lwt_rust::error] enum, its own exception carrying the OCaml value"
+      (Types.typed_error s.yield)
+  in
   let records =
     run_row ~track_rss:true ~name:"records_1m" ~n:s.large ~ops:s.large
       ~note:"pure OCaml reference for objects_1m: N records { a : int; b : int } in an array"
@@ -570,7 +637,7 @@ let run_all () =
     [ pause_loop; callback; sync; ready; ready_vs_detach; detach; blocking;
       detach_in_flight; blocking_in_flight; yield; cross_thread; run_in_main;
       small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items; method_ready;
-      records; objects ]
+      records; objects; tuple_ready; record_ready; variant_ready; rust_error; typed_error ]
 
 (* {1 Reporting} *)
 

@@ -53,7 +53,7 @@ exception Wrong_thread of string
     touched. *)
 
 exception Closed of string
-(** A Rust object (a type made with [#[lwt_rust::object]], see the README's "Objects") was
+(** A Rust object (a type made with [#[lwt_rust::object]], see docs/05-objects.md) was
     used after its [close]: the payload says which type. Raised by the generated functions
     of ordinary (synchronous) Rust functions; an [async] method returns a promise rejected with
     it. *)
@@ -177,7 +177,7 @@ val shutdown : unit -> unit Lwt.t
     promises rejected with {!Shut_down} (synchronous ones, object constructors included,
     raise it without running), and other threads' handles refuse work. Streams
     from Rust are dropped too: a read in progress, and every read after, fails with
-    {!Shut_down}. Rust objects held by OCaml values (README, "Objects") are dropped, each
+    {!Shut_down}. Rust objects held by OCaml values (docs/05-objects.md) are dropped, each
     once; using one afterwards raises {!Shut_down}. Wakes that arrive later are ignored.
     Idempotent.
 
@@ -208,7 +208,7 @@ type stats = {
   live_streams : int;
       (** Rust streams handed to OCaml and not yet ended, closed or collected. *)
   live_objects : int;
-      (** OCaml values of Rust objects (README, "Objects") not yet closed or released: a
+      (** OCaml values of Rust objects (docs/05-objects.md) not yet closed or released: a
           value the GC collected counts until the next drain releases it. *)
 }
 (** Counters of the bridge. [live_tasks], [live_roots], [live_promises], [live_streams] and
@@ -219,7 +219,7 @@ val stats : unit -> stats
 
 (** {1 Support for generated bindings} *)
 
-(** What the OCaml bindings written by [lwt-rust-bindgen] call (README, "Bindings generated
+(** What the OCaml bindings written by [lwt-rust-bindgen] call (docs/02-functions-and-values.md, "Bindings generated
     from Rust"). Not meant to be called by hand. *)
 module Bindgen : sig
   val switched_stream : Lwt_switch.t option -> (unit -> 'a Lwt_stream.t) -> 'a Lwt_stream.t

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `panic = "abort"` must be refused when the crate is built, with a message naming the fix,
-# never discovered at the first contained panic (issue 12). Builds the crate's check with
+# never discovered at the first contained panic. Builds the crate's check with
 # panic=abort and expects that error.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make stress`: the bridge under a hostile GC, under valgrind, and soaked. See README
-# "Hardening". FULL=1 compacts at every bridge crossing in every suite (slow: ~16 minutes);
+# `make stress`: the bridge under a hostile GC, under valgrind, and soaked. See
+# docs/09-hardening.md. FULL=1 compacts at every bridge crossing in every suite (slow: ~16 minutes);
 # by default the two long suites compact at every 25th crossing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,7 +3,7 @@
 //! A Rust `async fn` marked [`#[lwt_rust::func]`](macro@func) is an OCaml function returning
 //! `'a Lwt.t`; a type marked [`#[lwt_rust::object]`](macro@object) is an OCaml abstract type
 //! with methods. The bindings are generated from the Rust signatures. A program's Rust side is
-//! one staticlib built from its own crate, which depends on this one (README, "Using lwt_rust
+//! one staticlib built from its own crate, which depends on this one (docs/01-your-project.md, "Using lwt_rust
 //! in your project").
 //!
 //! What Rust code names, all in this crate root:
@@ -93,7 +93,7 @@ pub(crate) mod ffi;
 pub use lwt_rust_macros::func;
 
 /// Makes a Rust type an OCaml abstract type, and its `impl` block's `pub fn`s OCaml functions
-/// and methods; see [`lwt_rust_macros::object`] and the README's "Objects".
+/// and methods; see [`lwt_rust_macros::object`] and docs/05-objects.md.
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::object;
 
@@ -106,6 +106,20 @@ pub use lwt_rust_macros::external;
 /// [`lwt_rust_macros::ocaml_type`].
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::ocaml_type;
+
+/// Makes a Rust struct with named fields an OCaml record type; see
+/// [`lwt_rust_macros::data_record`] and docs/10-your-own-types.md.
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::data_record as record;
+
+/// Makes a Rust enum an OCaml variant type; see [`lwt_rust_macros::variant`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::variant;
+
+/// Makes a Rust enum (or struct) an OCaml type with an exception of its own, raised for its
+/// `Err` values; see [`lwt_rust_macros::error`].
+#[cfg(feature = "ocaml")]
+pub use lwt_rust_macros::error;
 
 #[cfg(feature = "ocaml")]
 pub use ocaml_to_rust::closure::OCamlFn;
@@ -140,7 +154,7 @@ pub use ffi::handshake::VERSION;
 
 /// The OCaml types Rust values cross as: type markers for values without a Rust type of their
 /// own (`Lwt<T>` is `'a Lwt.t`, `Int64` is `int64`, ...) and [`OCamlRepr`](conv::OCamlRepr),
-/// the conversion a type needs to be an argument or a result (README, "Types").
+/// the conversion a type needs to be an argument or a result (docs/02-functions-and-values.md, "Values").
 #[cfg(feature = "ocaml")]
 pub mod conv {
     pub use crate::values::conv::{

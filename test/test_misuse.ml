@@ -1,4 +1,4 @@
-(* The misuse matrix of the README (the entries not already exercised by the other suites):
+(* The misuse matrix of docs/09-hardening.md (the entries not already exercised by the other suites):
    each misuse gives a named exception or error, never a crash or a hang. *)
 
 open Demo_stubs

@@ -3,7 +3,9 @@
    The proc macros #[lwt_rust::func], #[lwt_rust::object] and #[lwt_rust::external] embed, for
    every item they export, a binding record in the compiled crate: the item's Rust name, its
    C symbol, how it is called, its parameter and result types as Rust tokens, and its doc
-   comment. This tool scans compiled archives (a staticlib, an rlib built without LTO, a shared
+   comment; #[lwt_rust::record], #[lwt_rust::variant] and #[lwt_rust::error] embed a data
+   type's fields or constructors, which the bindings declare as OCaml records, variants and
+   exceptions. This tool scans compiled archives (a staticlib, an rlib built without LTO, a shared
    library: any file) for those records, keeps the ones of one crate, maps their Rust types to
    OCaml types, and writes the externals, the ordinary functions wrapping synchronous stubs, and
    one module per Rust object type. Generating the bindings from what the compiler embedded
@@ -68,13 +70,17 @@ let () =
        else "")
       crate
   end;
-  (* Identical copies of a record are one. *)
+  (* Identical copies of a record are one. The data types of other crates are only named in
+     messages (a function of this crate cannot use them). *)
   let rec dedupe seen = function
     | [] -> []
     | (f : Archive.found) :: rest ->
       if List.mem f.body seen then dedupe seen rest else f :: dedupe (f.body :: seen) rest
   in
-  let model = Of_records.build ~crate (List.map Record.check (dedupe [] mine)) in
+  let model =
+    Of_records.build ~crate ~foreign:(Data_decls.foreign ~crate found)
+      (List.map Record.check (dedupe [] mine))
+  in
   let ml_text = Print_ml.print model and mli_text = Print_mli.print model in
   write_file (Option.value ml ~default:(crate ^ ".ml")) ml_text;
   write_file (Option.value mli ~default:(crate ^ ".mli")) mli_text

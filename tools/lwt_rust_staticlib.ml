@@ -4,7 +4,7 @@
    lwt_rust's own symbols). When several of its OCaml libraries each bring a crate of
    #[lwt_rust::func]s, that archive comes from a crate generated for the program, which
    depends on all of them: this tool writes its Cargo.toml and lib.rs in the current
-   directory, and a dune rule builds it with cargo (README, "Several libraries with Rust
+   directory, and a dune rule builds it with cargo (docs/01-your-project.md, "Several libraries with Rust
    inside").
 
    lwt-rust-staticlib NAME [--lock FILE] CRATE=SPEC...

@@ -75,6 +75,9 @@ mod naming;
 mod options;
 mod record;
 mod types;
+// `#[lwt_rust::record]`, `#[lwt_rust::variant]`, `#[lwt_rust::error]`: a user's types as OCaml
+// records and variants, their conversions and declarations.
+mod data_types;
 
 #[cfg(test)]
 mod tests;
@@ -162,6 +165,54 @@ pub fn ocaml_type(attr: TokenStream, item: TokenStream) -> TokenStream {
     let ocaml = parse_macro_input!(attr as LitStr);
     let item = parse_macro_input!(item as Item);
     tokens(codegen::ocaml_type(&ocaml, item, &naming::crate_name()))
+}
+
+/// Makes a struct with named fields an OCaml record type with the same fields, converted both
+/// ways (a value of the wrong shape from OCaml is refused with `Invalid_argument` naming the
+/// type), its declaration written by `lwt-rust-bindgen` with the Rust doc comments as odoc.
+///
+/// ```ignore
+/// /// A user.
+/// #[lwt_rust::record]
+/// pub struct User { pub id: i64, pub name: String, pub email: Option<String> }
+/// ```
+/// gives `type user = { id : int; name : string; email : string option }`. (Re-exported by
+/// `lwt_rust` as `record`.) Every field's type
+/// must have an OCaml counterpart (`lwt_rust::conv::OCamlRepr`); a record whose fields are all
+/// `f64` is OCaml's flat float record. Generic types and lifetimes are refused. Argument:
+/// `crate = "path"`.
+#[proc_macro_attribute]
+pub fn data_record(attr: TokenStream, item: TokenStream) -> TokenStream {
+    data_types_entry(data_types::Want::Record, attr, item)
+}
+
+/// Makes an enum an OCaml variant type: a fieldless variant is a constant constructor, a tuple
+/// variant a constructor with arguments, a struct variant a constructor with an inline record.
+///
+/// ```ignore
+/// #[lwt_rust::variant]
+/// pub enum Shape { Empty, Circle(f64), Rect { w: f64, h: f64 } }
+/// ```
+/// gives `type shape = Empty | Circle of float | Rect of { w : float; h : float }`.
+/// Recursive types go through `Box` or `Vec`. Argument: `crate = "path"`.
+#[proc_macro_attribute]
+pub fn variant(attr: TokenStream, item: TokenStream) -> TokenStream {
+    data_types_entry(data_types::Want::Variant, attr, item)
+}
+
+/// [`variant`] (on an enum) or [`data_record`] (on a struct), plus an OCaml exception carrying the
+/// value: `#[lwt_rust::error] pub enum DbError { NotFound(i64), Closed }` gives `type db_error
+/// = ...` and `exception Db_error of db_error`. A function returning `Result<T, DbError>`
+/// rejects its promise (or raises, for a plain `fn`) with `Db_error e`; with
+/// `#[lwt_rust::func(result)]` it returns `(t, db_error) result` instead.
+#[proc_macro_attribute]
+pub fn error(attr: TokenStream, item: TokenStream) -> TokenStream {
+    data_types_entry(data_types::Want::Error, attr, item)
+}
+
+fn data_types_entry(want: data_types::Want, attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as Item);
+    tokens(data_types::expand(want, attr.into(), item))
 }
 
 /// Declares the OCaml type of a hand-written stub (an `extern "C" fn` taking and returning

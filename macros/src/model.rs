@@ -29,6 +29,8 @@ pub(crate) struct Export<'a> {
     pub(crate) receiver: bool,
     /// The lines of its doc comment.
     pub(crate) docs: Vec<String>,
+    /// `result`: a `Result` is the value OCaml gets (`(t, e) result`), not a failure.
+    pub(crate) result: bool,
 }
 
 /// How a function's result is turned into what OCaml gets.
@@ -96,7 +98,7 @@ impl Export<'_> {
     /// the stream's first read).
     pub(crate) fn fallible(&self) -> bool {
         match &self.sig.output {
-            ReturnType::Type(_, ty) => is_result(ty),
+            ReturnType::Type(_, ty) => is_result(ty) && !self.result,
             ReturnType::Default => false,
         }
     }
@@ -122,7 +124,7 @@ impl Export<'_> {
         let ReturnType::Type(_, ty) = &self.sig.output else {
             return Ok("()".to_owned());
         };
-        let fallible = is_result(ty);
+        let fallible = is_result(ty) && !self.result;
         let value = if fallible { ok_type(ty)? } else { ty.as_ref() };
         let value = match self.kind {
             Kind::Promise | Kind::Sync | Kind::Blocking => value,

@@ -46,11 +46,18 @@ impl Kind {
 }
 
 /// The keys each attribute accepts.
-pub(crate) const FUNC_KEYS: &[&str] = &["name", "crate", "stream", "try_stream", "blocking"];
+pub(crate) const FUNC_KEYS: &[&str] = &[
+    "name",
+    "crate",
+    "stream",
+    "try_stream",
+    "blocking",
+    "result",
+];
 /// The keys of `#[lwt_rust::object(...)]`, on the type and on its `impl`.
 pub(crate) const OBJECT_KEYS: &[&str] = &["crate"];
 /// The keys of a method's `#[lwt_rust(...)]`.
-pub(crate) const METHOD_KEYS: &[&str] = &["name", "stream", "try_stream", "skip"];
+pub(crate) const METHOD_KEYS: &[&str] = &["name", "stream", "try_stream", "skip", "result"];
 /// The keys of `#[lwt_rust::external(...)]`.
 pub(crate) const EXTERNAL_KEYS: &[&str] = &["ocaml"];
 
@@ -67,6 +74,9 @@ pub(crate) struct Options {
     pub(crate) skip: bool,
     /// `ocaml = "type"`: the OCaml type of an external.
     pub(crate) ocaml: Option<String>,
+    /// `result`: a `Result<T, E>` is returned as an OCaml `(t, e) result` value instead of
+    /// rejecting (or raising) with `E`.
+    pub(crate) result: bool,
 }
 
 impl Default for Options {
@@ -77,6 +87,7 @@ impl Default for Options {
             krate: syn::parse_quote!(::lwt_rust),
             skip: false,
             ocaml: None,
+            result: false,
         }
     }
 }
@@ -99,6 +110,7 @@ impl Options {
             options.name = parsed.name.or(options.name);
             options.kind = parsed.kind.or(options.kind);
             options.skip |= parsed.skip;
+            options.result |= parsed.result;
         }
         Ok(options)
     }
@@ -125,6 +137,7 @@ impl Options {
                 "crate" => self.krate = meta.value()?.parse::<LitStr>()?.parse()?,
                 "ocaml" => self.ocaml = Some(meta.value()?.parse::<LitStr>()?.value()),
                 "skip" => self.skip = true,
+                "result" => self.result = true,
                 _ => {
                     if self.kind.is_some() {
                         return Err(

@@ -10,7 +10,7 @@ use crate::model::Export;
 use crate::types::type_text;
 
 /// The marker that opens every record (its version is the format's).
-pub(crate) const MARKER: &str = "\0LWT_RUST_BINDINGS_1\n";
+pub(crate) const MARKER: &str = "\0LWT_RUST_BINDINGS_2\n";
 
 /// The lines of a record, key and value, in order.
 pub(crate) type Lines = Vec<(&'static str, String)>;

@@ -30,9 +30,7 @@ use crate::values::panic_report::panic_message;
 use crate::values::root::Root;
 
 use crate::values::error::fitting;
-// Transitional: a private `use` once the macro expands to __private only (whose `into_error`
-// is then the one path generated code takes).
-pub use crate::values::error::into_error;
+use crate::values::error::into_error;
 
 /// Runs a stub body in the OCaml context, containing panics: a panic is reported on stderr
 /// and `fallback` is returned to OCaml instead.
@@ -265,7 +263,7 @@ pub unsafe fn sync_stub(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) 
 }
 
 /// The stub of an object's `close` (`#[lwt_rust::object]` makes it): [`sync_stub`] running
-/// [`close_object`], which stays allowed after shutdown (closing a released value does
+/// `close_object`, which stays allowed after shutdown (closing a released value does
 /// nothing).
 ///
 /// # Safety

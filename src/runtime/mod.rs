@@ -182,6 +182,16 @@ fn send_notification(id: isize) {
 // pipe of its own watched by the Lwt engine, hands its write end here
 // (`lwt_rust_notify_through_pipe`), and drains, which also clears the executor's `armed`
 // flag inherited from the parent. Later wakes write that pipe instead.
+//
+// The count is what every fork-sensitive part of the bridge compares (the OCaml library's
+// pipe above, the blocking pool, which a child must not share with its parent's vanished
+// threads), so the handler must be registered before any such state exists, not when the
+// executor starts: a parent whose blocking calls had all finished by their first poll never
+// made a task, hence never started the executor, yet has a pool with idle threads. Had the
+// handler waited for the executor, that parent's child would count no fork, take the parent's
+// pool for its own and queue its first blocking call for an idle thread that does not exist
+// there (a hang). So the first reading of the count ([`forks`]) registers the handler: every
+// reader reads it before making what it guards.
 
 extern "C" {
     fn write(fd: i32, buf: *const std::ffi::c_void, count: usize) -> isize;
@@ -194,17 +204,30 @@ extern "C" {
 
 /// The write end of the bridge's own notification pipe, or -1 (`Lwt_unix` notifications).
 static OWN_PIPE: AtomicI32 = AtomicI32::new(-1);
-/// Forks this process descends from, counted by [`forked_child`].
+/// Forks this process descends from since [`forks`] was first read, counted by
+/// [`forked_child`].
 static FORKS: AtomicU32 = AtomicU32::new(0);
 
 extern "C" fn forked_child() {
     FORKS.fetch_add(1, SeqCst);
 }
 
-/// Forks this process descends from (counted by the `pthread_atfork` child handler once the
-/// executor started): what a process-wide pool compares to notice it is in a child, where the
-/// parent's threads do not exist.
+/// Registers [`forked_child`], once per process.
+fn count_forks() {
+    static COUNTING: std::sync::Once = std::sync::Once::new();
+    COUNTING.call_once(|| {
+        // SAFETY: the handler only bumps an atomic counter, which is async-signal-safe and
+        // valid in a forked child. Registered once (`Once`).
+        unsafe { pthread_atfork(None, None, Some(forked_child)) };
+    });
+}
+
+/// Forks this process descends from, counted from the first call (see "Fork": the first call
+/// registers the `pthread_atfork` handler that counts them, so read it before making any state
+/// a child must not inherit): what a process-wide pool compares to notice it is in a child,
+/// where the parent's threads do not exist. An atomic load once registered.
 pub(crate) fn forks() -> u32 {
+    count_forks();
     FORKS.load(SeqCst)
 }
 
@@ -358,9 +381,7 @@ fn may_not_call_ocaml(what: &str) -> ! {
 pub(crate) fn start(id: isize) {
     EXECUTOR.with(|cell| {
         let _ = cell.get_or_init(|| {
-            // SAFETY: the handler only bumps an atomic counter, which is async-signal-safe
-            // and valid in a forked child. Registered once: the executor is made once.
-            unsafe { pthread_atfork(None, None, Some(forked_child)) };
+            count_forks();
             NOTIFICATION.store(id, SeqCst);
             Executor::new(LwtNotifier { id })
         });

@@ -267,7 +267,7 @@ where
     ocaml::Raw(unsafe { callbacks::stream_of_source(key) })
 }
 
-/// [`stream`] for a stream of `Result<T, E>`: `Ok` items are read by OCaml, the first `Err`
+/// `stream` for a stream of `Result<T, E>`: `Ok` items are read by OCaml, the first `Err`
 /// rejects its read with the same OCaml exception if `E` is [`Error`] or
 /// [`crate::values::error::OCamlError`], else with `Lwt_rust.Rust_error` carrying `E`'s `Display`
 /// text, and ends the stream.

@@ -115,6 +115,10 @@ fn submit(job: Job) {
 /// only the calling thread), and one of them may have held the pool's lock at the fork: so the
 /// child's first call makes a pool of its own, and the parent's is left alone, leaked with its
 /// queue (those jobs were the parent's work; their destructors are not run here).
+///
+/// The fork count is read before the first pool is made, which is what starts the counting
+/// (see `runtime`, "Fork"): a pool that existed before forks were counted would look like
+/// the child's own there, with idle threads the child does not have.
 fn pool() -> &'static Pool {
     let generation = forks();
     let current = POOL.load(Acquire);

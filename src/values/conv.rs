@@ -66,6 +66,12 @@ pub struct Array<T>(pub Vec<T>);
 
 /// A Rust type with an OCaml counterpart: its ocaml-interop marker, a readable name, and a
 /// check that an OCaml value has the right shape to be converted.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no OCaml counterpart (lwt_rust::conv::OCamlRepr)",
+    label = "no OCaml type for this Rust type",
+    note = "use a type of the table in lwt_rust::conv, or give yours #[lwt_rust::record], \
+            #[lwt_rust::variant] or #[lwt_rust::error]"
+)]
 pub trait OCamlRepr: Sized + 'static {
     /// The ocaml-interop marker of the OCaml type.
     type Marker: 'static;

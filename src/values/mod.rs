@@ -3,8 +3,9 @@
 //! What it owns: the type markers and conversions ([`conv`]: `Lwt<T>` is `'a Lwt.t`, and so
 //! on, each with a shape check), counted GC roots ([`root`]), the errors that cross the bridge
 //! and their mapping ([`error`]), the OCaml functions Rust calls ([`callbacks`], registered by
-//! `lib/lwt_rust.ml`), the storage of Rust objects held by OCaml values ([`object`]) and how
-//! contained panics are reported ([`panic_report`]).
+//! `lib/lwt_rust.ml`), the storage of Rust objects held by OCaml values ([`object`]) how
+//! contained panics are reported ([`panic_report`]), and what the conversions generated for a
+//! user's records, variants and error enums call ([`data_types`]).
 //!
 //! Invariants:
 //! - an OCaml value is touched only in the OCaml context (the owner thread, runtime lock held);
@@ -19,6 +20,7 @@
 
 pub mod callbacks;
 pub mod conv;
+pub mod data_types;
 pub mod error;
 pub mod object;
 pub mod panic_report;

@@ -3,7 +3,7 @@
    crate. records.bin is the good input; the others each hold one error. *)
 
 let record lines =
-  "\000LWT_RUST_BINDINGS_1\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
+  "\000LWT_RUST_BINDINGS_2\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
 
 (* The C symbol the macros give an item of [crate] (tools/BINDGEN_SPEC.md). *)
 let symbol crate item = Printf.sprintf "lwt_rust_%d_%s_%s" (String.length crate) crate item
@@ -164,4 +164,4 @@ let () =
     [ record [ "crate fake"; "item function"; "rust f"; "call async"; "symbol s"; "returns ()" ] ];
   (* A record of another version of the format (a crate built by other proc macros). *)
   write "version.bin"
-    [ junk 3; "\000LWT_RUST_BINDINGS_2\ncrate fake\nitem function\n\000"; List.nth all_types 0 ]
+    [ junk 3; "\000LWT_RUST_BINDINGS_1\ncrate fake\nitem function\n\000"; List.nth all_types 0 ]

@@ -128,3 +128,12 @@ pub fn blocking_until_passed(n: i64) {
 pub fn blocking_sees_tokio() -> bool {
     tokio::runtime::Handle::try_current().is_ok()
 }
+
+/// `warm_blocking_pool : unit -> unit`: runs an empty body on the blocking pool and waits for
+/// it on the calling thread, so that the pool has an idle thread while no task was ever made
+/// on the OCaml thread (what a program leaves behind when its blocking calls all finished
+/// before their first poll).
+#[lwt_rust::func]
+pub fn warm_blocking_pool() {
+    futures::executor::block_on(lwt_rust::__private::run_blocking(|| ()));
+}

@@ -25,6 +25,8 @@ mod docs;
 mod streams;
 mod symbols;
 mod threads;
+mod types;
+mod types_doc;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 

@@ -28,9 +28,57 @@ type object_module = {
   values : value list;  (** in name order *)
 }
 
+(** The declarations of the crate's data types (records and variants) and the exceptions of
+    its error types. A submodule: its field names are those of the values' too. *)
+module Data = struct
+  (** A field of a record type or of a constructor's inline record. *)
+  type field = {
+    name : string;  (** the OCaml field name *)
+    ty : string;  (** its OCaml type *)
+    doc : string list;  (** its odoc text (none when empty), after it in the .mli *)
+  }
+
+  (** What a constructor carries. *)
+  type args =
+    | Constant  (** nothing: [| C] *)
+    | Tuple of string list
+        (** [| C of a * b]: the arguments' OCaml types, each parenthesised if it needs it *)
+    | Inline of field list  (** an inline record: [| C of { f : a; ... }] *)
+
+  (** A variant's constructor. *)
+  type constructor = {
+    name : string;  (** the OCaml constructor *)
+    args : args;
+    doc : string list;  (** its odoc text, after it in the .mli *)
+  }
+
+  (** What a type declaration defines. *)
+  type body = Record of field list | Variant of constructor list
+
+  (** One type of a [type ... and ...] declaration. *)
+  type declaration = {
+    name : string;  (** the OCaml type *)
+    doc : string list;  (** its odoc text, before it in the .mli *)
+    body : body;
+  }
+
+  (** The exception of an error type: [exception Name of ty], its constructor registered (in
+      the .ml) under [registered] for the Rust side to raise it. *)
+  type exception_decl = {
+    name : string;  (** the exception's name *)
+    ty : string;  (** the OCaml type it carries *)
+    registered : string;
+    doc : string list;  (** its odoc text, before it in the .mli *)
+  }
+end
+
 (** The bindings of one crate. *)
 type t = {
   crate : string;
+  types : Data.declaration list list;
+      (** the data types: one [type ... and ...] declaration a list, a type after the types it
+          uses *)
+  exceptions : Data.exception_decl list;  (** the error types' exceptions, in name order *)
   top : value list;  (** the functions, in name order *)
   modules : object_module list;  (** in name order *)
 }

@@ -22,7 +22,7 @@ and atom_string = function
 type context = {
   objects : string list;  (** the Rust types of the crate's objects *)
   aliases : (string * string) list;
-      (** Rust type name -> its OCaml type (#[lwt_rust::ocaml_type]) *)
+      (** Rust type name -> its OCaml type (#[lwt_rust::ocaml_type], and the data types) *)
 }
 
 let last segments = List.nth segments (List.length segments - 1)
@@ -64,6 +64,8 @@ let rec of_rust ctx ~self t =
     | "OCamlBytes", [] -> Con ([], "bytes")
     | "OCamlList", [ a ] -> Con ([ go a ], "list")
     | "OCamlException", [] -> Con ([], "exn")
+    (* A data type's recursive member: the box is Rust's, the value OCaml's. *)
+    | "Box", [ a ] -> go a
     | x, [] when List.mem_assoc x ctx.aliases ->
       let text = List.assoc x ctx.aliases in
       let simple = String.for_all (fun c -> Naming.is_ident_char c || c = '.' || c = '\'') text in

@@ -1,13 +1,14 @@
 (* The bindings of a crate made from its records: every OCaml name (Naming) and type
    (Ocaml_type) decided here, checked (no two values with one name in a scope, no object hiding
-   a type or module the bindings use, at most 5 parameters), then printed by Print_ml and
-   Print_mli. *)
+   a type or module the bindings use, at most 5 parameters), the data types' declarations
+   (Data_decls) included, then printed by Print_ml and Print_mli. *)
 
 open Fail
 
 type context = {
   crate : string;
   types : Ocaml_type.context;
+  foreign : (string * string) list;  (** data types of other crates: (Rust name, crate) *)
 }
 
 let describe ctx r = Record.describe ~crate:ctx.crate r
@@ -16,7 +17,9 @@ let describe ctx r = Record.describe ~crate:ctx.crate r
 let type_of ctx ~self (r : Record.t) what tokens =
   match Ocaml_type.of_tokens ctx.types ~self tokens with
   | Some t -> Ocaml_type.atom_string t
-  | None -> fail "%s: %s: no OCaml type for the Rust type `%s`" (describe ctx r) what tokens
+  | None ->
+    fail "%s: %s: no OCaml type for the Rust type `%s`%s" (describe ctx r) what tokens
+      (Data_decls.foreign_hint ctx.foreign tokens)
 
 (* A name in a scope: printed ([value]) or only kept from other values ([None]: a stream's raw
    external), and the Rust item it comes from. *)
@@ -94,9 +97,10 @@ let scope ?scope names =
   check_collisions ?scope ~what:"value" names;
   List.filter_map (fun n -> n.value) (List.stable_sort (fun a b -> compare a.name b.name) names)
 
-(** [build ~crate records]: the bindings of [crate] from its checked records; an error if a
-    record's name or type makes no OCaml one. *)
-let build ~crate (records : Record.t list) =
+(** [build ~crate ~foreign records]: the bindings of [crate] from its checked records
+    ([foreign]: the data types of other crates, named in messages, {!Data_decls.foreign}); an
+    error if a record's name or type makes no OCaml one. *)
+let build ~crate ~foreign (records : Record.t list) =
   let objects =
     List.filter_map (fun (r : Record.t) -> if r.kind = Object then Some (r.rust, r) else None) records
   in
@@ -106,7 +110,12 @@ let build ~crate (records : Record.t list) =
         match (r.kind, r.call) with Type_alias, Raw ocaml -> Some (r.rust, ocaml) | _ -> None)
       records
   in
-  let ctx = { crate; types = { objects = List.map fst objects; aliases } } in
+  (* The data types are names of the type mapping: [User] is [user]. *)
+  let data = Data_decls.of_records records in
+  let aliases = aliases @ Data_decls.aliases data in
+  let ctx = { crate; types = { objects = List.map fst objects; aliases }; foreign } in
+  Data_decls.check_names ~crate ~objects:(List.map fst objects) data;
+  let types, exceptions = Data_decls.declarations ~crate ctx.types data in
   List.iter (fun (name, o) -> Naming.check_object ~item:(describe ctx o) name) objects;
   check_collisions ~what:"type"
     (List.map
@@ -117,7 +126,7 @@ let build ~crate (records : Record.t list) =
       if r.kind = Method && not (List.mem_assoc r.owner objects) then
         fail "%s: no #[lwt_rust::object] record for its type %s" (describe ctx r) r.owner)
     records;
-  (* Type_alias records only name types. *)
+  (* Type_alias and Data records only name types. *)
   let functions = List.filter (fun (r : Record.t) -> r.kind = Function) records in
   let top = scope (List.concat_map (binding ctx ~self:None) functions) in
   let sorted_objects =
@@ -141,4 +150,4 @@ let build ~crate (records : Record.t list) =
         })
       sorted_objects
   in
-  { Model.crate; top; modules }
+  { Model.crate; types; exceptions; top; modules }

@@ -1,5 +1,5 @@
-(* The implementation (.ml) of the bindings: the object types, the functions, one module per
-   object. *)
+(* The implementation (.ml) of the bindings: the object types, the data types and exceptions,
+   the functions, one module per object. *)
 
 open Model
 
@@ -23,6 +23,7 @@ let print (m : Model.t) =
   let lines =
     Layout.block ""
       ([ [ Layout.header m ]; List.map (fun o -> "type " ^ o.type_name) m.modules ]
+      @ Print_data.items ~interface:false m
       @ List.map value m.top
       @ List.map
           (fun o ->

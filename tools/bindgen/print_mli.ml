@@ -28,6 +28,7 @@ let print (m : Model.t) =
       ([ [ Layout.header m ];
          Odoc.comment [ Printf.sprintf "OCaml bindings of the Rust crate [%s]." m.crate ] ]
       @ type_docs
+      @ Print_data.items ~interface:true m
       @ List.map value m.top
       @ List.map
           (fun o ->

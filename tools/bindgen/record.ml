@@ -3,7 +3,7 @@
 
 open Fail
 
-type kind = Schema.kind = Function | Method | Object | Type_alias
+type kind = Schema.kind = Function | Method | Object | Type_alias | Data
 
 (** How a function or method is called: what its binding returns. *)
 type call =
@@ -19,11 +19,14 @@ type t = {
   rust : string;  (** the Rust name, as written (a raw identifier keeps its [r#]) *)
   symbol : string;  (** the C symbol *)
   owner : string;  (** methods: the Rust type; "" otherwise *)
-  call : call;  (** objects: Sync (their close stub); types: Raw (their OCaml type) *)
+  call : call;
+      (** objects: Sync (their close stub); types: Raw (their OCaml type); data types: Sync
+          (unused) *)
   receiver : bool;  (** a method taking [&self] *)
   params : (string * string) list;  (** Rust name, Rust type tokens *)
   returns : string;  (** Rust type tokens; "" for raw calls, objects and types *)
   docs : string list;  (** the Rust doc comment's lines (markdown) *)
+  data : Data_type.t option;  (** data types: the type their record describes *)
 }
 
 let malformed (f : Archive.found) fmt =
@@ -57,6 +60,10 @@ let check_value (f : Archive.found) key v =
     match Archive.split_key (String.trim v) with
     | name, ty when name <> "" && String.trim ty <> "" -> ()
     | _ -> malformed f "`%s` is `%s` (a name and a Rust type expected)" key v)
+  | Some { grammar = Name_and_word words; _ } -> (
+    match Archive.split_key (String.trim v) with
+    | name, word when name <> "" && List.mem word words -> ()
+    | _ -> malformed f "`%s` is `%s` (a name and %s expected)" key v (alternatives words))
   | _ -> ()
 
 (* The lines of every key the record's kind has, as many as the schema says, in its order. *)
@@ -80,12 +87,14 @@ let check_keys (f : Archive.found) kind =
     (fun (r : Schema.row) ->
       match List.assoc kind r.counts with
       | Once -> ignore (one f r.key)
+      | Optional when List.length (values f r.key) > 1 ->
+        malformed f "more than one `%s` line" r.key
       | If_raw when raw -> ignore (one f r.key)
       | Unless_raw when not raw -> ignore (one f r.key)
       | If_raw when values f r.key <> [] ->
         malformed f "`%s` in a call that is not raw" r.key
       | Unless_raw when values f r.key <> [] -> malformed f "`%s` in a raw call" r.key
-      | Any | Never | If_raw | Unless_raw -> ())
+      | Optional | Any | Never | If_raw | Unless_raw -> ())
     Schema.current.rows;
   List.iter (fun (k, v) -> check_value f k v) f.fields
 
@@ -102,7 +111,7 @@ let check (f : Archive.found) =
   check_keys f kind;
   let call =
     match kind with
-    | Object -> Sync
+    | Object | Data -> Sync
     | Type_alias -> Raw (String.trim (one f "ocaml"))
     | Function | Method -> (
       match one f "call" with
@@ -115,7 +124,7 @@ let check (f : Archive.found) =
   {
     where = f.where;
     kind;
-    rust = one f "rust";
+    rust = (if kind = Data then String.trim (one f "rust") else one f "rust");
     symbol = one f "symbol";
     owner = (if kind = Method then one f "owner" else "");
     call;
@@ -128,13 +137,20 @@ let check (f : Archive.found) =
         (values f "param");
     returns =
       (match (kind, call) with
-      | (Object | Type_alias), _ | _, Raw _ -> ""
+      | (Object | Type_alias | Data), _ | _, Raw _ -> ""
       | _ -> String.trim (one f "returns"));
     docs = values f "doc";
+    data =
+      (if kind <> Data then None
+       else
+         let registered = match values f "exception" with [ v ] -> Some v | _ -> None in
+         Some
+           (Data_type.parse ~where:f.where ~shape:(one f "shape") ~registered
+              (List.filter (fun (k, _) -> List.mem k Data_type.member_keys) f.fields)));
   }
 
 (** The Rust item of a record, for messages: [crate::Type::name] or [crate::name]. *)
 let describe ~crate r =
   match r.kind with
   | Method -> Printf.sprintf "%s::%s::%s" crate r.owner r.rust
-  | Function | Object | Type_alias -> Printf.sprintf "%s::%s" crate r.rust
+  | Function | Object | Type_alias | Data -> Printf.sprintf "%s::%s" crate r.rust

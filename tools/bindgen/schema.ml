@@ -3,11 +3,12 @@
    every record against it; the version test compares its fingerprint with the approved one. *)
 
 (** The kinds of item a record describes, as the [item] key spells them. *)
-type kind = Function | Method | Object | Type_alias
+type kind = Function | Method | Object | Type_alias | Data
 
 (** How many lines of a key a record of one kind has. *)
 type count =
   | Once  (** exactly one *)
+  | Optional  (** at most one *)
   | Any  (** any number *)
   | Never  (** none *)
   | If_raw  (** exactly one when [call] is [raw], none otherwise *)
@@ -17,6 +18,7 @@ type count =
 type grammar =
   | One_of of string list  (** one of these words *)
   | Name_and_type  (** a name, a space, Rust type tokens *)
+  | Name_and_word of string list  (** a name, a space, one of these words *)
   | Rust_type  (** Rust type tokens, read by the type mapping *)
   | Ocaml_type  (** an OCaml type, trusted *)
   | Text  (** any text *)
@@ -25,11 +27,13 @@ type grammar =
 type row = {
   key : string;
   counts : (kind * count) list;  (** for each kind of item *)
+  shared : bool;
+      (** its lines share the place of the row above (a data type's members, which mix) *)
   grammar : grammar;
 }
 
 (** The kinds in the order of the table's columns. *)
-let columns = [ Function; Method; Object; Type_alias ]
+let columns = [ Function; Method; Object; Type_alias; Data ]
 
 (** The words of a line, its comment (from [#]) dropped. *)
 let words line =
@@ -51,6 +55,7 @@ let bad fmt = Printf.ksprintf (fun s -> failwith ("record_schema.txt: " ^ s)) fm
 
 let count_of = function
   | "1" -> Once
+  | "?" -> Optional
   | "*" -> Any
   | "-" -> Never
   | "raw" -> If_raw
@@ -62,6 +67,8 @@ let grammar_of = function
   | "rust-type" -> Rust_type
   | "ocaml-type" -> Ocaml_type
   | "text" -> Text
+  | g when String.length g > 5 && String.sub g 0 5 = "name+" ->
+    Name_and_word (String.split_on_char '|' (String.sub g 5 (String.length g - 5)))
   | g when String.contains g '|' -> One_of (String.split_on_char '|' g)
   | g -> bad "unknown grammar %s" g
 
@@ -81,9 +88,13 @@ let parse text =
         match int_of_string_opt v with
         | Some v -> approved := (v, fp) :: !approved
         | None -> bad "approved %s" v)
-      | [ "key"; key; f; m; o; t; g ] ->
-        let counts = List.combine columns (List.map count_of [ f; m; o; t ]) in
-        rows := { key; counts; grammar = grammar_of g } :: !rows
+      | [ "key"; key; f; m; o; t; d; place; g ] ->
+        let counts = List.combine columns (List.map count_of [ f; m; o; t; d ]) in
+        let shared =
+          match place with "own" -> false | "shared" -> true | p -> bad "unknown place %s" p
+        in
+        if shared && !rows = [] then bad "the first row %s cannot share a place" key;
+        rows := { key; counts; shared; grammar = grammar_of g } :: !rows
       | ws -> bad "cannot read the line `%s`" (String.concat " " ws))
     (String.split_on_char '\n' text);
   match !version with
@@ -105,11 +116,14 @@ let marker = marker_prefix ^ string_of_int version ^ "\n"
 (** The row of [key], if the format has that key. *)
 let row key = List.find_opt (fun r -> r.key = key) current.rows
 
-(** Where [key] comes in a record: its row's index (keys are written in the rows' order). *)
+(** Where [key] comes in a record: its place in the rows' order (keys are written in that
+    order), rows that share a place having the same one. *)
 let position key =
-  let rec go i = function
+  let rec go place = function
     | [] -> None
-    | r :: rest -> if r.key = key then Some i else go (i + 1) rest
+    | r :: rest ->
+      let place = if r.shared then place else place + 1 in
+      if r.key = key then Some place else go place rest
   in
   go 0 current.rows
 
@@ -119,4 +133,5 @@ let kind_of_item = function
   | "method" -> Some Method
   | "object" -> Some Object
   | "type" -> Some Type_alias
+  | "data" -> Some Data
   | _ -> None

@@ -31,6 +31,22 @@ let main () =
   let show = function Some v -> Printf.sprintf "Some %S" v | None -> "None" in
   Printf.printf "kv_store: %d keys, language = %s, missing = %s\n"
     (Starter_rust.Kv_store.len store) (show language) (show missing);
+  let* entries = Starter_rust.Kv_store.entries store in
+  List.iter
+    (fun { Starter_rust.key; value } -> Printf.printf "entry %s = %s\n" key value)
+    entries;
+  let* () =
+    Lwt.catch
+      (fun () ->
+        let* entry = Starter_rust.Kv_store.entry store "missing" in
+        Printf.printf "entry missing = %s\n" entry.value;
+        Lwt.return_unit)
+      (function
+        | Starter_rust.Kv_error (NotFound { key }) ->
+          Printf.printf "no entry for %S (Kv_error NotFound)\n" key;
+          Lwt.return_unit
+        | exn -> Lwt.fail exn)
+  in
   Starter_rust.Kv_store.close store;
   Lwt.return_unit
 

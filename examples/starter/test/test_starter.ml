@@ -46,6 +46,26 @@ let check_kv_store () =
   ignore (Lwt_main.run (Lwt.all (List.map (fun k -> Kv.set store k ("v" ^ k)) keys)));
   check "len after 50 concurrent sets" "51" (string_of_int (Kv.len store));
   check "get after concurrent sets" "Some \"v42\"" (string_option_outcome (Kv.get store "42"));
+  (* A record and an error enum: Kv.entry gives an [entry] or raises [Kv_error]. *)
+  let entry_outcome p =
+    match outcome p with
+    | Ok { Starter_rust.key; value } -> Printf.sprintf "%s=%s" key value
+    | Error message -> message
+  in
+  check "entry" "a=one" (entry_outcome (Kv.entry store "a"));
+  check "entry missing" "NotFound c"
+    (match Lwt_main.run (Kv.entry store "c") with
+    | _ -> "Ok"
+    | exception Starter_rust.Kv_error (NotFound { key }) -> "NotFound " ^ key);
+  check "entry of the empty key" "EmptyKey"
+    (match Lwt_main.run (Kv.entry store "") with
+    | _ -> "Ok"
+    | exception Starter_rust.Kv_error EmptyKey -> "EmptyKey");
+  let entries = Lwt_main.run (Kv.entries store) in
+  check "entries" "51" (string_of_int (List.length entries));
+  check "entries by key" "0=v0, a=one"
+    (let show (e : Starter_rust.entry) = e.key ^ "=" ^ e.value in
+     show (List.hd entries) ^ ", " ^ show (List.nth entries 50));
   (* Equality is the Rust object's identity. *)
   let other = Kv.create () in
   check "equal to itself" "true" (string_of_bool (Kv.equal store store));

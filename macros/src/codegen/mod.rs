@@ -54,6 +54,7 @@ pub(crate) fn func(
         owner: None,
         receiver: false,
         docs: doc_lines(&function.attrs),
+        result: options.result,
     };
     let stub = export.stub()?;
     let record = record(&export.symbol, &export_lines(&export)?);

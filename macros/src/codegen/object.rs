@@ -158,6 +158,7 @@ fn method_stub(
         owner: Some(owner),
         receiver,
         docs: doc_lines(&method.attrs),
+        result: method_options.result,
     };
     let stub = export.stub()?;
     let record = record(&export.symbol, &export_lines(&export)?);

@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use crate::data_types::map_typed_errors;
 use crate::model::{Export, Wrap};
 use crate::naming::{object_module, stub_ident};
 use crate::options::Kind;
@@ -201,6 +202,15 @@ impl Export<'_> {
         let krate = self.krate;
         let (future, value) = self.call(self.wrap()?);
         let fallible = self.fallible();
+        // An error type with an OCaml exception of its own (`#[lwt_rust::error]`) goes to
+        // OCaml as that exception.
+        let (future, value) = match self.kind {
+            Kind::Sync if fallible => (future, map_typed_errors(krate, false, value)),
+            Kind::Promise | Kind::Blocking if fallible => {
+                (map_typed_errors(krate, true, future), value)
+            }
+            _ => (future, value),
+        };
         Ok(match self.kind {
             Kind::Sync => Finish {
                 wrapper: quote! { #krate::__private::sync_stub },

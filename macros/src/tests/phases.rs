@@ -51,7 +51,7 @@ fn options_refuse_unknown_keys_and_two_kinds() {
     );
     assert_eq!(
         message(Options::parse(quote!(skip), FUNC_KEYS)),
-        "expected one of: `name`, `crate`, `stream`, `try_stream`, `blocking`"
+        "expected one of: `name`, `crate`, `stream`, `try_stream`, `blocking`, `result`"
     );
     assert_eq!(
         message(Options::parse(quote!(stream, blocking), FUNC_KEYS)),
@@ -79,7 +79,7 @@ fn method_options_layer_on_the_impl() {
     let crate_on_method: Vec<syn::Attribute> = vec![parse_quote!(#[lwt_rust(crate = "x")])];
     assert_eq!(
         message(block.for_method(&crate_on_method)),
-        "expected one of: `name`, `stream`, `try_stream`, `skip`"
+        "expected one of: `name`, `stream`, `try_stream`, `skip`, `result`"
     );
     let bare: Vec<syn::Attribute> = vec![parse_quote!(#[lwt_rust])];
     assert!(block.for_method(&bare).is_err());
@@ -198,6 +198,7 @@ fn export<'a>(krate: &'a syn::Path, sig: &'a Signature, kind: Kind) -> Export<'a
         owner: None,
         receiver: false,
         docs: vec!["One line.".to_owned(), "Two.".to_owned()],
+        result: false,
     }
 }
 
@@ -282,7 +283,7 @@ fn record_text_is_the_format() {
     let lines = vec![("crate", "c".to_owned()), ("doc", "a\nb\0c\rd".to_owned())];
     assert_eq!(
         record_text(&lines),
-        "\0LWT_RUST_BINDINGS_1\ncrate c\ndoc a b c d\n\0"
+        "\0LWT_RUST_BINDINGS_2\ncrate c\ndoc a b c d\n\0"
     );
 }
 
@@ -297,29 +298,29 @@ fn record_lines_of_each_item() {
     method.symbol = "lwt_rust_1_c_method_7_Counter_add".to_owned();
     assert_eq!(
         record_text(&export_lines(&method).unwrap()),
-        "\0LWT_RUST_BINDINGS_1\ncrate c\nitem method\nrust add\n\
+        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem method\nrust add\n\
          symbol lwt_rust_1_c_method_7_Counter_add\nowner Counter\ncall async\nreceiver yes\n\
          param k i64\nparam r#type String\nreturns i64\ndoc One line.\ndoc Two.\n\0"
     );
     let sig: Signature = parse_quote!(fn f());
     assert_eq!(
         record_text(&export_lines(&export(&krate, &sig, Kind::Sync)).unwrap()),
-        "\0LWT_RUST_BINDINGS_1\ncrate c\nitem function\nrust f\nsymbol lwt_rust_1_c_fn_f\n\
+        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem function\nrust f\nsymbol lwt_rust_1_c_fn_f\n\
          call sync\nreturns ()\ndoc One line.\ndoc Two.\n\0"
     );
     let ident: syn::Ident = parse_quote!(Counter);
     assert_eq!(
         record_text(&object_lines("c", &ident, "sym", &["D.".to_owned()])),
-        "\0LWT_RUST_BINDINGS_1\ncrate c\nitem object\nrust Counter\nsymbol sym\ndoc D.\n\0"
+        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem object\nrust Counter\nsymbol sym\ndoc D.\n\0"
     );
     assert_eq!(
         record_text(&external_lines("c", &ident, "sym", "int -> int", &[])),
-        "\0LWT_RUST_BINDINGS_1\ncrate c\nitem function\nrust Counter\nsymbol sym\ncall raw\n\
+        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem function\nrust Counter\nsymbol sym\ncall raw\n\
          ocaml int -> int\n\0"
     );
     assert_eq!(
         record_text(&type_lines("c", &ident, "int")),
-        "\0LWT_RUST_BINDINGS_1\ncrate c\nitem type\nrust Counter\nsymbol type_Counter\n\
+        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem type\nrust Counter\nsymbol type_Counter\n\
          ocaml int\n\0"
     );
 }

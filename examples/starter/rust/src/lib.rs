@@ -44,6 +44,29 @@ pub fn countdown(from: i64) -> impl futures::Stream<Item = i64> {
     futures::stream::iter((0..=from).rev())
 }
 
+/// A key and its value: an OCaml record `{ key : string; value : string }`.
+#[lwt_rust::record]
+pub struct Entry {
+    /// The key.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// Why a store operation failed: OCaml gets the exception `Kv_error e`, with `e` one of these
+/// constructors, and can match on it.
+#[lwt_rust::error]
+#[derive(Debug)]
+pub enum KvError {
+    /// The key has no value.
+    NotFound {
+        /// The key looked up.
+        key: String,
+    },
+    /// The empty string is not a key.
+    EmptyKey,
+}
+
 /// An in-memory key-value store of strings, behind a tokio `RwLock`. OCaml holds it as
 /// `Kv_store.t`; `Kv_store.close` drops it, after which every call raises `Lwt_rust.Closed`.
 #[lwt_rust::object]
@@ -63,6 +86,33 @@ impl KvStore {
     /// The value of `key`, or `None` if it has none.
     pub async fn get(&self, key: String) -> Option<String> {
         self.entries.read().await.get(&key).cloned()
+    }
+
+    /// The entry of `key`: fails with `Kv_error (NotFound { key })` if it has no value,
+    /// `Kv_error EmptyKey` for the empty key.
+    pub async fn entry(&self, key: String) -> Result<Entry, KvError> {
+        if key.is_empty() {
+            return Err(KvError::EmptyKey);
+        }
+        match self.entries.read().await.get(&key) {
+            Some(value) => Ok(Entry {
+                value: value.clone(),
+                key,
+            }),
+            None => Err(KvError::NotFound { key }),
+        }
+    }
+
+    /// Every entry, by key.
+    pub async fn entries(&self) -> Vec<Entry> {
+        let mut entries: Vec<Entry> = (self.entries.read().await.iter())
+            .map(|(key, value)| Entry {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries
     }
 
     /// Sets `key` to `value`, replacing its value if it has one.
