@@ -60,17 +60,13 @@ end
 
 let version = "0.1.0"
 
-(* The protocol spoken with the Rust crate (src/ffi/handshake.rs, which has the same number): bump
-   both with any change to what crosses between the halves. LWT_RUST_TEST_PROTOCOL pretends
+(* The protocol spoken with the Rust crate, from the table both halves are generated from
+   (src/values/protocol.txt, made into [Protocol] by lib/dune). LWT_RUST_TEST_PROTOCOL pretends
    another one (the handshake test). *)
 let protocol =
   match Sys.getenv_opt "LWT_RUST_TEST_PROTOCOL" with
   | Some p -> ( try int_of_string p with _ -> -1)
-  | None -> 3
-
-(* Failure codes read by [failure] below, and fields of [stats]: the crate checks both. *)
-let failure_kinds = 7
-let stats_fields = 12
+  | None -> Protocol.protocol
 
 module Owner = struct
   open Stubs
@@ -379,12 +375,16 @@ module Counters = struct
 
   let stats () =
     check_thread "Lwt_rust.stats";
-    match raw_stats () with
-    | [| live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
-         drains; max_batch; panics; live_streams; live_objects |] ->
+    (* The fields in the order of the protocol table (a field missing here, or out of its
+       order, does not compile). *)
+    let make ~live_tasks ~live_roots ~live_promises ~spawned ~wakes ~notifications
+        ~local_drains ~drains ~max_batch ~panics ~live_streams ~live_objects =
       { live_tasks; live_roots; live_promises; spawned; wakes; notifications; local_drains;
         drains; max_batch; panics; live_streams; live_objects }
-    | _ -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
+    in
+    match Protocol.stats_of_array make (raw_stats ()) with
+    | Some stats -> stats
+    | None -> failwith "Lwt_rust.stats: unexpected counters from the Rust side"
 end
 
 module Awaited = struct
@@ -455,25 +455,6 @@ module Task_promise = struct
   let resolve u v = completing2 resolve_once u v
   let reject u exn = completing2 reject_once u exn
 
-  (* The kinds of src/values/callbacks.rs's [FailureKind]. *)
-  let failure kind message =
-    match kind with
-    | 0 -> Rust_panic message
-    | 1 -> Rust_error message
-    | 2 -> Task_dropped message
-    | 3 -> Invalid_argument message
-    | 4 -> Shut_down
-    | 5 -> Wrong_thread message
-    | 6 -> Closed message
-    | code ->
-        (* The handshake checks the protocol, so this is a bug: say so rather than pass it off
-           as a shutdown. *)
-        Rust_panic
-          (Printf.sprintf "lwt_rust: unknown failure code %d from the Rust side (message: %S)"
-             code message)
-
-  let fail u kind message = reject u (failure kind message)
-
   (* A cancelable promise and its resolver. For the promise of a Rust task ([cancel_key >= 0]),
      cancelling it (Lwt.cancel) drops the Rust future at once.
 
@@ -505,7 +486,6 @@ module Rust_streams = struct
   open Owner
   open Async_exn
   open Test_hooks
-  open Task_promise
 
   (* Rust streams read by OCaml (src/rust_to_ocaml/stream.rs). A Rust stream is a source [key]; its
      [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
@@ -653,8 +633,6 @@ module Rust_streams = struct
       | _ -> ()
     done;
     Option.iter release !found
-
-  let failed_stream kind message = failing_stream (failure kind message)
 end
 
 module Ocaml_streams = struct
@@ -691,44 +669,45 @@ module Registration = struct
   open Rust_streams
   open Ocaml_streams
 
+  (* Made now, while nothing can interrupt: what a Rust function returns (a rejected promise
+     or stream) or raises (a synchronous one) when making its own failure was itself
+     interrupted by asynchronous exceptions. *)
+  let interrupted =
+    Rust_panic
+      "Lwt_rust: an asynchronous exception (raised by a finaliser or a signal handler) \
+       interrupted the bridge twice while it reported a failure"
+
   let () =
-    Callback.register "lwt_rust.init" init;
-    Callback.register "lwt_rust.rust_stream" rust_stream;
-    Callback.register "lwt_rust.failed_stream" failed_stream;
-    Callback.register "lwt_rust.stream_next" stream_next;
-    Callback.register "lwt_rust.task" task;
-    Callback.register "lwt_rust.returned" Lwt.return;
-    (* Rust checks with it that the promise block it builds for [Lwt.return v] reads as one. *)
-    Callback.register "lwt_rust.is_returned" (fun p v ->
-        match Lwt.state p with Lwt.Return x -> x == v | _ -> false);
-    Callback.register "lwt_rust.failed" (fun kind message ->
+    (* One argument per row of the protocol table: a callback the table lists and this
+       library does not give (or the other way round) does not compile. *)
+    Protocol.register_callbacks ~init ~task ~returned:Lwt.return
+      ~failed:(fun exn ->
         gc_hook ();
-        Lwt.fail (failure kind message));
-    Callback.register "lwt_rust.failed_with" Lwt.fail;
-    (* [Lwt.cancel] of a promise Rust stopped awaiting runs the user's [on_cancel] handlers. *)
-    Callback.register "lwt_rust.cancel" (fun p -> Async_exn.shielded Lwt.cancel p);
-    Callback.register "lwt_rust.schedule_drain" schedule_drain;
-    Callback.register "lwt_rust.resolve" resolve;
-    Callback.register "lwt_rust.reject" reject;
-    Callback.register "lwt_rust.fail" fail;
-    Callback.register "lwt_rust.attach" attach;
-    Callback.register "lwt_rust.call_attach" call_attach;
-    Callback.register "lwt_rust.describe_exn" Printexc.to_string;
-    Callback.register "lwt_rust.failure" failure;
-    (* Made now, while nothing can interrupt: what a Rust function returns (a rejected promise
-       or stream) or raises (a synchronous one) when making its own failure was itself
-       interrupted by asynchronous exceptions. *)
-    let interrupted =
-      Rust_panic
-        "Lwt_rust: an asynchronous exception (raised by a finaliser or a signal handler) \
-         interrupted the bridge twice while it reported a failure"
-    in
-    Callback.register "lwt_rust.interrupted_promise" (Lwt.fail interrupted);
-    Callback.register "lwt_rust.interrupted_exception" interrupted;
-    Callback.register "lwt_rust.interrupted_stream"
-      (Lwt_stream.from (fun () -> settle_later (Lwt.fail interrupted)));
+        Lwt.fail exn)
+      ~failed_with:Lwt.fail
+      (* [Lwt.cancel] of a promise Rust stopped awaiting runs the user's [on_cancel] handlers. *)
+      ~cancel:(fun p -> Async_exn.shielded Lwt.cancel p)
+      ~schedule_drain ~resolve ~reject ~attach ~call_attach ~describe_exn:Printexc.to_string
+      ~rust_stream ~failed_stream:failing_stream ~stream_next
+      (* Rust checks with it that the promise block it builds for [Lwt.return v] reads as
+         one. *)
+      ~is_returned:(fun p v -> match Lwt.state p with Lwt.Return x -> x == v | _ -> false)
+      ~interrupted_promise:(Lwt.fail interrupted)
+      ~interrupted_stream:(Lwt_stream.from (fun () -> settle_later (Lwt.fail interrupted)))
+      ~interrupted_exception:interrupted ();
+    (* The exception of each kind of failure: Rust builds it from the constructor, calling no
+       OCaml code. *)
+    Protocol.register_failures
+      ~rust_panic:(fun m -> Rust_panic m)
+      ~rust_error:(fun m -> Rust_error m)
+      ~task_dropped:(fun m -> Task_dropped m)
+      ~invalid_argument:(fun m -> Invalid_argument m)
+      ~shut_down:Shut_down
+      ~wrong_thread:(fun m -> Wrong_thread m)
+      ~closed:(fun m -> Closed m)
+      ();
     (* After the callbacks above: the crate checks they are all registered. *)
-    (match handshake protocol version failure_kinds stats_fields with
+    (match handshake protocol version Protocol.failure_kinds Protocol.stats_fields with
     | None -> ()
     | Some reason -> raise (Setup_failed reason));
     (* Needs the callbacks above: it compares what Lwt.return builds with what Rust builds. *)

@@ -64,7 +64,7 @@ for prog in "$build/demo/callback_loop.exe 2000" $tests/test_lwt_rust.exe $tests
             $tests/test_streams.exe $tests/test_docs.exe $tests/test_objects.exe $tests/test_objects_shutdown.exe \
             $tests/misuse/hostile.exe $tests/misuse/shutdown_first_poll.exe \
             $tests/misuse/exit_with_queued_task.exe $tests/misuse/systhread_first.exe \
-            $tests/misuse/sync_signal.exe $tests/misuse/symbols.exe; do
+            $tests/misuse/sync_signal.exe $tests/misuse/symbols.exe $tests/types/test_types.exe; do
   echo "-- $prog"
   LWT_RUST_TEST_NO_RSS=1 valgrind --quiet --error-exitcode=99 --leak-check=no $prog > /tmp/lwt_rust_valgrind.log 2>&1 \
     || { tail -50 /tmp/lwt_rust_valgrind.log; echo "valgrind reported errors in $prog" >&2; exit 1; }

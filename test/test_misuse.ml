@@ -41,27 +41,26 @@ let awaited_promise_cancelled () =
       await result);
   check_nothing_live "after the cancelled inner promise"
 
-(* The failure codes the OCaml half knows each give their exception; one it does not know (a
-   Rust half out of step, which the handshake should have refused) gives a Rust_panic naming
-   the code, never a plausible exception such as Shut_down. *)
-let failure_codes () =
-  let outcome code =
-    match Lwt.state (Lwt_rust_testlib.failed_with_code code "m") with
-    | Lwt.Fail e -> e
-    | _ -> Alcotest.failf "failure code %d gave no failed promise" code
+(* Each kind of failure of the protocol table, raised by a synchronous stub: built in Rust
+   from the constructor Lwt_rust registered for it, it is that exception, with the message. *)
+let failure_kinds () =
+  let raised kind =
+    match Lwt_rust_testlib.raise_failure kind "m" with
+    | () -> Alcotest.failf "failure kind %d raised nothing" kind
+    | exception e -> e
   in
-  (match outcome 4 with
-  | Lwt_rust.Shut_down -> ()
-  | e -> Alcotest.failf "code 4 gave %s, not Shut_down" (Printexc.to_string e));
-  (match outcome 5 with
-  | Lwt_rust.Wrong_thread "m" -> ()
-  | e -> Alcotest.failf "code 5 gave %s, not Wrong_thread" (Printexc.to_string e));
-  List.iter
-    (fun code ->
-      match outcome code with
-      | Lwt_rust.Rust_panic m when contains m (Printf.sprintf "unknown failure code %d" code) -> ()
-      | e -> Alcotest.failf "unknown code %d gave %s" code (Printexc.to_string e))
-    [ 7; 42; -1 ]
+  let expected =
+    [ Lwt_rust.Rust_panic "m"; Lwt_rust.Rust_error "m"; Lwt_rust.Task_dropped "m";
+      Invalid_argument "m"; Lwt_rust.Shut_down; Lwt_rust.Wrong_thread "m"; Lwt_rust.Closed "m";
+      Invalid_argument "no failure kind 7" ]
+  in
+  List.iteri
+    (fun kind want ->
+      let got = raised kind in
+      if got <> want then
+        Alcotest.failf "failure kind %d raised %s, not %s" kind (Printexc.to_string got)
+          (Printexc.to_string want))
+    expected
 
 let () =
   Lwt_rust.init ();
@@ -75,6 +74,6 @@ let () =
           Alcotest.test_case "1M promises dropped unsettled" `Quick million_dropped;
           Alcotest.test_case "awaiting a promise cancelled on the Lwt side" `Quick
             awaited_promise_cancelled;
-          Alcotest.test_case "an unknown failure code" `Quick failure_codes;
+          Alcotest.test_case "each failure kind is its exception" `Quick failure_kinds;
         ] );
     ]

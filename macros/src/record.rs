@@ -9,15 +9,22 @@ use syn::{LitByteStr, Pat};
 use crate::model::Export;
 use crate::types::type_text;
 
-/// The marker that opens every record (its version is the format's).
-pub(crate) const MARKER: &str = "\0LWT_RUST_BINDINGS_2\n";
+/// The version of the record format these macros write: the `version` of
+/// `tools/bindgen/record_schema.txt`, which the generator checks (a test of this crate fails
+/// when the two differ).
+pub(crate) const RECORD_VERSION: u32 = 2;
+
+/// The marker that opens every record, carrying [`RECORD_VERSION`].
+pub(crate) fn marker() -> String {
+    format!("\0LWT_RUST_BINDINGS_{RECORD_VERSION}\n")
+}
 
 /// The lines of a record, key and value, in order.
 pub(crate) type Lines = Vec<(&'static str, String)>;
 
 /// The text of a record: the marker, `key value` lines, a NUL.
 pub(crate) fn record_text(lines: &Lines) -> String {
-    let mut text = String::from(MARKER);
+    let mut text = marker();
     for (key, value) in lines {
         // A value never holds a newline or a NUL: the format is line-based.
         let value = value.replace(['\n', '\r', '\0'], " ");

@@ -223,6 +223,13 @@ enum Pending {
     OCaml(crate::values::error::OCamlError),
 }
 
+impl SyncFailure {
+    /// The failure of `kind`, carrying `message`.
+    pub(crate) fn of_kind(kind: FailureKind, message: String) -> Self {
+        SyncFailure(Pending::Failure(kind, message))
+    }
+}
+
 impl From<ArgError> for SyncFailure {
     fn from(err: ArgError) -> Self {
         let (kind, message) = refusal(err);
@@ -300,9 +307,10 @@ unsafe fn raising_stub(
 }
 
 /// The outcome of a synchronous stub's body: its value, or the exception to raise, made in
-/// the stub frame (an exception from a kind and a message through the registered `failure`;
-/// if asynchronous exceptions interrupt that twice, a `Rust_panic` made at initialisation).
-/// Every Rust value of the body is dropped when it returns.
+/// the stub frame (an exception from a kind and a message is built in Rust from the
+/// constructor registered for the kind, calling no OCaml: the failure reaches OCaml in the one
+/// crossing of the call; should building it panic, twice, a `Rust_panic` made at
+/// initialisation). Every Rust value of the body is dropped when it returns.
 fn sync_outcome(body: impl FnOnce() -> Result<ocaml::Raw, SyncFailure>) -> Outcome {
     contained(
         || match body() {

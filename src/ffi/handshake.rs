@@ -8,49 +8,24 @@
 //! `Lwt_rust.Setup_failed`, naming both versions, before the program runs any code of its own.
 //!
 //! The stub's name and signature never change, so that any two releases can tell each other
-//! apart. Bump [`PROTOCOL`] (and `protocol` in `lib/lwt_rust.ml`) with any change to what
-//! crosses between the halves: a callback's name or type, a failure code, the stats layout,
-//! the layout of a value one side builds and the other reads.
+//! apart. What is compared comes from one table, `src/values/protocol.txt`, from which both
+//! halves are generated: bump its `protocol` row with any change to what crosses between the
+//! halves (a callback's name or type, a failure kind, the stats layout, the layout of a value
+//! one side builds and the other reads).
 
-use std::ffi::CStr;
+use crate::values::protocol::{self, FailureKind, CALLBACK_NAMES};
 
-/// The protocol this crate speaks; `lib/lwt_rust.ml` has the same number.
-pub const PROTOCOL: i64 = 3;
+/// The protocol this crate speaks (`protocol` in `src/values/protocol.txt`).
+pub const PROTOCOL: i64 = protocol::PROTOCOL;
 
 /// This crate's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Failure codes, `0..FAILURE_KINDS` (`callbacks::FailureKind`; `failure` in
-/// `lib/lwt_rust.ml`).
-pub const FAILURE_KINDS: i64 = 7;
+/// Kinds of failure (`callbacks::FailureKind`), each an exception `lib/lwt_rust.ml` registers.
+pub const FAILURE_KINDS: i64 = FailureKind::ALL.len() as i64;
 
 /// Fields of the stats array (`lwt_rust_stats` in `stubs.rs`; `Lwt_rust.stats`).
-pub const STATS_FIELDS: i64 = 12;
-
-/// Every OCaml callback this crate looks up (`callbacks.rs`).
-pub const CALLBACKS: &[&CStr] = &[
-    c"lwt_rust.init",
-    c"lwt_rust.task",
-    c"lwt_rust.returned",
-    c"lwt_rust.failed",
-    c"lwt_rust.failed_with",
-    c"lwt_rust.cancel",
-    c"lwt_rust.schedule_drain",
-    c"lwt_rust.resolve",
-    c"lwt_rust.reject",
-    c"lwt_rust.fail",
-    c"lwt_rust.attach",
-    c"lwt_rust.call_attach",
-    c"lwt_rust.describe_exn",
-    c"lwt_rust.rust_stream",
-    c"lwt_rust.failed_stream",
-    c"lwt_rust.stream_next",
-    c"lwt_rust.is_returned",
-    c"lwt_rust.failure",
-    c"lwt_rust.interrupted_promise",
-    c"lwt_rust.interrupted_stream",
-    c"lwt_rust.interrupted_exception",
-];
+pub const STATS_FIELDS: i64 = protocol::STATS_FIELDS as i64;
 
 /// What differs between the OCaml side's description and this crate's, if anything.
 fn differences(protocol: i64, failures: i64, stats: i64) -> Vec<String> {
@@ -59,25 +34,23 @@ fn differences(protocol: i64, failures: i64, stats: i64) -> Vec<String> {
         found.push(format!("protocol {protocol} against {PROTOCOL}"));
     }
     if failures != FAILURE_KINDS {
-        found.push(format!("{failures} failure codes against {FAILURE_KINDS}"));
+        found.push(format!("{failures} failure kinds against {FAILURE_KINDS}"));
     }
     if stats != STATS_FIELDS {
         found.push(format!("{stats} stats fields against {STATS_FIELDS}"));
     }
-    for name in CALLBACKS {
+    let exceptions = FailureKind::ALL.map(FailureKind::registered_name);
+    for name in CALLBACK_NAMES.iter().chain(&exceptions) {
         // SAFETY: called from OCaml (the runtime lock is held); `name` is NUL-terminated.
         if unsafe { ocaml::sys::caml_named_value(name.as_ptr()) }.is_null() {
-            found.push(format!(
-                "callback {} not registered",
-                name.to_string_lossy()
-            ));
+            found.push(format!("{} not registered", name.to_string_lossy()));
         }
     }
     found
 }
 
 /// `lwt_rust_handshake : int -> string -> int -> int -> string option`: `None` when the OCaml
-/// library (protocol, version, number of failure codes, of stats fields) and this crate match,
+/// library (protocol, version, number of failure kinds, of stats fields) and this crate match,
 /// else the message of `Lwt_rust.Setup_failed`.
 #[ocaml::func]
 #[ocaml::sig("int -> string -> int -> int -> string option")]

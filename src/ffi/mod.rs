@@ -22,9 +22,6 @@
 pub mod boundary;
 #[cfg(feature = "ocaml")]
 pub mod handshake;
-// Reads the sources only: also compiled for `cargo test` without features.
-#[cfg(test)]
-mod handshake_sources;
 #[cfg(feature = "ocaml")]
 pub mod lifecycle;
 #[cfg(feature = "ocaml")]

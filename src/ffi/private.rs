@@ -73,6 +73,14 @@ pub unsafe fn call1(closure: RawOCaml, arg: RawOCaml) -> Result<RawOCaml, RawOCa
     unsafe { crate::values::callbacks::call1(closure, arg) }
 }
 
+/// The failure of the `index`-th kind of the protocol table (`src/values/protocol.txt`),
+/// carrying `message`, or `None` past the last: what a synchronous stub raises, for the test
+/// crate's check that each kind is its own exception.
+pub fn failure_of_kind(index: usize, message: String) -> Option<crate::ffi::boundary::SyncFailure> {
+    let kind = *crate::values::protocol::FailureKind::ALL.get(index)?;
+    Some(crate::ffi::boundary::SyncFailure::of_kind(kind, message))
+}
+
 /// Whether ready calls build their `Lwt.return` block themselves (the start-up probe of the
 /// layout passed).
 pub fn direct_return() -> bool {

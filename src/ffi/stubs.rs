@@ -25,6 +25,7 @@ use crate::ffi::boundary::{guard, guard_or_forward, int_arg, lwt_stub, UNIT};
 use crate::ocaml_to_rust::promise;
 use crate::runtime::{self, Forwarded};
 use crate::rust_to_ocaml::{future, stream};
+use crate::values::protocol::StatsRow;
 use crate::values::{object, panic_report, root};
 
 /// The notification handler: drains one budget of ready tasks.
@@ -181,7 +182,8 @@ pub fn lwt_rust_set_drain_budget(budget: ocaml::Int) -> bool {
     })
 }
 
-/// The counters, in the order of the `Lwt_rust.stats` record fields.
+/// The counters, in the order of the `Lwt_rust.stats` record fields (`StatsRow`, from the
+/// protocol table).
 #[ocaml::func]
 #[ocaml::sig("unit -> int array")]
 pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
@@ -189,20 +191,21 @@ pub fn lwt_rust_stats() -> Vec<ocaml::Int> {
         // Objects the GC finalised are released first: `live_objects` counts held ones only.
         object::release_finalised();
         let s = runtime::try_with_executor(|ex| ex.stats()).unwrap_or_default();
-        [
-            s.live_tasks,
-            root::live_roots(),
-            promise::live_promises() as i64,
-            s.spawned as i64,
-            s.wakes as i64,
-            runtime::eventfd_notifications() as i64,
-            runtime::local_drains() as i64,
-            s.drains as i64,
-            s.max_batch as i64,
-            (s.panics + panic_report::contained_panics()) as i64,
-            stream::live_streams() as i64,
-            object::live_objects() as i64,
-        ]
+        StatsRow {
+            live_tasks: s.live_tasks,
+            live_roots: root::live_roots(),
+            live_promises: promise::live_promises() as i64,
+            spawned: s.spawned as i64,
+            wakes: s.wakes as i64,
+            notifications: runtime::eventfd_notifications() as i64,
+            local_drains: runtime::local_drains() as i64,
+            drains: s.drains as i64,
+            max_batch: s.max_batch as i64,
+            panics: (s.panics + panic_report::contained_panics()) as i64,
+            live_streams: stream::live_streams() as i64,
+            live_objects: object::live_objects() as i64,
+        }
+        .fields()
         .iter()
         .map(|&n| n as ocaml::Int)
         .collect()

@@ -16,57 +16,18 @@ use ocaml::sys::{self, Value as RawOCaml};
 
 use crate::values::root::Root;
 
-/// How a Rust-side failure is surfaced to OCaml (the exception constructor `fail` picks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(isize)]
-pub(crate) enum FailureKind {
-    /// `Lwt_rust.Rust_panic msg`.
-    Panic = 0,
-    /// `Lwt_rust.Rust_error msg`.
-    Error = 1,
-    /// `Lwt_rust.Task_dropped msg`.
-    Dropped = 2,
-    /// `Invalid_argument msg` (an argument of the wrong OCaml type reached a Rust function).
-    InvalidArgument = 3,
-    /// `Lwt_rust.Shut_down` (the message is ignored).
-    ShutDown = 4,
-    /// `Lwt_rust.Wrong_thread msg` (the bridge was used from a thread that does not own it).
-    WrongThread = 5,
-    /// `Lwt_rust.Closed msg` (an object used after `close`).
-    Closed = 6,
-}
+use crate::values::protocol::Callbacks;
+pub(crate) use crate::values::protocol::FailureKind;
 
 /// Addresses of the registered closures; `caml_named_value` cells never move.
-struct Named {
-    init: *const RawOCaml,
-    task: *const RawOCaml,
-    returned: *const RawOCaml,
-    failed: *const RawOCaml,
-    failed_with: *const RawOCaml,
-    cancel: *const RawOCaml,
-    schedule_drain: *const RawOCaml,
-    resolve: *const RawOCaml,
-    reject: *const RawOCaml,
-    fail: *const RawOCaml,
-    attach: *const RawOCaml,
-    call_attach: *const RawOCaml,
-    describe_exn: *const RawOCaml,
-    rust_stream: *const RawOCaml,
-    failed_stream: *const RawOCaml,
-    stream_next: *const RawOCaml,
-    is_returned: *const RawOCaml,
-    failure: *const RawOCaml,
-    interrupted_promise: *const RawOCaml,
-    interrupted_stream: *const RawOCaml,
-    interrupted_exception: *const RawOCaml,
-}
+type Named = Callbacks<*const RawOCaml>;
 
 // SAFETY: the addresses are of `caml_named_value` cells, which live as long as the program
 // and are read only under the runtime lock (module invariant): sharing the addresses between
 // threads shares no unsynchronised access.
-unsafe impl Send for Named {}
+unsafe impl Send for Callbacks<*const RawOCaml> {}
 // SAFETY: as for `Send`.
-unsafe impl Sync for Named {}
+unsafe impl Sync for Callbacks<*const RawOCaml> {}
 
 /// The registered closures, looked up once per process (OCaml 4 has one runtime, and its
 /// named values are global).
@@ -80,7 +41,7 @@ fn lookup(name: &CStr) -> *const RawOCaml {
         // Nothing sensible can be done without the OCaml half, and panicking here could
         // reach an `extern "C"` frame: say why, and stop.
         eprintln!(
-            "lwt_rust: OCaml callback {name:?} is not registered: the Lwt_rust module is not \
+            "lwt_rust: {name:?} is not registered: the Lwt_rust module is not \
              linked into this program (link the lwt_rust library with -linkall, as its dune \
              file does)"
         );
@@ -90,29 +51,30 @@ fn lookup(name: &CStr) -> *const RawOCaml {
 }
 
 fn with_named<R>(f: impl FnOnce(&Named) -> R) -> R {
-    f(NAMED.get_or_init(|| Named {
-        init: lookup(c"lwt_rust.init"),
-        task: lookup(c"lwt_rust.task"),
-        returned: lookup(c"lwt_rust.returned"),
-        failed: lookup(c"lwt_rust.failed"),
-        failed_with: lookup(c"lwt_rust.failed_with"),
-        cancel: lookup(c"lwt_rust.cancel"),
-        schedule_drain: lookup(c"lwt_rust.schedule_drain"),
-        resolve: lookup(c"lwt_rust.resolve"),
-        reject: lookup(c"lwt_rust.reject"),
-        fail: lookup(c"lwt_rust.fail"),
-        attach: lookup(c"lwt_rust.attach"),
-        call_attach: lookup(c"lwt_rust.call_attach"),
-        describe_exn: lookup(c"lwt_rust.describe_exn"),
-        rust_stream: lookup(c"lwt_rust.rust_stream"),
-        failed_stream: lookup(c"lwt_rust.failed_stream"),
-        stream_next: lookup(c"lwt_rust.stream_next"),
-        is_returned: lookup(c"lwt_rust.is_returned"),
-        failure: lookup(c"lwt_rust.failure"),
-        interrupted_promise: lookup(c"lwt_rust.interrupted_promise"),
-        interrupted_stream: lookup(c"lwt_rust.interrupted_stream"),
-        interrupted_exception: lookup(c"lwt_rust.interrupted_exception"),
-    }))
+    f(NAMED.get_or_init(|| Callbacks::new(lookup)))
+}
+
+/// The registered constructors of the failure exceptions, by [`FailureKind`] (in the order of
+/// [`FailureKind::ALL`]); `caml_named_value` cells never move.
+struct Constructors([*const RawOCaml; FailureKind::ALL.len()]);
+
+// SAFETY: as for `Named`: addresses of cells that live as long as the program, read under the
+// runtime lock only.
+unsafe impl Send for Constructors {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Constructors {}
+
+static CONSTRUCTORS: OnceLock<Constructors> = OnceLock::new();
+
+/// The exception constructor `kind` is (the cell `Callback.register_exception` filled).
+fn constructor(kind: FailureKind) -> *const RawOCaml {
+    let all = CONSTRUCTORS
+        .get_or_init(|| Constructors(FailureKind::ALL.map(|k| lookup(k.registered_name()))));
+    let at = FailureKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every kind is in ALL");
+    all.0[at]
 }
 
 /// The result of a `caml_callback*_exn`: the value, or the exception raised.
@@ -253,32 +215,43 @@ pub(crate) unsafe fn lwt_fail(exn: RawOCaml) -> RawOCaml {
     with_named(|n| returned_value("failed_with", unsafe { apply1(n.failed_with, exn) }))
 }
 
-/// A promise already rejected with the exception `kind` names, carrying `message`.
+/// A promise already rejected with the exception `kind` is, carrying `message`.
 ///
 /// # Safety
 /// OCaml context.
 pub(crate) unsafe fn rejected_promise(kind: FailureKind, message: &str) -> RawOCaml {
     // SAFETY: OCaml context (the caller's contract).
-    let msg = unsafe { ocaml_string(message) };
-    with_named(|n| {
-        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
-        let result = unsafe { apply2(n.failed, int(kind as isize), msg) };
-        returned_value("failed", result)
-    })
+    let exn = unsafe { failure_exception(kind, message) };
+    // SAFETY: OCaml context; `exn` was made just above, nothing allocated since.
+    with_named(|n| returned_value("failed", unsafe { apply1(n.failed, exn) }))
 }
 
-/// The exception `kind` names, carrying `message`.
+/// The exception `kind` is, carrying `message` (a constant exception ignores it), built here
+/// from the constructor `lib/lwt_rust.ml` registered: no OCaml code runs, so nothing (an
+/// asynchronous exception) can interrupt it. Allocates: every raw value held by the caller is
+/// invalid afterwards.
 ///
 /// # Safety
 /// Runtime lock held.
 pub(crate) unsafe fn failure_exception(kind: FailureKind, message: &str) -> RawOCaml {
-    // SAFETY: OCaml context (the caller's contract).
-    let msg = unsafe { ocaml_string(message) };
-    with_named(|n| {
-        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
-        let result = unsafe { apply2(n.failure, int(kind as isize), msg) };
-        returned_value("failure", result)
-    })
+    let cell = constructor(kind);
+    if !kind.carries_message() {
+        // SAFETY: a `caml_named_value` cell, read under the runtime lock: a constant exception
+        // is its constructor.
+        return unsafe { *cell };
+    }
+    // SAFETY: OCaml context (the caller's contract). The block is made first and rooted
+    // (boxroot allocates nothing on the OCaml heap) across the allocation of the string;
+    // `caml_modify` stores into a block read from its root after that allocation. An
+    // exception with an argument is the block `[constructor; argument]`, tag 0.
+    unsafe {
+        let block: Root<crate::values::conv::Opaque> = Root::from_raw(sys::caml_alloc(2, 0));
+        let msg = ocaml_string(message);
+        let exn = block.raw();
+        sys::caml_modify(sys::field(exn, 0), *cell);
+        sys::caml_modify(sys::field(exn, 1), msg);
+        exn
+    }
 }
 
 /// A promise rejected with `Lwt_rust.Rust_panic`, made once at module initialisation: what a
@@ -343,25 +316,22 @@ pub(crate) unsafe fn wakeup_later(resolver: RawOCaml, value: RawOCaml) {
 /// As [`wakeup_later`].
 pub(crate) unsafe fn wakeup_later_exn(resolver: RawOCaml, exn: RawOCaml) {
     // SAFETY: the caller's contract (OCaml context, both values valid).
+    // SAFETY: OCaml context; both values valid (see above).
     with_named(|n| internal("reject", unsafe { apply2(n.reject, resolver, exn) }));
 }
 
-/// Rejects `resolver` with the exception `kind` names, carrying `message`.
+/// Rejects `resolver` with the exception `kind` is, carrying `message`.
 ///
 /// # Safety
 /// OCaml context.
 pub(crate) unsafe fn reject_with_failure<T>(resolver: &Root<T>, kind: FailureKind, message: &str) {
     // SAFETY: OCaml context (the caller's contract).
-    let msg = unsafe { ocaml_string(message) };
+    let exn = unsafe { failure_exception(kind, message) };
     // SAFETY: OCaml context; the resolver is read after the allocation above, which may have
-    // moved it, and nothing allocates before the call below.
-    let mut args = [unsafe { resolver.raw() }, int(kind as isize), msg];
-    with_named(|n| {
-        // SAFETY: `n.fail` is a named cell holding a closure of three arguments, `args` three
-        // valid values (see above); the runtime lock is held.
-        let result = unsafe { sys::caml_callbackN_exn(*n.fail, args.len(), args.as_mut_ptr()) };
-        internal("fail", result)
-    });
+    // moved it, and nothing allocates before the call below, so `exn` is still valid.
+    let resolver = unsafe { resolver.raw() };
+    // SAFETY: OCaml context; both values valid (see above).
+    with_named(|n| internal("reject", unsafe { apply2(n.reject, resolver, exn) }));
 }
 
 /// Makes `promise` report to the slot `key`: `Lwt_rust` calls the fulfilled / rejected stubs
@@ -430,19 +400,16 @@ pub(crate) unsafe fn stream_of_source(key: i64) -> RawOCaml {
     })
 }
 
-/// An `'a Lwt_stream.t` whose first read fails with the exception `kind` names, carrying
+/// An `'a Lwt_stream.t` whose first read fails with the exception `kind` is, carrying
 /// `message`, and which then ends.
 ///
 /// # Safety
 /// OCaml context.
 pub(crate) unsafe fn failing_stream(kind: FailureKind, message: &str) -> RawOCaml {
     // SAFETY: OCaml context (the caller's contract).
-    let msg = unsafe { ocaml_string(message) };
-    with_named(|n| {
-        // SAFETY: OCaml context; `msg` was made just above, nothing allocated since.
-        let result = unsafe { apply2(n.failed_stream, int(kind as isize), msg) };
-        returned_value("failed_stream", result)
-    })
+    let exn = unsafe { failure_exception(kind, message) };
+    // SAFETY: OCaml context; `exn` was made just above, nothing allocated since.
+    with_named(|n| returned_value("failed_stream", unsafe { apply1(n.failed_stream, exn) }))
 }
 
 /// One step of reading an OCaml `'a Lwt_stream.t`, as the OCaml `step` value of

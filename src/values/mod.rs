@@ -3,9 +3,11 @@
 //! What it owns: the type markers and conversions ([`conv`]: `Lwt<T>` is `'a Lwt.t`, and so
 //! on, each with a shape check), counted GC roots ([`root`]), the errors that cross the bridge
 //! and their mapping ([`error`]), the OCaml functions Rust calls ([`callbacks`], registered by
-//! `lib/lwt_rust.ml`), the storage of Rust objects held by OCaml values ([`object`]) how
-//! contained panics are reported ([`panic_report`]), and what the conversions generated for a
-//! user's records, variants and error enums call ([`data_types`]).
+//! `lib/lwt_rust.ml`), the table of what crosses between the two halves, generated for both
+//! ([`protocol`]: callbacks, failure kinds, stats layout, protocol number), the storage of
+//! Rust objects held by OCaml values ([`object`]), how contained panics are reported
+//! ([`panic_report`]), and what the conversions generated for a user's records, variants and
+//! error enums call ([`data_types`]).
 //!
 //! Invariants:
 //! - an OCaml value is touched only in the OCaml context (the owner thread, runtime lock held);
@@ -24,4 +26,5 @@ pub mod data_types;
 pub mod error;
 pub mod object;
 pub mod panic_report;
+pub(crate) mod protocol;
 pub mod root;

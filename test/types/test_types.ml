@@ -145,6 +145,22 @@ let test_stream_into_rust () =
   let got = Lwt_main.run (T.collect_shapes (Lwt_stream.of_list shapes)) in
   Alcotest.(check bool) "the same shapes, in order" true (same got shapes)
 
+let test_stream_typed_errors () =
+  let stream = T.users_then_closed 2 in
+  let first = Lwt_main.run (Lwt_stream.get stream) in
+  let second = Lwt_main.run (Lwt_stream.get stream) in
+  Alcotest.(check (list (option int)))
+    "the items before the error" [ Some 1; Some 2 ]
+    (List.map (Option.map (fun u -> u.T.id)) [ first; second ]);
+  (match Lwt_main.run (Lwt_stream.get stream) with
+  | _ -> Alcotest.fail "no error"
+  | exception T.Db_error T.Closed -> ());
+  (match Lwt_main.run (Lwt_stream.to_list (T.users_or_not_found (-3))) with
+  | _ -> Alcotest.fail "no error"
+  | exception T.Db_error (T.NotFound k) -> Alcotest.(check int) "the payload" (-3) k);
+  Alcotest.(check int) "no error: every item" 3
+    (List.length (Lwt_main.run (Lwt_stream.to_list (T.users_or_not_found 3))))
+
 (* ---------- Forgeries ---------- *)
 
 (* [f] refuses the forged value with Invalid_argument whose message names [ty]. *)
@@ -260,7 +276,8 @@ let () =
     [ ("round trips", round_trips);
       ( "streams",
         [ Alcotest.test_case "a stream of records from Rust" `Quick test_stream_of_records;
-          Alcotest.test_case "a stream of variants into Rust" `Quick test_stream_into_rust ] );
+          Alcotest.test_case "a stream of variants into Rust" `Quick test_stream_into_rust;
+          Alcotest.test_case "typed errors end streams" `Quick test_stream_typed_errors ] );
       ("forgeries", [ Alcotest.test_case "refused, naming the type" `Quick test_forgeries ]);
       ( "errors",
         [ Alcotest.test_case "typed errors as exceptions" `Quick test_typed_errors;

@@ -128,18 +128,30 @@ pub fn call_now(f: lwt_rust::OCamlFn<(), ()>) -> Result<(), lwt_rust::Error> {
     Ok(())
 }
 
-/// The promise the bridge's OCaml half makes for failure code `code` with `message` (what
-/// `lwt_rust`'s own stubs ask for with a known code): for the check that an unknown code is
-/// never mistaken for a known one.
-#[lwt_rust::external(ocaml = "int -> string -> unit Lwt.t")]
-#[export_name = "lwt_rust_demo_failed_with_code"]
-pub extern "C" fn failed_with_code(code: ocaml::Raw, message: ocaml::Raw) -> ocaml::Raw {
-    // SAFETY: OCaml called this function (runtime lock held) with an int and a string; the
-    // closure registered under this name takes exactly those and returns a promise, and the
-    // cell `caml_named_value` returns lives as long as the program.
+/// `raise_failure : int -> string -> unit`: raises, through a synchronous stub, the exception
+/// of the `kind`-th failure kind of the bridge's protocol table carrying `message`
+/// (`Invalid_argument` past the last kind): for the check that each kind reaches OCaml as its
+/// own exception.
+#[lwt_rust::external(ocaml = "int -> string -> unit")]
+#[export_name = "lwt_rust_demo_raise_failure"]
+pub extern "C" fn raise_failure(kind: ocaml::Raw, message: ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: this call is the whole body of a stub OCaml calls as an (allocating) external,
+    // with nothing else alive in it. Inside, the runtime lock is held: `kind` is an int, and
+    // `message` a string read (copied) before anything allocates.
     unsafe {
-        let f = ocaml::sys::caml_named_value(c"lwt_rust.failed".as_ptr());
-        assert!(!f.is_null(), "lwt_rust.failed is not registered");
-        ocaml::Raw(ocaml::sys::caml_callback2(*f, code.0, message.0))
+        lwt_rust::__private::sync_stub(move || {
+            let kind = ocaml::sys::int_val(kind.0);
+            let bytes = std::slice::from_raw_parts(
+                ocaml::sys::string_val(message.0),
+                ocaml::sys::caml_string_length(message.0),
+            );
+            let message = String::from_utf8_lossy(bytes).into_owned();
+            let failure = usize::try_from(kind)
+                .ok()
+                .and_then(|k| lwt_rust::__private::failure_of_kind(k, message));
+            Err(failure.unwrap_or_else(|| {
+                lwt_rust::__private::ArgError::WrongType(format!("no failure kind {kind}")).into()
+            }))
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! every field type, nested and recursive types, the float-only record, mutual recursion,
 //! typed errors, and the benchmark's ready calls.
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use lwt_rust::__private::from_ocaml_checked;
 use lwt_rust::conv::{Array, Bytes, Int64};
 use lwt_rust::{with_runtime, Error, OCamlFn, OCamlStream};
@@ -224,10 +224,27 @@ pub fn users(n: i64) -> impl Stream<Item = User> {
     }))
 }
 
+/// The users `1 ..= n`, then the typed error `Closed`, which ends the stream.
+#[lwt_rust::func(try_stream)]
+pub fn users_then_closed(n: i64) -> impl Stream<Item = Result<User, DbError>> {
+    futures::stream::iter((1..=n).map(Ok).chain(std::iter::once(Err(DbError::Closed))))
+        .map(|item| item.and_then(lookup))
+}
+
+/// The users `1 ..= n`, or (for a negative `n`) the typed error `NotFound n` before any item.
+#[lwt_rust::func(stream)]
+pub fn users_or_not_found(n: i64) -> Result<impl Stream<Item = User>, DbError> {
+    if n < 0 {
+        return Err(DbError::NotFound(n));
+    }
+    Ok(futures::stream::iter(
+        (1..=n).map(|id| lookup(id).expect("a positive key")),
+    ))
+}
+
 /// The shapes OCaml's stream gives, read by Rust, in order.
 #[lwt_rust::func]
 pub async fn collect_shapes(shapes: OCamlStream<Shape>) -> Result<Vec<Shape>, Error> {
-    use futures::StreamExt;
     let mut shapes = shapes;
     let mut out = Vec::new();
     while let Some(shape) = shapes.next().await {

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::data_types::map_typed_errors;
+use crate::data_types::{error_mapper, map_typed_errors};
 use crate::model::{Export, Wrap};
 use crate::naming::{object_module, stub_ident};
 use crate::options::Kind;
@@ -248,6 +248,9 @@ impl Export<'_> {
     /// `Result<stream, E>`) and, for `try_stream`, the items' errors end it.
     fn stream_items(&self, future: TokenStream, fallible: bool) -> TokenStream {
         let krate = self.krate;
+        // Every error goes through `error_mapper`: a typed error (`#[lwt_rust::error]`)
+        // becomes its exception, any other as `into_error` makes it.
+        let map_err = error_mapper(krate);
         match (fallible, self.kind) {
             (false, Kind::Stream) => quote! {
                 #krate::__private::futures::StreamExt::map(
@@ -255,29 +258,34 @@ impl Export<'_> {
                     ::core::result::Result::Ok::<_, ::std::convert::Infallible>,
                 )
             },
-            (false, _) => quote! { #krate::__private::futures::FutureExt::flatten_stream(#future) },
+            (false, _) => quote! {
+                #krate::__private::futures::StreamExt::map(
+                    #krate::__private::futures::FutureExt::flatten_stream(#future),
+                    |item| item.map_err(#map_err),
+                )
+            },
             (true, Kind::Stream) => quote! {
                 #krate::__private::futures::TryFutureExt::try_flatten_stream(
-                    #krate::__private::futures::TryFutureExt::map_ok(#future, |items| {
-                        #krate::__private::futures::StreamExt::map(
-                            items,
-                            ::core::result::Result::Ok,
-                        )
-                    }),
+                    #krate::__private::futures::TryFutureExt::map_ok(
+                        #krate::__private::futures::TryFutureExt::map_err(#future, #map_err),
+                        |items| {
+                            #krate::__private::futures::StreamExt::map(
+                                items,
+                                ::core::result::Result::Ok,
+                            )
+                        },
+                    ),
                 )
             },
             // The function's error and the items' errors may be different types: both
-            // become `lwt_rust::error::Error` first.
+            // become `lwt_rust::Error` first.
             (true, _) => quote! {
                 #krate::__private::futures::TryFutureExt::try_flatten_stream(
                     #krate::__private::futures::TryFutureExt::map_ok(
-                        #krate::__private::futures::TryFutureExt::map_err(
-                            #future,
-                            #krate::__private::into_error,
-                        ),
+                        #krate::__private::futures::TryFutureExt::map_err(#future, #map_err),
                         |items| {
                             #krate::__private::futures::StreamExt::map(items, |item| {
-                                item.map_err(#krate::__private::into_error)
+                                item.map_err(#map_err)
                             })
                         },
                     ),

@@ -13,13 +13,7 @@ pub(crate) fn map_typed_errors(
     is_future: bool,
     value: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    let map_err = quote! {
-        |err| {
-            #[allow(unused_imports)]
-            use #krate::__private::{DisplayErrorKind as _, TypedErrorKind as _};
-            (&#krate::__private::ErrorProbe::new(err)).lwt_rust_error()
-        }
-    };
+    let map_err = error_mapper(krate);
     if is_future {
         quote! {
             #krate::__private::futures::FutureExt::map(#value, |result| {
@@ -28,5 +22,17 @@ pub(crate) fn map_typed_errors(
         }
     } else {
         quote! { ::core::result::Result::map_err(#value, #map_err) }
+    }
+}
+
+/// A closure turning an error into `lwt_rust::error::Error`: its own exception for a typed
+/// error, else as `into_error` does (the streams' errors go through it).
+pub(crate) fn error_mapper(krate: &syn::Path) -> proc_macro2::TokenStream {
+    quote! {
+        |err| {
+            #[allow(unused_imports)]
+            use #krate::__private::{DisplayErrorKind as _, TypedErrorKind as _};
+            (&#krate::__private::ErrorProbe::new(err)).lwt_rust_error()
+        }
     }
 }

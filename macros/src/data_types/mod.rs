@@ -13,7 +13,7 @@ mod layout;
 mod record;
 mod variant;
 
-pub(crate) use errors::map_typed_errors;
+pub(crate) use errors::{error_mapper, map_typed_errors};
 
 use quote::quote;
 use syn::{Fields, Item, LitByteStr, Type};

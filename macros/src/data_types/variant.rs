@@ -35,7 +35,10 @@ pub(crate) fn impls(
             (Fields::Named(_), false) => "record",
             _ => "tuple",
         };
-        lines.push(("constructor", format!("{} {kind}", crate::naming::unraw(name))));
+        lines.push((
+            "constructor",
+            format!("{} {kind}", crate::naming::unraw(name)),
+        ));
         for doc in crate::model::doc_lines(&variant.attrs) {
             lines.push(("member_doc", doc));
         }

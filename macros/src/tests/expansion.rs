@@ -19,7 +19,7 @@ fn func(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The expansions the snapshots hold, by name.
-fn expansions() -> Vec<(&'static str, TokenStream)> {
+pub(super) fn expansions() -> Vec<(&'static str, TokenStream)> {
     vec![
         (
             "async_fn",

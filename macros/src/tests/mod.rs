@@ -1,8 +1,10 @@
-//! The macro's own tests, outside a compiler: the pure phases one by one (`phases`), and the
-//! whole expansion of representative items against committed snapshots (`expansion`).
+//! The macro's own tests, outside a compiler: the pure phases one by one (`phases`), the
+//! whole expansion of representative items against committed snapshots (`expansion`), and
+//! the records those expansions embed against the generator's record schema (`record_schema`).
 
 mod expansion;
 mod phases;
+mod record_schema;
 
 /// The message of an error.
 fn message<T>(result: syn::Result<T>) -> String {
