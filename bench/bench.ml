@@ -468,7 +468,7 @@ let run_all () =
   in
   let ready =
     run_row ~bridge:true ~name:"call_ready" ~n:s.ready ~ops:s.ready ~paired:sync
-      ~target:3.
+      ~target:2.5
       ~note:"add_ready i 1 >>= loop: a Rust async fn ready on its first poll (no task)"
       (call_ready s.ready)
   in
@@ -502,7 +502,7 @@ let run_all () =
   in
   let yield =
     run_row ~bridge:true ~name:"call_yield_once" ~n:s.yield ~ops:s.yield ~paired:pause_loop
-      ~target:1.5
+      ~target:0.5
       ~note:
         "add_yield i 1 >>= loop: pending for two polls, wakes itself: one task per call, \
          completed by a same-thread drain"
@@ -521,7 +521,7 @@ let run_all () =
   let cross_thread =
     let tasks = s.threads * s.spawn_per_thread in
     run_row ~bridge:true ~name:"cross_thread_spawn" ~n:tasks ~ops:tasks
-      ~paired:run_in_main ~target:0.05
+      ~paired:run_in_main ~target:0.035
       ~note:
         (Printf.sprintf
            "%d Rust threads each hand %d tiny tasks to the OCaml thread (Handle::spawn, \
@@ -538,7 +538,7 @@ let run_all () =
   in
   let large =
     run_row ~track_rss:true ~bridge:true ~name:"concurrent_1m" ~n:s.large ~ops:s.large
-      ~paired:small ~target:1.5 ~rss_target:400
+      ~paired:small ~target:1.5 ~rss_target:500
       ~note:
         "N tasks alive at once (Demo_stubs.echo of Lwt.wait promises), all resolved, all \
          awaited; ns per task; RSS growth = peak RSS (VmHWM) minus RSS before, per task, \
@@ -577,7 +577,7 @@ let run_all () =
   in
   let method_ready =
     run_row ~bridge:true ~name:"object_method_ready" ~n:s.ready ~ops:s.ready ~paired:ready
-      ~target:1.3
+      ~target:1.2
       ~note:
         "Adder.add adder i 1 >>= loop: a ready async method of a Rust object, against the free \
          function of call_ready"

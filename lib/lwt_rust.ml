@@ -458,18 +458,26 @@ module Task_promise = struct
   (* A cancelable promise and its resolver. For the promise of a Rust task ([cancel_key >= 0]),
      cancelling it (Lwt.cancel) drops the Rust future at once.
 
-     The bridge's cancel handler sits alone on a private promise, and the caller gets a promise
-     that follows it: [Lwt.cancel] on the caller's promise cancels the private one, whose
-     handlers run first. Handlers on the same promise run newest first, and one that raises
+     The bridge's cleanup runs on a private promise, and the caller gets a promise that follows
+     it: [Lwt.cancel] on the caller's promise cancels the private one, whose callbacks run
+     before the caller's. Handlers on the same promise run newest first, and one that raises
      (with an [async_exception_hook] that re-raises) stops the others: sharing the caller's
-     promise, the bridge's cleanup would depend on the user's handlers. *)
+     promise, the bridge's cleanup would depend on the user's handlers. The follower is made by
+     [Lwt.catch], whose handler is the cleanup: the one callback on the private promise both
+     cleans up and settles the caller's (an [on_cancel] handler next to [Lwt.map] cost one more
+     callback node per pending task). *)
   let task cancel_key =
     gc_hook ();
     let p, u = Lwt.task () in
-    if cancel_key >= 0 then begin
-      Lwt.on_cancel p (fun () -> cancel_task cancel_key);
-      (Lwt.map Fun.id p, u)
-    end
+    if cancel_key >= 0 then
+      ( Lwt.catch
+          (fun () -> p)
+          (function
+            | Lwt.Canceled as exn ->
+                cancel_task cancel_key;
+                Lwt.fail exn
+            | exn -> Lwt.fail exn),
+        u )
     else (p, u)
 end
 

@@ -45,6 +45,7 @@ thread_local! {
             drains_run: Cell::new(0),
             owner: Cell::new(false),
             inner_drain_scheduled: Cell::new(false),
+            deferred: Cell::new(false),
         }
     };
 }
@@ -63,6 +64,9 @@ pub(super) struct Ctx {
     owner: Cell<bool>,
     /// An inner stub scheduled a drain that has not run yet.
     inner_drain_scheduled: Cell<bool>,
+    /// OCaml work is waiting for the runtime to be given back (`runtime::defer_while_lent`):
+    /// read by `with_runtime`'s return with the `lent` flag, in the same lookup.
+    deferred: Cell<bool>,
 }
 
 static OWNER_CLAIMED: AtomicBool = AtomicBool::new(false);
@@ -83,6 +87,7 @@ pub(crate) fn claim_ocaml_thread() {
 
 /// Whether the calling thread is the owner thread (the one that initialised `Lwt_rust` and
 /// runs `Lwt_main.run`).
+#[inline]
 pub fn on_ocaml_thread() -> bool {
     CTX.try_with(|c| c.owner.get()).unwrap_or(false)
 }
@@ -90,26 +95,64 @@ pub fn on_ocaml_thread() -> bool {
 /// Whether OCaml may be called right now: on the owner thread, inside a stub. (Only the owner
 /// thread makes stub frames, so the stub depth alone tells.) False while thread-locals are
 /// being destroyed at exit.
+#[inline]
 pub fn in_ocaml_context() -> bool {
     CTX.try_with(|c| c.depth.get() > 0).unwrap_or(false)
 }
 
 /// Whether the innermost stub frame has lent its runtime handle (we are inside
 /// [`with_runtime`](super::with_runtime)).
+#[inline]
 pub fn runtime_lent() -> bool {
     CTX.try_with(|c| c.lent.get()).unwrap_or(false)
 }
 
-/// Marks the runtime lent by the innermost frame; false if it already was.
+/// Whether OCaml may be called: in the OCaml context with the runtime not lent (one
+/// lookup for both checks of `runtime::assert_may_call_ocaml`).
 #[inline]
-pub(super) fn lend() -> bool {
-    CTX.with(|c| !c.lent.replace(true))
+pub(super) fn may_call_ocaml() -> bool {
+    CTX.try_with(|c| c.depth.get() > 0 && !c.lent.get())
+        .unwrap_or(false)
 }
 
-/// Marks the runtime given back by the innermost frame.
+/// Why the runtime could not be lent (see [`lend`]).
+pub(super) enum NotLent {
+    /// Not in the OCaml context.
+    OutOfContext,
+    /// The innermost frame has already lent it.
+    AlreadyLent,
+}
+
+/// Marks the runtime lent by the innermost frame, after checking, in the same lookup, that
+/// this is the OCaml context and that it was not lent already.
 #[inline]
-pub(super) fn give_back() {
-    CTX.with(|c| c.lent.set(false));
+pub(super) fn lend() -> Result<(), NotLent> {
+    CTX.try_with(|c| {
+        if c.depth.get() == 0 {
+            Err(NotLent::OutOfContext)
+        } else if c.lent.replace(true) {
+            Err(NotLent::AlreadyLent)
+        } else {
+            Ok(())
+        }
+    })
+    .unwrap_or(Err(NotLent::OutOfContext))
+}
+
+/// Marks the runtime given back by the innermost frame; true if OCaml work was deferred
+/// while it was lent (`runtime::defer_while_lent`).
+#[inline]
+pub(super) fn give_back() -> bool {
+    CTX.with(|c| {
+        c.lent.set(false);
+        c.deferred.get()
+    })
+}
+
+/// Records whether OCaml work is deferred until the runtime is given back.
+#[inline]
+pub(super) fn set_deferred(pending: bool) {
+    CTX.with(|c| c.deferred.set(pending));
 }
 
 /// Asks the innermost frame's exit for a drain (the notifier's owner-thread path).
@@ -149,6 +192,7 @@ impl Entered {
 
     /// Whether dropping this guard will call OCaml (to run or schedule a requested drain): a
     /// stub returning an OCaml value must keep it rooted across the drop.
+    #[inline]
     pub(crate) fn exit_calls_ocaml(&self) -> bool {
         CTX.with(|c| c.drain_requested.get() && (c.depth.get() == 1 || inner_exit_schedules(c)))
     }
@@ -169,7 +213,31 @@ impl Drop for Entered {
     /// waiting for another turn of the event loop). If a drain already ran here, or work is
     /// left after this one, the request is a re-arm: ask Lwt for a drain through `Lwt.pause`,
     /// so that Lwt's I/O runs between batches.
+    #[inline]
     fn drop(&mut self) {
+        // The common exit (no drain requested): one lookup, inlined into the stub.
+        let fast = CTX.with(|c| {
+            if c.drain_requested.get() {
+                return false;
+            }
+            c.lent.set(self.lent_before);
+            let depth = c.depth.get() - 1;
+            c.depth.set(depth);
+            if depth == 0 {
+                c.inner_drain_scheduled.set(false);
+            }
+            true
+        });
+        if !fast {
+            self.exit_with_drain_requested();
+        }
+    }
+}
+
+impl Entered {
+    /// [`Drop`]'s path when a drain was requested during the frame.
+    #[inline(never)]
+    fn exit_with_drain_requested(&self) {
         let (exit_drain, schedule) = CTX.with(|c| {
             c.lent.set(self.lent_before);
             let requested = c.drain_requested.get();

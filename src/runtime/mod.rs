@@ -83,6 +83,7 @@ pub struct LwtNotifier {
 static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
 
 /// Whether `Lwt_rust.shutdown` has run: new tasks are refused from then on.
+#[inline]
 pub fn is_shut_down() -> bool {
     SHUT_DOWN.load(SeqCst)
 }
@@ -288,6 +289,7 @@ pub(crate) fn request_drain_from_any_thread() {
 }
 
 /// Whether a drain asked for by [`request_drain_from_any_thread`] has not run yet.
+#[inline]
 pub(crate) fn drain_wanted() -> bool {
     DRAIN_WANTED.load(Relaxed)
 }
@@ -334,26 +336,45 @@ pub(crate) fn wrong_thread_message(what: &str) -> String {
 
 /// Panics with a message naming the owner-thread rule unless OCaml may be called from here
 /// (the owner thread, inside a stub).
+#[inline]
 #[track_caller]
 pub(crate) fn assert_in_ocaml_context(what: &str) {
     if !in_ocaml_context() {
-        if on_ocaml_thread() {
-            panic!("{what}: called on the OCaml thread but outside any stub or task");
-        }
-        panic!("{}", wrong_thread_message(what));
+        not_in_ocaml_context(what);
     }
 }
 
+/// The panic of [`assert_in_ocaml_context`], out of the callers' way.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_in_ocaml_context(what: &str) -> ! {
+    if on_ocaml_thread() {
+        panic!("{what}: called on the OCaml thread but outside any stub or task");
+    }
+    panic!("{}", wrong_thread_message(what));
+}
+
 /// Panics (naming `what`) unless OCaml may be called from here: in the OCaml context, with
-/// no OCaml value borrowed through [`with_runtime`].
+/// no OCaml value borrowed through [`with_runtime`]. One lookup when both hold.
 #[inline]
+#[track_caller]
 pub(crate) fn assert_may_call_ocaml(what: &str) {
+    if !frame::may_call_ocaml() {
+        may_not_call_ocaml(what);
+    }
+}
+
+/// The panic of [`assert_may_call_ocaml`], out of the callers' way.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn may_not_call_ocaml(what: &str) -> ! {
     assert_in_ocaml_context(what);
-    assert!(
-        !runtime_lent(),
+    panic!(
         "{what} called inside with_runtime: it runs OCaml code, which could move the OCaml \
          values borrowed there"
-    );
+    )
 }
 
 /// Creates the executor, driven by notification `id`. Later calls are ignored.
@@ -395,18 +416,32 @@ pub(crate) fn try_with_executor<R>(f: impl FnOnce(&OCamlExecutor) -> R) -> Optio
 pub(crate) fn defer_while_lent(f: impl FnOnce() + 'static) {
     if runtime_lent() {
         DEFERRED.with(|d| d.borrow_mut().push(Box::new(f)));
+        frame::set_deferred(true);
     } else {
         f();
     }
 }
 
 /// Runs the work deferred by [`defer_while_lent`] (the runtime is no longer lent).
+#[inline(never)]
 fn run_deferred() {
     loop {
         let Some(work) = DEFERRED.with(|d| d.borrow_mut().pop()) else {
+            frame::set_deferred(false);
             return;
         };
         work();
+    }
+}
+
+/// The panic of [`with_runtime`] when the runtime cannot be lent.
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn cannot_lend(why: frame::NotLent) -> ! {
+    match why {
+        frame::NotLent::OutOfContext => not_in_ocaml_context("lwt_rust::with_runtime"),
+        frame::NotLent::AlreadyLent => panic!("lwt_rust: with_runtime called inside with_runtime"),
     }
 }
 
@@ -417,17 +452,16 @@ fn run_deferred() {
 /// is already lent by this stub frame (nested `with_runtime`): both would be unsound.
 #[inline]
 pub fn with_runtime<R>(f: impl FnOnce(&mut OCamlRuntime) -> R) -> R {
-    assert_in_ocaml_context("lwt_rust::with_runtime");
-    assert!(
-        frame::lend(),
-        "lwt_rust: with_runtime called inside with_runtime"
-    );
+    // One lookup checks the context and lends the runtime.
+    if let Err(why) = frame::lend() {
+        cannot_lend(why);
+    }
     struct Return;
     impl Drop for Return {
+        #[inline]
         fn drop(&mut self) {
-            frame::give_back();
             // Nothing borrowed from the runtime outlives `f`: deferred OCaml work may run.
-            if DEFERRED.with(|d| !d.borrow().is_empty()) {
+            if frame::give_back() {
                 run_deferred();
             }
         }

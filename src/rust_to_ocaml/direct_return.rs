@@ -29,6 +29,7 @@ use crate::values::callbacks;
 ///
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
+#[inline]
 pub(crate) unsafe fn lwt_return(value: RawOCaml) -> RawOCaml {
     if DIRECT_RETURN.load(Relaxed) {
         // SAFETY: the caller's contract (OCaml context, `value` valid); the probe passed.
@@ -91,6 +92,7 @@ struct MinorHeap {
 }
 
 impl MinorHeap {
+    #[inline]
     fn young_limit(&self) -> *mut RawOCaml {
         self.young_limit.load(Relaxed) as *mut RawOCaml
     }
@@ -146,6 +148,7 @@ const ONE_FIELD_TAG_0: RawOCaml = 1 << 10;
 /// inside a stub OCaml called as an ordinary external, through `caml_c_call`, which stores the
 /// allocation pointer in the domain state for the duration of the call (a `[@@noalloc]`
 /// external would leave it in a register, and must not allocate at all).
+#[inline]
 unsafe fn build_returned(value: RawOCaml) -> Option<RawOCaml> {
     // SAFETY: OCaml context (the caller's contract).
     let heap = unsafe { minor_heap() };

@@ -82,9 +82,17 @@ where
     match first {
         Poll::Ready(outcome) => {
             let drop_panic = crate::rust_to_ocaml::box_cache::recycle(future);
-            // SAFETY: OCaml context and the runtime not lent (both asserted above); the
-            // result goes straight back to OCaml.
-            ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
+            match (outcome, drop_panic) {
+                // The common case on its own, inlined: the value stays in registers (moving
+                // the whole outcome into an out-of-line call cost a store-forwarding stall).
+                // SAFETY: OCaml context and the runtime not lent (both asserted above); the
+                // result goes straight back to OCaml.
+                (Ok(Ok(value)), None) => ocaml::Raw(unsafe { ready_value(value) }),
+                (outcome, drop_panic) => {
+                    // SAFETY: as above.
+                    ocaml::Raw(unsafe { ready_promise(merge(outcome, drop_panic)) })
+                }
+            }
         }
         Poll::Pending if is_shut_down() => {
             // `Lwt_rust.shutdown` ran during the first poll: the future must not outlive it
@@ -200,6 +208,7 @@ impl<V> Settlement<V> {
 /// # Safety
 /// OCaml context, with the runtime handle not lent (`spawn` asserts both): the handle is
 /// recovered here without `with_runtime`'s checks, which `spawn` has just made.
+#[inline(never)]
 unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
     // SAFETY: the caller guarantees the OCaml context (runtime lock held) and that no other
     // `&mut OCamlRuntime` is alive in this stub frame; this one lives until the return.
@@ -219,6 +228,36 @@ unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
         // SAFETY: see above.
         Settlement::Failure(kind, msg) => unsafe { callbacks::rejected_promise(kind, &msg) },
     }
+}
+
+/// `Lwt.return value`, for a future that finished on its first poll with a value: the hot
+/// path of a ready call ([`ready_promise`] handles every other outcome).
+///
+/// # Safety
+/// As [`ready_promise`].
+#[inline(always)]
+unsafe fn ready_value<O, T: ToOCaml<O>>(value: T) -> RawOCaml {
+    // SAFETY: as in `ready_promise` (the caller's contract is the same).
+    let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
+    // SAFETY: OCaml context (the caller's contract); the value is passed to OCaml below right
+    // after `to_ocaml` made it, with no allocation in between.
+    match catch_unwind(AssertUnwindSafe(|| unsafe { value.to_ocaml(cr).raw() })) {
+        // SAFETY: see above.
+        Ok(value) => unsafe { direct_return::lwt_return(value) },
+        // SAFETY: OCaml context; returned at once.
+        Err(panic) => unsafe { conversion_panicked(panic) },
+    }
+}
+
+/// A promise rejected with `Rust_panic` for a conversion that panicked.
+///
+/// # Safety
+/// OCaml context.
+#[cold]
+#[inline(never)]
+unsafe fn conversion_panicked(panic: Panic) -> RawOCaml {
+    // SAFETY: the caller's contract.
+    unsafe { callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic)) }
 }
 
 /// Settles `resolver` with `outcome`.

@@ -151,12 +151,21 @@ thread_local! {
 /// on the workers). Called before polling; a thread-local check once it has entered. If the
 /// runtime cannot start (or the bridge has shut down), tokio calls in a future panic as they
 /// would anywhere outside a runtime, and the panic is contained in that call's promise.
+#[inline]
 pub(crate) fn ensure_entered() {
-    // Cheapest checks first: this runs before every poll on the OCaml thread.
+    // This runs before every poll on the OCaml thread: a thread-local and a relaxed load,
+    // inlined, when entered; the rest out of line.
     let entered = ENTERED.with(std::cell::Cell::get);
-    if entered != 0 && entered == GENERATION.load(Relaxed) {
-        return;
+    if entered == 0 || entered != GENERATION.load(Relaxed) {
+        enter();
     }
+}
+
+/// [`ensure_entered`]'s slow path: not entered yet on this thread, or entered in the parent
+/// before a fork.
+#[cold]
+#[inline(never)]
+fn enter() {
     if !crate::runtime::on_ocaml_thread() {
         return;
     }

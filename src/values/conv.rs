@@ -87,6 +87,7 @@ pub trait OCamlRepr: Sized + 'static {
 
     /// Whether this Rust value fits its OCaml type, so that converting it loses nothing:
     /// `Err` says what does not fit (an `i64` outside OCaml's 63-bit `int`). Deep.
+    #[inline]
     fn check_fits(&self) -> Result<(), String> {
         Ok(())
     }
@@ -199,6 +200,7 @@ macro_rules! leaf {
             fn ocaml_type() -> String {
                 $name.to_owned()
             }
+            #[inline]
             unsafe fn check($v: RawOCaml) -> bool {
                 // SAFETY: `$v` is valid and the runtime lock held (the trait's contract), which
                 // is what `is_block_with` and `is_custom_with` ask; a string's bytes are read
@@ -220,19 +222,29 @@ impl OCamlRepr for i64 {
     fn ocaml_type() -> String {
         "int".to_owned()
     }
+    #[inline]
     unsafe fn check(v: RawOCaml) -> bool {
         sys::is_long(v)
     }
+    #[inline]
     fn check_fits(&self) -> Result<(), String> {
         if (OCAML_INT_MIN..=OCAML_INT_MAX).contains(self) {
             Ok(())
         } else {
-            Err(format!(
-                "{self} does not fit OCaml's int (63 bits: {OCAML_INT_MIN} .. {OCAML_INT_MAX})"
-            ))
+            int_does_not_fit(*self)
         }
     }
 }
+
+/// The refusal of an `i64` beyond OCaml's `int`, out of the way of the check.
+#[cold]
+#[inline(never)]
+fn int_does_not_fit(value: i64) -> Result<(), String> {
+    Err(format!(
+        "{value} does not fit OCaml's int (63 bits: {OCAML_INT_MIN} .. {OCAML_INT_MAX})"
+    ))
+}
+
 leaf!(i32, OCamlInt32, "int32", |v| is_custom_with(v, c"_i"));
 leaf!(Int64, OCamlInt64, "int64", |v| is_custom_with(v, c"_j"));
 leaf!(f64, OCamlFloat, "float", |v| is_block_with(

@@ -314,7 +314,23 @@ pub struct ObjectValue<T>(PhantomData<T>);
 
 /// The owner thread's table of objects. Its destructor (the thread-local's, at thread exit)
 /// drops no object: the objects still held then are leaked (see [`release_at_exit`]).
-struct Table(RefCell<KeyedSlab<Arc<dyn Entry>>>);
+struct Table(RefCell<KeyedSlab<Held>>);
+
+/// A table entry: the object, and its address as a thin pointer, which a method's receiver
+/// compares with the address in its block without reading the entry's vtable.
+struct Held {
+    address: *const (),
+    entry: Arc<dyn Entry>,
+}
+
+impl Held {
+    fn new(entry: Arc<dyn Entry>) -> Self {
+        Held {
+            address: Arc::as_ptr(&entry).cast(),
+            entry,
+        }
+    }
+}
 
 impl Drop for Table {
     /// Runs when thread-locals are destroyed (the process exiting): outside any stub, so an
@@ -394,7 +410,10 @@ pub(crate) fn release_finalised() {
     }
     let released: Vec<_> = TABLE.with(|table| {
         let mut table = table.0.borrow_mut();
-        keys.iter().filter_map(|&key| table.remove(key)).collect()
+        keys.iter()
+            .filter_map(|&key| table.remove(key))
+            .map(|held| held.entry)
+            .collect()
     });
     released.into_iter().for_each(release);
 }
@@ -404,7 +423,7 @@ pub(crate) fn release_finalised() {
 pub(crate) fn release_all() {
     release_finalised();
     let all = TABLE.with(|table| table.0.borrow_mut().take_all());
-    all.into_iter().for_each(release);
+    all.into_iter().map(|held| held.entry).for_each(release);
 }
 
 /// Drops every object OCaml still holds as the process exits (an OCaml `at_exit` function,
@@ -420,7 +439,7 @@ pub(crate) fn release_at_exit() {
         if all.is_empty() {
             return;
         }
-        for entry in all {
+        for Held { entry, .. } in all {
             mark_closed(&entry);
             release(entry);
         }
@@ -458,7 +477,7 @@ unsafe fn with_object<T: Object, R>(
     }
     TABLE.with(|table| {
         let table = table.0.borrow();
-        let entry = table.get(key).ok_or(Refusal::Closed)?;
+        let entry = &table.get(key).ok_or(Refusal::Closed)?.entry;
         match entry.as_any().downcast_ref::<Shared<T>>() {
             None => Err(Refusal::WrongType),
             Some(shared) if shared.closed.load(Relaxed) => Err(Refusal::Closed),
@@ -515,9 +534,9 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     // that the key still holds this very allocation. (A key whose slot was reused has another
     // generation; the id, read only once the allocation is known alive, settles the rest.)
     let held = TABLE.with(|table| {
-        table.0.borrow().get(key).is_some_and(|entry| {
-            std::ptr::addr_eq(Arc::as_ptr(entry), shared)
-                // SAFETY: `entry` holds this allocation (just compared), so it is alive.
+        table.0.borrow().get(key).is_some_and(|held| {
+            std::ptr::addr_eq(held.address, shared)
+                // SAFETY: the entry holds this allocation (just compared), so it is alive.
                 && unsafe { (*shared).id } as i64 == id
         })
     });
@@ -592,7 +611,7 @@ unsafe impl<T: Object> ToOCaml<ObjectValue<T>> for Obj<T> {
             NOT_HELD
         } else {
             let entry: Arc<dyn Entry> = self.0.clone();
-            TABLE.with(|table| table.0.borrow_mut().insert(entry))
+            TABLE.with(|table| table.0.borrow_mut().insert(Held::new(entry)))
         };
         let held = std::mem::size_of::<Shared<T>>() + 2 * std::mem::size_of::<usize>();
         // SAFETY: `cr` proves the runtime lock; the block's data is three words, written at
@@ -632,7 +651,7 @@ pub unsafe fn close<T: Object>(value: RawOCaml) -> Result<(), String> {
     // SAFETY: as above.
     unsafe { (*words)[0] = CLOSED };
     let entry = TABLE.with(|table| table.0.borrow_mut().remove(key));
-    if let Some(entry) = entry {
+    if let Some(Held { entry, .. }) = entry {
         mark_closed(&entry);
         // The entry is out of the table and the object marked: a panic of the destructor is
         // the caller's to see (`close` raises `Lwt_rust.Rust_panic`), nothing is left half done.
