@@ -7,7 +7,7 @@
 # (The third supported toolchain, OCaml 4.13.1 / Lwt 5.6.1, is the host's Debian 12.)
 #
 #   scripts/toolchain.sh TC setup        create TC's root if it is missing (root and a network)
-#   scripts/toolchain.sh TC test         `make test` then `make stress` inside it
+#   scripts/toolchain.sh TC test         `make test`, `make stress`, then `make clippy` inside it
 #   scripts/toolchain.sh TC bench [ARGS] `make bench ARGS` inside it (e.g. QUICK=1)
 #   scripts/toolchain.sh TC run CMD...   any command inside it, from the repository
 #
@@ -156,7 +156,7 @@ cmd=${1:-test}
 [ $# -gt 0 ] && shift
 case $cmd in
   setup) setup ;;
-  test) setup; in_root "make test && make stress FULL=${FULL:-}" ;;
+  test) setup; in_root "make test && make stress FULL=${FULL:-} && make clippy" ;;
   bench) setup; in_root "make bench $*" ;;
   run) setup; in_root "$*" ;;
   *) die "unknown command $cmd (setup, test, bench, run)" ;;
