@@ -47,11 +47,14 @@
 use std::any::Any;
 use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use ocaml::sys::{self, custom_operations, Value as RawOCaml};
 use ocaml_interop::{FromOCaml, OCaml, OCamlRuntime, ToOCaml};
@@ -223,27 +226,81 @@ impl<T: Object> Deref for Lease<T> {
 }
 
 impl<T: Object> Drop for Lease<T> {
+    /// Inlined (the hot path of every method call): out of line, it would take the address
+    /// of the future holding the lease, which then could not stay in registers.
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: alive while this lease exists; owner thread (`Lease` is `!Send`).
         let side = unsafe { &(*self.shared).owner_side };
         // SAFETY: owner thread; no other reference into the counters is alive.
-        let parked = unsafe {
+        let last = unsafe {
             let leases = &mut *side.leases.get();
             *leases -= 1;
-            if *leases == 0 {
-                (*side.parked.get()).take()
-            } else {
-                None
-            }
+            *leases == 0
         };
-        // Last: this may drop the object itself. A lease is dropped by a method's stub or
-        // future, possibly while a panic of the method unwinds: the destructor's own panic
-        // must not escape (a panic during unwinding aborts).
-        if let Some(entry) = parked {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(entry))) {
-                contained_destructor_panic(panic);
-            }
+        if last {
+            release_parked(side);
         }
+    }
+}
+
+/// The last lease on an object went: drops the table entry parked in it, if any.
+#[cold]
+#[inline(never)]
+fn release_parked(side: &OwnerSide) {
+    // SAFETY: owner thread (the caller's, a lease's drop); no other reference into `parked`.
+    let parked = unsafe { (*side.parked.get()).take() };
+    // Last: this may drop the object itself. A lease is dropped by a method's stub or future,
+    // possibly while a panic of the method unwinds: the destructor's own panic must not
+    // escape (a panic during unwinding aborts).
+    if let Some(entry) = parked {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(entry))) {
+            contained_destructor_panic(panic);
+        }
+    }
+}
+
+impl<T: Object> Lease<T> {
+    /// The future of an `async` method, started on the leased object: `start` is called with
+    /// a reference to it, and the future it returns is kept with the lease, which outlives it.
+    ///
+    /// What a method's stub spawns. An `async move` block holding the lease and awaiting the
+    /// method would hold the method's arguments twice (its own captures and the method's
+    /// future) and add a state machine of its own: this is the method's future and one word.
+    ///
+    /// # Safety
+    /// `start` passes the reference to the method and nowhere else: the reference is valid
+    /// while the lease lives (so while the returned future lives), not for `'static`, and the
+    /// method's signature (`&self`, generic in its lifetime) keeps it inside its future.
+    #[inline(always)]
+    pub unsafe fn start<F: Future>(self, start: impl FnOnce(&'static T) -> F) -> Leased<T, F> {
+        // SAFETY: a lease keeps its object alive (see `Lease`); the caller keeps the reference
+        // inside the future, which `Leased` drops before the lease.
+        let object: &'static T = unsafe { &(*self.shared).value };
+        Leased {
+            future: start(object),
+            _lease: self,
+        }
+    }
+}
+
+/// A method's future and the lease on its object ([`Lease::start`]): the future is dropped
+/// first (fields drop in order), while its object is still alive.
+///
+/// Owner thread only (`!Send`, as its lease): a local task's future.
+pub struct Leased<T: Object, F> {
+    future: F,
+    _lease: Lease<T>,
+}
+
+impl<T: Object, F: Future> Future for Leased<T, F> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: never moved out of `self`, which has no
+        // `Drop` of its own and is `!Unpin` whenever `F` is; the lease is not pinned.
+        unsafe { self.map_unchecked_mut(|leased| &mut leased.future) }.poll(cx)
     }
 }
 
