@@ -45,7 +45,7 @@
 //!   (or another custom block) is refused, never misread.
 
 use std::any::Any;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -371,7 +371,49 @@ pub struct ObjectValue<T>(PhantomData<T>);
 
 /// The owner thread's table of objects. Its destructor (the thread-local's, at thread exit)
 /// drops no object: the objects still held then are leaked (see [`release_at_exit`]).
-struct Table(RefCell<KeyedSlab<Held>>);
+struct Table {
+    slab: RefCell<KeyedSlab<Held>>,
+    /// Entries removed so far (a count that only grows): a receiver confirmed by the slab
+    /// stays confirmed while no entry was removed, since only a removal makes a key stop
+    /// holding its allocation (an insert makes a new key: slots reused get a new generation).
+    removals: Cell<u64>,
+    /// The last receiver the slab confirmed: its key, its address and `removals` then. A
+    /// method called again on the same value (the common case) is checked against it, without
+    /// the slab's borrow and lookup (dependent loads on the hot path of every method call).
+    confirmed: Cell<(i64, *const (), u64)>,
+}
+
+impl Table {
+    /// Removes the entry of `key`.
+    fn remove(&self, key: i64) -> Option<Held> {
+        self.removals.set(self.removals.get().wrapping_add(1));
+        self.slab.borrow_mut().remove(key)
+    }
+
+    /// Removes every entry.
+    fn take_all(&self) -> Vec<Held> {
+        self.removals.set(self.removals.get().wrapping_add(1));
+        self.slab.borrow_mut().take_all()
+    }
+
+    /// Whether the entry of `key` holds the allocation at `address`.
+    #[inline(always)]
+    fn holds(&self, key: i64, address: *const ()) -> bool {
+        let removals = self.removals.get();
+        if self.confirmed.get() == (key, address, removals) {
+            return true;
+        }
+        let held = self
+            .slab
+            .borrow()
+            .get(key)
+            .is_some_and(|held| std::ptr::addr_eq(held.address, address));
+        if held {
+            self.confirmed.set((key, address, removals));
+        }
+        held
+    }
+}
 
 /// A table entry: the object, and its address as a thin pointer, which a method's receiver
 /// compares with the address in its block without reading the entry's vtable.
@@ -395,13 +437,20 @@ impl Drop for Table {
     /// would abort. What is left (objects made after `release_at_exit`) is leaked, as tasks
     /// still pending at exit are.
     fn drop(&mut self) {
-        std::mem::forget(self.0.get_mut().take_all());
+        std::mem::forget(self.slab.get_mut().take_all());
     }
 }
 
 thread_local! {
     /// The owner thread's objects held by OCaml values, by key.
-    static TABLE: Table = const { Table(RefCell::new(KeyedSlab::new())) };
+    static TABLE: Table = const {
+        Table {
+            slab: RefCell::new(KeyedSlab::new()),
+            removals: Cell::new(0),
+            // No key is negative: never matches before a first confirmation.
+            confirmed: Cell::new((-1, std::ptr::null(), 0)),
+        }
+    };
 }
 
 /// Keys of values the GC finalised, from any thread, for the owner to release.
@@ -466,7 +515,6 @@ pub(crate) fn release_finalised() {
         return;
     }
     let released: Vec<_> = TABLE.with(|table| {
-        let mut table = table.0.borrow_mut();
         keys.iter()
             .filter_map(|&key| table.remove(key))
             .map(|held| held.entry)
@@ -479,7 +527,7 @@ pub(crate) fn release_finalised() {
 /// hold nothing, and using any of them raises `Lwt_rust.Shut_down`.
 pub(crate) fn release_all() {
     release_finalised();
-    let all = TABLE.with(|table| table.0.borrow_mut().take_all());
+    let all = TABLE.with(Table::take_all);
     all.into_iter().map(|held| held.entry).for_each(release);
 }
 
@@ -492,7 +540,7 @@ pub(crate) fn release_at_exit() {
     // A destructor may make or close objects: repeat until none is left (bounded, in case a
     // destructor makes a new object each time).
     for _ in 0..100 {
-        let all = TABLE.with(|table| table.0.borrow_mut().take_all());
+        let all = TABLE.with(Table::take_all);
         if all.is_empty() {
             return;
         }
@@ -510,7 +558,7 @@ fn mark_closed(entry: &Arc<dyn Entry>) {
 
 /// How many objects OCaml values hold (`Lwt_rust.stats`-style count, for tests).
 pub fn live_objects() -> usize {
-    TABLE.with(|table| table.0.borrow().len())
+    TABLE.with(|table| table.slab.borrow().len())
 }
 
 /// Checks the OCaml value `value` of type `T`, and gives its object to `found` (borrowed from
@@ -533,7 +581,7 @@ unsafe fn with_object<T: Object, R>(
         return Err(Refusal::Closed);
     }
     TABLE.with(|table| {
-        let table = table.0.borrow();
+        let table = table.slab.borrow();
         let entry = &table.get(key).ok_or(Refusal::Closed)?.entry;
         match entry.as_any().downcast_ref::<Shared<T>>() {
             None => Err(Refusal::WrongType),
@@ -590,13 +638,9 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     // of the other copy removed: the address must not be trusted before the table confirms
     // that the key still holds this very allocation. (A key whose slot was reused has another
     // generation; the id, read only once the allocation is known alive, settles the rest.)
-    let held = TABLE.with(|table| {
-        table.0.borrow().get(key).is_some_and(|held| {
-            std::ptr::addr_eq(held.address, shared)
-                // SAFETY: the entry holds this allocation (just compared), so it is alive.
-                && unsafe { (*shared).id } as i64 == id
-        })
-    });
+    let held = TABLE.with(|table| table.holds(key, shared.cast()))
+        // SAFETY: the entry holds this allocation (just confirmed), so it is alive.
+        && unsafe { (*shared).id } as i64 == id;
     if !held {
         return Err(Refusal::Closed.arg_error::<T>());
     }
@@ -668,7 +712,7 @@ unsafe impl<T: Object> ToOCaml<ObjectValue<T>> for Obj<T> {
             NOT_HELD
         } else {
             let entry: Arc<dyn Entry> = self.0.clone();
-            TABLE.with(|table| table.0.borrow_mut().insert(Held::new(entry)))
+            TABLE.with(|table| table.slab.borrow_mut().insert(Held::new(entry)))
         };
         let held = std::mem::size_of::<Shared<T>>() + 2 * std::mem::size_of::<usize>();
         // SAFETY: `cr` proves the runtime lock; the block's data is three words, written at
@@ -707,7 +751,7 @@ pub unsafe fn close<T: Object>(value: RawOCaml) -> Result<(), String> {
     }
     // SAFETY: as above.
     unsafe { (*words)[0] = CLOSED };
-    let entry = TABLE.with(|table| table.0.borrow_mut().remove(key));
+    let entry = TABLE.with(|table| table.remove(key));
     if let Some(Held { entry, .. }) = entry {
         mark_closed(&entry);
         // The entry is out of the table and the object marked: a panic of the destructor is
