@@ -94,8 +94,10 @@ pub(crate) fn pin_with<T>(make: impl FnOnce() -> T) -> Pin<Box<T>> {
     }
 }
 
-/// Drops the boxed value in place and keeps its block for the next [`pin`] of that layout.
+/// Drops the boxed value in place and keeps its block for the next [`pin_with`] of that layout.
 /// Returns the panic its destructor raised, if any (the block is then freed, not kept).
+/// Inlined into the stub of every ready call, as `pin_with` is.
+#[inline(always)]
 pub(crate) fn recycle<T>(boxed: Pin<Box<T>>) -> Option<Box<dyn std::any::Any + Send>> {
     let layout = Layout::new::<T>();
     if layout.size() == 0 {

@@ -233,12 +233,14 @@ impl<T: Object> Drop for Lease<T> {
         // SAFETY: alive while this lease exists; owner thread (`Lease` is `!Send`).
         let side = unsafe { &(*self.shared).owner_side };
         // SAFETY: owner thread; no other reference into the counters is alive.
-        let last = unsafe {
+        // (A method's lease is usually the only one: the count goes back to 0 on every call,
+        // and an entry is rarely parked.)
+        let parked = unsafe {
             let leases = &mut *side.leases.get();
             *leases -= 1;
-            *leases == 0
+            *leases == 0 && (*side.parked.get()).is_some()
         };
-        if last {
+        if parked {
             release_parked(side);
         }
     }
