@@ -285,7 +285,12 @@ let test_dup () =
   Counter.close d;
   let dup_of_fresh () =
     let e = Counter.create 2 in
-    (Obj.obj (Obj.dup (Obj.repr e)) : Counter.t)
+    let f : Counter.t = Obj.obj (Obj.dup (Obj.repr e)) in
+    (* A method called on the copy while the original lives: the receiver check remembers
+       the last value it confirmed, which the release of the collected original must forget. *)
+    Alcotest.(check int) "the copy works while the object lives" 3 (await (Counter.add f 1));
+    ignore (Sys.opaque_identity e);
+    f
   in
   let f = dup_of_fresh () in
   Gc.full_major ();

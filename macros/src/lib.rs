@@ -28,9 +28,11 @@
 //! 1. checks and converts every argument to Rust (`lwt_rust::conv::OCamlRepr`) before the
 //!    future exists, so the future owns Rust values only; an argument of the wrong OCaml type
 //!    gives a promise rejected with `Invalid_argument` (a closed object: `Lwt_rust.Closed`);
-//! 2. calls the function and hands its future to `lwt_rust::export_future::spawn_result` (return
-//!    type written `Result<..>` or `...::Result<..>`: `Err` rejects the promise) or
-//!    `spawn_value` (any other return type); a plain `fn` runs at once
+//! 2. calls the function and hands its future to `lwt_rust::__private::spawn_result_with`
+//!    (return type written `Result<..>` or `...::Result<..>`: `Err` rejects the promise) or
+//!    `spawn_value_with` (any other return type), as a closure that makes it, so that it is
+//!    built in its box (a method's future is kept with the lease on its object:
+//!    `Lease::start`); a plain `fn` runs at once
 //!    (`lwt_rust::boundary::sync_stub`: the stub itself raises an `Err`, a panic or a refused
 //!    argument, once every Rust value of the call is dropped);
 //! 3. runs inside `lwt_stub` (or `stream_stub`, `sync_stub`), so a panic anywhere gives a

@@ -19,10 +19,12 @@ pub use crate::values::error::into_error;
 // Argument checks and conversions.
 pub use crate::values::conv::{from_ocaml_checked, ArgError, OCamlRepr};
 // A generated `async fn` stub's future and stream, surfaced to OCaml.
-pub use crate::rust_to_ocaml::future::{spawn_result, spawn_value};
+pub use crate::rust_to_ocaml::future::{
+    spawn_result, spawn_result_with, spawn_value, spawn_value_with,
+};
 pub use crate::rust_to_ocaml::stream::stream_result;
 // `#[lwt_rust::object]`: the object's storage, its operations and the receiver of a method.
-pub use crate::values::object::{receiver, Lease, Obj, Object, ObjectOps};
+pub use crate::values::object::{receiver, Lease, Leased, Obj, Object, ObjectOps};
 // Synchronous stubs reach the OCaml runtime through this.
 pub use crate::runtime::with_runtime;
 // `#[lwt_rust::func(blocking)]` runs its body with this.

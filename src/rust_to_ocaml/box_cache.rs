@@ -70,30 +70,34 @@ fn take(layout: Layout) -> Option<NonNull<u8>> {
         .flatten()
 }
 
-/// `Box::pin(value)`, reusing a cached block of the same layout if there is one.
-#[inline]
-pub(crate) fn pin<T>(value: T) -> Pin<Box<T>> {
+/// `Box::pin(make())`, reusing a cached block of the same layout if there is one. The value
+/// is made once the block is found, so that it can be written straight into it.
+#[inline(always)]
+pub(crate) fn pin_with<T>(make: impl FnOnce() -> T) -> Pin<Box<T>> {
     let layout = Layout::new::<T>();
     if layout.size() == 0 {
-        return Box::pin(value);
+        return Box::pin(make());
     }
     match take(layout) {
         Some(ptr) => {
             let ptr = ptr.as_ptr().cast::<T>();
             // SAFETY: the block was allocated by the global allocator with `Layout::new::<T>()`
             // and holds no value (module invariant), so writing a `T` and owning it with a
-            // `Box` (which frees it with the same layout) is what `Box::new` would do.
+            // `Box` (which frees it with the same layout) is what `Box::new` would do. If
+            // `make` panics nothing was written: the block is lost, never freed twice.
             unsafe {
-                ptr.write(value);
+                ptr.write(make());
                 Pin::new_unchecked(Box::from_raw(ptr))
             }
         }
-        None => Box::pin(value),
+        None => Box::pin(make()),
     }
 }
 
-/// Drops the boxed value in place and keeps its block for the next [`pin`] of that layout.
+/// Drops the boxed value in place and keeps its block for the next [`pin_with`] of that layout.
 /// Returns the panic its destructor raised, if any (the block is then freed, not kept).
+/// Inlined into the stub of every ready call, as `pin_with` is.
+#[inline(always)]
 pub(crate) fn recycle<T>(boxed: Pin<Box<T>>) -> Option<Box<dyn std::any::Any + Send>> {
     let layout = Layout::new::<T>();
     if layout.size() == 0 {

@@ -69,6 +69,20 @@ where
     T: ToOCaml<O> + 'static,
     F: Future<Output = Result<T, Error>> + 'static,
 {
+    spawn_with::<O, T, F>(move || future)
+}
+
+/// [`spawn`] of the future `make` returns, which is written straight into its box: a future
+/// built on the stack and then moved into its box is copied in 16-byte loads of what 8-byte
+/// stores just wrote, which stalls the CPU (store forwarding fails) on the hot path of ready
+/// calls. `make` runs after the checks.
+#[inline(always)]
+fn spawn_with<O, T, F>(make: impl FnOnce() -> F) -> ocaml::Raw
+where
+    O: 'static,
+    T: ToOCaml<O> + 'static,
+    F: Future<Output = Result<T, Error>> + 'static,
+{
     assert_may_call_ocaml("lwt_rust::spawn");
     if is_shut_down() {
         // SAFETY: OCaml context (checked above); returned to OCaml at once.
@@ -77,7 +91,7 @@ where
     #[cfg(feature = "tokio")]
     crate::threads::tokio_rt::ensure_entered();
     // Most ready calls reuse the block of the previous one (see `box_cache`).
-    let mut future: Pin<Box<F>> = crate::rust_to_ocaml::box_cache::pin(future);
+    let mut future: Pin<Box<F>> = crate::rust_to_ocaml::box_cache::pin_with(make);
     let first = poll_contained(future.as_mut(), &mut Context::from_waker(Waker::noop()));
     match first {
         Poll::Ready(outcome) => {
@@ -151,6 +165,34 @@ where
     // A combinator: see `spawn_value`.
     spawn::<T::Marker, T, _>(MapOutput {
         future,
+        map: |result: Result<T, E>| fitting(result.map_err(into_error)?),
+    })
+}
+
+/// [`spawn_value`] of the future `make` returns, built in its box (see `spawn_with`): what
+/// the stubs of `#[lwt_rust::func]` and `#[lwt_rust::object]` call.
+#[inline]
+pub fn spawn_value_with<T, F>(make: impl FnOnce() -> F) -> ocaml::Raw
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    F: Future<Output = T> + 'static,
+{
+    spawn_with::<T::Marker, T, _>(move || MapOutput {
+        future: make(),
+        map: fitting,
+    })
+}
+
+/// [`spawn_result`] of the future `make` returns, built in its box (see `spawn_with`).
+#[inline]
+pub fn spawn_result_with<T, E, F>(make: impl FnOnce() -> F) -> ocaml::Raw
+where
+    T: OCamlRepr + ToOCaml<T::Marker>,
+    E: std::fmt::Display + 'static,
+    F: Future<Output = Result<T, E>> + 'static,
+{
+    spawn_with::<T::Marker, T, _>(move || MapOutput {
+        future: make(),
         map: |result: Result<T, E>| fitting(result.map_err(into_error)?),
     })
 }

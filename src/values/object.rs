@@ -45,13 +45,16 @@
 //!   (or another custom block) is refused, never misread.
 
 use std::any::Any;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use ocaml::sys::{self, custom_operations, Value as RawOCaml};
 use ocaml_interop::{FromOCaml, OCaml, OCamlRuntime, ToOCaml};
@@ -223,27 +226,83 @@ impl<T: Object> Deref for Lease<T> {
 }
 
 impl<T: Object> Drop for Lease<T> {
+    /// Inlined (the hot path of every method call): out of line, it would take the address
+    /// of the future holding the lease, which then could not stay in registers.
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: alive while this lease exists; owner thread (`Lease` is `!Send`).
         let side = unsafe { &(*self.shared).owner_side };
         // SAFETY: owner thread; no other reference into the counters is alive.
+        // (A method's lease is usually the only one: the count goes back to 0 on every call,
+        // and an entry is rarely parked.)
         let parked = unsafe {
             let leases = &mut *side.leases.get();
             *leases -= 1;
-            if *leases == 0 {
-                (*side.parked.get()).take()
-            } else {
-                None
-            }
+            *leases == 0 && (*side.parked.get()).is_some()
         };
-        // Last: this may drop the object itself. A lease is dropped by a method's stub or
-        // future, possibly while a panic of the method unwinds: the destructor's own panic
-        // must not escape (a panic during unwinding aborts).
-        if let Some(entry) = parked {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(entry))) {
-                contained_destructor_panic(panic);
-            }
+        if parked {
+            release_parked(side);
         }
+    }
+}
+
+/// The last lease on an object went: drops the table entry parked in it, if any.
+#[cold]
+#[inline(never)]
+fn release_parked(side: &OwnerSide) {
+    // SAFETY: owner thread (the caller's, a lease's drop); no other reference into `parked`.
+    let parked = unsafe { (*side.parked.get()).take() };
+    // Last: this may drop the object itself. A lease is dropped by a method's stub or future,
+    // possibly while a panic of the method unwinds: the destructor's own panic must not
+    // escape (a panic during unwinding aborts).
+    if let Some(entry) = parked {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(entry))) {
+            contained_destructor_panic(panic);
+        }
+    }
+}
+
+impl<T: Object> Lease<T> {
+    /// The future of an `async` method, started on the leased object: `start` is called with
+    /// a reference to it, and the future it returns is kept with the lease, which outlives it.
+    ///
+    /// What a method's stub spawns. An `async move` block holding the lease and awaiting the
+    /// method would hold the method's arguments twice (its own captures and the method's
+    /// future) and add a state machine of its own: this is the method's future and one word.
+    ///
+    /// # Safety
+    /// `start` passes the reference to the method and nowhere else: the reference is valid
+    /// while the lease lives (so while the returned future lives), not for `'static`, and the
+    /// method's signature (`&self`, generic in its lifetime) keeps it inside its future.
+    #[inline(always)]
+    pub unsafe fn start<F: Future>(self, start: impl FnOnce(&'static T) -> F) -> Leased<T, F> {
+        // SAFETY: a lease keeps its object alive (see `Lease`); the caller keeps the reference
+        // inside the future, which `Leased` drops before the lease.
+        let object: &'static T = unsafe { &(*self.shared).value };
+        Leased {
+            future: start(object),
+            _lease: self,
+        }
+    }
+}
+
+/// A method's future and the lease on its object ([`Lease::start`]): the future is dropped
+/// first (fields drop in order), while its object is still alive.
+///
+/// Owner thread only (`!Send`, as its lease): a local task's future.
+pub struct Leased<T: Object, F> {
+    future: F,
+    _lease: Lease<T>,
+}
+
+impl<T: Object, F: Future> Future for Leased<T, F> {
+    type Output = F::Output;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: never moved out of `self`, which has no
+        // `Drop` of its own and is `!Unpin` whenever `F` is; the lease is not pinned.
+        unsafe { self.map_unchecked_mut(|leased| &mut leased.future) }.poll(cx)
     }
 }
 
@@ -314,7 +373,49 @@ pub struct ObjectValue<T>(PhantomData<T>);
 
 /// The owner thread's table of objects. Its destructor (the thread-local's, at thread exit)
 /// drops no object: the objects still held then are leaked (see [`release_at_exit`]).
-struct Table(RefCell<KeyedSlab<Held>>);
+struct Table {
+    slab: RefCell<KeyedSlab<Held>>,
+    /// Entries removed so far (a count that only grows): a receiver confirmed by the slab
+    /// stays confirmed while no entry was removed, since only a removal makes a key stop
+    /// holding its allocation (an insert makes a new key: slots reused get a new generation).
+    removals: Cell<u64>,
+    /// The last receiver the slab confirmed: its key, its address and `removals` then. A
+    /// method called again on the same value (the common case) is checked against it, without
+    /// the slab's borrow and lookup (dependent loads on the hot path of every method call).
+    confirmed: Cell<(i64, *const (), u64)>,
+}
+
+impl Table {
+    /// Removes the entry of `key`.
+    fn remove(&self, key: i64) -> Option<Held> {
+        self.removals.set(self.removals.get().wrapping_add(1));
+        self.slab.borrow_mut().remove(key)
+    }
+
+    /// Removes every entry.
+    fn take_all(&self) -> Vec<Held> {
+        self.removals.set(self.removals.get().wrapping_add(1));
+        self.slab.borrow_mut().take_all()
+    }
+
+    /// Whether the entry of `key` holds the allocation at `address`.
+    #[inline(always)]
+    fn holds(&self, key: i64, address: *const ()) -> bool {
+        let removals = self.removals.get();
+        if self.confirmed.get() == (key, address, removals) {
+            return true;
+        }
+        let held = self
+            .slab
+            .borrow()
+            .get(key)
+            .is_some_and(|held| std::ptr::addr_eq(held.address, address));
+        if held {
+            self.confirmed.set((key, address, removals));
+        }
+        held
+    }
+}
 
 /// A table entry: the object, and its address as a thin pointer, which a method's receiver
 /// compares with the address in its block without reading the entry's vtable.
@@ -338,13 +439,20 @@ impl Drop for Table {
     /// would abort. What is left (objects made after `release_at_exit`) is leaked, as tasks
     /// still pending at exit are.
     fn drop(&mut self) {
-        std::mem::forget(self.0.get_mut().take_all());
+        std::mem::forget(self.slab.get_mut().take_all());
     }
 }
 
 thread_local! {
     /// The owner thread's objects held by OCaml values, by key.
-    static TABLE: Table = const { Table(RefCell::new(KeyedSlab::new())) };
+    static TABLE: Table = const {
+        Table {
+            slab: RefCell::new(KeyedSlab::new()),
+            removals: Cell::new(0),
+            // No key is negative: never matches before a first confirmation.
+            confirmed: Cell::new((-1, std::ptr::null(), 0)),
+        }
+    };
 }
 
 /// Keys of values the GC finalised, from any thread, for the owner to release.
@@ -409,7 +517,6 @@ pub(crate) fn release_finalised() {
         return;
     }
     let released: Vec<_> = TABLE.with(|table| {
-        let mut table = table.0.borrow_mut();
         keys.iter()
             .filter_map(|&key| table.remove(key))
             .map(|held| held.entry)
@@ -422,7 +529,7 @@ pub(crate) fn release_finalised() {
 /// hold nothing, and using any of them raises `Lwt_rust.Shut_down`.
 pub(crate) fn release_all() {
     release_finalised();
-    let all = TABLE.with(|table| table.0.borrow_mut().take_all());
+    let all = TABLE.with(Table::take_all);
     all.into_iter().map(|held| held.entry).for_each(release);
 }
 
@@ -435,7 +542,7 @@ pub(crate) fn release_at_exit() {
     // A destructor may make or close objects: repeat until none is left (bounded, in case a
     // destructor makes a new object each time).
     for _ in 0..100 {
-        let all = TABLE.with(|table| table.0.borrow_mut().take_all());
+        let all = TABLE.with(Table::take_all);
         if all.is_empty() {
             return;
         }
@@ -453,7 +560,7 @@ fn mark_closed(entry: &Arc<dyn Entry>) {
 
 /// How many objects OCaml values hold (`Lwt_rust.stats`-style count, for tests).
 pub fn live_objects() -> usize {
-    TABLE.with(|table| table.0.borrow().len())
+    TABLE.with(|table| table.slab.borrow().len())
 }
 
 /// Checks the OCaml value `value` of type `T`, and gives its object to `found` (borrowed from
@@ -476,7 +583,7 @@ unsafe fn with_object<T: Object, R>(
         return Err(Refusal::Closed);
     }
     TABLE.with(|table| {
-        let table = table.0.borrow();
+        let table = table.slab.borrow();
         let entry = &table.get(key).ok_or(Refusal::Closed)?.entry;
         match entry.as_any().downcast_ref::<Shared<T>>() {
             None => Err(Refusal::WrongType),
@@ -533,13 +640,9 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     // of the other copy removed: the address must not be trusted before the table confirms
     // that the key still holds this very allocation. (A key whose slot was reused has another
     // generation; the id, read only once the allocation is known alive, settles the rest.)
-    let held = TABLE.with(|table| {
-        table.0.borrow().get(key).is_some_and(|held| {
-            std::ptr::addr_eq(held.address, shared)
-                // SAFETY: the entry holds this allocation (just compared), so it is alive.
-                && unsafe { (*shared).id } as i64 == id
-        })
-    });
+    let held = TABLE.with(|table| table.holds(key, shared.cast()))
+        // SAFETY: the entry holds this allocation (just confirmed), so it is alive.
+        && unsafe { (*shared).id } as i64 == id;
     if !held {
         return Err(Refusal::Closed.arg_error::<T>());
     }
@@ -611,7 +714,7 @@ unsafe impl<T: Object> ToOCaml<ObjectValue<T>> for Obj<T> {
             NOT_HELD
         } else {
             let entry: Arc<dyn Entry> = self.0.clone();
-            TABLE.with(|table| table.0.borrow_mut().insert(Held::new(entry)))
+            TABLE.with(|table| table.slab.borrow_mut().insert(Held::new(entry)))
         };
         let held = std::mem::size_of::<Shared<T>>() + 2 * std::mem::size_of::<usize>();
         // SAFETY: `cr` proves the runtime lock; the block's data is three words, written at
@@ -650,7 +753,7 @@ pub unsafe fn close<T: Object>(value: RawOCaml) -> Result<(), String> {
     }
     // SAFETY: as above.
     unsafe { (*words)[0] = CLOSED };
-    let entry = TABLE.with(|table| table.0.borrow_mut().remove(key));
+    let entry = TABLE.with(|table| table.remove(key));
     if let Some(Held { entry, .. }) = entry {
         mark_closed(&entry);
         // The entry is out of the table and the object marked: a panic of the destructor is

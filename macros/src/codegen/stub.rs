@@ -177,6 +177,22 @@ impl Export<'_> {
                     quote! {},
                 )
             }
+            // A method's future borrows its object from the lease, which it keeps: no
+            // `async` block around it (one that held the lease and awaited the method would
+            // hold the arguments twice, a bigger block to box on every call).
+            _ if self.sig.asyncness.is_some() && self.receiver && wrap == Wrap::None => {
+                let owner = self.owner.expect("a receiver is in an impl");
+                let future = quote! {
+                    // SAFETY: the reference goes to the method only, whose `&self` keeps it
+                    // inside the future `Leased` drops before the lease.
+                    unsafe {
+                        #krate::__private::Lease::<#owner>::start(this, move |this| {
+                            #function(this, #(#call_args),*)
+                        })
+                    }
+                };
+                (future, quote! {})
+            }
             _ if self.sig.asyncness.is_some() => {
                 let needs_block = self.receiver || wrap != Wrap::None;
                 let future = if needs_block {
@@ -223,14 +239,16 @@ impl Export<'_> {
             },
             Kind::Promise | Kind::Blocking => {
                 let spawn = if fallible {
-                    quote! { #krate::__private::spawn_result }
+                    quote! { #krate::__private::spawn_result_with }
                 } else {
-                    quote! { #krate::__private::spawn_value }
+                    quote! { #krate::__private::spawn_value_with }
                 };
+                // The future is made by a closure, inside `spawn`, so that it is built in its
+                // box rather than on the stack and copied there.
                 Finish {
                     wrapper: quote! { #krate::__private::lwt_stub },
                     refused: quote! { #krate::__private::refused_argument(context, err) },
-                    start: quote! { #spawn(#future) },
+                    start: quote! { #spawn(move || #future) },
                 }
             }
             Kind::Stream | Kind::TryStream => {
