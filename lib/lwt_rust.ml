@@ -660,6 +660,15 @@ module Rust_streams = struct
       stream_close key;
       failing_stream exn
 
+  (* At shutdown every Rust stream is dropped (by Rust), and its items still buffered here with
+     it: a later read fails with [Shut_down], as the read of a buffer emptied before. *)
+  let drop_buffers () =
+    for slot = 0 to Weak.length !registry_sources - 1 do
+      match Weak.get !registry_sources slot with
+      | Some source -> source.batch <- [||]
+      | None -> ()
+    done
+
   let close_stream stream =
     check_thread "Lwt_rust.close_stream";
     release_unreachable ();
@@ -755,7 +764,10 @@ end
 (* The public interface (lwt_rust.mli). *)
 
 let init = Drain.init
-let shutdown = Drain.shutdown
+let shutdown () =
+  let stopped = Drain.shutdown () in
+  Rust_streams.drop_buffers ();
+  stopped
 let set_panic_report = Settings.set_panic_report
 let set_submission_capacity = Settings.set_submission_capacity
 let set_tokio_workers = Settings.set_tokio_workers
