@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use futures::stream::{self, Stream, StreamExt};
 
-
 /// Items produced so far by [`batch_stream`] and [`ready_ints`].
 static PRODUCED: AtomicU64 = AtomicU64::new(0);
 /// [`batch_stream`]s and [`ready_ints`] dropped so far.
@@ -38,7 +37,9 @@ pub fn batch_streams_dropped() -> i64 {
 /// before the stub that made it returns).
 async fn woken_from_tokio() {
     let (done, wait) = tokio::sync::oneshot::channel::<()>();
-    match lwt_rust::tokio::spawn_io(async move { drop(done.send(())) }) {
+    match lwt_rust::tokio::spawn_io(async move {
+        let _ = done.send(());
+    }) {
         Ok(_) => drop(wait.await),
         Err(err) => panic!("no tokio runtime: {err}"),
     }

@@ -42,37 +42,44 @@ impl<T: 'static> StreamSource<T> {
     /// ([`Failure`]) and drops the stream now; so does the end of the stream, which the next
     /// read then reports.
     pub(super) fn take_ready(&self, items: &mut Vec<T>, cx: &mut Context<'_>) {
-        while items.len() < BATCH_ITEMS && !self.close_requested.get() {
-            let polled = {
-                let Ok(mut slot) = self.stream.try_borrow_mut() else {
-                    return;
-                };
-                let Some(stream) = slot.as_mut() else {
-                    return;
-                };
-                catch_unwind(AssertUnwindSafe(|| stream.as_mut().poll_next(cx)))
+        // One borrow and one containment for the whole batch: a poll that calls OCaml, which
+        // closes the stream, finds it borrowed and sets `close_requested`, seen by the loop.
+        let stopped = {
+            let Ok(mut slot) = self.stream.try_borrow_mut() else {
+                return;
             };
-            match polled {
-                Ok(Poll::Ready(Some(Ok(item)))) => items.push(item),
-                Ok(Poll::Pending) => break,
-                // The source stays in the table until the next read finds the stream gone:
-                // an item of this batch may still fail to convert, a failure for that read.
-                Ok(Poll::Ready(None)) => {
-                    self.drop_stream();
-                    return;
+            let Some(stream) = slot.as_mut() else {
+                return;
+            };
+            let wanted = BATCH_ITEMS - items.len();
+            items.reserve(stream.size_hint().0.min(wanted));
+            let close_requested = &self.close_requested;
+            catch_unwind(AssertUnwindSafe(|| {
+                while items.len() < BATCH_ITEMS && !close_requested.get() {
+                    match stream.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(Ok(item))) => items.push(item),
+                        Poll::Pending => return None,
+                        Poll::Ready(None) => return Some(None),
+                        Poll::Ready(Some(Err(err))) => return Some(Some(Failure::Error(err))),
+                    }
                 }
-                Ok(Poll::Ready(Some(Err(err)))) => {
-                    self.fail_next_read(Failure::Error(err));
-                    return;
-                }
-                Err(panic) => {
-                    self.fail_next_read(Failure::Panic(panic));
-                    return;
-                }
-            }
-        }
+                None
+            }))
+        };
         if self.close_requested.get() {
+            // Closed from inside a poll: the items taken are this read's, then the end.
             self.end();
+            return;
+        }
+        match stopped {
+            Ok(None) => {}
+            // The source stays in the table until the next read finds the stream gone: an
+            // item of this batch may still fail to convert, a failure for that read.
+            Ok(Some(None)) => {
+                self.drop_stream();
+            }
+            Ok(Some(Some(failure))) => self.fail_next_read(failure),
+            Err(panic) => self.fail_next_read(Failure::Panic(panic)),
         }
     }
 
@@ -100,19 +107,21 @@ where
         // SAFETY: `cr` proves the runtime lock is held; `caml_alloc` fills the block with
         // `()`, so it is a valid array at every allocation below, where the root keeps it.
         let array: Root<OCamlUniformArray<M>> = unsafe { Root::from_raw(sys::caml_alloc(n, 0)) };
-        for (i, item) in self.items.iter().enumerate() {
-            // `let cr = &mut *cr` reborrows for the closure only.
-            let convert = || {
-                let cr = &mut *cr;
-                // SAFETY: the value is stored by the caller below before any allocation.
-                unsafe { item.to_ocaml(cr).raw() }
-            };
-            match catch_unwind(AssertUnwindSafe(convert)) {
-                // SAFETY: the array is read from its root after the conversion allocated;
-                // `i < n`, its size.
-                Ok(value) => unsafe { sys::caml_modify(sys::field(array.raw(), i), value) },
-                Err(panic) => return self.cut_at(cr, &array, i, panic),
+        // One containment for the whole batch; `done` counts the items stored.
+        let mut done = 0;
+        let converted = catch_unwind(AssertUnwindSafe(|| {
+            for item in &self.items {
+                // SAFETY: the value is stored before any other allocation, into the array
+                // read from its root after the conversion allocated; `done < n`, its size.
+                unsafe {
+                    let value = item.to_ocaml(cr).raw();
+                    sys::caml_modify(sys::field(array.raw(), done), value);
+                }
+                done += 1;
             }
+        }));
+        if let Err(panic) = converted {
+            return self.cut_at(cr, &array, done, panic);
         }
         array.get(cr)
     }
