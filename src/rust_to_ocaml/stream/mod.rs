@@ -244,8 +244,9 @@ impl<T: 'static> Future for Pull<T> {
         let source = &self.source;
         let pending = source.pending.borrow_mut().take();
         if let Some(failure) = pending {
-            // The stream was dropped when the failure was met; the source goes now.
-            source.leave_table();
+            // The stream goes now (an error or a panic of its poll dropped it already; an
+            // item's conversion did not, having the runtime lent), and the source with it.
+            source.end();
             return match failure {
                 Failure::Error(err) => Poll::Ready(Err(err)),
                 // Raised again inside `spawn`'s containment: the read fails with
