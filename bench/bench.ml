@@ -66,6 +66,7 @@ type sizes = {
   small : int;  (** concurrent_10k: tasks alive at once *)
   large : int;  (** concurrent_1m: tasks alive at once *)
   items : int;  (** stream_items, lwt_stream_of_list, ocaml_stream_items *)
+  scan : int;  (** stream_100k_ints, stream_100k_rows and their of_list baselines *)
 }
 
 let sizes =
@@ -74,15 +75,15 @@ let sizes =
     | Full ->
       { reps = 7; pause = 1_000_000; yield = 500_000; ready = 2_000_000; sync = 20_000_000;
         detach = 20_000; threads = 4; per_thread = 5_000; spawn_per_thread = 250_000;
-        small = 10_000; large = 1_000_000; items = 1_000_000 }
+        small = 10_000; large = 1_000_000; items = 1_000_000; scan = 100_000 }
     | Quick ->
       { reps = 5; pause = 100_000; yield = 50_000; ready = 200_000; sync = 2_000_000;
         detach = 2_000; threads = 4; per_thread = 500; spawn_per_thread = 250_000;
-        small = 10_000; large = 100_000; items = 100_000 }
+        small = 10_000; large = 100_000; items = 100_000; scan = 100_000 }
     | Smoke ->
       { reps = 1; pause = 1_000; yield = 1_000; ready = 1_000; sync = 1_000; detach = 50;
         threads = 4; per_thread = 20; spawn_per_thread = 250_000; small = 100;
-        large = 1_000; items = 1_000 }
+        large = 1_000; items = 1_000; scan = 1_000 }
   in
   match reps with Some reps -> { sizes with reps } | None -> sizes
 
@@ -407,6 +408,34 @@ let lwt_stream_of_list n =
   let items = List.init n Fun.id in
   sum_items "lwt_stream_of_list" (fun _ -> Lwt_stream.of_list items) n
 
+(* A table scan's sizes: [n] small ints, and [n] rows of a 5-field record (int, string,
+   float, bool, option), each read from a Rust stream whose items are all ready (the bridge
+   reads them in batches) and from an [Lwt_stream.of_list] of the same values (built before,
+   untimed). The fold sums the ids. *)
+let stream_100k_ints n = sum_items "stream_100k_ints" Demo_stubs.count_stream n
+
+let of_list_100k_ints n =
+  let items = List.init n Fun.id in
+  sum_items "of_list_100k_ints" (fun _ -> Lwt_stream.of_list items) n
+
+let scan_row i : Lwt_rust_testlib.scan_row =
+  { id = i; name = "row"; score = float_of_int i *. 0.5; active = i mod 2 = 0;
+    parent = (if i mod 2 = 1 then Some (i - 1) else None) }
+
+let sum_rows name make n () =
+  let t0 = now () in
+  let sum_ids (row : Lwt_rust_testlib.scan_row) acc = acc + row.id in
+  let got = Lwt_main.run (Lwt_stream.fold sum_ids (make n) 0) in
+  let seconds = now () -. t0 in
+  expect name ~got ~want:(n * (n - 1) / 2);
+  seconds
+
+let stream_100k_rows n = sum_rows "stream_100k_rows" Lwt_rust_testlib.scan_rows n
+
+let of_list_100k_rows n =
+  let rows = List.init n scan_row in
+  sum_rows "of_list_100k_rows" (fun _ -> Lwt_stream.of_list rows) n
+
 (* The other direction: Rust reads an OCaml [Lwt_stream.of_list] to its end. *)
 let ocaml_stream_items n =
   let items = List.init n Fun.id in
@@ -566,8 +595,34 @@ let run_all () =
     run_row ~bridge:true ~name:"stream_items" ~n:s.items ~ops:s.items
       ~paired:of_list
       ~note:
-        "Rust -> OCaml: Lwt_stream.fold (+) over a Rust stream (count_stream:          futures::stream::iter), one pull per item; ns per item"
+        "Rust -> OCaml: Lwt_stream.fold (+) over a Rust stream (count_stream: \
+         futures::stream::iter, every item ready: one pull per batch of 64); ns per item"
       (stream_items s.items)
+  in
+  let of_list_ints =
+    run_row ~name:"of_list_100k_ints" ~n:s.scan ~ops:s.scan
+      ~note:"pure OCaml reference for stream_100k_ints: Lwt_stream.of_list; ns per item"
+      (of_list_100k_ints s.scan)
+  in
+  let scan_ints =
+    run_row ~bridge:true ~name:"stream_100k_ints" ~n:s.scan ~ops:s.scan ~paired:of_list_ints
+      ~target:1.3
+      ~note:"Rust -> OCaml: 100k ready ints (count_stream), read in batches; ns per item"
+      (stream_100k_ints s.scan)
+  in
+  let of_list_rows =
+    run_row ~name:"of_list_100k_rows" ~n:s.scan ~ops:s.scan
+      ~note:
+        "pure OCaml reference for stream_100k_rows: Lwt_stream.of_list of the same records; ns \
+         per row"
+      (of_list_100k_rows s.scan)
+  in
+  let scan_rows =
+    run_row ~bridge:true ~name:"stream_100k_rows" ~n:s.scan ~ops:s.scan ~paired:of_list_rows
+      ~note:
+        "Rust -> OCaml: 100k ready rows of a 5-field #[lwt_rust::record] (int, string, float, \
+         bool, int option), read in batches; ns per row"
+      (stream_100k_rows s.scan)
   in
   let ocaml_items =
     run_row ~bridge:true ~name:"ocaml_stream_items" ~n:s.items ~ops:s.items
@@ -636,7 +691,8 @@ let run_all () =
     (fun row -> selected row.name)
     [ pause_loop; callback; sync; ready; ready_vs_detach; detach; blocking;
       detach_in_flight; blocking_in_flight; yield; cross_thread; run_in_main;
-      small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items; method_ready;
+      small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items; of_list_ints;
+      scan_ints; of_list_rows; scan_rows; method_ready;
       records; objects; tuple_ready; record_ready; variant_ready; rust_error; typed_error ]
 
 (* {1 Reporting} *)
@@ -872,7 +928,8 @@ let expected_rows =
   [ "lwt_pause_loop"; "callback_loop_pause"; "external_sync"; "call_ready";
     "call_ready_vs_detach"; "preemptive_detach"; "call_yield_once"; "cross_thread_spawn";
     "preemptive_run_in_main"; "concurrent_10k"; "concurrent_1m"; "lwt_map_10k"; "lwt_map_1m"; "lwt_stream_of_list";
-    "stream_items"; "ocaml_stream_items" ]
+    "stream_items"; "ocaml_stream_items"; "of_list_100k_ints"; "stream_100k_ints";
+    "of_list_100k_rows"; "stream_100k_rows" ]
 
 let () =
   Lwt_rust.init ();

@@ -47,7 +47,7 @@ module Stubs = struct
   external shutdown_stub : unit -> unit = "lwt_rust_shutdown"
   external set_capacity : int -> string option = "lwt_rust_set_submission_capacity"
   external set_workers : int -> string option = "lwt_rust_set_tokio_workers"
-  external stream_pull : int -> 'a option Lwt.t = "lwt_rust_stream_pull"
+  external stream_pull : int -> Obj.t array Lwt.t = "lwt_rust_stream_pull"
   external stream_close : int -> unit = "lwt_rust_stream_close"
   external probe_direct_return : unit -> unit = "lwt_rust_probe_direct_return"
   external set_panic_mode : int -> unit = "lwt_rust_set_panic_report"
@@ -487,8 +487,10 @@ module Rust_streams = struct
   open Async_exn
   open Test_hooks
 
-  (* Rust streams read by OCaml (src/rust_to_ocaml/stream.rs). A Rust stream is a source [key]; its
-     [Lwt_stream.t] pulls one item per read. The Rust stream is dropped when it ends, when
+  (* Rust streams read by OCaml (src/rust_to_ocaml/stream/). A Rust stream is a source [key]; its
+     [Lwt_stream.t] reads one item at a time from the source's buffer [batch], and pulls the
+     next batch from Rust when that is empty: every item the Rust stream has ready, up to a
+     bound, as an array (empty: the end of the stream). The Rust stream is dropped when it ends, when
      [close_stream] is called, or when the [Lwt_stream.t] becomes unreachable: the [source]
      record below is reachable exactly as long as the stream's pull function, so its finaliser
      runs then. A stale key (already ended or closed) is ignored by Rust.
@@ -505,7 +507,15 @@ module Rust_streams = struct
      it except [release_unreachable], which takes one source off it without allocating), and the sources there are released
      at well-defined points: the next turn of the Lwt loop (an [Enter_iter_hooks] hook), the
      next Rust stream, the next [close_stream]. *)
-  type source = { key : int; mutable slot : int }
+  type source = {
+    key : int;
+    mutable slot : int;
+    mutable batch : Obj.t array;
+        (* The items of the last pull not yet read, from [next] on. [Obj.t]: the items of
+           every stream share the one record type; Rust builds the array with tag 0 (a
+           float item is boxed), which [Obj.t array]'s generic accesses read as it is. *)
+    mutable next : int;
+  }
 
   (* What a stream's pull function returns instead of a promise that has already failed: a
      pending one, failed with the same exception at the next turn of the Lwt loop. Lwt 5.7 and
@@ -537,6 +547,7 @@ module Rust_streams = struct
      again is ignored by Rust, so the Rust stream is always dropped. *)
   let release_once source =
     gc_hook ();
+    source.batch <- [||];
     if source.slot >= 0 then begin
       let slot = source.slot in
       source.slot <- -1;
@@ -588,16 +599,43 @@ module Rust_streams = struct
 
   let release_hook = ref None
 
+  (* A pulled batch's first item, the rest kept in the buffer; [None] for the empty batch. *)
+  let first_of source batch =
+    if Array.length batch = 0 then None
+    else begin
+      if Array.length batch > 1 then begin
+        source.batch <- batch;
+        source.next <- 1
+      end;
+      Some (Obj.obj (Array.unsafe_get batch 0))
+    end
+
   let rust_stream key =
     if !release_hook = None then
       release_hook :=
         Some
           (Lwt_main.Enter_iter_hooks.add_first (fun () ->
                if !unreachable <> [] then release_unreachable ()));
-    let source = { key; slot = -1 } in
+    let source = { key; slot = -1; batch = [||]; next = 0 } in
     (* The closure must capture [source] itself (not just its key): that is what ties the
-       finaliser to the stream's reachability. *)
-    let pull () = settle_later (stream_pull (Sys.opaque_identity source).key) in
+       finaliser to the stream's reachability. An item of the buffer is returned at once; an
+       empty buffer pulls a batch, whose first item is the read's. *)
+    let pull () =
+      let source = Sys.opaque_identity source in
+      let i = source.next in
+      let batch = source.batch in
+      if i < Array.length batch then begin
+        source.next <- i + 1;
+        if i + 1 = Array.length batch then source.batch <- [||];
+        Lwt.return (Some (Obj.obj (Array.unsafe_get batch i)))
+      end
+      else
+        let p = stream_pull source.key in
+        match Lwt.state p with
+        | Lwt.Return batch -> Lwt.return (first_of source batch)
+        | Lwt.Fail _ -> Lwt.map (first_of source) (settle_later p)
+        | Lwt.Sleep -> Lwt.map (first_of source) p
+    in
     let stream = Lwt_stream.from pull in
     source.slot <- register stream source;
     Gc.finalise (fun source -> unreachable := source :: !unreachable) source;
@@ -621,6 +659,15 @@ module Rust_streams = struct
     with exn ->
       stream_close key;
       failing_stream exn
+
+  (* At shutdown every Rust stream is dropped (by Rust), and its items still buffered here with
+     it: a later read fails with [Shut_down], as the read of a buffer emptied before. *)
+  let drop_buffers () =
+    for slot = 0 to Weak.length !registry_sources - 1 do
+      match Weak.get !registry_sources slot with
+      | Some source -> source.batch <- [||]
+      | None -> ()
+    done
 
   let close_stream stream =
     check_thread "Lwt_rust.close_stream";
@@ -717,7 +764,10 @@ end
 (* The public interface (lwt_rust.mli). *)
 
 let init = Drain.init
-let shutdown = Drain.shutdown
+let shutdown () =
+  let stopped = Drain.shutdown () in
+  Rust_streams.drop_buffers ();
+  stopped
 let set_panic_report = Settings.set_panic_report
 let set_submission_capacity = Settings.set_submission_capacity
 let set_tokio_workers = Settings.set_tokio_workers

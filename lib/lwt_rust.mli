@@ -129,11 +129,13 @@ val set_panic_report : panic_report -> unit
     [#\[lwt_rust::func(stream)\]]: [lwt-rust-bindgen] writes its OCaml binding), and take an
     ['a Lwt_stream.t] argument, which Rust reads as a [Stream] ([lwt_rust::OCamlStream]).
 
-    A stream from Rust is read on demand: the Rust stream is asked for one item each time
-    the Lwt stream needs one ([Lwt_stream.get], [Lwt_stream.iter_s], ...), so a slow reader
-    never makes Rust buffer. An error from the Rust stream fails the read that meets it, with
-    the error's exception, and ends the stream; so does a panic ({!Rust_panic}), in the
-    stream or while converting an item to OCaml. A failed read always shows as a promise
+    A stream from Rust is read on demand: when the Lwt stream needs an item
+    ([Lwt_stream.get], [Lwt_stream.iter_s], ...) and holds none from Rust, the Rust stream is
+    asked for one, and every further item it has ready at that moment crosses with it, up to
+    64, in order. So a slow reader never makes Rust hold more than 64 items. An error from
+    the Rust stream fails the read that meets it (after the items ready before it), with the
+    error's exception, and ends the stream; so does a panic ({!Rust_panic}), in the stream or
+    while converting an item to OCaml. A failed read always shows as a promise
     that fails, never as an exception raised by [Lwt_stream.get] (Lwt 5.7 and later raise
     when a stream's source fails at once; Lwt 5.6 does not): a failure that is already known
     when the read starts (an error at once, {!shutdown}) fails it at the next turn of the
@@ -162,8 +164,9 @@ val on_switch : Lwt_switch.t option -> 'a Lwt_stream.t -> 'a Lwt_stream.t
     so that nothing is created). *)
 
 val close_stream : 'a Lwt_stream.t -> unit
-(** [close_stream s] stops a stream that comes from Rust: the Rust stream is dropped now, a
-    read in progress ends with [None], and later reads see the end of the stream. Does
+(** [close_stream s] stops a stream that comes from Rust: the Rust stream is dropped now
+    (with the items it had ready that were not read yet), a read in progress ends with
+    [None], and later reads see the end of the stream. Does
     nothing on a stream that did not come from Rust, or that is already closed or ended.
     Costs a scan of the Rust streams alive. *)
 

@@ -116,7 +116,12 @@ let rust_items_through_tasks () =
   Alcotest.(check int) "every item read" n !next;
   check_nothing_live "after the yielding stream"
 
-(* Rust produces an item only when OCaml reads one, however slowly OCaml reads. *)
+(* The most items one read takes from a Rust stream (BATCH_ITEMS in
+   src/rust_to_ocaml/stream/batch.rs). *)
+let batch_bound = 64
+
+(* Rust produces items only while OCaml reads, at most one batch ahead, however slowly OCaml
+   reads. *)
 let slow_reader_is_never_outrun () =
   let produced = stream_produced () in
   let s = count_stream 1000 in
@@ -125,7 +130,9 @@ let slow_reader_is_never_outrun () =
     (Lwt_stream.iter_s
        (fun _ ->
          incr read;
-         Alcotest.(check int) "produced so far = read so far" !read (stream_produced () - produced);
+         let ahead = stream_produced () - produced - !read in
+         if ahead < 0 || ahead >= batch_bound then
+           Alcotest.failf "%d items produced ahead of %d read" ahead !read;
          Lwt.pause ())
        s);
   Alcotest.(check int) "all read" 1000 !read;
@@ -139,7 +146,8 @@ let close_stops_the_rust_stream () =
   Alcotest.(check int) "live streams" 1 (Lwt_rust.stats ()).live_streams;
   Lwt_rust.close_stream s;
   Alcotest.(check int) "the Rust stream is dropped at once" (dropped + 1) (streams_dropped ());
-  Alcotest.(check int) "nothing produced beyond what was read" 5 (stream_produced () - produced);
+  Alcotest.(check int) "nothing produced beyond the first read's batch" batch_bound
+    (stream_produced () - produced);
   check_ended "closed" s;
   Lwt_rust.close_stream s;
   Lwt_rust.close_stream (Lwt_stream.of_list [ 1 ]);
@@ -455,7 +463,7 @@ let both_ways () =
   let calls = ref 0 in
   let doubled = double_stream (counter_async 1000 calls) in
   Alcotest.(check (list int)) "first doubled items" [ 2; 4; 6 ] (await (Lwt_stream.nget 3 doubled));
-  Alcotest.(check int) "read on demand through both bridges" 3 !calls;
+  Alcotest.(check int) "read on demand through both bridges, one batch ahead" batch_bound !calls;
   let rest = await (Lwt_stream.to_list doubled) in
   Alcotest.(check int) "the rest" 997 (List.length rest);
   Alcotest.(check int) "last" 2000 (List.nth rest 996);

@@ -116,8 +116,9 @@ pub extern "C" fn lwt_rust_cancel_task(key: Raw) -> Raw {
     )
 }
 
-/// `Lwt_stream.from`'s function for a Rust stream: the next item of source `key`, as an
-/// `'a option Lwt.t`.
+/// What `Lwt_stream.from`'s function for a Rust stream calls when its buffer is empty: the
+/// next batch of source `key` (the items ready, in order), as an `'a array Lwt.t`; the empty
+/// array is the end of the stream.
 #[no_mangle]
 pub extern "C" fn lwt_rust_stream_pull(key: Raw) -> Raw {
     let key = int_arg(key);

@@ -3,7 +3,7 @@
 //!
 //! What it owns: [`future`] (a future polled once synchronously, then a task of the executor
 //! whose completion settles the OCaml promise), [`stream`] (a Rust stream as an OCaml stream
-//! source pulled one item at a time), [`direct_return`] (`Lwt.return v` built in the minor
+//! source pulled a batch of ready items at a time), [`direct_return`] (`Lwt.return v` built in the minor
 //! heap when a future is ready on its first poll) and [`box_cache`] (recycled boxes for the
 //! futures spawned before their first poll).
 //!

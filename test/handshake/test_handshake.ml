@@ -41,5 +41,5 @@ let () =
     List.iter
       (fun sub -> if not (contains err sub) then fail "%S not in %S" sub err)
       [ "Lwt_rust.Setup_failed"; "OCaml library lwt_rust 0.1.0 (protocol 999)";
-        "Rust crate lwt_rust 0.1.0 (protocol 4)"; "protocol 999 against 4" ]);
+        "Rust crate lwt_rust 0.1.0 (protocol 5)"; "protocol 999 against 5" ]);
   print_endline "handshake: OK"

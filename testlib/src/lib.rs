@@ -22,6 +22,7 @@ mod objects;
 mod pool;
 #[rustfmt::skip]
 mod docs;
+mod stream_batches;
 mod streams;
 mod symbols;
 mod threads;

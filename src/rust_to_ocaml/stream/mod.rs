@@ -2,28 +2,35 @@
 //! sequences).
 //!
 //! A Rust stream becomes a *source*: an entry in a thread-local table holding the pinned
-//! stream, under a generation-checked key. OCaml wraps the key in `Lwt_stream.from`; each time
-//! the Lwt stream wants an element it calls the pull stub, which asks the Rust stream for
-//! exactly one item through [`crate::rust_to_ocaml::future::spawn`]: an item available at once is an
-//! already resolved promise (no task, no queue), otherwise a task finishes that one pull. So
-//! the Rust stream is polled only while OCaml is reading: a slow consumer never makes Rust
-//! buffer anything.
+//! stream, under a generation-checked key. OCaml wraps the key in `Lwt_stream.from`; when the
+//! Lwt stream wants an element and OCaml's buffer of the source is empty, it calls the pull
+//! stub, which asks the Rust stream for a [`batch`] through
+//! [`crate::rust_to_ocaml::future::spawn`]: the first item, then every item ready right after
+//! it, up to [`batch::BATCH_ITEMS`], as one `'a array` (empty: the end). A first item available at
+//! once is an already resolved promise (no task, no queue), otherwise a task finishes that
+//! one read. So the Rust stream is polled only while OCaml is reading, and a slow consumer
+//! never makes Rust buffer more than one batch.
 //!
 //! Invariants:
 //! - at most one pull is in flight per source (`Lwt_stream.from` never calls its function
 //!   again before the previous promise settled); a second one is refused with
 //!   `Invalid_argument`;
-//! - the Rust stream is dropped exactly once, and the source leaves the table with it: when
-//!   the stream ends, right after it yields an error (the error ends the Lwt stream), when it
-//!   panics, at the read after an item whose conversion to OCaml panicked (the conversion runs
-//!   with the runtime lent, where the stream's destructor could not call OCaml), when OCaml
-//!   closes it (`Lwt_rust.close_stream`, or the finaliser that runs once the
-//!   `Lwt_stream.t` is unreachable), or at shutdown. A pull in flight at that moment completes
-//!   with end-of-stream;
+//! - a read delivers its items in order, and a failure after them (an error, a panic, an
+//!   item whose conversion panicked) is the next read's, once ([`Failure`]);
+//! - the Rust stream is dropped exactly once: when the stream ends, right after it yields an
+//!   error (the error ends the Lwt stream), when it panics, at the read after an item whose
+//!   conversion to OCaml panicked (the conversion runs with the runtime lent, where the
+//!   stream's destructor could not call OCaml), when OCaml closes it
+//!   (`Lwt_rust.close_stream`, or the finaliser that runs once the `Lwt_stream.t` is
+//!   unreachable), or at shutdown. A pull in flight at that moment completes with
+//!   end-of-stream. The source leaves the table with it, or when the failure it keeps for the
+//!   next read is delivered. A destructor's panic is reported and counted in `stats.panics`;
 //! - the table holds no OCaml value, so it never keeps an `Lwt_stream.t` alive. A pull in
 //!   flight does (its task roots the promise's resolver, and the promise's callbacks reach the
 //!   stream): a stream someone is waiting on is never collected;
 //! - everything here runs on the OCaml thread, in the OCaml context (`!Send`).
+
+mod batch;
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -34,7 +41,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use futures::Stream;
-use ocaml_interop::{OCaml, OCamlRuntime, ToOCaml};
+use ocaml_interop::{OCamlUniformArray, ToOCaml};
 
 use crate::engine::keyed::KeyedSlab;
 use crate::runtime::{assert_may_call_ocaml, is_shut_down};
@@ -44,13 +51,15 @@ use crate::values::callbacks::{self, FailureKind};
 use crate::values::conv::OCamlRepr;
 use crate::values::error::Error;
 use crate::values::error::{fitting, into_error};
-use crate::values::panic_report::panic_message;
+use crate::values::panic_report::{count_contained_panic, panic_message, Panic};
+
+use batch::Batch;
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Error>>>>;
 
 /// What the pull and close stubs see of a source, whatever its item type.
 trait Source {
-    /// Starts the pull of one item; returns the `'a option Lwt.t` for it.
+    /// Starts the pull of a batch; returns the `'a array Lwt.t` for it.
     fn pull(self: Rc<Self>) -> ocaml::Raw;
     /// Drops the Rust stream; a pull in flight completes with end-of-stream.
     fn close(&self);
@@ -64,7 +73,16 @@ thread_local! {
         const { ManuallyDrop::new(RefCell::new(KeyedSlab::new())) };
 }
 
-/// A Rust stream read by OCaml, one item per pull.
+/// A failure met after some items of a batch, kept for the next read.
+enum Failure {
+    /// The stream's `Err` item: the read fails with its exception.
+    Error(Error),
+    /// A panic of the stream's poll or of an item's conversion: the read fails with
+    /// `Rust_panic` (the payload is raised again inside the read's containment).
+    Panic(Panic),
+}
+
+/// A Rust stream read by OCaml, one batch per pull.
 struct StreamSource<T> {
     key: Cell<i64>,
     stream: RefCell<Option<BoxedStream<T>>>,
@@ -75,9 +93,11 @@ struct StreamSource<T> {
     /// Set when a close arrives while the stream is being polled (its poll called OCaml,
     /// which closed it): the stream is dropped as soon as that poll returns.
     close_requested: Cell<bool>,
-    /// Set when an item's conversion to OCaml panicked: that read failed with `Rust_panic`,
-    /// and the next one ends the stream.
+    /// Set when the first item of a batch failed to convert to OCaml: that read failed with
+    /// `Rust_panic`, and the next one ends the stream.
     conversion_panicked: Cell<bool>,
+    /// What the next read fails with, met after the items of the previous one.
+    pending: RefCell<Option<Failure>>,
 }
 
 impl<T: 'static> StreamSource<T> {
@@ -87,6 +107,9 @@ impl<T: 'static> StreamSource<T> {
         let polled = {
             let mut slot = self.stream.borrow_mut();
             let Some(stream) = slot.as_mut() else {
+                // Ended by the previous batch (or closed): the source goes with this read.
+                drop(slot);
+                self.leave_table();
                 return Poll::Ready(Ok(None));
             };
             catch_unwind(AssertUnwindSafe(|| stream.as_mut().poll_next(cx)))
@@ -129,23 +152,41 @@ impl<T: 'static> StreamSource<T> {
 
     /// Drops the stream (once) and leaves the table.
     fn end(&self) {
+        if self.drop_stream() {
+            self.leave_table();
+        }
+    }
+
+    /// Drops the stream (once); `false` when it is being polled (it is dropped when that poll
+    /// returns: `close_requested`).
+    fn drop_stream(&self) -> bool {
         let stream = match self.stream.try_borrow_mut() {
             Ok(mut slot) => slot.take(),
             Err(_) => {
                 self.close_requested.set(true);
-                return;
+                return false;
             }
         };
-        // The table's entry holds an `Rc` to this source: drop it outside the table's borrow.
-        let entry = SOURCES.with(|s| s.borrow_mut().remove(self.key.get()));
-        drop(entry);
         // Dropped with no borrow held: the stream's destructor may call back into OCaml.
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| drop(stream))) {
             eprintln!(
                 "lwt_rust: a Rust stream's destructor panicked: {}",
                 panic_message(&panic)
             );
+            count_contained_panic();
+            // The payload's own destructor may panic too: then it is leaked, not dropped again.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(panic))) {
+                std::mem::forget(payload);
+            }
         }
+        true
+    }
+
+    /// Leaves the table (a later pull or close of the key finds nothing).
+    fn leave_table(&self) {
+        // The table's entry holds an `Rc` to this source: drop it outside the table's borrow.
+        let entry = SOURCES.with(|s| s.borrow_mut().remove(self.key.get()));
+        drop(entry);
     }
 }
 
@@ -157,9 +198,7 @@ where
         if self.conversion_panicked.get() {
             self.end();
             // SAFETY: OCaml context (the pull stub); returned to OCaml at once.
-            return ocaml::Raw(unsafe {
-                crate::rust_to_ocaml::direct_return::lwt_return(ocaml::sys::NONE)
-            });
+            return ocaml::Raw(unsafe { direct_return::lwt_return(empty_array()) });
         }
         if self.pulling.replace(true) {
             // SAFETY: OCaml context (the pull stub); returned to OCaml at once.
@@ -171,10 +210,11 @@ where
                 )
             });
         }
-        spawn::<Option<T::Marker>, Pulled<T>, _>(Pull { source: self })
+        spawn::<OCamlUniformArray<T::Marker>, Batch<T>, _>(Pull { source: self })
     }
 
     fn close(&self) {
+        drop(self.pending.take());
         self.end();
         let puller = self.puller.borrow_mut().take();
         if let Some(waker) = puller {
@@ -183,48 +223,48 @@ where
     }
 }
 
-/// The future of one pull.
+/// The empty `'a array`: a static atom, no allocation.
+///
+/// # Safety
+/// Runtime lock held.
+unsafe fn empty_array() -> ocaml::sys::Value {
+    // SAFETY: the caller's contract; `caml_alloc` of no field returns the atom.
+    unsafe { ocaml::sys::caml_alloc(0, 0) }
+}
+
+/// The future of one pull: a failure kept from the previous batch, or a new batch.
 struct Pull<T> {
     source: Rc<StreamSource<T>>,
 }
 
 impl<T: 'static> Future for Pull<T> {
-    type Output = Result<Pulled<T>, Error>;
+    type Output = Result<Batch<T>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.source.poll_item(cx).map_ok(|item| Pulled {
-            item,
-            source: self.source.clone(),
-        })
-    }
-}
-
-/// The outcome of one pull, converted to `'a option` by the pull's promise. A panic in the
-/// item's conversion fails that read (`spawn` contains it) and marks the source, so that the
-/// next read ends the stream, as after an error.
-struct Pulled<T> {
-    item: Option<T>,
-    source: Rc<StreamSource<T>>,
-}
-
-// SAFETY: the OCaml value comes from `Option<T>`'s own conversion, unchanged.
-unsafe impl<T, M> ToOCaml<Option<M>> for Pulled<T>
-where
-    Option<T>: ToOCaml<Option<M>>,
-{
-    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, Option<M>> {
-        // `let cr = cr` moves the `&mut` into the closure, so the value may borrow it for `'a`.
-        let convert = move || {
-            let cr = cr;
-            self.item.to_ocaml(cr)
-        };
-        match catch_unwind(AssertUnwindSafe(convert)) {
-            Ok(value) => value,
-            Err(panic) => {
-                self.source.conversion_panicked.set(true);
-                resume_unwind(panic)
-            }
+        let source = &self.source;
+        let pending = source.pending.borrow_mut().take();
+        if let Some(failure) = pending {
+            // The stream goes now (an error or a panic of its poll dropped it already; an
+            // item's conversion did not, having the runtime lent), and the source with it.
+            source.end();
+            return match failure {
+                Failure::Error(err) => Poll::Ready(Err(err)),
+                // Raised again inside `spawn`'s containment: the read fails with
+                // `Rust_panic` and its message, as a panic met by the read itself would.
+                Failure::Panic(panic) => resume_unwind(panic),
+            };
         }
+        source.poll_item(cx).map_ok(|first| {
+            let mut items = Vec::new();
+            if let Some(first) = first {
+                items.push(first);
+                source.take_ready(&mut items, cx);
+            }
+            Batch {
+                items,
+                source: source.clone(),
+            }
+        })
     }
 }
 
@@ -260,6 +300,7 @@ where
         puller: RefCell::new(None),
         close_requested: Cell::new(false),
         conversion_panicked: Cell::new(false),
+        pending: RefCell::new(None),
     });
     let key = SOURCES.with(|s| s.borrow_mut().insert(source.clone() as Rc<dyn Source>));
     source.key.set(key);
@@ -282,8 +323,8 @@ where
     }))
 }
 
-/// The pull stub's body: one item of source `key`, as an `'a option Lwt.t`. A closed or
-/// finished source gives `None`; after shutdown the read fails with `Shut_down`.
+/// The pull stub's body: the next batch of source `key`, as an `'a array Lwt.t`. A closed or
+/// finished source gives the empty array; after shutdown the read fails with `Shut_down`.
 pub(crate) fn pull(key: i64) -> ocaml::Raw {
     if is_shut_down() {
         return failed_stream_read(FailureKind::ShutDown);
@@ -292,7 +333,7 @@ pub(crate) fn pull(key: i64) -> ocaml::Raw {
     match source {
         Some(source) => source.pull(),
         // SAFETY: OCaml context (a stub); returned to OCaml at once.
-        None => ocaml::Raw(unsafe { direct_return::lwt_return(ocaml::sys::NONE) }),
+        None => ocaml::Raw(unsafe { direct_return::lwt_return(empty_array()) }),
     }
 }
 
