@@ -28,3 +28,4 @@ pub mod object;
 pub mod panic_report;
 pub(crate) mod protocol;
 pub mod root;
+pub mod type_text;
