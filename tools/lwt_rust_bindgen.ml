@@ -47,7 +47,7 @@ let () =
   let crate, ml, mli, files = parse None None None [] (List.tl (Array.to_list Sys.argv)) in
   let crate = match crate with Some c when c <> "" -> c | _ -> fail "no --crate given\n%s" usage in
   (* A name no crate can have (cargo refuses it) is said so, rather than found in no file. *)
-  if not (Naming.is_ident (String.map (function '-' -> '_' | c -> c) crate)) then
+  if not (Record.is_ident (String.map (function '-' -> '_' | c -> c) crate)) then
     fail "--crate %s: no crate has that name (letters, digits and _, not starting with a digit)"
       crate;
   if files = [] then fail "no archive given\n%s" usage;

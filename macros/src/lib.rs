@@ -74,6 +74,7 @@ mod model;
 mod naming;
 mod options;
 mod record;
+mod record_lines;
 mod types;
 // `#[lwt_rust::record]`, `#[lwt_rust::variant]`, `#[lwt_rust::error]`: a user's types as OCaml
 // records and variants, their conversions and declarations.

@@ -351,6 +351,83 @@ tuple!(A, B);
 tuple!(A, B, C);
 tuple!(A, B, C, D);
 
+/// A binding record's bytes, assembled in const context by the code the proc macros generate:
+/// literal pieces and OCaml type texts ([`TypeText`]), then copied into the record's
+/// `#[used] static` ([`RecordText::to_array`], whose length is [`RecordText::len`]). `CAP`
+/// bounds the length (the literal pieces' plus [`TYPE_TEXT_CAPACITY`] a type).
+pub struct RecordText<const CAP: usize> {
+    bytes: [u8; CAP],
+    len: usize,
+}
+
+impl<const CAP: usize> RecordText<CAP> {
+    /// An empty record text.
+    #[allow(clippy::new_without_default)] // const context has no `Default`.
+    pub const fn new() -> Self {
+        RecordText {
+            bytes: [0; CAP],
+            len: 0,
+        }
+    }
+
+    /// Appends literal bytes (the macro has replaced the line breaks and NULs of values).
+    pub const fn text(mut self, s: &[u8]) -> Self {
+        if self.len + s.len() > CAP {
+            panic!("a binding record longer than its capacity");
+        }
+        let mut i = 0;
+        while i < s.len() {
+            self.bytes[self.len + i] = s[i];
+            i += 1;
+        }
+        self.len += s.len();
+        self
+    }
+
+    /// Appends an OCaml type's text, a line break, carriage return or NUL in it (a
+    /// hand-written type's) replaced by a space, as a record's values never hold one.
+    pub const fn ty(mut self, t: TypeText) -> Self {
+        let s = t.as_bytes();
+        if self.len + s.len() > CAP {
+            panic!("a binding record longer than its capacity");
+        }
+        let mut i = 0;
+        while i < s.len() {
+            self.bytes[self.len + i] = match s[i] {
+                b'\n' | b'\r' | 0 => b' ',
+                c => c,
+            };
+            i += 1;
+        }
+        self.len += s.len();
+        self
+    }
+
+    /// The record's length in bytes.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was appended.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The record's bytes as an array of its exact length `N` (a const panic otherwise).
+    pub const fn to_array<const N: usize>(&self) -> [u8; N] {
+        if N != self.len {
+            panic!("a binding record copied into an array of another length");
+        }
+        let mut out = [0u8; N];
+        let mut i = 0;
+        while i < N {
+            out[i] = self.bytes[i];
+            i += 1;
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,6 +541,18 @@ mod tests {
                 .as_str(),
             "M.kv_store"
         );
+    }
+
+    #[test]
+    fn a_record_is_assembled_in_const_context() {
+        const TEXT: RecordText<{ 16 + 2 * TYPE_TEXT_CAPACITY }> = RecordText::new()
+            .text(b"p x ")
+            .ty(<Option<(i64, bool)> as OCamlRepr>::OCAML_TYPE)
+            .text(b"\nr ")
+            .ty(TypeText::new("a\nb"))
+            .text(b"\n");
+        static BYTES: [u8; TEXT.len()] = TEXT.to_array();
+        assert_eq!(&BYTES, b"p x (int * bool) option\nr (a b)\n");
     }
 
     #[test]

@@ -94,6 +94,23 @@ pub(super) fn expansions() -> Vec<(&'static str, TokenStream)> {
             )
             .unwrap(),
         ),
+        (
+            "error_variant",
+            crate::data_types::expand(
+                crate::data_types::Want::Error,
+                quote!(),
+                parse_quote! {
+                    /// Why a lookup failed.
+                    pub enum LookupError {
+                        /// No such key.
+                        NotFound(i64, (String, Vec<u8>)),
+                        Closed,
+                        Conflict { r#type: String, attempts: Option<i64> },
+                    }
+                },
+            )
+            .unwrap(),
+        ),
     ]
 }
 
