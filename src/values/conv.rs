@@ -66,6 +66,23 @@ pub struct Bytes(pub Vec<u8>);
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Array<T>(pub Vec<T>);
 
+// The OCaml types of this module's markers (the others': `type_text`).
+impl<T: OCamlTypeText> OCamlTypeText for Lwt<T> {
+    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "Lwt.t");
+}
+
+impl<T: OCamlTypeText> OCamlTypeText for LwtStream<T> {
+    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "Lwt_stream.t");
+}
+
+impl<T: OCamlTypeText> OCamlTypeText for OCamlArray<T> {
+    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "array");
+}
+
+impl<A: OCamlTypeText, B: OCamlTypeText> OCamlTypeText for fn(A) -> Lwt<B> {
+    const OCAML_TYPE: TypeText = TypeText::lwt_function(A::OCAML_TYPE, B::OCAML_TYPE);
+}
+
 /// A Rust type with an OCaml counterpart: its ocaml-interop marker, a readable name, and a
 /// check that an OCaml value has the right shape to be converted.
 #[diagnostic::on_unimplemented(
@@ -469,3 +486,7 @@ macro_rules! tuple {
 tuple!(A 0, B 1);
 tuple!(A 0, B 1, C 2);
 tuple!(A 0, B 1, C 2, D 3);
+
+#[cfg(test)]
+#[path = "conv_type_tests.rs"]
+mod type_tests;

@@ -16,9 +16,6 @@ use ocaml_interop::{
     OCamlBytes, OCamlException, OCamlFloat, OCamlInt, OCamlInt32, OCamlInt64, OCamlList,
 };
 
-use crate::values::conv::{Lwt, LwtStream, OCamlArray};
-use crate::values::object::{Object, ObjectValue};
-
 /// The longest OCaml type text a [`TypeText`] holds, in bytes. A longer one stops the build
 /// (a const panic naming the limit).
 pub const TYPE_TEXT_CAPACITY: usize = 240;
@@ -319,26 +316,6 @@ impl<T: OCamlTypeText> OCamlTypeText for OCamlList<T> {
     const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "list");
 }
 
-impl<T: OCamlTypeText> OCamlTypeText for OCamlArray<T> {
-    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "array");
-}
-
-impl<T: OCamlTypeText> OCamlTypeText for Lwt<T> {
-    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "Lwt.t");
-}
-
-impl<T: OCamlTypeText> OCamlTypeText for LwtStream<T> {
-    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "Lwt_stream.t");
-}
-
-impl<A: OCamlTypeText, B: OCamlTypeText> OCamlTypeText for fn(A) -> Lwt<B> {
-    const OCAML_TYPE: TypeText = TypeText::lwt_function(A::OCAML_TYPE, B::OCAML_TYPE);
-}
-
-impl<T: Object> OCamlTypeText for ObjectValue<T> {
-    const OCAML_TYPE: TypeText = object_type(T::OCAML_MODULE);
-}
-
 macro_rules! tuple {
     ($($t:ident),+) => {
         impl<$($t: OCamlTypeText),+> OCamlTypeText for ($($t,)+) {
@@ -431,84 +408,31 @@ impl<const CAP: usize> RecordText<CAP> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::conv::{Array, Bytes, Int64, OCamlRepr};
-
-    fn text<T: OCamlRepr>() -> &'static str {
-        // A const per type, so the text lives as long as the program.
-        struct Text<T>(PhantomData<T>);
-        impl<T: OCamlRepr> Text<T> {
-            const TYPE: TypeText = T::OCAML_TYPE;
-        }
-        let t: &'static TypeText = &Text::<T>::TYPE;
-        t.as_str()
-    }
-
-    use std::marker::PhantomData;
-
-    #[test]
-    fn primitives() {
-        assert_eq!(text::<()>(), "unit");
-        assert_eq!(text::<bool>(), "bool");
-        assert_eq!(text::<i64>(), "int");
-        assert_eq!(text::<i32>(), "int32");
-        assert_eq!(text::<Int64>(), "int64");
-        assert_eq!(text::<f64>(), "float");
-        assert_eq!(text::<String>(), "string");
-        assert_eq!(text::<Bytes>(), "bytes");
-    }
-
-    #[test]
-    fn nested_generics_are_parenthesised_where_ocaml_needs_it() {
-        assert_eq!(
-            text::<Option<Vec<(i64, String)>>>(),
-            "(int * string) list option"
-        );
-        assert_eq!(text::<Vec<Option<i64>>>(), "int option list");
-        assert_eq!(
-            text::<Result<Vec<i64>, String>>(),
-            "(int list, string) result"
-        );
-        assert_eq!(
-            text::<Result<(i64, bool), String>>(),
-            "(int * bool, string) result"
-        );
-        assert_eq!(
-            text::<((i64, i64), Array<f64>, Box<bool>)>(),
-            "(int * int) * float array * bool"
-        );
-        assert_eq!(
-            text::<Array<(i64, Option<(bool, f64)>)>>(),
-            "(int * (bool * float) option) array"
-        );
-    }
 
     #[test]
     fn a_tuple_is_parenthesised_only_as_an_atom() {
-        let pair = <(i64, String) as OCamlRepr>::OCAML_TYPE;
+        let pair = TypeText::tuple(&[TypeText::new("int"), TypeText::new("string")]);
         assert_eq!(pair.as_str(), "int * string");
         assert_eq!(pair.atom().as_str(), "(int * string)");
         assert_eq!(
             TypeText::apply(pair, "Lwt.t").as_str(),
             "(int * string) Lwt.t"
         );
-        let plain = <Vec<i64> as OCamlRepr>::OCAML_TYPE;
+        assert_eq!(
+            TypeText::tuple(&[pair, TypeText::new("bool")]).as_str(),
+            "(int * string) * bool"
+        );
+        assert_eq!(
+            TypeText::apply2(pair, pair, "result").as_str(),
+            "(int * string, int * string) result"
+        );
+        assert_eq!(
+            TypeText::lwt_function(pair, pair).as_str(),
+            "(int * string -> (int * string) Lwt.t)"
+        );
+        let plain = TypeText::apply(TypeText::new("int"), "list");
         assert_eq!(plain.atom(), plain);
     }
-
-    #[test]
-    fn functions_and_streams() {
-        type F = crate::ocaml_to_rust::closure::OCamlFn<(OCamlInt, String), OCamlList<OCamlFloat>>;
-        assert_eq!(text::<F>(), "(int * string -> float list Lwt.t)");
-        type G = crate::ocaml_to_rust::closure::OCamlFn<(), (OCamlInt, bool)>;
-        assert_eq!(text::<G>(), "(unit -> (int * bool) Lwt.t)");
-        type S = crate::ocaml_to_rust::stream::OCamlStream<Option<i64>>;
-        assert_eq!(text::<S>(), "int option Lwt_stream.t");
-        assert_eq!(
-            text::<Vec<OCamlStream2>>(),
-            "(int * string) Lwt_stream.t list"
-        );
-    }
-    type OCamlStream2 = crate::ocaml_to_rust::stream::OCamlStream<(i64, String)>;
 
     #[test]
     fn hand_written_types_are_parenthesised_unless_one_name() {
@@ -547,7 +471,7 @@ mod tests {
     fn a_record_is_assembled_in_const_context() {
         const TEXT: RecordText<{ 16 + 2 * TYPE_TEXT_CAPACITY }> = RecordText::new()
             .text(b"p x ")
-            .ty(<Option<(i64, bool)> as OCamlRepr>::OCAML_TYPE)
+            .ty(<Option<(OCamlInt, bool)> as OCamlTypeText>::OCAML_TYPE)
             .text(b"\nr ")
             .ty(TypeText::new("a\nb"))
             .text(b"\n");
@@ -556,15 +480,9 @@ mod tests {
     }
 
     #[test]
-    fn the_error_message_text_is_the_const() {
-        assert_eq!(<Option<i64> as OCamlRepr>::ocaml_type(), "int option");
-        assert_eq!(<String as OCamlRepr>::ocaml_type(), "string (valid UTF-8)");
-    }
-
-    #[test]
     fn equality_is_usable_in_const_context() {
         const SAME: bool = TypeText::same(
-            &<Vec<i64> as OCamlRepr>::OCAML_TYPE,
+            &<OCamlList<OCamlInt> as OCamlTypeText>::OCAML_TYPE,
             &TypeText::apply(TypeText::new("int"), "list"),
         );
         const DIFFERENT: bool = TypeText::same(&TypeText::new("int"), &TypeText::new("int32"));
