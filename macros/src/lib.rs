@@ -157,10 +157,12 @@ pub fn object(attr: TokenStream, item: TokenStream) -> TokenStream {
     })
 }
 
-/// Declares the OCaml type of a Rust type with a hand-written conversion (its own
-/// `lwt_rust::conv::OCamlRepr` impl), so that `lwt-rust-bindgen` can write the bindings of the
-/// functions that take or return it: `#[lwt_rust::ocaml_type("int")] pub struct Celsius(i64);`.
-/// The item is left unchanged.
+/// States the OCaml type of a Rust type with a hand-written conversion (its own
+/// `lwt_rust::conv::OCamlRepr` impl): `#[lwt_rust::ocaml_type("int")] pub struct Celsius(i64);`.
+/// The bindings of the functions that take or return the type print its
+/// `OCamlRepr::OCAML_TYPE` (its marker's unless the impl sets it); this attribute checks, at
+/// compile time, that it is the one written, and stops the build otherwise. The item is left
+/// unchanged.
 #[proc_macro_attribute]
 pub fn ocaml_type(attr: TokenStream, item: TokenStream) -> TokenStream {
     let ocaml = parse_macro_input!(attr as LitStr);

@@ -1,5 +1,7 @@
-//! The names the attributes give: C symbols in the crate's own namespace, OCaml module names,
-//! the Rust names of the generated stubs.
+//! The names the attributes give: C symbols in the crate's own namespace, every OCaml name of
+//! the bindings (values, parameters, objects' types and modules, data types, exceptions and
+//! fields, decided here and nowhere else: the generator prints them), the Rust names of the
+//! generated stubs.
 
 use quote::format_ident;
 
