@@ -84,7 +84,7 @@ mod data_types;
 mod tests;
 
 use proc_macro::TokenStream;
-use syn::{parse_macro_input, Item, ItemFn, LitStr};
+use syn::{parse_macro_input, Item, ItemFn};
 
 /// The tokens of an expansion, or of its error.
 fn tokens(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
@@ -161,13 +161,12 @@ pub fn object(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// `lwt_rust::conv::OCamlRepr` impl): `#[lwt_rust::ocaml_type("int")] pub struct Celsius(i64);`.
 /// The bindings of the functions that take or return the type print its
 /// `OCamlRepr::OCAML_TYPE` (its marker's unless the impl sets it); this attribute checks, at
-/// compile time, that it is the one written, and stops the build otherwise. The item is left
-/// unchanged.
+/// compile time, that it is the one written, and stops the build otherwise (`crate = "..."`
+/// after the type when the `lwt_rust` dependency is renamed). The item is left unchanged.
 #[proc_macro_attribute]
 pub fn ocaml_type(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let ocaml = parse_macro_input!(attr as LitStr);
     let item = parse_macro_input!(item as Item);
-    tokens(codegen::ocaml_type(&ocaml, item, &naming::crate_name()))
+    tokens(codegen::ocaml_type(attr.into(), item))
 }
 
 /// Makes a struct with named fields an OCaml record type with the same fields, converted both

@@ -113,8 +113,20 @@ fn export_name(function: &ItemFn) -> Option<String> {
     symbol
 }
 
-/// `#[lwt_rust::ocaml_type("...")]`.
-pub(crate) fn ocaml_type(ocaml: &LitStr, item: Item, crate_name: &str) -> syn::Result<TokenStream> {
+/// `#[lwt_rust::ocaml_type("...")]` (or `("...", crate = "path")`).
+pub(crate) fn ocaml_type(attr: TokenStream, item: Item) -> syn::Result<TokenStream> {
+    let (ocaml, rest) = syn::parse::Parser::parse2(
+        |input: syn::parse::ParseStream<'_>| {
+            let ocaml: LitStr = input.parse()?;
+            if !input.is_empty() {
+                input.parse::<syn::Token![,]>()?;
+            }
+            Ok((ocaml, input.parse::<TokenStream>()?))
+        },
+        attr,
+    )?;
+    let options = Options::parse(rest, &["crate"])?;
+    let ocaml = &ocaml;
     let ident = match &item {
         Item::Struct(s) => &s.ident,
         Item::Enum(e) => &e.ident,
@@ -128,8 +140,7 @@ pub(crate) fn ocaml_type(ocaml: &LitStr, item: Item, crate_name: &str) -> syn::R
     };
     // The type's OCaml type is its `OCamlRepr::OCAML_TYPE`, which every binding naming the
     // type prints: the attribute checks, at compile time, that it is the one written here.
-    let _ = crate_name;
-    let krate: syn::Path = syn::parse_quote!(::lwt_rust);
+    let krate = &options.krate;
     let message = format!(
         "#[lwt_rust::ocaml_type({:?})]: the OCaml type of {ident} (its OCamlRepr::OCAML_TYPE) \
          is another one",

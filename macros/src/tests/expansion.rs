@@ -88,9 +88,8 @@ pub(super) fn expansions() -> Vec<(&'static str, TokenStream)> {
         (
             "ocaml_type",
             codegen::ocaml_type(
-                &parse_quote!("int"),
+                quote!("int", crate = "lwt"),
                 parse_quote! { pub struct Celsius(i64); },
-                CRATE,
             )
             .unwrap(),
         ),
@@ -284,11 +283,10 @@ fn expansion_errors() {
         ),
         (
             codegen::ocaml_type(
-                &parse_quote!("int"),
+                quote!("int"),
                 parse_quote!(
                     fn f() {}
                 ),
-                CRATE,
             ),
             "#[lwt_rust::ocaml_type] goes on a struct, an enum or a type alias",
         ),
