@@ -102,8 +102,8 @@ pub use lwt_rust_macros::object;
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::external;
 
-/// Declares the OCaml type of a type with its own conversion, for the generated bindings; see
-/// [`lwt_rust_macros::ocaml_type`].
+/// Checks the OCaml type of a type with its own conversion (the one the generated bindings
+/// print); see [`lwt_rust_macros::ocaml_type`].
 #[cfg(feature = "ocaml")]
 pub use lwt_rust_macros::ocaml_type;
 

@@ -2,23 +2,25 @@
 
    The proc macros #[lwt_rust::func], #[lwt_rust::object] and #[lwt_rust::external] embed, for
    every item they export, a binding record in the compiled crate: the item's Rust name, its
-   C symbol, how it is called, its parameter and result types as Rust tokens, and its doc
-   comment; #[lwt_rust::record], #[lwt_rust::variant] and #[lwt_rust::error] embed a data
-   type's fields or constructors, which the bindings declare as OCaml records, variants and
-   exceptions. This tool scans compiled archives (a staticlib, an rlib built without LTO, a shared
-   library: any file) for those records, keeps the ones of one crate, maps their Rust types to
-   OCaml types, and writes the externals, the ordinary functions wrapping synchronous stubs, and
-   one module per Rust object type. Generating the bindings from what the compiler embedded
-   keeps them in step with the Rust code: a hand-written external can silently disagree with
-   its stub. The contract (record format, type mapping, naming, output layout) is in
+   C symbol, how it is called, its OCaml name, its parameters' OCaml names and types, its whole
+   OCaml result type, and its doc comment; #[lwt_rust::record], #[lwt_rust::variant] and
+   #[lwt_rust::error] embed a data type's OCaml type, fields or constructors, which the
+   bindings declare as OCaml records, variants and exceptions. Every name and type is the
+   macros' (the compiler's, for a type the macro cannot see): this tool maps nothing. It scans
+   compiled archives (a staticlib, an rlib built without LTO, a shared library: any file) for
+   those records, keeps the ones of one crate, checks them against the format and against each
+   other, and writes the externals, the ordinary functions wrapping synchronous stubs, and one
+   module per Rust object type. Generating the bindings from what the compiler embedded keeps
+   them in step with the Rust code: a hand-written external can silently disagree with its
+   stub. The contract (record format, names, types, output layout) is in
    tools/BINDGEN_SPEC.md; the stages are the modules of the library in tools/bindgen/.
 
    lwt-rust-bindgen --crate NAME [--ml FILE.ml] [--mli FILE.mli] ARCHIVE...
      NAME    the Rust crate whose records to keep, as CARGO_CRATE_NAME spells it;
      --ml    the implementation to write (default NAME.ml);
      --mli   the interface to write (default NAME.mli).
-   Errors (unreadable file, malformed record, Rust type with no OCaml type, two items with one
-   OCaml name, no record for NAME) exit with code 2 and a message on stderr. *)
+   Errors (unreadable file, malformed record, two items with one OCaml name, a type of another
+   crate's, no record for NAME) exit with code 2 and a message on stderr. *)
 
 open Bindings
 open Fail
@@ -47,7 +49,7 @@ let () =
   let crate, ml, mli, files = parse None None None [] (List.tl (Array.to_list Sys.argv)) in
   let crate = match crate with Some c when c <> "" -> c | _ -> fail "no --crate given\n%s" usage in
   (* A name no crate can have (cargo refuses it) is said so, rather than found in no file. *)
-  if not (Naming.is_ident (String.map (function '-' -> '_' | c -> c) crate)) then
+  if not (Record.is_ident (String.map (function '-' -> '_' | c -> c) crate)) then
     fail "--crate %s: no crate has that name (letters, digits and _, not starting with a digit)"
       crate;
   if files = [] then fail "no archive given\n%s" usage;

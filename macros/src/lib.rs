@@ -76,6 +76,7 @@ mod model;
 mod naming;
 mod options;
 mod record;
+mod record_lines;
 mod types;
 // `#[lwt_rust::record]`, `#[lwt_rust::variant]`, `#[lwt_rust::error]`: a user's types as OCaml
 // records and variants, their conversions and declarations.
@@ -85,7 +86,7 @@ mod data_types;
 mod tests;
 
 use proc_macro::TokenStream;
-use syn::{parse_macro_input, Item, ItemFn, LitStr};
+use syn::{parse_macro_input, Item, ItemFn};
 
 /// The tokens of an expansion, or of its error.
 fn tokens(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
@@ -158,15 +159,16 @@ pub fn object(attr: TokenStream, item: TokenStream) -> TokenStream {
     })
 }
 
-/// Declares the OCaml type of a Rust type with a hand-written conversion (its own
-/// `lwt_rust::conv::OCamlRepr` impl), so that `lwt-rust-bindgen` can write the bindings of the
-/// functions that take or return it: `#[lwt_rust::ocaml_type("int")] pub struct Celsius(i64);`.
-/// The item is left unchanged.
+/// States the OCaml type of a Rust type with a hand-written conversion (its own
+/// `lwt_rust::conv::OCamlRepr` impl): `#[lwt_rust::ocaml_type("int")] pub struct Celsius(i64);`.
+/// The bindings of the functions that take or return the type print its
+/// `OCamlRepr::OCAML_TYPE` (its marker's unless the impl sets it); this attribute checks, at
+/// compile time, that it is the one written, and stops the build otherwise (`crate = "..."`
+/// after the type when the `lwt_rust` dependency is renamed). The item is left unchanged.
 #[proc_macro_attribute]
 pub fn ocaml_type(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let ocaml = parse_macro_input!(attr as LitStr);
     let item = parse_macro_input!(item as Item);
-    tokens(codegen::ocaml_type(&ocaml, item, &naming::crate_name()))
+    tokens(codegen::ocaml_type(attr.into(), item))
 }
 
 /// Makes a struct with named fields an OCaml record type with the same fields, converted both

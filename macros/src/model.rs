@@ -4,7 +4,7 @@
 use syn::{Attribute, FnArg, Pat, ReturnType, Signature, Type};
 
 use crate::options::Kind;
-use crate::types::{is_result, ok_type, stream_item, type_text};
+use crate::types::{is_result, ok_type};
 
 /// The most parameters an exported function takes, a method's object included (the native
 /// calling convention of OCaml externals without a bytecode variant).
@@ -117,36 +117,6 @@ impl Export<'_> {
         } else {
             Ok(Wrap::None)
         }
-    }
-
-    /// The type OCaml sees as the result's value: the `Ok` type, a stream's item type.
-    pub(crate) fn returns(&self) -> syn::Result<String> {
-        let ReturnType::Type(_, ty) = &self.sig.output else {
-            return Ok("()".to_owned());
-        };
-        let fallible = is_result(ty) && !self.result;
-        let value = if fallible { ok_type(ty)? } else { ty.as_ref() };
-        let value = match self.kind {
-            Kind::Promise | Kind::Sync | Kind::Blocking => value,
-            Kind::Stream | Kind::TryStream => {
-                let item = stream_item(value).ok_or_else(|| {
-                    syn::Error::new_spanned(
-                        value,
-                        "cannot read the stream's item type for the OCaml binding: write \
-                         `impl Stream<Item = T>` (or `BoxStream<'_, T>`)",
-                    )
-                })?;
-                if self.kind == Kind::TryStream {
-                    ok_type(item)?
-                } else {
-                    item
-                }
-            }
-        };
-        Ok(match (&self.wrap()?, self.owner) {
-            (Wrap::SelfValue | Wrap::SelfInResult, Some(owner)) => owner.to_string(),
-            _ => type_text(value),
-        })
     }
 }
 

@@ -1,14 +1,8 @@
-//! The Rust types of a signature, read for the binding record: a type's text, whether it is a
-//! `Result` and its `Ok` type, a stream's item type, `Self` replaced by the object type.
+//! The Rust types of a signature, read for the stub and the binding record: whether a type is
+//! a `Result` and its `Ok` type, a stream's item type, `Self` replaced by the object type.
 
-use quote::quote;
 use syn::visit_mut::VisitMut;
 use syn::{GenericArgument, PathArguments, Type, TypeParamBound};
-
-/// A type as the record writes it: its tokens, separated by spaces.
-pub(crate) fn type_text(ty: &Type) -> String {
-    quote!(#ty).to_string()
-}
 
 /// Replaces `Self` with the object type in a signature's types.
 pub(crate) struct ReplaceSelf<'a>(pub(crate) &'a syn::Ident);

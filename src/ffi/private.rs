@@ -17,7 +17,9 @@ pub use crate::ffi::boundary::{
 // A generated stub's error, whatever its type, as the error crossing to OCaml.
 pub use crate::values::error::into_error;
 // Argument checks and conversions.
-pub use crate::values::conv::{from_ocaml_checked, ArgError, OCamlRepr};
+pub use crate::values::conv::{from_ocaml_checked, ArgError, OCamlRepr, OCamlTypeText, TypeText};
+// The binding records' bytes, assembled at compile time from OCaml type texts.
+pub use crate::values::type_text::{RecordText, TYPE_TEXT_CAPACITY};
 // A generated `async fn` stub's future and stream, surfaced to OCaml.
 pub use crate::rust_to_ocaml::future::{
     spawn_result, spawn_result_with, spawn_value, spawn_value_with,

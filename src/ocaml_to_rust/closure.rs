@@ -53,7 +53,11 @@ impl<A: 'static, B: 'static> OCamlFn<A, B> {
 }
 
 /// An `'a -> 'b Lwt.t` argument of a `#[lwt_rust::func]`: the closure, rooted.
-impl<A: 'static, B: 'static> crate::values::conv::OCamlRepr for OCamlFn<A, B> {
+impl<A, B> crate::values::conv::OCamlRepr for OCamlFn<A, B>
+where
+    A: crate::values::conv::OCamlTypeText + 'static,
+    B: crate::values::conv::OCamlTypeText + 'static,
+{
     type Marker = LwtFn<A, B>;
 
     fn ocaml_type() -> String {

@@ -28,7 +28,9 @@
 use std::any::TypeId;
 use std::marker::PhantomData;
 
+pub use crate::values::type_text::{OCamlTypeText, TypeText};
 use ocaml::sys::{self, Value as RawOCaml};
+
 use ocaml_interop::{
     FromOCaml, OCaml, OCamlBytes, OCamlFloat, OCamlInt, OCamlInt32, OCamlInt64, OCamlList,
     OCamlRuntime, OCamlUniformArray, ToOCaml,
@@ -64,6 +66,23 @@ pub struct Bytes(pub Vec<u8>);
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Array<T>(pub Vec<T>);
 
+// The OCaml types of this module's markers (the others': `type_text`).
+impl<T: OCamlTypeText> OCamlTypeText for Lwt<T> {
+    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "Lwt.t");
+}
+
+impl<T: OCamlTypeText> OCamlTypeText for LwtStream<T> {
+    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "Lwt_stream.t");
+}
+
+impl<T: OCamlTypeText> OCamlTypeText for OCamlArray<T> {
+    const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "array");
+}
+
+impl<A: OCamlTypeText, B: OCamlTypeText> OCamlTypeText for fn(A) -> Lwt<B> {
+    const OCAML_TYPE: TypeText = TypeText::lwt_function(A::OCAML_TYPE, B::OCAML_TYPE);
+}
+
 /// A Rust type with an OCaml counterpart: its ocaml-interop marker, a readable name, and a
 /// check that an OCaml value has the right shape to be converted.
 #[diagnostic::on_unimplemented(
@@ -74,10 +93,17 @@ pub struct Array<T>(pub Vec<T>);
 )]
 pub trait OCamlRepr: Sized + 'static {
     /// The ocaml-interop marker of the OCaml type.
-    type Marker: 'static;
+    type Marker: OCamlTypeText + 'static;
 
-    /// The OCaml type, as written in OCaml (for error messages).
-    fn ocaml_type() -> String;
+    /// The OCaml type, as the generated bindings write it: the marker's, unless a hand-written
+    /// conversion says otherwise (`#[lwt_rust::ocaml_type]` checks the two agree). The proc
+    /// macros put it in the binding records; the error messages say it too.
+    const OCAML_TYPE: TypeText = <Self::Marker as OCamlTypeText>::OCAML_TYPE;
+
+    /// The OCaml type, as written in OCaml (for error messages): [`OCamlRepr::OCAML_TYPE`].
+    fn ocaml_type() -> String {
+        Self::OCAML_TYPE.as_str().to_owned()
+    }
 
     /// Whether `value` has the shape of this OCaml type. Deep: a list's elements are checked.
     ///
@@ -194,12 +220,10 @@ unsafe fn is_custom_with(value: RawOCaml, identifier: &std::ffi::CStr) -> bool {
 }
 
 macro_rules! leaf {
-    ($rust:ty, $marker:ty, $name:expr, |$v:ident| $check:expr) => {
+    ($rust:ty, $marker:ty, |$v:ident| $check:expr $(; $extra:item)*) => {
         impl OCamlRepr for $rust {
             type Marker = $marker;
-            fn ocaml_type() -> String {
-                $name.to_owned()
-            }
+            $($extra)*
             #[inline]
             unsafe fn check($v: RawOCaml) -> bool {
                 // SAFETY: `$v` is valid and the runtime lock held (the trait's contract), which
@@ -214,14 +238,11 @@ macro_rules! leaf {
     };
 }
 
-leaf!((), (), "unit", |v| v == sys::UNIT);
-leaf!(bool, bool, "bool", |v| v == sys::TRUE || v == sys::FALSE);
+leaf!((), (), |v| v == sys::UNIT);
+leaf!(bool, bool, |v| v == sys::TRUE || v == sys::FALSE);
 
 impl OCamlRepr for i64 {
     type Marker = OCamlInt;
-    fn ocaml_type() -> String {
-        "int".to_owned()
-    }
     #[inline]
     unsafe fn check(v: RawOCaml) -> bool {
         sys::is_long(v)
@@ -245,16 +266,12 @@ fn int_does_not_fit(value: i64) -> Result<(), String> {
     ))
 }
 
-leaf!(i32, OCamlInt32, "int32", |v| is_custom_with(v, c"_i"));
-leaf!(Int64, OCamlInt64, "int64", |v| is_custom_with(v, c"_j"));
-leaf!(f64, OCamlFloat, "float", |v| is_block_with(
-    v,
-    tag::DOUBLE,
-    None
-));
+leaf!(i32, OCamlInt32, |v| is_custom_with(v, c"_i"));
+leaf!(Int64, OCamlInt64, |v| is_custom_with(v, c"_j"));
+leaf!(f64, OCamlFloat, |v| is_block_with(v, tag::DOUBLE, None));
 // A Rust `String` must be UTF-8: other OCaml strings are refused, never silently altered
 // (`Bytes` takes any bytes).
-leaf!(String, String, "string (valid UTF-8)", |v| is_block_with(
+leaf!(String, String, |v| is_block_with(
     v,
     tag::STRING,
     None
@@ -263,18 +280,14 @@ leaf!(String, String, "string (valid UTF-8)", |v| is_block_with(
         sys::string_val(v),
         sys::caml_string_length(v)
     ))
-    .is_ok());
-leaf!(Bytes, OCamlBytes, "bytes", |v| is_block_with(
-    v,
-    tag::STRING,
-    None
-));
+    .is_ok();
+    fn ocaml_type() -> String {
+        format!("{} (valid UTF-8)", <Self as OCamlRepr>::OCAML_TYPE.as_str())
+    });
+leaf!(Bytes, OCamlBytes, |v| is_block_with(v, tag::STRING, None));
 
 impl<T: OCamlRepr> OCamlRepr for Option<T> {
     type Marker = Option<T::Marker>;
-    fn ocaml_type() -> String {
-        format!("{} option", T::ocaml_type())
-    }
     unsafe fn check(v: RawOCaml) -> bool {
         v == sys::NONE
             // SAFETY: `v` is valid (the trait's contract); its field is read only once it is
@@ -289,9 +302,6 @@ impl<T: OCamlRepr> OCamlRepr for Option<T> {
 
 impl<T: OCamlRepr, E: OCamlRepr> OCamlRepr for Result<T, E> {
     type Marker = Result<T::Marker, E::Marker>;
-    fn ocaml_type() -> String {
-        format!("({}, {}) result", T::ocaml_type(), E::ocaml_type())
-    }
     unsafe fn check(v: RawOCaml) -> bool {
         // SAFETY: as for `Option`: a field is read only once the block's tag and size are
         // known.
@@ -310,9 +320,6 @@ impl<T: OCamlRepr, E: OCamlRepr> OCamlRepr for Result<T, E> {
 
 impl<T: OCamlRepr> OCamlRepr for Vec<T> {
     type Marker = OCamlList<T::Marker>;
-    fn ocaml_type() -> String {
-        format!("{} list", T::ocaml_type())
-    }
     unsafe fn check(mut v: RawOCaml) -> bool {
         while v != sys::EMPTY_LIST {
             // SAFETY: as for `Option`: a cons cell's two fields are read only once `v` is
@@ -337,9 +344,6 @@ fn is_f64<T: 'static>() -> bool {
 
 impl<T: OCamlRepr> OCamlRepr for Array<T> {
     type Marker = OCamlArray<T::Marker>;
-    fn ocaml_type() -> String {
-        format!("{} array", T::ocaml_type())
-    }
     unsafe fn check(v: RawOCaml) -> bool {
         if !sys::is_block(v) {
             return false;
@@ -465,10 +469,6 @@ macro_rules! tuple {
     ($($t:ident $i:tt),+) => {
         impl<$($t: OCamlRepr),+> OCamlRepr for ($($t,)+) {
             type Marker = ($($t::Marker,)+);
-            fn ocaml_type() -> String {
-                let parts: Vec<String> = vec![$($t::ocaml_type()),+];
-                format!("({})", parts.join(" * "))
-            }
             unsafe fn check(v: RawOCaml) -> bool {
                 const SIZE: usize = [$($i),+].len();
                 // SAFETY: as for `Option`: the fields are read only once `v` is known to be a
@@ -486,3 +486,7 @@ macro_rules! tuple {
 tuple!(A 0, B 1);
 tuple!(A 0, B 1, C 2);
 tuple!(A 0, B 1, C 2, D 3);
+
+#[cfg(test)]
+#[path = "conv_type_tests.rs"]
+mod type_tests;

@@ -30,9 +30,6 @@ const DOUBLE_ARRAY_TAG: u8 = 254;
 /// A boxed value has the shape of the value it holds (recursive types go through `Box`).
 impl<T: OCamlRepr> OCamlRepr for Box<T> {
     type Marker = T::Marker;
-    fn ocaml_type() -> String {
-        T::ocaml_type()
-    }
     unsafe fn check(value: RawOCaml) -> bool {
         // SAFETY: the trait's contract, passed on.
         unsafe { T::check(value) }

@@ -1,7 +1,8 @@
 //! Layer 3, values: OCaml values as Rust sees them.
 //!
 //! What it owns: the type markers and conversions ([`conv`]: `Lwt<T>` is `'a Lwt.t`, and so
-//! on, each with a shape check), counted GC roots ([`root`]), the errors that cross the bridge
+//! on, each with a shape check), the OCaml type of each as a compile-time text for the
+//! binding records ([`type_text`]), counted GC roots ([`root`]), the errors that cross the bridge
 //! and their mapping ([`error`]), the OCaml functions Rust calls ([`callbacks`], registered by
 //! `lib/lwt_rust.ml`), the table of what crosses between the two halves, generated for both
 //! ([`protocol`]: callbacks, failure kinds, stats layout, protocol number), the storage of
@@ -28,3 +29,4 @@ pub mod object;
 pub mod panic_report;
 pub(crate) mod protocol;
 pub mod root;
+pub mod type_text;

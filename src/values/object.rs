@@ -674,6 +674,11 @@ impl Refusal {
     }
 }
 
+/// An object's OCaml type is its abstract type, its module's name uncapitalised (`kv_store`).
+impl<T: Object> conv::OCamlTypeText for ObjectValue<T> {
+    const OCAML_TYPE: conv::TypeText = crate::values::type_text::object_type(T::OCAML_MODULE);
+}
+
 impl<T: Object> OCamlRepr for Obj<T> {
     type Marker = ObjectValue<T>;
 

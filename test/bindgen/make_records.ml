@@ -1,32 +1,39 @@
 (* Writes the synthetic archives the bindgen tests read: binding records as the proc macros
-   embed them (tools/BINDGEN_SPEC.md), among junk bytes, some records twice, some of another
-   crate. records.bin is the good input; the others each hold one error. *)
+   embed them (tools/BINDGEN_SPEC.md, format version 3: every OCaml name and type given), among
+   junk bytes, some records twice, some of another crate. records.bin is the good input; the
+   others each hold one error. *)
 
 let record lines =
-  "\000LWT_RUST_BINDINGS_2\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
+  "\000LWT_RUST_BINDINGS_3\n" ^ String.concat "" (List.map (fun l -> l ^ "\n") lines) ^ "\000"
 
 (* The C symbol the macros give an item of [crate] (tools/BINDGEN_SPEC.md). *)
 let symbol crate item = Printf.sprintf "lwt_rust_%d_%s_%s" (String.length crate) crate item
 
-let fn ?(crate = "fake") ?(docs = []) ~call rust params returns =
+(* [params]: "name type" (OCaml); [result]: the whole OCaml result type, or a raw call's whole
+   type. *)
+let fn ?(crate = "fake") ?(docs = []) ?name ~call rust params result =
+  let name = Option.value name ~default:rust in
   record
     ([ "crate " ^ crate; "item function"; "rust " ^ rust; "symbol " ^ symbol crate ("fn_" ^ rust);
-       "call " ^ call ]
-    @ List.map (fun p -> "param " ^ p) params
-    @ (if call = "raw" then [ "ocaml " ^ returns ] else [ "returns " ^ returns ])
+       "call " ^ call; "ocaml_name " ^ name ]
+    @ List.map (fun p -> "ocaml_param " ^ p) params
+    @ (if call = "raw" then [ "ocaml " ^ result ] else [ "ocaml_result " ^ result ])
     @ List.map (fun d -> "doc" ^ d) docs)
 
-let meth ?(docs = []) ~call ~receiver owner rust params returns =
+let meth ?(docs = []) ?name ~call owner rust params result =
+  let name = Option.value name ~default:rust in
   record
-    ([ "crate fake"; "item method"; "rust " ^ rust; "symbol " ^ symbol "fake" (Printf.sprintf "method_%d_%s_%s" (String.length owner) owner rust);
-       "owner " ^ owner; "call " ^ call; "receiver " ^ if receiver then "yes" else "no" ]
-    @ List.map (fun p -> "param " ^ p) params
-    @ (if call = "raw" then [ "ocaml " ^ returns ] else [ "returns " ^ returns ])
+    ([ "crate fake"; "item method"; "rust " ^ rust;
+       "symbol " ^ symbol "fake" (Printf.sprintf "method_%d_%s_%s" (String.length owner) owner rust);
+       "owner " ^ owner; "call " ^ call; "ocaml_name " ^ name ]
+    @ List.map (fun p -> "ocaml_param " ^ p) params
+    @ (if call = "raw" then [ "ocaml " ^ result ] else [ "ocaml_result " ^ result ])
     @ List.map (fun d -> "doc" ^ d) docs)
 
-let obj ?(docs = []) rust =
+let obj ?(docs = []) rust ~modul ~ty =
   record
-    ([ "crate fake"; "item object"; "rust " ^ rust; "symbol " ^ symbol "fake" ("close_" ^ rust) ]
+    ([ "crate fake"; "item object"; "rust " ^ rust; "symbol " ^ symbol "fake" ("close_" ^ rust);
+       "ocaml_module " ^ modul; "ocaml_type " ^ ty ]
     @ List.map (fun d -> "doc" ^ d) docs)
 
 (* Bytes around the records: NULs, a near-miss marker, binary noise. *)
@@ -34,61 +41,57 @@ let junk n =
   String.init n (fun i -> Char.chr ((i * 37 + 11) land 0xff)) ^ "LWT_RUST_BINDINGS_0\nx\000"
 
 let kv_store =
-  obj "KvStore"
+  obj "KvStore" ~modul:"Kv_store" ~ty:"kv_store"
     ~docs:
       [ " A key-value store kept in Rust: `KvStore::new(path)` opens one.";
         "";
         " Keys are {strings}; see [the crate docs] @ home." ]
 
-(* Every type of the mapping table, at most 5 parameters a function. *)
+(* Every kind of OCaml type the macros write, at most 5 parameters a function. *)
 let all_types =
   [ fn "types_a" ~call:"async"
       ~docs:[ " Takes the scalars; returns `Vec<(i64, String)>`." ]
-      [ "u ()"; "b bool"; "i i64"; "j i32"; "k Int64" ]
-      "Vec < (i64 , String) >";
+      [ "u unit"; "b bool"; "i int"; "j int32"; "k int64" ]
+      "(int * string) list Lwt.t";
     fn "types_b" ~call:"async"
-      [ "f f64"; "s std :: string :: String"; "s2 :: std :: string :: String"; "by Bytes";
-        "o Option < i64 >" ]
-      "Result < Option < i64 > , String >";
+      [ "f float"; "s string"; "s2 string"; "by bytes"; "o int option" ]
+      "(int option, string) result Lwt.t";
     fn "types_c" ~call:"async"
-      [ "r Result < String , i64 >"; "v Vec < Option < (i64 , String) > >"; "a Array < f64 >";
-        "t2 (i64 , String)"; "t3 (bool , f64 , String)" ]
-      "(bool , (i64 , String))";
+      [ "r (string, int) result"; "v (int * string) option list"; "a float array";
+        "t2 (int * string)"; "t3 (bool * float * string)" ]
+      "(bool * (int * string)) Lwt.t";
     fn "types_d" ~call:"async"
-      [ "t4 (i64 , i32 , (bool , String) , Vec < i64 >)"; "st OCamlStream < String >";
-        "ob lwt_rust :: Obj < KvStore >"; "bare Other";
-        "nested Option < Result < (i64 , bool) , String > >" ]
-      "OCamlStream < (i64 , String) >" ]
+      [ "t4 (int * int32 * (bool * string) * int list)"; "st string Lwt_stream.t";
+        "ob kv_store"; "bare other"; "nested (int * bool, string) result option" ]
+      "(int * string) Lwt_stream.t Lwt.t" ]
 
 let good =
   [ junk 300; kv_store ] @ all_types @ [ junk 17;
-    fn "count" ~call:"sync" [] "i64" ~docs:[ " How many stores are open." ];
+    fn "count" ~call:"sync" [] "int" ~docs:[ " How many stores are open." ];
     fn "glued" ~call:"sync"
-      [ "x Vec<Option<i64>>"; "y Option<(i64,String)>"; "z ()" ]
-      "(i64 , String)";
-    fn "events" ~call:"stream" [ "n i64" ] "String";
-    fn "lines" ~call:"try_stream" [] "Bytes";
+      [ "x int option list"; "y (int * string) option"; "z unit" ]
+      "(int * string)";
+    fn "events" ~call:"stream" [ "n int" ] "string Lwt_stream.t";
+    fn "lines" ~call:"try_stream" [] "bytes Lwt_stream.t";
     fn "raw_thing" ~call:"raw" [] "int -> int -> int"
       ~docs:[ " Declared by hand: `#[lwt_rust::external]`." ];
     fn "raw_noalloc" ~call:"raw" [] "int -> int [@@noalloc]";
-    record [ "crate fake"; "item type"; "rust Celsius"; "symbol type_Celsius"; "ocaml int" ];
-    record [ "crate fake"; "item type"; "rust Pairish"; "symbol type_Pairish"; "ocaml int * int" ];
-    fn "warmer" ~call:"async" [ "t Celsius"; "p Option<Pairish>" ] "Celsius";
-    fn "call_back" ~call:"async" [ "f OCamlFn < OCamlInt , String >" ] "()";
-    obj "HTTPClient";
-    meth "HTTPClient" "new" ~call:"sync" ~receiver:false [] "HTTPClient";
-    fn "method" ~call:"async" [ "type i64" ] "()";
-    fn "match" ~call:"sync" [ "type String"; "r#in i64" ] "bool";
-    fn "new" ~call:"async" [] "()";
-    fn "nothing" ~call:"async" [] "()"
+    fn "warmer" ~call:"async" [ "t int"; "p (int * int) option" ] "int Lwt.t";
+    fn "call_back" ~call:"async" [ "f (int -> string Lwt.t)" ] "unit Lwt.t";
+    obj "HTTPClient" ~modul:"Http_client" ~ty:"http_client";
+    meth "HTTPClient" "new" ~name:"create" ~call:"sync" [] "t";
+    fn "method" ~name:"method_" ~call:"async" [ "type_ int" ] "unit Lwt.t";
+    fn "match" ~name:"match_" ~call:"sync" [ "type_ string"; "in_ int" ] "bool";
+    fn "new" ~name:"new_" ~call:"async" [] "unit Lwt.t";
+    fn "nothing" ~call:"async" [] "unit Lwt.t"
       ~docs:
         [ " Does nothing, as in:"; ""; " ```rust"; " let f = lwt_rust::func(|x| { x });";
           " assert_eq!(v[0], 1);"; " ```"; ""; " # Errors"; "";
           " Fails with ``a `tick` b`` when 5\" (*) is [late]." ];
-    obj "Other" ~docs:[ " Something else." ];
+    obj "Other" ~modul:"Other" ~ty:"other" ~docs:[ " Something else." ];
     (* Doc comments the OCaml lexer reads as quoted strings or strings, and a code
        span wrapped across two lines. *)
-    fn "quoting" ~call:"sync" [] "()"
+    fn "quoting" ~call:"sync" [] "unit"
       ~docs:
         [ " Quoted extensions: {%ext|a|} and {%%ext.attr|b|}, {%ext id|c|id} and {|d|},";
           " also in code: `{%ext|a|}`, `{%%ext.attr|b|}` and `{id|c|id}`.";
@@ -97,20 +100,21 @@ let good =
           " A code span `wraps across";
           " two lines` and ``another `one";
           " does`` too." ];
-    meth "KvStore" "new" ~call:"sync" ~receiver:false [ "path String" ] "KvStore"
+    meth "KvStore" "new" ~name:"create" ~call:"sync" [ "path string" ] "t"
       ~docs:[ " Opens the store at `path`." ];
-    meth "KvStore" "get" ~call:"async" ~receiver:true [ "key String" ] "Option < String >"
+    meth "KvStore" "get" ~call:"async" [ "self t"; "key string" ] "string option Lwt.t"
       ~docs:[ " The value of `key`, if any." ];
-    meth "KvStore" "len" ~call:"sync" ~receiver:true [] "i64";
-    meth "KvStore" "link" ~call:"async" ~receiver:true [ "other Obj < Other >" ] "Obj < KvStore >";
-    meth "KvStore" "watch" ~call:"stream" ~receiver:true [ "prefix String" ] "(String , Bytes)";
-    meth "KvStore" "raw_get" ~call:"raw" ~receiver:true [] "kv_store -> string -> string";
-    meth "KvStore" "method" ~call:"sync" ~receiver:true [ "self_ Other" ] "()";
-    meth "Other" "new" ~call:"async" ~receiver:false [] "Other";
-    meth "Other" "store" ~call:"sync" ~receiver:true [] "KvStore";
-    (* Copies, and another crate (with a type this tool could not map) linked in. *)
+    meth "KvStore" "len" ~call:"sync" [ "self t" ] "int";
+    meth "KvStore" "link" ~call:"async" [ "self t"; "other other" ] "t Lwt.t";
+    meth "KvStore" "watch" ~call:"stream" [ "self t"; "prefix string" ]
+      "(string * bytes) Lwt_stream.t";
+    meth "KvStore" "raw_get" ~call:"raw" [] "kv_store -> string -> string";
+    meth "KvStore" "method" ~name:"method_" ~call:"sync" [ "self t"; "self_ other" ] "unit";
+    meth "Other" "new" ~name:"create" ~call:"async" [] "t Lwt.t";
+    meth "Other" "store" ~call:"sync" [ "self t" ] "kv_store";
+    (* Copies, and another crate linked in. *)
     junk 5; kv_store; List.nth all_types 2;
-    fn ~crate:"other_crate" "zzz" ~call:"async" [ "m HashMap < i64 , i64 >" ] "()";
+    fn ~crate:"other_crate" "zzz" ~call:"async" [ "m (int, int) Hashtbl.t" ] "unit Lwt.t";
     junk 64 ]
 
 let write name parts =
@@ -148,20 +152,32 @@ let () =
   write "records.a" [ archive ];
   write "truncated.a" [ String.sub archive 0 (String.length archive - 100) ];
   write "truncated.so" [ elf_header; String.concat "" good ];
-  write "unknown_type.bin"
-    [ junk 10; fn "lookup" ~call:"async" [ "key String"; "m HashMap < String , i64 >" ] "()" ];
   write "collision.bin"
-    [ kv_store; meth "KvStore" "new" ~call:"sync" ~receiver:false [] "KvStore";
-      meth "KvStore" "create" ~call:"async" ~receiver:false [] "KvStore" ];
+    [ kv_store; meth "KvStore" "new" ~name:"create" ~call:"sync" [] "t";
+      meth "KvStore" "create" ~call:"async" [] "t Lwt.t" ];
   write "too_many.bin"
     [ kv_store;
-      meth "KvStore" "put" ~call:"async" ~receiver:true
-        [ "a i64"; "b i64"; "c i64"; "d i64"; "e i64" ] "()" ];
+      meth "KvStore" "put" ~call:"async"
+        [ "self t"; "a int"; "b int"; "c int"; "d int"; "e int" ] "unit Lwt.t" ];
   write "malformed.bin"
-    [ record [ "crate fake"; "item function"; "rust f"; "call async"; "returns ()" ] ];
+    [ record [ "crate fake"; "item function"; "rust f"; "call async"; "ocaml_name f";
+               "ocaml_result unit Lwt.t" ] ];
   (* Keys out of the format's order. *)
   write "order.bin"
-    [ record [ "crate fake"; "item function"; "rust f"; "call async"; "symbol s"; "returns ()" ] ];
+    [ record [ "crate fake"; "item function"; "rust f"; "call async"; "symbol s"; "ocaml_name f";
+               "ocaml_result unit Lwt.t" ] ];
+  (* Names and types no Rust name or type would map to: printed exactly as given (the
+     generator maps nothing). *)
+  write "as_given.bin"
+    [ record
+        [ "crate fake"; "item object"; "rust KvStore"; "symbol s_close"; "ocaml_module Store";
+          "ocaml_type kv" ];
+      record
+        [ "crate fake"; "item method"; "rust open"; "symbol s_open"; "owner KvStore";
+          "call async"; "ocaml_name connect"; "ocaml_param self t";
+          "ocaml_param table (int, string) Hashtbl.t"; "ocaml_result t option Lwt.t" ];
+      fn "original" ~name:"renamed" ~call:"sync" [ "switch Lwt_switch.t" ] "kv";
+      fn "ticks" ~name:"ticks" ~call:"stream" [ "every float" ] "(kv * int) Lwt_stream.t" ];
   (* A record of another version of the format (a crate built by other proc macros). *)
   write "version.bin"
-    [ junk 3; "\000LWT_RUST_BINDINGS_1\ncrate fake\nitem function\n\000"; List.nth all_types 0 ]
+    [ junk 3; "\000LWT_RUST_BINDINGS_2\ncrate fake\nitem function\n\000"; List.nth all_types 0 ]

@@ -58,17 +58,17 @@ let () =
       | t -> Schema.fingerprint t <> fingerprint
       | exception Failure _ -> false)
   in
-  changed "a count" (lazy (replace text "key owner       -" "key owner       *"));
-  changed "a place" (lazy (replace text "*      shared  rust-type" "*      own     rust-type"));
-  changed "a grammar" (lazy (replace text "yes|no" "yes|no|maybe"));
+  changed "a count" (lazy (replace text "key owner         -" "key owner         *"));
+  changed "a place" (lazy (replace text "*      shared  ocaml-type" "*      own     ocaml-type"));
+  changed "a grammar" (lazy (replace text "record|variant" "record|variant|maybe"));
   changed "a key's name" (lazy (replace text "key doc " "key docs "));
   changed "a row removed" (lazy (replace text "key doc " "# key doc "));
-  changed "a row added" (lazy (text ^ "\nkey extra * * * * text\n"));
+  changed "a row added" (lazy (text ^ "\nkey extra * * * * own text\n"));
   changed "two rows swapped"
     (lazy
-      (let t = replace text "key returns " "key RETURNS " in
-       let t = replace t "key ocaml " "key returns " in
-       replace t "key RETURNS " "key ocaml "));
+      (let t = replace text "key ocaml_result " "key OCAML_RESULT " in
+       let t = replace t "key ocaml " "key ocaml_result " in
+       replace t "key OCAML_RESULT " "key ocaml "));
   (* ... and nothing else does. *)
   let same what text' =
     check (what ^ " leaves the fingerprint alone")
@@ -77,13 +77,14 @@ let () =
       | exception Failure _ -> false)
   in
   same "a comment" (lazy (replace text "# Columns:" "# The columns:"));
-  same "spacing" (lazy (replace text "key crate       1" "key   crate 1"));
+  same "spacing" (lazy (replace text "key crate         1" "key   crate 1"));
   same "the approved lines" (lazy (text ^ "\napproved 99 0\n"));
   (* Every key the generator reads is in the format. *)
   List.iter
     (fun key -> check ("the format has the key " ^ key) (Schema.row key <> None))
-    [ "crate"; "item"; "rust"; "symbol"; "owner"; "call"; "receiver"; "param"; "returns"; "ocaml";
-      "exception"; "doc"; "shape"; "field"; "constructor"; "arg"; "member_doc" ];
+    [ "crate"; "item"; "rust"; "symbol"; "owner"; "ocaml_module"; "ocaml_type"; "exception"; "call";
+      "ocaml_name"; "ocaml_param"; "ocaml_result"; "ocaml"; "doc"; "shape"; "field"; "constructor";
+      "arg"; "member_doc" ];
   (* A data type's member lines share one place in the order (they mix as the type declares
      its members), after `shape`; the other keys each have their own. *)
   let place = Schema.position in
@@ -92,8 +93,11 @@ let () =
   check "the members come after shape, shape after doc"
     (place "doc" < place "shape" && place "shape" < place "field");
   check "the other keys each have their own place"
-    (let own = List.map place [ "crate"; "item"; "rust"; "symbol"; "owner"; "call"; "receiver";
-                                "param"; "returns"; "ocaml"; "exception"; "doc"; "shape" ] in
+    (let own =
+       List.map place
+         [ "crate"; "item"; "rust"; "symbol"; "owner"; "ocaml_module"; "ocaml_type"; "exception";
+           "call"; "ocaml_name"; "ocaml_param"; "ocaml_result"; "ocaml"; "doc"; "shape" ]
+     in
      List.length (List.sort_uniq compare own) = List.length own);
   if !failures > 0 then exit 1;
   Printf.printf "schema_version: format version %d, fingerprint %s: approved\n" schema.version

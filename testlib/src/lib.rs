@@ -279,9 +279,6 @@ pub struct Unconvertible;
 
 impl lwt_rust::conv::OCamlRepr for Unconvertible {
     type Marker = OCamlInt;
-    fn ocaml_type() -> String {
-        "int".to_owned()
-    }
     unsafe fn check(_: ocaml::sys::Value) -> bool {
         true
     }

@@ -115,9 +115,6 @@ pub struct FragileInt(i64);
 
 impl lwt_rust::conv::OCamlRepr for FragileInt {
     type Marker = OCamlInt;
-    fn ocaml_type() -> String {
-        "int".to_owned()
-    }
     unsafe fn check(value: ocaml::sys::Value) -> bool {
         ocaml::sys::is_long(value)
     }

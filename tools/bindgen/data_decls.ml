@@ -1,6 +1,6 @@
-(* The OCaml declarations of a crate's data types (tools/BINDGEN_SPEC.md, "Data types"): their
-   names checked, every field's and argument's type mapped (Ocaml_type, where the data types
-   are names too), in dependency order (a type after the types its members use), mutually
+(* The OCaml declarations of a crate's data types (tools/BINDGEN_SPEC.md, "Data types"), their
+   names and members' types as the records give them: their names checked against each other
+   and the objects', in dependency order (a type after the types its members use), mutually
    recursive types as one [type ... and ...], ties broken by name, so that the output depends
    only on the records. Of_records puts them in the Model. *)
 
@@ -18,14 +18,11 @@ let of_records (records : Record.t list) =
 (** A data type's Rust name. *)
 let rust d = d.record.rust
 
-(** The Rust type name -> OCaml type name pairs the type mapping needs: [User] is [user]. *)
-let aliases types = List.map (fun d -> (rust d, Naming.snake (rust d))) types
+(** A data type's OCaml type, as its record gives it. *)
+let name d = d.record.ocaml_type
 
-(** An error type's exception: [Db_error] for [DbError]. *)
-let exception_name d = String.capitalize_ascii (Naming.snake (rust d))
-
-(** The identifiers in Rust type tokens, whatever they hold (to find which types a member
-    uses). *)
+(** The names in an OCaml type (identifiers, module paths kept whole: [Lwt_stream.t]), to find
+    which types a member uses. *)
 let identifiers s =
   let b = Buffer.create 16 and out = ref [] in
   let flush () =
@@ -34,29 +31,33 @@ let identifiers s =
       Buffer.clear b
     end
   in
-  String.iter (fun c -> if Naming.is_ident_char c then Buffer.add_char b c else flush ()) s;
+  String.iter
+    (fun c ->
+      match c with
+      | 'a' .. 'z' | 'A' .. 'Z' | '0' .. '9' | '_' | '\'' | '.' -> Buffer.add_char b c
+      | _ -> flush ())
+    s;
   flush ();
   !out
 
-(** The Rust types (tokens) a data type's members use. *)
-let rust_types d =
+(** The OCaml types a data type's members have. *)
+let member_types d =
   match d.data.shape with
-  | Record fs -> List.map (fun (f : Data_type.field) -> f.rust_type) fs
+  | Record fs -> List.map (fun (f : Data_type.field) -> f.ty) fs
   | Variant cs ->
     List.concat_map
-      (fun (c : Data_type.constructor) ->
-        c.args @ List.map (fun (f : Data_type.field) -> f.rust_type) c.fields)
+      (fun (c : Data_type.constructor) -> c.args @ List.map (fun (f : Data_type.field) -> f.ty) c.fields)
       cs
 
-(** The strongly connected components of the "uses" graph of [types] (Rust names), each
-    sorted by name, a component after the ones it uses, the ready component with the smallest
-    names first. *)
+(** The strongly connected components of the "uses" graph of [types] (their OCaml names),
+    each sorted by name, a component after the ones it uses, the ready component with the
+    smallest names first. *)
 let components types =
-  let names = List.sort_uniq compare (List.map rust types) in
-  let deps name =
-    let d = List.find (fun d -> rust d = name) types in
+  let names = List.sort_uniq compare (List.map name types) in
+  let deps n =
+    let d = List.find (fun d -> name d = n) types in
     List.sort_uniq compare
-      (List.filter (fun n -> List.mem n names) (List.concat_map identifiers (rust_types d)))
+      (List.filter (fun n -> List.mem n names) (List.concat_map identifiers (member_types d)))
   in
   (* Tarjan's algorithm. *)
   let index = Hashtbl.create 16 and low = Hashtbl.create 16 and on_stack = Hashtbl.create 16 in
@@ -102,23 +103,18 @@ let components types =
   in
   order [] [] !sccs
 
-(** The OCaml type names of [types], checked: none a type the bindings use, none an object's
-    ([objects]: their Rust names), no two alike. *)
+(** The OCaml type names of [types], checked: none an object's ([objects]: (OCaml type, Rust
+    name) pairs), no two alike. *)
 let check_names ~crate ~objects types =
-  let taken = List.map (fun name -> (Naming.object_type name, name)) objects in
   List.iter
     (fun d ->
-      let ty = Naming.snake (rust d) in
-      if List.mem ty Naming.reserved_types then
-        fail "%s::%s: the OCaml type `%s` of the Rust type %s would hide a type the bindings use"
-          crate (rust d) ty (rust d);
-      match List.assoc_opt ty taken with
+      match List.assoc_opt (name d) objects with
       | Some other ->
         fail "%s::%s (a data type) and the object %s::%s both become the OCaml type `%s`" crate
-          (rust d) crate other ty
+          (rust d) crate other (name d)
       | None -> ())
     types;
-  let sorted = List.sort compare (List.map (fun d -> (Naming.snake (rust d), rust d)) types) in
+  let sorted = List.sort compare (List.map (fun d -> (name d, rust d)) types) in
   let rec dup = function
     | (a, ra) :: ((b, rb) :: _ as rest) ->
       if a = b then fail "%s::%s and %s::%s both become the OCaml type `%s`" crate ra crate rb a;
@@ -127,80 +123,45 @@ let check_names ~crate ~objects types =
   in
   dup sorted
 
-(** A field's OCaml name: a keyword gets a trailing [_] ([owner]: the type, and constructor,
-    for the message); an error if it makes none. *)
-let field_name ~crate owner (f : Data_type.field) =
-  let n = Naming.unkeyword (Naming.strip_raw f.name) in
-  let ok =
-    n <> ""
-    && (match n.[0] with 'a' .. 'z' | '_' -> true | _ -> false)
-    && String.for_all (fun c -> Naming.is_ident_char c || c = '\'') n
-  in
-  if not ok then fail "%s::%s: the field `%s` makes no OCaml field name" crate owner f.name;
-  n
-
-(** The OCaml type of a member's Rust type [tokens] ([what]: which member, for the message); an
-    error if it has none. *)
-let type_of ~crate ctx owner what tokens =
-  match Ocaml_type.of_tokens ctx ~self:None tokens with
-  | Some t -> t
-  | None -> fail "%s::%s: %s: no OCaml type for the Rust type `%s`" crate owner what tokens
-
-(** The fields of a record or of an inline record, in the model. *)
-let fields ~crate ctx owner (fs : Data_type.field list) =
+(** The fields of a record or of an inline record, in the model, as given. *)
+let fields (fs : Data_type.field list) =
   List.map
-    (fun (f : Data_type.field) ->
-      (* The type is checked before the name. *)
-      let ty = Ocaml_type.type_string (type_of ~crate ctx owner ("field " ^ f.name) f.rust_type) in
-      { Model.Data.name = field_name ~crate owner f; ty; doc = Odoc.of_markdown f.docs })
+    (fun (f : Data_type.field) -> { Model.Data.name = f.name; ty = f.ty; doc = Odoc.of_markdown f.docs })
     fs
 
-(** A constructor in the model; an error if its name is no OCaml constructor. *)
-let constructor ~crate ctx owner (c : Data_type.constructor) =
-  let name = Naming.strip_raw c.cname in
-  (match name.[0] with
-  | 'A' .. 'Z' -> ()
-  | _ -> fail "%s::%s: the variant `%s` makes no OCaml constructor name" crate owner c.cname);
+(** A constructor in the model, as given. *)
+let constructor (c : Data_type.constructor) =
   let args : Model.Data.args =
     match c.kind with
     | Unit -> Constant
-    | Tuple ->
-      (* One type an argument: a tuple type is parenthesised, one argument of the layout the
-         Rust side builds. *)
-      Tuple
-        (List.mapi
-           (fun i a ->
-             Ocaml_type.atom_string
-               (type_of ~crate ctx owner (Printf.sprintf "%s argument %d" name (i + 1)) a))
-           c.args)
-    | Inline -> Inline (fields ~crate ctx (owner ^ "::" ^ name) c.fields)
+    | Tuple -> Tuple c.args
+    | Inline -> Inline (fields c.fields)
   in
-  { Model.Data.name; args; doc = Odoc.of_markdown c.cdocs }
+  { Model.Data.name = c.cname; args; doc = Odoc.of_markdown c.cdocs }
 
 (** A data type's declaration in the model. *)
-let declaration ~crate ctx d =
+let declaration d =
   let body : Model.Data.body =
     match d.data.shape with
-    | Record fs -> Record (fields ~crate ctx (rust d) fs)
-    | Variant cs -> Variant (List.map (constructor ~crate ctx (rust d)) cs)
+    | Record fs -> Record (fields fs)
+    | Variant cs -> Variant (List.map constructor cs)
   in
-  { Model.Data.name = Naming.snake (rust d); doc = Odoc.of_markdown d.record.docs; body }
+  { Model.Data.name = name d; doc = Odoc.of_markdown d.record.docs; body }
 
-(** [declarations ~crate ctx types]: the declarations of [types] in dependency order, one list
-    a [type ... and ...], and the exceptions of the error types in name order ([ctx]: the type
-    mapping); an error if a member's name or type makes no OCaml one. *)
-let declarations ~crate ctx types =
-  let find n = List.find (fun d -> rust d = n) types in
-  let decls = List.map (List.map (fun n -> declaration ~crate ctx (find n))) (components types) in
+(** [declarations types]: the declarations of [types] in dependency order, one list a
+    [type ... and ...], and the exceptions of the error types in name order. *)
+let declarations types =
+  let find n = List.find (fun d -> name d = n) types in
+  let decls = List.map (List.map (fun n -> declaration (find n))) (components types) in
   let exceptions =
     List.sort compare
       (List.filter_map
          (fun d ->
            Option.map
-             (fun registered ->
+             (fun (exn, registered) ->
                {
-                 Model.Data.name = exception_name d;
-                 ty = Naming.snake (rust d);
+                 Model.Data.name = exn;
+                 ty = name d;
                  registered;
                  doc =
                    Odoc.of_markdown
@@ -210,29 +171,37 @@ let declarations ~crate ctx types =
                           of `e`."
                          (rust d) ];
                })
-             d.data.registered)
+             d.data.exn)
          types)
   in
   (decls, exceptions)
 
-(** The data types declared by crates other than [crate] among the records [found]: (Rust
-    name, crate) pairs, for {!foreign_hint}. *)
+(** The data types declared by crates other than [crate] among the records [found]: (OCaml
+    type, Rust name, crate), for {!foreign_hint}. *)
 let foreign ~crate (found : Archive.found list) =
   List.filter_map
     (fun (f : Archive.found) ->
       if List.assoc_opt "item" f.fields = Some "data" && Record.crate_of f <> crate then
-        Some (String.trim (Record.one f "rust"), Record.crate_of f)
+        match List.assoc_opt "ocaml_type" f.fields with
+        | Some ty -> Some (String.trim ty, String.trim (Record.one f "rust"), Record.crate_of f)
+        | None -> None
       else None)
     found
 
-(** What the message of a Rust type [tokens] with no OCaml type adds when one of its types is
-    declared by another crate ([foreign]), or [""]. *)
-let foreign_hint foreign tokens =
-  match List.find_opt (fun (rust, _) -> List.mem rust (identifiers tokens)) foreign with
-  | None -> ""
-  | Some (rust, krate) ->
-    Printf.sprintf
-      " (the type %s is declared by the crate %s, whose bindings declare it: a crate's bindings \
-       declare only its own types, so use it from a function of %s, or declare the type in this \
-       crate)"
-      rust krate krate
+(** [foreign_hint foreign ~local ty]: the message when the OCaml type [ty] names a data type
+    that another crate declares ([foreign]) and this one does not ([local]: the OCaml types
+    the bindings declare), or [None]. *)
+let foreign_hint foreign ~local ty =
+  match
+    List.find_opt
+      (fun (o, _, _) -> (not (List.mem o local)) && List.mem o (identifiers ty))
+      foreign
+  with
+  | None -> None
+  | Some (o, rust, krate) ->
+    Some
+      (Printf.sprintf
+         "the OCaml type `%s` (the Rust type %s) is declared by the crate %s, whose bindings \
+          declare it: a crate's bindings declare only its own types, so use it from a function \
+          of %s, or declare the type in this crate"
+         o rust krate krate)

@@ -1,13 +1,14 @@
 (* A data type's record (`item data`: #[lwt_rust::record], #[lwt_rust::variant],
    #[lwt_rust::error]) read into the type it describes: a record's fields, or a variant's
-   constructors with their arguments or inline record fields, each with its doc comment. The
-   schema has checked the keys, their counts and their grammar; what is read here is what the
-   order of the member lines means (tools/BINDGEN_SPEC.md, "Data types"). *)
+   constructors with their arguments or inline record fields, each with its doc comment, every
+   name and type as the macro wrote it in OCaml. The schema has checked the keys, their counts
+   and their grammar; what is read here is what the order of the member lines means
+   (tools/BINDGEN_SPEC.md, "Data types"). *)
 
 (** A field of a record or of a constructor's inline record. *)
 type field = {
-  name : string;  (** the Rust name, unraw'd *)
-  rust_type : string;  (** Rust type tokens *)
+  name : string;  (** the OCaml field name *)
+  ty : string;  (** its OCaml type *)
   docs : string list;  (** its doc comment's lines (markdown) *)
 }
 
@@ -16,9 +17,10 @@ type kind = Unit | Tuple | Inline
 
 (** A variant's constructor. *)
 type constructor = {
-  cname : string;  (** the Rust variant's name *)
+  cname : string;  (** the OCaml constructor *)
   kind : kind;
-  args : string list;  (** a [Tuple] constructor's argument types (Rust tokens) *)
+  args : string list;
+      (** a [Tuple] constructor's argument types (OCaml, a tuple type parenthesised) *)
   fields : field list;  (** an [Inline] constructor's fields *)
   cdocs : string list;  (** its doc comment's lines (markdown) *)
 }
@@ -28,8 +30,9 @@ type shape = Record of field list | Variant of constructor list
 
 (** A data type, from its record. *)
 type t = {
-  registered : string option;
-      (** an error type: the name its exception's constructor is registered under *)
+  exn : (string * string) option;
+      (** an error type: its OCaml exception, and the name its constructor is registered
+          under *)
   shape : shape;
 }
 
@@ -40,18 +43,18 @@ let member_keys = [ "field"; "constructor"; "arg"; "member_doc" ]
 (* What a `member_doc` line documents: the member line before it. *)
 type last = No_member | Field | Ctor | Ctor_field
 
-(** [parse ~where ~shape ~registered lines]: the type whose [shape] line is [shape] and whose
+(** [parse ~where ~shape ~exn lines]: the type whose [shape] line is [shape] and whose
     member lines are [lines] ((key, value), in record order); a malformed record (at [where])
     is an error. A [member_doc] line belongs to the field or constructor before it (one
     after an [arg] line documents a tuple's element, which OCaml cannot: it is dropped);
     [field] and [arg] lines after a [constructor] line are its own. *)
-let parse ~where ~shape ~registered lines =
+let parse ~where ~shape ~exn lines =
   let fail fmt =
     Printf.ksprintf (fun s -> Fail.fail "%s: malformed binding record: %s" where s) fmt
   in
   let field_of v =
     let name, ty = Archive.split_key (String.trim v) in
-    { name; rust_type = String.trim ty; docs = [] }
+    { name; ty = String.trim ty; docs = [] }
   in
   let add_doc_to_last_field (fs : field list) d =
     match List.rev fs with
@@ -108,4 +111,4 @@ let parse ~where ~shape ~registered lines =
       Variant ctors
     | v -> fail "`shape` is `%s` (record or variant expected)" v
   in
-  { registered = Option.map String.trim registered; shape }
+  { exn; shape }

@@ -1,41 +1,41 @@
-(* The bindings of a crate made from its records: every OCaml name (Naming) and type
-   (Ocaml_type) decided here, checked (no two values with one name in a scope, no object hiding
-   a type or module the bindings use, at most 5 parameters), the data types' declarations
-   (Data_decls) included, then printed by Print_ml and Print_mli. *)
+(* The bindings of a crate made from its records, printed by Print_ml and Print_mli. Every
+   OCaml name and type is the record's, as the proc macros wrote it: nothing is mapped here.
+   What only the whole crate shows is checked: no two values with one name in a scope, no two
+   objects or data types with one OCaml type, a method's object present, at most 5 parameters,
+   no type of another crate's data types; then the data types' declarations (Data_decls). *)
 
 open Fail
 
 type context = {
   crate : string;
-  types : Ocaml_type.context;
-  foreign : (string * string) list;  (** data types of other crates: (Rust name, crate) *)
+  foreign : (string * string * string) list;
+      (** data types of other crates: (OCaml type, Rust name, crate) *)
+  local : string list;  (** the OCaml types the bindings declare *)
 }
 
 let describe ctx r = Record.describe ~crate:ctx.crate r
 
-(* The OCaml type of a record's Rust type [tokens] ([what]: which one, for the message). *)
-let type_of ctx ~self (r : Record.t) what tokens =
-  match Ocaml_type.of_tokens ctx.types ~self tokens with
-  | Some t -> Ocaml_type.atom_string t
-  | None ->
-    fail "%s: %s: no OCaml type for the Rust type `%s`%s" (describe ctx r) what tokens
-      (Data_decls.foreign_hint ctx.foreign tokens)
+(* A record's OCaml type [ty] ([what]: which one, for the message), refused if it names a data
+   type of another crate. *)
+let check_type ctx (r : Record.t) what ty =
+  match Data_decls.foreign_hint ctx.foreign ~local:ctx.local ty with
+  | Some hint -> fail "%s: %s: %s" (describe ctx r) what hint
+  | None -> ty
 
 (* A name in a scope: printed ([value]) or only kept from other values ([None]: a stream's raw
    external), and the Rust item it comes from. *)
 type named = { name : string; from : string; value : Model.value option }
 
 (* The OCaml value(s) of a function or method. *)
-let binding ctx ~self (r : Record.t) =
+let binding ctx (r : Record.t) =
   let item = describe ctx r in
-  let name = Naming.value_name ~item ~is_method:(r.kind = Method) r.rust in
-  let params = List.map (fun (n, ty) -> type_of ctx ~self r ("parameter " ^ n) ty) r.params in
-  let params = if r.receiver then "t" :: params else params in
+  let name = r.ocaml_name in
+  let params = List.map (fun (n, ty) -> check_type ctx r ("parameter " ^ n) ty) r.params in
   if List.length params > 5 then
     fail "%s: %d OCaml parameters; an external takes at most 5 (without a bytecode stub)" item
       (List.length params);
   let arrow result = (if params = [] then [ "unit" ] else params) @ [ result ] in
-  let result () = type_of ctx ~self r "result" r.returns in
+  let result () = check_type ctx r "result" r.result in
   let doc = Odoc.of_markdown r.docs in
   let value shape = { name; from = item; value = Some { Model.name; doc; shape } } in
   match r.call with
@@ -47,16 +47,15 @@ let binding ctx ~self (r : Record.t) =
     let with_noalloc = n > k && String.sub ocaml (n - k) k = noalloc in
     let ocaml = if with_noalloc then String.trim (String.sub ocaml 0 (n - k)) else ocaml in
     [ value (External { parts = [ ocaml ]; symbol = r.symbol; noalloc = with_noalloc }) ]
-  | Async ->
-    [ value (External { parts = arrow (result () ^ " Lwt.t"); symbol = r.symbol; noalloc = false }) ]
-  | Stream ->
-    let raw = name ^ "__raw" in
-    let args = Naming.param_names ~raw ~receiver:r.receiver (List.map fst r.params) in
-    [ { name = raw; from = item; value = None };
-      value (Stream { raw; parts = arrow (result () ^ " Lwt_stream.t"); symbol = r.symbol; args }) ]
-  | Sync ->
-    (* The stub returns the value or raises the failure itself. *)
+  | Async | Sync ->
     [ value (External { parts = arrow (result ()); symbol = r.symbol; noalloc = false }) ]
+  | Stream ->
+    (* The external keeps the name [f__raw]; the function [f] wraps it under the switch. *)
+    let raw = name ^ "__raw" in
+    [ { name = raw; from = item; value = None };
+      value
+        (Stream { raw; parts = arrow (result ()); symbol = r.symbol; args = List.map fst r.params })
+    ]
 
 (* close, equal, compare, hash of an object's module. *)
 let object_values ctx (o : Record.t) =
@@ -98,55 +97,55 @@ let scope ?scope names =
   List.filter_map (fun n -> n.value) (List.stable_sort (fun a b -> compare a.name b.name) names)
 
 (** [build ~crate ~foreign records]: the bindings of [crate] from its checked records
-    ([foreign]: the data types of other crates, named in messages, {!Data_decls.foreign}); an
-    error if a record's name or type makes no OCaml one. *)
+    ([foreign]: the data types of other crates, {!Data_decls.foreign}); an error if the records
+    disagree with each other. *)
 let build ~crate ~foreign (records : Record.t list) =
-  let objects =
-    List.filter_map (fun (r : Record.t) -> if r.kind = Object then Some (r.rust, r) else None) records
-  in
-  let aliases =
-    List.filter_map
-      (fun (r : Record.t) ->
-        match (r.kind, r.call) with Type_alias, Raw ocaml -> Some (r.rust, ocaml) | _ -> None)
-      records
-  in
-  (* The data types are names of the type mapping: [User] is [user]. *)
+  let objects = List.filter (fun (r : Record.t) -> r.kind = Object) records in
   let data = Data_decls.of_records records in
-  let aliases = aliases @ Data_decls.aliases data in
-  let ctx = { crate; types = { objects = List.map fst objects; aliases }; foreign } in
-  Data_decls.check_names ~crate ~objects:(List.map fst objects) data;
-  let types, exceptions = Data_decls.declarations ~crate ctx.types data in
-  List.iter (fun (name, o) -> Naming.check_object ~item:(describe ctx o) name) objects;
+  let ctx =
+    { crate; foreign; local = List.map (fun (o : Record.t) -> o.ocaml_type) objects
+                              @ List.map Data_decls.name data }
+  in
+  Data_decls.check_names ~crate
+    ~objects:(List.map (fun (o : Record.t) -> (o.ocaml_type, o.rust)) objects)
+    data;
+  List.iter
+    (fun d ->
+      List.iter
+        (fun ty ->
+          match Data_decls.foreign_hint foreign ~local:ctx.local ty with
+          | Some hint -> fail "%s::%s: %s" crate (Data_decls.rust d) hint
+          | None -> ())
+        (Data_decls.member_types d))
+    data;
+  let types, exceptions = Data_decls.declarations data in
   check_collisions ~what:"type"
-    (List.map
-       (fun (name, o) -> { name = Naming.object_type name; from = describe ctx o; value = None })
-       objects);
+    (List.map (fun (o : Record.t) -> { name = o.ocaml_type; from = describe ctx o; value = None }) objects);
   List.iter
     (fun (r : Record.t) ->
-      if r.kind = Method && not (List.mem_assoc r.owner objects) then
+      if r.kind = Method && not (List.exists (fun (o : Record.t) -> o.rust = r.owner) objects) then
         fail "%s: no #[lwt_rust::object] record for its type %s" (describe ctx r) r.owner)
     records;
-  (* Type_alias and Data records only name types. *)
+  (* Data records only declare types. *)
   let functions = List.filter (fun (r : Record.t) -> r.kind = Function) records in
-  let top = scope (List.concat_map (binding ctx ~self:None) functions) in
+  let top = scope (List.concat_map (binding ctx) functions) in
   let sorted_objects =
-    List.sort (fun (a, _) (b, _) -> compare (Naming.object_type a) (Naming.object_type b)) objects
+    List.sort (fun (a : Record.t) (b : Record.t) -> compare a.ocaml_type b.ocaml_type) objects
   in
   let modules =
     List.map
-      (fun (name, (o : Record.t)) ->
-        let module_name = Naming.object_module name in
+      (fun (o : Record.t) ->
         let methods =
-          List.filter (fun (r : Record.t) -> r.kind = Method && r.owner = name) records
+          List.filter (fun (r : Record.t) -> r.kind = Method && r.owner = o.rust) records
         in
         {
-          Model.rust = name;
-          type_name = Naming.object_type name;
-          module_name;
+          Model.rust = o.rust;
+          type_name = o.ocaml_type;
+          module_name = o.ocaml_module;
           doc = Odoc.of_markdown o.docs;
           values =
-            scope ~scope:(" in module " ^ module_name)
-              (List.concat_map (binding ctx ~self:(Some name)) methods @ object_values ctx o);
+            scope ~scope:(" in module " ^ o.ocaml_module)
+              (List.concat_map (binding ctx) methods @ object_values ctx o);
         })
       sorted_objects
   in

@@ -1,9 +1,10 @@
 (* A binding record checked against the format (Schema): which keys its kind of item has, in
-   which order, how many times, and their values' grammar. *)
+   which order, how many times, and their values' grammar. What it holds is read as it is:
+   the OCaml names and types are the proc macros', never mapped here. *)
 
 open Fail
 
-type kind = Schema.kind = Function | Method | Object | Type_alias | Data
+type kind = Schema.kind = Function | Method | Object | Data
 
 (** How a function or method is called: what its binding returns. *)
 type call =
@@ -12,19 +13,20 @@ type call =
   | Sync  (** the value itself *)
   | Raw of string  (** the OCaml type given verbatim *)
 
-(** A record of the crate, checked. *)
+(** A record of the crate, checked. Every OCaml name and type is the macro's, as given. *)
 type t = {
   where : string;  (** file and byte, for messages *)
   kind : kind;
-  rust : string;  (** the Rust name, as written (a raw identifier keeps its [r#]) *)
+  rust : string;  (** the Rust name, as written, for messages (and an error type's doc) *)
   symbol : string;  (** the C symbol *)
   owner : string;  (** methods: the Rust type; "" otherwise *)
-  call : call;
-      (** objects: Sync (their close stub); types: Raw (their OCaml type); data types: Sync
-          (unused) *)
-  receiver : bool;  (** a method taking [&self] *)
-  params : (string * string) list;  (** Rust name, Rust type tokens *)
-  returns : string;  (** Rust type tokens; "" for raw calls, objects and types *)
+  ocaml_module : string;  (** objects: their OCaml module; "" otherwise *)
+  ocaml_type : string;  (** objects and data types: their OCaml type; "" otherwise *)
+  call : call;  (** objects: Sync (their close stub); data types: Sync (unused) *)
+  ocaml_name : string;  (** functions and methods: the OCaml value; "" otherwise *)
+  params : (string * string) list;
+      (** OCaml parameter name, OCaml type (a method's object first, as [t]) *)
+  result : string;  (** the whole OCaml result type; "" for raw calls, objects and data *)
   docs : string list;  (** the Rust doc comment's lines (markdown) *)
   data : Data_type.t option;  (** data types: the type their record describes *)
 }
@@ -51,19 +53,37 @@ let alternatives words =
   | [ w ] -> w
   | last :: rest -> String.concat ", " (List.rev rest) ^ " or " ^ last
 
+(** Whether [s] is an identifier: a letter or [_], then letters, digits and [_] (ASCII). *)
+let is_ident s =
+  s <> ""
+  && (match s.[0] with 'a' .. 'z' | 'A' .. 'Z' | '_' -> true | _ -> false)
+  && String.for_all (function 'a' .. 'z' | 'A' .. 'Z' | '0' .. '9' | '_' -> true | _ -> false) s
+
+(* An OCaml name as the macros write it: letters, digits, [_] and [']. *)
+let is_ocaml_name s =
+  s <> ""
+  && String.for_all
+       (function 'a' .. 'z' | 'A' .. 'Z' | '0' .. '9' | '_' | '\'' -> true | _ -> false)
+       s
+
 (* A value against its key's grammar. *)
 let check_value (f : Archive.found) key v =
+  let name_and what ok =
+    match Archive.split_key (String.trim v) with
+    | name, rest when is_ocaml_name name && ok (String.trim rest) -> ()
+    | _ -> malformed f "`%s` is `%s` (an OCaml name and %s expected)" key v what
+  in
   match Schema.row key with
   | Some { grammar = One_of words; _ } when not (List.mem v words) ->
     malformed f "`%s` is `%s` (%s expected)" key v (alternatives words)
-  | Some { grammar = Name_and_type; _ } -> (
-    match Archive.split_key (String.trim v) with
-    | name, ty when name <> "" && String.trim ty <> "" -> ()
-    | _ -> malformed f "`%s` is `%s` (a name and a Rust type expected)" key v)
-  | Some { grammar = Name_and_word words; _ } -> (
-    match Archive.split_key (String.trim v) with
-    | name, word when name <> "" && List.mem word words -> ()
-    | _ -> malformed f "`%s` is `%s` (a name and %s expected)" key v (alternatives words))
+  | Some { grammar = Ocaml_name; _ } when not (is_ocaml_name (String.trim v)) ->
+    malformed f "`%s` is `%s` (an OCaml name expected)" key v
+  | Some { grammar = Name_and_ocaml_type; _ } -> name_and "an OCaml type" (( <> ) "")
+  | Some { grammar = Name_and_text; _ } -> name_and "a text" (( <> ) "")
+  | Some { grammar = Name_and_word words; _ } ->
+    name_and (alternatives words) (fun w -> List.mem w words)
+  | Some { grammar = Ocaml_type; _ } when String.trim v = "" ->
+    malformed f "`%s` is empty (an OCaml type expected)" key
   | _ -> ()
 
 (* The lines of every key the record's kind has, as many as the schema says, in its order. *)
@@ -112,7 +132,6 @@ let check (f : Archive.found) =
   let call =
     match kind with
     | Object | Data -> Sync
-    | Type_alias -> Raw (String.trim (one f "ocaml"))
     | Function | Method -> (
       match one f "call" with
       | "async" -> Async
@@ -121,31 +140,37 @@ let check (f : Archive.found) =
       | "raw" -> Raw (String.trim (one f "ocaml"))
       | v -> malformed f "`call` is `%s`, which this tool cannot print" v)
   in
+  let opt key = match values f key with [ v ] -> String.trim v | _ -> "" in
   {
     where = f.where;
     kind;
-    rust = (if kind = Data then String.trim (one f "rust") else one f "rust");
+    rust = String.trim (one f "rust");
     symbol = one f "symbol";
-    owner = (if kind = Method then one f "owner" else "");
+    owner = opt "owner";
+    ocaml_module = opt "ocaml_module";
+    ocaml_type = opt "ocaml_type";
     call;
-    receiver = kind = Method && one f "receiver" = "yes";
+    ocaml_name = opt "ocaml_name";
     params =
       List.map
         (fun v ->
           let name, ty = Archive.split_key (String.trim v) in
           (name, String.trim ty))
-        (values f "param");
-    returns =
-      (match (kind, call) with
-      | (Object | Type_alias | Data), _ | _, Raw _ -> ""
-      | _ -> String.trim (one f "returns"));
+        (values f "ocaml_param");
+    result = opt "ocaml_result";
     docs = values f "doc";
     data =
       (if kind <> Data then None
        else
-         let registered = match values f "exception" with [ v ] -> Some v | _ -> None in
+         let exn =
+           match values f "exception" with
+           | [ v ] ->
+             let name, registered = Archive.split_key (String.trim v) in
+             Some (name, String.trim registered)
+           | _ -> None
+         in
          Some
-           (Data_type.parse ~where:f.where ~shape:(one f "shape") ~registered
+           (Data_type.parse ~where:f.where ~shape:(one f "shape") ~exn
               (List.filter (fun (k, _) -> List.mem k Data_type.member_keys) f.fields)));
   }
 
@@ -153,4 +178,4 @@ let check (f : Archive.found) =
 let describe ~crate r =
   match r.kind with
   | Method -> Printf.sprintf "%s::%s::%s" crate r.owner r.rust
-  | Function | Object | Type_alias | Data -> Printf.sprintf "%s::%s" crate r.rust
+  | Function | Object | Data -> Printf.sprintf "%s::%s" crate r.rust

@@ -3,7 +3,7 @@
    every record against it; the version test compares its fingerprint with the approved one. *)
 
 (** The kinds of item a record describes, as the [item] key spells them. *)
-type kind = Function | Method | Object | Type_alias | Data
+type kind = Function | Method | Object | Data
 
 (** How many lines of a key a record of one kind has. *)
 type count =
@@ -17,10 +17,11 @@ type count =
 (** What a key's value may be. *)
 type grammar =
   | One_of of string list  (** one of these words *)
-  | Name_and_type  (** a name, a space, Rust type tokens *)
-  | Name_and_word of string list  (** a name, a space, one of these words *)
-  | Rust_type  (** Rust type tokens, read by the type mapping *)
-  | Ocaml_type  (** an OCaml type, trusted *)
+  | Ocaml_name  (** an OCaml name: letters, digits, [_] and ['] *)
+  | Name_and_ocaml_type  (** an OCaml name, a space, an OCaml type *)
+  | Name_and_text  (** an OCaml name, a space, any text *)
+  | Name_and_word of string list  (** an OCaml name, a space, one of these words *)
+  | Ocaml_type  (** an OCaml type, printed as it is *)
   | Text  (** any text *)
 
 (** One key of the format. *)
@@ -33,7 +34,7 @@ type row = {
 }
 
 (** The kinds in the order of the table's columns. *)
-let columns = [ Function; Method; Object; Type_alias; Data ]
+let columns = [ Function; Method; Object; Data ]
 
 (** The words of a line, its comment (from [#]) dropped. *)
 let words line =
@@ -63,8 +64,9 @@ let count_of = function
   | c -> bad "unknown count %s" c
 
 let grammar_of = function
-  | "name-and-type" -> Name_and_type
-  | "rust-type" -> Rust_type
+  | "ocaml-name" -> Ocaml_name
+  | "name-and-ocaml-type" -> Name_and_ocaml_type
+  | "name-and-text" -> Name_and_text
   | "ocaml-type" -> Ocaml_type
   | "text" -> Text
   | g when String.length g > 5 && String.sub g 0 5 = "name+" ->
@@ -88,8 +90,8 @@ let parse text =
         match int_of_string_opt v with
         | Some v -> approved := (v, fp) :: !approved
         | None -> bad "approved %s" v)
-      | [ "key"; key; f; m; o; t; d; place; g ] ->
-        let counts = List.combine columns (List.map count_of [ f; m; o; t; d ]) in
+      | [ "key"; key; f; m; o; d; place; g ] ->
+        let counts = List.combine columns (List.map count_of [ f; m; o; d ]) in
         let shared =
           match place with "own" -> false | "shared" -> true | p -> bad "unknown place %s" p
         in
@@ -132,6 +134,5 @@ let kind_of_item = function
   | "function" -> Some Function
   | "method" -> Some Method
   | "object" -> Some Object
-  | "type" -> Some Type_alias
   | "data" -> Some Data
   | _ -> None

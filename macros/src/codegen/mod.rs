@@ -14,7 +14,8 @@ use syn::{FnArg, Item, ItemFn, LitStr};
 use crate::model::{doc_lines, Export};
 use crate::naming::{c_symbol, function_item, symbol_part, unraw};
 use crate::options::{Kind, Options, EXTERNAL_KEYS, FUNC_KEYS};
-use crate::record::{export_lines, external_lines, record, type_lines};
+use crate::record::record;
+use crate::record_lines::{export_lines, external_lines};
 
 pub(crate) use object::{object_impl, object_type};
 
@@ -57,7 +58,7 @@ pub(crate) fn func(
         result: options.result,
     };
     let stub = export.stub()?;
-    let record = record(&export.symbol, &export_lines(&export)?);
+    let record = record(&options.krate, &export.symbol, &export_lines(&export)?);
     Ok(quote! {
         #function
         #stub
@@ -85,8 +86,8 @@ pub(crate) fn external(
         &symbol,
         &ocaml,
         &doc_lines(&function.attrs),
-    );
-    let record = record(&symbol, &lines);
+    )?;
+    let record = record(&options.krate, &symbol, &lines);
     Ok(quote! {
         #function
         #record
@@ -112,8 +113,20 @@ fn export_name(function: &ItemFn) -> Option<String> {
     symbol
 }
 
-/// `#[lwt_rust::ocaml_type("...")]`.
-pub(crate) fn ocaml_type(ocaml: &LitStr, item: Item, crate_name: &str) -> syn::Result<TokenStream> {
+/// `#[lwt_rust::ocaml_type("...")]` (or `("...", crate = "path")`).
+pub(crate) fn ocaml_type(attr: TokenStream, item: Item) -> syn::Result<TokenStream> {
+    let (ocaml, rest) = syn::parse::Parser::parse2(
+        |input: syn::parse::ParseStream<'_>| {
+            let ocaml: LitStr = input.parse()?;
+            if !input.is_empty() {
+                input.parse::<syn::Token![,]>()?;
+            }
+            Ok((ocaml, input.parse::<TokenStream>()?))
+        },
+        attr,
+    )?;
+    let options = Options::parse(rest, &["crate"])?;
+    let ocaml = &ocaml;
     let ident = match &item {
         Item::Struct(s) => &s.ident,
         Item::Enum(e) => &e.ident,
@@ -125,10 +138,24 @@ pub(crate) fn ocaml_type(ocaml: &LitStr, item: Item, crate_name: &str) -> syn::R
             ))
         }
     };
-    let lines = type_lines(crate_name, ident, &ocaml.value());
-    let record = record(&format!("{crate_name}_type_{ident}"), &lines);
+    // The type's OCaml type is its `OCamlRepr::OCAML_TYPE`, which every binding naming the
+    // type prints: the attribute checks, at compile time, that it is the one written here.
+    let krate = &options.krate;
+    let message = format!(
+        "#[lwt_rust::ocaml_type({:?})]: the OCaml type of {ident} (its OCamlRepr::OCAML_TYPE) \
+         is another one",
+        ocaml.value()
+    )
+    .replace('{', "{{")
+    .replace('}', "}}");
     Ok(quote! {
         #item
-        #record
+        const _: () = ::core::assert!(
+            #krate::__private::TypeText::same(
+                &<#ident as #krate::__private::OCamlRepr>::OCAML_TYPE,
+                &#krate::__private::TypeText::new(#ocaml),
+            ),
+            #message
+        );
     })
 }

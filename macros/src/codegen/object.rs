@@ -8,11 +8,12 @@ use syn::{FnArg, ImplItem, ImplItemFn, Item, ItemImpl, LitByteStr, Type};
 
 use crate::model::{doc_lines, Export};
 use crate::naming::{
-    c_symbol, close_item, close_stub_ident, method_item, object_module, symbol_part, unraw,
-    RESERVED,
+    c_symbol, checked_object_module, close_item, close_stub_ident, method_item, symbol_part,
+    type_name, unraw, RESERVED,
 };
 use crate::options::{Kind, Options, OBJECT_KEYS};
-use crate::record::{export_lines, object_lines, record};
+use crate::record::record;
+use crate::record_lines::{export_lines, object_lines};
 use crate::types::ReplaceSelf;
 
 /// `#[lwt_rust::object]` on a struct or an enum.
@@ -39,15 +40,22 @@ pub(crate) fn object_type(
             "#[lwt_rust::object] types cannot be generic: OCaml sees one abstract type",
         ));
     }
-    let module = object_module(ident);
+    let module = checked_object_module(ident)?;
+    let ocaml_type = type_name(ident, "#[lwt_rust::object]")?;
     let identifier = LitByteStr::new(
         format!("lwt_rust/{crate_name}/{ident}\0").as_bytes(),
         proc_macro2::Span::call_site(),
     );
     let close_symbol = c_symbol(crate_name, &close_item(&unraw(ident)));
     let close_stub = close_stub_ident(ident);
-    let lines = object_lines(crate_name, ident, &close_symbol, &doc_lines(attrs));
-    let record = record(&close_symbol, &lines);
+    let lines = object_lines(
+        crate_name,
+        ident,
+        &close_symbol,
+        &ocaml_type,
+        &doc_lines(attrs),
+    );
+    let record = record(krate, &close_symbol, &lines);
     Ok(quote! {
         #item
 
@@ -161,7 +169,7 @@ fn method_stub(
         result: method_options.result,
     };
     let stub = export.stub()?;
-    let record = record(&export.symbol, &export_lines(&export)?);
+    let record = record(&options.krate, &export.symbol, &export_lines(&export)?);
     Ok(Some(quote! { #stub #record }))
 }
 

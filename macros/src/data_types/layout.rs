@@ -69,11 +69,14 @@ pub(crate) fn impls(
 ) -> proc_macro2::TokenStream {
     let interop = quote! { #krate::__private::ocaml_interop };
     quote! {
+        // The type is its own marker: its OCaml type is the declaration the bindings print.
+        impl #krate::__private::OCamlTypeText for #ident {
+            const OCAML_TYPE: #krate::__private::TypeText =
+                #krate::__private::TypeText::new(#ocaml_name);
+        }
+
         impl #krate::__private::OCamlRepr for #ident {
             type Marker = #ident;
-            fn ocaml_type() -> ::std::string::String {
-                ::std::borrow::ToOwned::to_owned(#ocaml_name)
-            }
             #[allow(unused_unsafe)]
             unsafe fn check(value: #krate::__private::ocaml::sys::Value) -> bool {
                 // Every read of a field follows the check of the block's tag and size.

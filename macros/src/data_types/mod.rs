@@ -19,9 +19,9 @@ use quote::quote;
 use syn::{Fields, Item, LitByteStr, Type};
 
 use crate::model::doc_lines;
-use crate::naming::{crate_name, module_name, snake_case, unraw};
+use crate::naming::{crate_name, field_name, module_name, type_name, unraw};
 use crate::options::Options;
-use crate::record::record as binding_record;
+use crate::record::{ocaml_type_of, record as binding_record, text, typed, Lines};
 
 /// Which attribute.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,18 +69,26 @@ pub(crate) fn fields_of(fields: &Fields) -> Vec<Field> {
         .collect()
 }
 
-/// The record line of a field: `field <name> <tokens>` or `arg <tokens>`.
-pub(crate) fn field_lines(field: &Field, lines: &mut Vec<(&'static str, String)>) {
-    let ty = &field.ty;
-    let tokens = quote!(#ty).to_string();
+/// The record line of a field: `field <OCaml name> <OCaml type>` or `arg <OCaml type>` (an
+/// argument's type parenthesised if it is a tuple: one argument of the constructor, as the
+/// layout has it). `Err`: a field name that makes no OCaml field name.
+pub(crate) fn field_lines(krate: &syn::Path, field: &Field, lines: &mut Lines) -> syn::Result<()> {
+    let ty = ocaml_type_of(krate, &field.ty);
     if field.name.is_empty() {
-        lines.push(("arg", tokens));
+        lines.push(typed("arg", "", quote! { #ty.atom() }));
     } else {
-        lines.push(("field", format!("{} {tokens}", field.name)));
+        let Some(name) = field_name(&field.name) else {
+            return Err(syn::Error::new_spanned(
+                &field.member,
+                format!("the field `{}` makes no OCaml field name", field.name),
+            ));
+        };
+        lines.push(typed("field", format!("{name} "), ty));
     }
     for doc in &field.docs {
-        lines.push(("member_doc", doc.clone()));
+        lines.push(text("member_doc", doc.clone()));
     }
+    Ok(())
 }
 
 pub(crate) fn expand(
@@ -120,19 +128,23 @@ pub(crate) fn expand(
         ));
     }
     let rust_name = unraw(ident);
-    let ocaml_name = snake_case(&rust_name);
+    let ocaml_name = type_name(ident, what)?;
     let mut lines = vec![
-        ("crate", crate_name()),
-        ("item", "data".to_owned()),
-        ("rust", rust_name.clone()),
-        ("symbol", format!("type_{rust_name}")),
+        text("crate", crate_name()),
+        text("item", "data"),
+        text("rust", rust_name.clone()),
+        text("symbol", format!("type_{rust_name}")),
+        text("ocaml_type", ocaml_name.clone()),
     ];
     let registered = format!("lwt_rust/{}/{rust_name}", crate_name());
     if want == Want::Error {
-        lines.push(("exception", registered.clone()));
+        lines.push(text(
+            "exception",
+            format!("{} {registered}", module_name(&ocaml_name)),
+        ));
     }
     for doc in doc_lines(attrs) {
-        lines.push(("doc", doc));
+        lines.push(text("doc", doc));
     }
     let impls = match &item {
         Item::Struct(s) => {
@@ -149,9 +161,9 @@ pub(crate) fn expand(
                     format!("{what} needs at least one field (OCaml has no empty record)"),
                 ));
             }
-            lines.push(("shape", "record".to_owned()));
+            lines.push(text("shape", "record"));
             for field in &fields {
-                field_lines(field, &mut lines);
+                field_lines(krate, field, &mut lines)?;
             }
             record::impls(krate, ident, &ocaml_name, &fields)
         }
@@ -162,7 +174,7 @@ pub(crate) fn expand(
                     format!("{what} needs at least one variant (no OCaml value has an empty type)"),
                 ));
             }
-            lines.push(("shape", "variant".to_owned()));
+            lines.push(text("shape", "variant"));
             variant::impls(krate, ident, &ocaml_name, e, &mut lines)?
         }
         _ => unreachable!("checked above"),
@@ -186,7 +198,7 @@ pub(crate) fn expand(
     } else {
         quote! {}
     };
-    let record = binding_record(&format!("{}_data_{rust_name}", crate_name()), &lines);
+    let record = binding_record(krate, &format!("{}_data_{rust_name}", crate_name()), &lines);
     Ok(quote! {
         #item
         #impls

@@ -8,6 +8,7 @@ use syn::{Fields, ItemEnum};
 
 use super::layout;
 use super::{field_lines, fields_of, Field};
+use crate::record::{text, Lines};
 
 /// OCaml's limit: the tags of non-constant constructors are below `No_scan_tag`'s range
 /// (246 of them).
@@ -18,7 +19,7 @@ pub(crate) fn impls(
     ident: &syn::Ident,
     ocaml_name: &str,
     item: &ItemEnum,
-    lines: &mut Vec<(&'static str, String)>,
+    lines: &mut Lines,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let mut constants = 0usize;
     let mut blocks = 0usize;
@@ -35,15 +36,15 @@ pub(crate) fn impls(
             (Fields::Named(_), false) => "record",
             _ => "tuple",
         };
-        lines.push((
+        lines.push(text(
             "constructor",
             format!("{} {kind}", crate::naming::unraw(name)),
         ));
         for doc in crate::model::doc_lines(&variant.attrs) {
-            lines.push(("member_doc", doc));
+            lines.push(text("member_doc", doc));
         }
         for field in &fields {
-            field_lines(field, lines);
+            field_lines(krate, field, lines)?;
         }
         // The pattern binding every field: `Self::A { x: f0, y: f1 }` or `Self::B(f0, f1)`.
         let bindings: Vec<_> = (0..fields.len()).map(|i| format_ident!("f{}", i)).collect();

@@ -88,9 +88,25 @@ pub(super) fn expansions() -> Vec<(&'static str, TokenStream)> {
         (
             "ocaml_type",
             codegen::ocaml_type(
-                &parse_quote!("int"),
+                quote!("int", crate = "lwt"),
                 parse_quote! { pub struct Celsius(i64); },
-                CRATE,
+            )
+            .unwrap(),
+        ),
+        (
+            "error_variant",
+            crate::data_types::expand(
+                crate::data_types::Want::Error,
+                quote!(),
+                parse_quote! {
+                    /// Why a lookup failed.
+                    pub enum LookupError {
+                        /// No such key.
+                        NotFound(i64, (String, Vec<u8>)),
+                        Closed,
+                        Conflict { r#type: String, attempts: Option<i64> },
+                    }
+                },
             )
             .unwrap(),
         ),
@@ -267,11 +283,10 @@ fn expansion_errors() {
         ),
         (
             codegen::ocaml_type(
-                &parse_quote!("int"),
+                quote!("int"),
                 parse_quote!(
                     fn f() {}
                 ),
-                CRATE,
             ),
             "#[lwt_rust::ocaml_type] goes on a struct, an enum or a type alias",
         ),

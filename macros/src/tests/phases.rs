@@ -6,12 +6,14 @@ use syn::{parse_quote, Signature, Type};
 use super::message;
 use crate::model::{Export, Wrap};
 use crate::naming::{
-    c_symbol, close_item, function_item, method_item, module_name, object_module, snake_case,
-    stub_ident, symbol_part, unraw,
+    c_symbol, checked_object_module, close_item, field_name, function_item, method_item,
+    module_name, object_module, param_names, snake_case, stub_ident, symbol_part, type_name,
+    unkeyword, unraw, value_name, OCAML_KEYWORDS,
 };
 use crate::options::{Kind, Options, EXTERNAL_KEYS, FUNC_KEYS, OBJECT_KEYS};
-use crate::record::{export_lines, external_lines, object_lines, record_text, type_lines};
-use crate::types::{is_result, ok_type, stream_item, type_text, ReplaceSelf};
+use crate::record::{record_text, text};
+use crate::record_lines::{export_lines, external_lines, object_lines};
+use crate::types::{is_result, ok_type, stream_item, ReplaceSelf};
 
 #[test]
 fn options_default_once() {
@@ -150,10 +152,13 @@ fn c_symbols_in_the_crate_namespace() {
     );
 }
 
+/// A type's tokens, as text.
+fn type_text(ty: &Type) -> String {
+    quote!(#ty).to_string()
+}
+
 #[test]
 fn types_read_from_signatures() {
-    let ty: Type = parse_quote!(Vec<Option<(i64, String)>>);
-    assert_eq!(type_text(&ty), "Vec < Option < (i64 , String) > >");
     for fallible in [
         parse_quote!(Result<i64, E>),
         parse_quote!(std::io::Result<i64>),
@@ -252,12 +257,18 @@ fn model_reads_the_result_ocaml_sees() {
             "Option < String >",
         ),
     ];
+    let result = |export: &Export<'_>| {
+        let ty = export.result_type().unwrap();
+        quote!(#ty).to_string()
+    };
     for (sig, kind, expected) in &cases {
-        assert_eq!(export(&krate, sig, *kind).returns().unwrap(), *expected);
+        assert_eq!(result(&export(&krate, sig, *kind)), *expected);
     }
     let unreadable: Signature = parse_quote!(fn f() -> MyStream);
-    assert!(message(export(&krate, &unreadable, Kind::Stream).returns())
-        .starts_with("cannot read the stream's item type"));
+    assert!(
+        message(export(&krate, &unreadable, Kind::Stream).result_type())
+            .starts_with("cannot read the stream's item type")
+    );
 
     let owner: syn::Ident = parse_quote!(Counter);
     for (sig, wrap) in [
@@ -273,54 +284,153 @@ fn model_reads_the_result_ocaml_sees() {
         method.owner = Some(&owner);
         assert_eq!(method.wrap().unwrap(), wrap);
         if wrap != Wrap::None {
-            assert_eq!(method.returns().unwrap(), "Counter");
+            assert_eq!(
+                result(&method),
+                ":: lwt_rust :: __private :: Obj < Counter >"
+            );
         }
     }
 }
 
 #[test]
 fn record_text_is_the_format() {
-    let lines = vec![("crate", "c".to_owned()), ("doc", "a\nb\0c\rd".to_owned())];
+    let lines = vec![text("crate", "c"), text("doc", "a\nb\0c\rd")];
     assert_eq!(
         record_text(&lines),
-        "\0LWT_RUST_BINDINGS_2\ncrate c\ndoc a b c d\n\0"
+        "\0LWT_RUST_BINDINGS_3\ncrate c\ndoc a b c d\n\0"
     );
 }
 
 #[test]
 fn record_lines_of_each_item() {
     let krate: syn::Path = parse_quote!(::lwt_rust);
-    let sig: Signature = parse_quote!(async fn add(&self, k: i64, r#type: String) -> i64);
-    let owner: syn::Ident = parse_quote!(Counter);
+    let sig: Signature = parse_quote!(async fn new(&self, k: i64, r#type: (i64, Self)) -> i64);
+    let owner: syn::Ident = parse_quote!(HTTPCounter);
     let mut method = export(&krate, &sig, Kind::Promise);
     method.owner = Some(&owner);
     method.receiver = true;
-    method.symbol = "lwt_rust_1_c_method_7_Counter_add".to_owned();
+    method.symbol = "lwt_rust_1_c_method_11_HTTPCounter_new".to_owned();
+    // The names are decided here (`new` → `create`, `type` → `type_`); the types are the
+    // compiler's: `OCamlRepr::OCAML_TYPE`, parenthesised if a tuple, the object itself `t`.
+    let repr = |ty: &str| {
+        format!(
+            "{{< {ty} as :: lwt_rust :: __private :: OCamlRepr > :: OCAML_TYPE . atom () . \
+             replace_word (\"http_counter\" , \"t\")}}"
+        )
+    };
     assert_eq!(
         record_text(&export_lines(&method).unwrap()),
-        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem method\nrust add\n\
-         symbol lwt_rust_1_c_method_7_Counter_add\nowner Counter\ncall async\nreceiver yes\n\
-         param k i64\nparam r#type String\nreturns i64\ndoc One line.\ndoc Two.\n\0"
+        format!(
+            "\0LWT_RUST_BINDINGS_3\ncrate c\nitem method\nrust new\n\
+             symbol lwt_rust_1_c_method_11_HTTPCounter_new\nowner HTTPCounter\ncall async\n\
+             ocaml_name create\nocaml_param self t\nocaml_param k {}\nocaml_param type_ {}\n\
+             ocaml_result {{:: lwt_rust :: __private :: TypeText :: apply ({} , \"Lwt.t\")}}\n\
+             doc One line.\ndoc Two.\n\0",
+            repr("i64"),
+            repr("(i64 , Self)"),
+            repr("i64").trim_matches(['{', '}']),
+        )
     );
-    let sig: Signature = parse_quote!(fn f());
+    let sig: Signature = parse_quote!(fn r#match());
     assert_eq!(
         record_text(&export_lines(&export(&krate, &sig, Kind::Sync)).unwrap()),
-        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem function\nrust f\nsymbol lwt_rust_1_c_fn_f\n\
-         call sync\nreturns ()\ndoc One line.\ndoc Two.\n\0"
+        "\0LWT_RUST_BINDINGS_3\ncrate c\nitem function\nrust r#match\n\
+         symbol lwt_rust_1_c_fn_f\ncall sync\nocaml_name match_\n\
+         ocaml_result {< () as :: lwt_rust :: __private :: OCamlRepr > :: OCAML_TYPE . atom ()}\n\
+         doc One line.\ndoc Two.\n\0"
     );
     let ident: syn::Ident = parse_quote!(Counter);
     assert_eq!(
-        record_text(&object_lines("c", &ident, "sym", &["D.".to_owned()])),
-        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem object\nrust Counter\nsymbol sym\ndoc D.\n\0"
+        record_text(&object_lines(
+            "c",
+            &ident,
+            "sym",
+            "counter",
+            &["D.".to_owned()]
+        )),
+        "\0LWT_RUST_BINDINGS_3\ncrate c\nitem object\nrust Counter\nsymbol sym\n\
+         ocaml_module Counter\nocaml_type counter\ndoc D.\n\0"
+    );
+    let raw: syn::Ident = parse_quote!(r#type);
+    assert_eq!(
+        record_text(&external_lines("c", &raw, "sym", "int -> int", &[]).unwrap()),
+        "\0LWT_RUST_BINDINGS_3\ncrate c\nitem function\nrust r#type\nsymbol sym\ncall raw\n\
+         ocaml_name type_\nocaml int -> int\n\0"
+    );
+}
+
+#[test]
+fn ocaml_value_names() {
+    let name = |ident: syn::Ident, is_method: bool| value_name(&ident, is_method);
+    assert_eq!(name(parse_quote!(get), false).unwrap(), "get");
+    assert_eq!(name(parse_quote!(method), false).unwrap(), "method_");
+    assert_eq!(name(parse_quote!(r#type), true).unwrap(), "type_");
+    assert_eq!(name(parse_quote!(effect), false).unwrap(), "effect_");
+    // `new` is OCaml's keyword; a constructor method is `create`, a free function `new_`.
+    assert_eq!(name(parse_quote!(new), true).unwrap(), "create");
+    assert_eq!(name(parse_quote!(new), false).unwrap(), "new_");
+    assert_eq!(name(parse_quote!(_private), false).unwrap(), "_private");
+    assert_eq!(
+        message(name(parse_quote!(Shout), false)),
+        "the Rust name `Shout` makes no OCaml value name (`Shout`)"
+    );
+    assert_eq!(unkeyword("val"), "val_");
+    assert_eq!(unkeyword("value"), "value");
+    assert_eq!(field_name("type").as_deref(), Some("type_"));
+    assert_eq!(field_name("Big"), None);
+}
+
+#[test]
+fn ocaml_parameter_names() {
+    let names = |raw: &str, receiver: bool, params: &[&str]| {
+        param_names(
+            raw,
+            receiver,
+            &params.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        names("f__raw", true, &["n", "type"]),
+        ["self", "n", "type_"]
+    );
+    // Names the wrapper cannot use (two alike, the external's own) give x1, x2, ...
+    assert_eq!(names("f__raw", false, &["a", "a"]), ["x1", "x2"]);
+    assert_eq!(names("f__raw", false, &["f__raw", "b"]), ["x1", "x2"]);
+    assert_eq!(names("f__raw", false, &["_"]), ["x1"]);
+}
+
+#[test]
+fn ocaml_type_and_module_names() {
+    let ty = |ident: syn::Ident| type_name(&ident, "#[lwt_rust::record]");
+    assert_eq!(ty(parse_quote!(KvStore)).unwrap(), "kv_store");
+    assert_eq!(ty(parse_quote!(HTTPClient)).unwrap(), "http_client");
+    assert_eq!(ty(parse_quote!(Utf8Decoder)).unwrap(), "utf8_decoder");
+    assert_eq!(
+        message(ty(parse_quote!(Int))),
+        "#[lwt_rust::record]: the OCaml type `int` of the Rust type Int would hide a type the \
+         bindings use: rename the type"
     );
     assert_eq!(
-        record_text(&external_lines("c", &ident, "sym", "int -> int", &[])),
-        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem function\nrust Counter\nsymbol sym\ncall raw\n\
-         ocaml int -> int\n\0"
+        message(checked_object_module(&parse_quote!(Lwt))),
+        "#[lwt_rust::object]: the OCaml module `Lwt` of the Rust type Lwt would hide a module \
+         the bindings use: rename the type"
     );
     assert_eq!(
-        record_text(&type_lines("c", &ident, "int")),
-        "\0LWT_RUST_BINDINGS_2\ncrate c\nitem type\nrust Counter\nsymbol type_Counter\n\
-         ocaml int\n\0"
+        checked_object_module(&parse_quote!(KvStore)).unwrap(),
+        "Kv_store"
     );
+}
+
+/// The keywords escaped here are the tools' (`tools/tool_keywords.ml`, read from the
+/// repository; skipped outside it).
+#[test]
+fn ocaml_keywords_are_the_tools() {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/tool_keywords.ml");
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let ocaml = text.split("let ocaml =").nth(1).expect("the OCaml list");
+    let words: Vec<&str> = ocaml.split('"').skip(1).step_by(2).collect();
+    assert_eq!(words, OCAML_KEYWORDS);
 }

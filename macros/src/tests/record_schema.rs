@@ -11,7 +11,7 @@ use super::expansion::expansions;
 use crate::record::{marker, RECORD_VERSION};
 
 /// The kinds of item, in the order of the schema's count columns.
-const KINDS: [&str; 5] = ["function", "method", "object", "type", "data"];
+const KINDS: [&str; 4] = ["function", "method", "object", "data"];
 
 /// One `key` row of the schema.
 struct Key {
@@ -64,20 +64,41 @@ fn schema() -> Option<Schema> {
     })
 }
 
-/// Every byte-string literal of `tokens` that starts with the record marker, as text.
+/// Every record of `tokens`: the chains `RecordText::new().text(b"...").ty(...)...` of the
+/// generated consts, as text, each OCaml type the compiler would compute written `int` (a
+/// type is all the schema asks of it).
 fn records(tokens: TokenStream, out: &mut Vec<String>) {
-    for tree in tokens {
-        match tree {
-            TokenTree::Group(group) => records(group.stream(), out),
-            TokenTree::Literal(lit) => {
-                if let Ok(syn::Lit::ByteStr(bytes)) = syn::parse_str::<syn::Lit>(&lit.to_string()) {
-                    let text = String::from_utf8(bytes.value()).expect("a UTF-8 record");
-                    if text.starts_with(&marker()) {
-                        out.push(text);
-                    }
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut current: Option<String> = None;
+    for (i, tree) in trees.iter().enumerate() {
+        let argument = match trees.get(i + 1) {
+            Some(TokenTree::Group(group)) => Some(group.stream()),
+            _ => None,
+        };
+        match (tree, argument) {
+            (TokenTree::Ident(ident), Some(argument)) if ident == "text" => {
+                let lit = syn::parse2::<syn::LitByteStr>(argument).expect("a byte string");
+                let text = String::from_utf8(lit.value()).expect("a UTF-8 record");
+                current.get_or_insert_with(String::new).push_str(&text);
+            }
+            (TokenTree::Ident(ident), Some(_)) if ident == "ty" => {
+                if let Some(record) = current.as_mut() {
+                    record.push_str("int");
                 }
             }
+            (TokenTree::Group(group), _) => records(group.stream(), out),
             _ => {}
+        }
+        if current
+            .as_ref()
+            .is_some_and(|r| r.ends_with('\0') && r.len() > 1)
+        {
+            let record = current.take().expect("checked");
+            assert!(
+                record.starts_with(&marker()),
+                "a record without its marker: {record:?}"
+            );
+            out.push(record);
         }
     }
 }
@@ -169,13 +190,17 @@ fn records_follow_the_schema() {
     for (name, tokens) in expansions() {
         let mut found = Vec::new();
         records(tokens, &mut found);
-        assert!(!found.is_empty(), "{name}: no record in the expansion");
+        // `#[lwt_rust::ocaml_type]` leaves no record: it checks the type's OCAML_TYPE.
+        assert!(
+            !found.is_empty() || name == "ocaml_type",
+            "{name}: no record in the expansion"
+        );
         all.extend(found.into_iter().map(|r| (name, r)));
     }
     let kinds: Vec<String> = all
         .iter()
         .map(|(_, r)| {
-            let receiver = r.contains("\nreceiver yes\n");
+            let receiver = r.contains("\nocaml_param self t\n");
             let item = r
                 .lines()
                 .find_map(|l| l.strip_prefix("item "))
@@ -183,7 +208,7 @@ fn records_follow_the_schema() {
             format!("{item}{}", if receiver { "+self" } else { "" })
         })
         .collect();
-    for want in ["function", "method", "method+self", "object", "type"] {
+    for want in ["function", "method", "method+self", "object", "data"] {
         assert!(
             kinds.iter().any(|k| k == want),
             "no {want} record: {kinds:?}"
@@ -208,12 +233,18 @@ fn records_follow_the_schema() {
 fn a_record_off_the_schema_is_caught() {
     let Some(schema) = schema() else { return };
     let m = marker();
-    let out_of_order =
-        format!("{m}crate c\nitem function\nsymbol s\nrust r\ncall sync\nreturns i64\n\0");
-    let unknown = format!("{m}crate c\nitem type\nrust r\nsymbol s\nocaml int\ncolour red\n\0");
-    let missing = format!("{m}crate c\nitem function\nrust r\nsymbol s\ncall async\n\0");
-    let bad_value = format!("{m}crate c\nitem method\nrust r\nsymbol s\nowner O\ncall sync\nreceiver maybe\nreturns ()\n\0");
-    for record in [out_of_order, unknown, missing, bad_value] {
+    let out_of_order = format!(
+        "{m}crate c\nitem function\nsymbol s\nrust r\ncall sync\nocaml_name r\nocaml_result int\n\0"
+    );
+    let unknown = format!(
+        "{m}crate c\nitem object\nrust R\nsymbol s\nocaml_module R\nocaml_type r\ncolour red\n\0"
+    );
+    let missing =
+        format!("{m}crate c\nitem function\nrust r\nsymbol s\ncall async\nocaml_name r\n\0");
+    let bad_value =
+        format!("{m}crate c\nitem data\nrust R\nsymbol s\nocaml_type r\nshape tuple\n\0");
+    let old_kind = format!("{m}crate c\nitem type\nrust R\nsymbol s\nocaml int\n\0");
+    for record in [out_of_order, unknown, missing, bad_value, old_kind] {
         assert!(
             !violations(&schema, &record).is_empty(),
             "{record:?} passed"
