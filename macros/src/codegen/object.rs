@@ -186,6 +186,14 @@ fn takes_self(method: &ImplItemFn) -> syn::Result<bool> {
              `close` drops it)",
         ));
     }
+    if receiver.lifetime().is_some() {
+        return Err(syn::Error::new_spanned(
+            receiver,
+            "#[lwt_rust::object] methods take `&self` with no named lifetime: the object lives \
+             as long as its OCaml value or until `close`, so a method may not keep a reference \
+             to it beyond its own future (`&'static self` would outlive the object)",
+        ));
+    }
     if receiver.mutability.is_some() {
         return Err(syn::Error::new_spanned(
             receiver,

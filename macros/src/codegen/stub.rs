@@ -182,15 +182,39 @@ impl Export<'_> {
             // hold the arguments twice, a bigger block to box on every call).
             _ if self.sig.asyncness.is_some() && self.receiver && wrap == Wrap::None => {
                 let owner = self.owner.expect("a receiver is in an impl");
-                let future = quote! {
-                    // SAFETY: the reference goes to the method only, whose `&self` keeps it
-                    // inside the future `Leased` drops before the lease.
+                let witness_params = self.params().map(|(position, typed)| {
+                    let name = format_ident!("arg_{}", position);
+                    let ty = &typed.ty;
+                    quote! { #name: #ty }
+                });
+                let future = quote! {{
+                    // Never called: it makes the compiler check, with the receiver borrowed
+                    // for a lifetime shorter than `'static`, that the method takes `&self`
+                    // generic in its lifetime and that its output does not borrow the object
+                    // (the output is converted after the lease is gone). This is what makes
+                    // `Lease::start`'s `&'static` sound.
+                    #[allow(dead_code, clippy::too_many_arguments)]
+                    fn __lwt_rust_method_borrows_only_inside_its_future<'__lwt_rust_object>(
+                        this: &'__lwt_rust_object #owner,
+                        #(#witness_params),*
+                    ) {
+                        fn output_owns_its_data<F: ::core::future::Future>(_: &F)
+                        where
+                            F::Output: 'static,
+                        {
+                        }
+                        let future = #function(this, #(#call_args),*);
+                        output_owns_its_data(&future);
+                    }
+                    // SAFETY: the reference goes to the method only, whose `&self` (generic in
+                    // its lifetime, checked above) keeps it inside the future, which `Leased`
+                    // drops before the lease; the output does not borrow it (checked above).
                     unsafe {
                         #krate::__private::Lease::<#owner>::start(this, move |this| {
                             #function(this, #(#call_args),*)
                         })
                     }
-                };
+                }};
                 (future, quote! {})
             }
             _ if self.sig.asyncness.is_some() => {
