@@ -168,7 +168,18 @@ where
         // SAFETY: `value` has the shape of `T`'s OCaml type (checked just above) and is read
         // after the last allocation; `cr` proves the lock is held.
         Ok(unsafe { OCaml::<T::Marker>::new(cr, value) }.to_rust())
-    } else if let Some(module) = CLOSED_SEEN.with(|seen| seen.take()) {
+    } else {
+        refused::<T>()
+    }
+}
+
+/// Why [`from_ocaml_checked`] refused its value: out of line and cold, so that the check and
+/// the conversion stay small enough to be inlined into every stub of a user's crate (the
+/// type's name, a constant of a few hundred bytes, would otherwise keep them out of line).
+#[cold]
+#[inline(never)]
+fn refused<T: OCamlRepr>() -> Result<T, ArgError> {
+    if let Some(module) = CLOSED_SEEN.with(|seen| seen.take()) {
         Err(ArgError::Closed(module))
     } else {
         Err(ArgError::WrongType(format!(
