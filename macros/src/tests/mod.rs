@@ -1,8 +1,9 @@
-//! The macro's own tests, outside a compiler: the pure phases one by one (`phases`), the
+//! The macro's own tests, outside a compiler: the pure phases one by one (`phases`), the naming rules (`naming`), the
 //! whole expansion of representative items against committed snapshots (`expansion`), and
 //! the records those expansions embed against the generator's record schema (`record_schema`).
 
 mod expansion;
+mod naming;
 mod phases;
 mod record_schema;
 
