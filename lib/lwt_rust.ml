@@ -599,11 +599,14 @@ module Rust_streams = struct
 
   let release_hook = ref None
 
-  (* A pulled batch's first item, the rest kept in the buffer; [None] for the empty batch. *)
+  (* A pulled batch's first item, the rest kept in the buffer; [None] for the empty batch.
+     The rest is kept only while the stream is open: a poll of the batch may have closed the
+     stream (or shut the library down) from inside, when the buffer was still empty, and
+     closing drops the items not read yet. The first item is the read's in every case. *)
   let first_of source batch =
     if Array.length batch = 0 then None
     else begin
-      if Array.length batch > 1 then begin
+      if Array.length batch > 1 && source.slot >= 0 && not !Drain.shut_down then begin
         source.batch <- batch;
         source.next <- 1
       end;

@@ -110,6 +110,27 @@ let close_in_the_middle_of_a_batch () =
   check_ended "closed" s;
   check_nothing_live "after close"
 
+(* close_stream called by the production of an item of a batch (after the read's first item,
+   before the buffer holds anything): the read gets its first item, and the items the batch
+   took after it are dropped with the stream, as closing drops every item not read yet.
+   [double_stream] reads an OCaml stream, whose producer closes the Rust stream. *)
+let close_from_inside_a_batch () =
+  let dropped = streams_dropped () in
+  let doubled = ref None and i = ref 0 in
+  let input =
+    Lwt_stream.from (fun () ->
+        incr i;
+        if !i = 4 then Option.iter Lwt_rust.close_stream !doubled;
+        Lwt.return (if !i <= 10 then Some !i else None))
+  in
+  let s = double_stream input in
+  doubled := Some s;
+  Alcotest.(check (option int)) "the read's own item" (Some 2) (await (Lwt_stream.get s));
+  Alcotest.(check int) "the batch stopped at the close" 4 !i;
+  check_ended "the rest of the batch dropped by the close" s;
+  Alcotest.(check int) "dropped once" (dropped + 1) (streams_dropped ());
+  check_nothing_live "after the close from inside the batch"
+
 (* Lwt.cancel of a read waiting for an item, after the items of a batch: nothing is lost or
    reordered, and reading goes on. [double_stream] reads an OCaml stream, so the item after
    the batch waits for as long as the test wants. *)
@@ -223,6 +244,7 @@ let () =
           Alcotest.test_case "an error after items of a batch" `Quick error_after_items_of_a_batch;
           Alcotest.test_case "a panic after items of a batch" `Quick panic_after_items_of_a_batch;
           Alcotest.test_case "close in the middle of a batch" `Quick close_in_the_middle_of_a_batch;
+          Alcotest.test_case "close from inside a batch" `Quick close_from_inside_a_batch;
           Alcotest.test_case "cancel in the middle of a batch" `Quick
             cancel_in_the_middle_of_a_batch;
           Alcotest.test_case "a slow reader gets every item" `Quick slow_reader_gets_every_item;

@@ -80,17 +80,67 @@ pub(crate) fn pin_with<T>(make: impl FnOnce() -> T) -> Pin<Box<T>> {
     }
     match take(layout) {
         Some(ptr) => {
+            // `make` is user code: if it panics, the block (still holding no value) goes back
+            // to the cache instead of being lost.
+            let guard = Taken { layout, ptr };
+            let value = make();
+            std::mem::forget(guard);
             let ptr = ptr.as_ptr().cast::<T>();
             // SAFETY: the block was allocated by the global allocator with `Layout::new::<T>()`
             // and holds no value (module invariant), so writing a `T` and owning it with a
-            // `Box` (which frees it with the same layout) is what `Box::new` would do. If
-            // `make` panics nothing was written: the block is lost, never freed twice.
+            // `Box` (which frees it with the same layout) is what `Box::new` would do.
             unsafe {
-                ptr.write(make());
+                ptr.write(value);
                 Pin::new_unchecked(Box::from_raw(ptr))
             }
         }
         None => Box::pin(make()),
+    }
+}
+
+/// A block taken from the cache, holding no value yet: put back if dropped (an unwind out of
+/// the value's `make`), forgotten once the value is written into it.
+struct Taken {
+    layout: Layout,
+    ptr: NonNull<u8>,
+}
+
+impl Drop for Taken {
+    #[cold]
+    fn drop(&mut self) {
+        // SAFETY: taken from the cache (global allocator, this layout) and never written.
+        unsafe { keep(self.layout, self.ptr) };
+    }
+}
+
+/// Keeps an empty block for the next [`pin_with`] of that layout; frees it when the thread's
+/// cache is gone.
+///
+/// # Safety
+/// `ptr` was allocated by the global allocator with `layout`, holds no value, and is owned by
+/// the caller, who gives it up.
+#[inline(always)]
+unsafe fn keep(layout: Layout, ptr: NonNull<u8>) {
+    let kept = CACHE
+        .try_with(|cache| {
+            for entry in &cache.entries {
+                if entry.get().is_none() {
+                    entry.set(Some((layout, ptr)));
+                    return true;
+                }
+            }
+            // Full: replace the first entry (the newest layout is the likeliest to recur).
+            if let Some((old_layout, old)) = cache.entries[0].replace(Some((layout, ptr))) {
+                // SAFETY: a cached block: global allocator, this layout, no value.
+                unsafe { std::alloc::dealloc(old.as_ptr(), old_layout) };
+            }
+            true
+        })
+        .unwrap_or(false);
+    if !kept {
+        // SAFETY: the function's contract (global allocator, this layout, no value); the
+        // thread's cache is gone (thread exit).
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) };
     }
 }
 
@@ -114,25 +164,28 @@ pub(crate) fn recycle<T>(boxed: Pin<Box<T>>) -> Option<Box<dyn std::any::Any + S
     }
     // SAFETY: `raw` came from a `Box`, so it is non-null.
     let ptr = unsafe { NonNull::new_unchecked(raw.cast::<u8>()) };
-    let kept = CACHE
-        .try_with(|cache| {
-            for entry in &cache.entries {
-                if entry.get().is_none() {
-                    entry.set(Some((layout, ptr)));
-                    return true;
-                }
-            }
-            // Full: replace the first entry (the newest layout is the likeliest to recur).
-            if let Some((old_layout, old)) = cache.entries[0].replace(Some((layout, ptr))) {
-                // SAFETY: a cached block: global allocator, this layout, no value.
-                unsafe { std::alloc::dealloc(old.as_ptr(), old_layout) };
-            }
-            true
-        })
-        .unwrap_or(false);
-    if !kept {
-        // SAFETY: as above; the thread's cache is gone (thread exit).
-        unsafe { std::alloc::dealloc(raw.cast(), layout) };
-    }
+    // SAFETY: the block came from `Box<T>` (global allocator, `layout`), its value is dropped.
+    unsafe { keep(layout, ptr) };
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_make_returns_the_block_to_the_cache() {
+        let first = pin_with(|| [7u64; 5]);
+        let block = &*first as *const [u64; 5];
+        assert!(recycle(first).is_none());
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            pin_with::<[u64; 5]>(|| panic!("make panicked"))
+        }));
+        assert!(panicked.is_err());
+        // The block the panicking `make` had taken is the one the next value gets.
+        let next = pin_with(|| [9u64; 5]);
+        assert_eq!(&*next as *const [u64; 5], block);
+        assert_eq!(*next, [9u64; 5]);
+        assert!(recycle(next).is_none());
+    }
 }

@@ -209,10 +209,41 @@ impl TypeText {
         self.len == 0
     }
 
-    /// Whether the two texts are the same type text (usable in const context).
+    /// Whether the two texts are the same OCaml type (usable in const context): equal once
+    /// the parentheses around each whole text are taken off. A hand-written text is
+    /// parenthesised unless it is one name ([`TypeText::new`]), while a built one is not
+    /// (`int list`, `int * string`), and both stand for the same type.
     pub const fn same(a: &TypeText, b: &TypeText) -> bool {
-        a.tuple == b.tuple && bytes_eq(a.as_bytes(), b.as_bytes())
+        bytes_eq(unwrapped(a.as_bytes()), unwrapped(b.as_bytes()))
     }
+}
+
+/// `bytes` without the parentheses that enclose all of it, every level of them
+/// (`((int * int))` → `int * int`; `(a) * (b)` stays as it is).
+const fn unwrapped(mut bytes: &[u8]) -> &[u8] {
+    while bytes.len() >= 2 && bytes[0] == b'(' && closing_paren(bytes) == bytes.len() - 1 {
+        let (_, inner) = bytes.split_at(1);
+        bytes = inner.split_at(inner.len() - 1).0;
+    }
+    bytes
+}
+
+/// The index of the `)` matching the `(` that `bytes` starts with (`bytes.len()` if none).
+const fn closing_paren(bytes: &[u8]) -> usize {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'(' {
+            depth += 1;
+        } else if bytes[i] == b')' {
+            depth -= 1;
+            if depth == 0 {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    bytes.len()
 }
 
 /// Whether `word` occurs in `bytes` at `i` as a whole word (no identifier character, nor a
@@ -488,5 +519,34 @@ mod tests {
         const DIFFERENT: bool = TypeText::same(&TypeText::new("int"), &TypeText::new("int32"));
         // Evaluated by the compiler: a wrong answer stops the test build.
         const { assert!(SAME && !DIFFERENT) };
+    }
+
+    #[test]
+    fn hand_written_multi_word_types_match_built_ones() {
+        let list = <OCamlList<OCamlInt> as OCamlTypeText>::OCAML_TYPE;
+        assert!(TypeText::same(&list, &TypeText::new("int list")));
+        assert!(TypeText::same(&TypeText::new("int list"), &list));
+        let pair = <(OCamlInt, String) as OCamlTypeText>::OCAML_TYPE;
+        assert!(TypeText::same(&pair, &TypeText::new("int * string")));
+        assert!(TypeText::same(&pair, &TypeText::new("(int * string)")));
+        assert!(TypeText::same(&pair.atom(), &pair));
+        assert!(!TypeText::same(&pair, &TypeText::new("string * int")));
+        assert!(!TypeText::same(&list, &TypeText::new("int option")));
+        // Parentheses that do not enclose the whole text are kept.
+        let pairs = TypeText::tuple(&[pair, pair]);
+        assert_eq!(pairs.as_str(), "(int * string) * (int * string)");
+        assert!(!TypeText::same(
+            &pairs,
+            &TypeText::new("(int * string) * (string * int)")
+        ));
+        assert!(TypeText::same(
+            &pairs,
+            &TypeText::new("(int * string) * (int * string)")
+        ));
+        const LIST_MATCHES: bool = TypeText::same(
+            &<OCamlList<OCamlInt> as OCamlTypeText>::OCAML_TYPE,
+            &TypeText::new("int list"),
+        );
+        const { assert!(LIST_MATCHES) };
     }
 }

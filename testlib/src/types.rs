@@ -348,3 +348,12 @@ pub async fn tuple_ready(
 pub async fn variant_ready(command: Command) -> Command {
     command
 }
+
+/// A hand-written multi-word OCaml type, checked at compile time against the one lwt_rust
+/// writes for `Vec<i64>` (`int list`, which the attribute's text must match unparenthesised).
+#[lwt_rust::ocaml_type("int list")]
+pub type Ints = Vec<i64>;
+
+/// A hand-written tuple type, checked the same way against `(i64, String)`'s `int * string`.
+#[lwt_rust::ocaml_type("int * string")]
+pub type Labelled = (i64, String);

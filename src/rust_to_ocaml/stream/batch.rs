@@ -51,10 +51,12 @@ impl<T: 'static> StreamSource<T> {
             let Some(stream) = slot.as_mut() else {
                 return;
             };
-            let wanted = BATCH_ITEMS - items.len();
-            items.reserve(stream.size_hint().0.min(wanted));
             let close_requested = &self.close_requested;
             catch_unwind(AssertUnwindSafe(|| {
+                // The stream's `size_hint` is user code too: a panic there is this batch's
+                // end, as a panic of a poll is.
+                let wanted = BATCH_ITEMS - items.len();
+                items.reserve(stream.size_hint().0.min(wanted));
                 while items.len() < BATCH_ITEMS && !close_requested.get() {
                     match stream.as_mut().poll_next(cx) {
                         Poll::Ready(Some(Ok(item))) => items.push(item),
@@ -153,5 +155,70 @@ impl<T> Batch<T> {
             }
             OCaml::new(cr, short)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::pin::Pin;
+    use std::rc::Rc;
+    use std::task::{Context, Poll, Waker};
+
+    use futures::Stream;
+
+    use super::super::{Failure, StreamSource};
+    use crate::values::error::Error;
+
+    /// 0, 1, 2, ... every item ready; its `size_hint` panics; counts its drops.
+    struct PanickingSizeHint {
+        next: i64,
+        drops: Rc<Cell<u32>>,
+    }
+
+    impl Stream for PanickingSizeHint {
+        type Item = Result<i64, Error>;
+
+        fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.next += 1;
+            Poll::Ready(Some(Ok(self.next - 1)))
+        }
+
+        fn size_hint(&self) -> (usize, Option<usize>) {
+            panic!("size_hint panicked")
+        }
+    }
+
+    impl Drop for PanickingSizeHint {
+        fn drop(&mut self) {
+            self.drops.set(self.drops.get() + 1);
+        }
+    }
+
+    #[test]
+    fn a_panicking_size_hint_ends_the_batch_as_a_panicking_poll_does() {
+        let drops = Rc::new(Cell::new(0));
+        let source: StreamSource<i64> = StreamSource {
+            key: Cell::new(-1),
+            stream: RefCell::new(Some(Box::pin(PanickingSizeHint {
+                next: 1,
+                drops: drops.clone(),
+            }) as _)),
+            pulling: Cell::new(false),
+            puller: RefCell::new(None),
+            close_requested: Cell::new(false),
+            conversion_panicked: Cell::new(false),
+            pending: RefCell::new(None),
+        };
+        let mut items = vec![0i64];
+        let mut cx = Context::from_waker(Waker::noop());
+        source.take_ready(&mut items, &mut cx);
+        assert_eq!(items, [0], "the item taken before the panic is kept");
+        assert_eq!(drops.get(), 1, "the stream is dropped at the panic");
+        assert!(source.stream.borrow().is_none());
+        assert!(
+            matches!(*source.pending.borrow(), Some(Failure::Panic(_))),
+            "the panic is the next read's"
+        );
     }
 }
