@@ -29,6 +29,10 @@ test: build
 	OCAMLRUNPARAM='s=4k,o=20' $(DUNE) test --force
 	$(B)/bench/bench.exe --smoke
 	$(CARGO) test --quiet --no-default-features
+	@# The unit tests of the layers that use OCaml values (type texts, stream batches, the box
+	@# cache). Pure Rust, the same on every toolchain; run on OCaml 4 only, where a test binary
+	@# without the OCaml runtime links (on OCaml 5 boxroot references the runtime's symbols).
+	if [ "$$(ocamlfind ocamlopt -version | cut -d. -f1)" = 4 ]; then $(CARGO) test --quiet --lib; fi
 	$(CARGO) test --quiet -p lwt_rust_macros
 	$(MAKE) compile-fail
 	$(MAKE) loom
