@@ -56,6 +56,20 @@ const fn is_ident_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'\''
 }
 
+/// Copies `s` into `bytes` after its first `len` bytes, in const context: the new length, or
+/// `None` (nothing copied) if `s` does not fit. Shared by [`TypeText`] and [`RecordText`].
+const fn append<const N: usize>(bytes: &mut [u8; N], len: usize, s: &[u8]) -> Option<usize> {
+    if len + s.len() > N {
+        return None;
+    }
+    let mut i = 0;
+    while i < s.len() {
+        bytes[len + i] = s[i];
+        i += 1;
+    }
+    Some(len + s.len())
+}
+
 impl TypeText {
     const EMPTY: TypeText = TypeText {
         bytes: [0; TYPE_TEXT_CAPACITY],
@@ -65,15 +79,12 @@ impl TypeText {
 
     /// Appends `s` (a const panic past [`TYPE_TEXT_CAPACITY`]).
     const fn push(mut self, s: &[u8]) -> Self {
-        if self.len + s.len() > TYPE_TEXT_CAPACITY {
-            panic!("an OCaml type text longer than lwt_rust's TYPE_TEXT_CAPACITY (240 bytes)");
+        match append(&mut self.bytes, self.len, s) {
+            Some(len) => self.len = len,
+            None => {
+                panic!("an OCaml type text longer than lwt_rust's TYPE_TEXT_CAPACITY (240 bytes)")
+            }
         }
-        let mut i = 0;
-        while i < s.len() {
-            self.bytes[self.len + i] = s[i];
-            i += 1;
-        }
-        self.len += s.len();
         self
     }
 
@@ -380,15 +391,10 @@ impl<const CAP: usize> RecordText<CAP> {
 
     /// Appends literal bytes (the macro has replaced the line breaks and NULs of values).
     pub const fn text(mut self, s: &[u8]) -> Self {
-        if self.len + s.len() > CAP {
-            panic!("a binding record longer than its capacity");
+        match append(&mut self.bytes, self.len, s) {
+            Some(len) => self.len = len,
+            None => panic!("a binding record longer than its capacity"),
         }
-        let mut i = 0;
-        while i < s.len() {
-            self.bytes[self.len + i] = s[i];
-            i += 1;
-        }
-        self.len += s.len();
         self
     }
 

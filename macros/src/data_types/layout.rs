@@ -79,7 +79,7 @@ pub(crate) fn impls(
             type Marker = #ident;
             #[allow(unused_unsafe)]
             unsafe fn check(value: #krate::__private::ocaml::sys::Value) -> bool {
-                // Every read of a field follows the check of the block's tag and size.
+                // SAFETY: every read of a field follows the check of the block's tag and size.
                 unsafe { #check }
             }
             fn check_fits(&self) -> ::core::result::Result<(), ::std::string::String> {
@@ -88,7 +88,8 @@ pub(crate) fn impls(
             }
         }
 
-        // Builds the block OCaml lays out for this type (see `lwt_rust::__private::Block`).
+        // SAFETY: builds the block OCaml lays out for this type (see
+        // `lwt_rust::__private::Block`).
         unsafe impl #interop::ToOCaml<#ident> for #ident {
             fn to_ocaml<'a>(
                 &self,
@@ -98,7 +99,7 @@ pub(crate) fn impls(
             }
         }
 
-        // Reads a value whose shape was checked (`OCamlRepr::check`).
+        // SAFETY: reads a value whose shape was checked (`OCamlRepr::check`).
         unsafe impl #interop::FromOCaml<#ident> for #ident {
             #[allow(unused_unsafe)]
             fn from_ocaml(value: #interop::OCaml<#ident>) -> Self {
