@@ -30,9 +30,9 @@ let usage =
    Writes the OCaml bindings of the Rust crate NAME from the binding records in the ARCHIVEs."
 
 let write_file path contents =
-  match open_out_bin path with
-  | exception Sys_error e -> fail "cannot write %s" e
-  | oc -> Fun.protect ~finally:(fun () -> close_out oc) (fun () -> output_string oc contents)
+  match Tool_files.write_file path contents with
+  | Ok () -> ()
+  | Error e -> fail "cannot write %s" e
 
 let () =
   let rec parse crate ml mli files = function

@@ -199,13 +199,9 @@ let rec mkdir_p dir =
 
 let write_file path contents =
   mkdir_p (Filename.dirname path);
-  match open_out_bin path with
-  | exception Sys_error e -> fail "cannot write %s" e
-  | oc -> (
-    try
-      output_string oc contents;
-      close_out oc
-    with Sys_error e -> close_out_noerr oc; fail "cannot write %s: %s" path e)
+  match Tool_files.write_file path contents with
+  | Ok () -> ()
+  | Error e -> fail "cannot write %s" e
 
 let () =
   let name = ref None and native_only = ref false and lwt_rust_path = ref None in

@@ -54,23 +54,14 @@ let spec_value spec =
   else Printf.sprintf "%S" spec
 
 let read_file path =
-  match open_in_bin path with
-  | exception Sys_error e -> fail "cannot read the lock file: %s" e
-  | ic -> (
-    Fun.protect
-      ~finally:(fun () -> close_in_noerr ic)
-      (fun () ->
-        try really_input_string ic (in_channel_length ic)
-        with Sys_error e | Failure e -> fail "cannot read the lock file %s: %s" path e))
+  match Tool_files.read_file path with
+  | Ok s -> s
+  | Error e -> fail "cannot read the lock file: %s" e
 
 let write_file path contents =
-  match open_out_bin path with
-  | exception Sys_error e -> fail "cannot write %s" e
-  | oc -> (
-    try
-      output_string oc contents;
-      close_out oc
-    with Sys_error e -> close_out_noerr oc; fail "cannot write %s: %s" path e)
+  match Tool_files.write_file path contents with
+  | Ok () -> ()
+  | Error e -> fail "cannot write %s" e
 
 let () =
   let args = List.tl (Array.to_list Sys.argv) in

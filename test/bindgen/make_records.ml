@@ -159,6 +159,9 @@ let () =
     [ kv_store;
       meth "KvStore" "put" ~call:"async"
         [ "self t"; "a int"; "b int"; "c int"; "d int"; "e int" ] "unit Lwt.t" ];
+  (* A type no binding declares (a hand-written OCamlRepr naming a type of its own, say). *)
+  write "undeclared.bin"
+    [ kv_store; fn "lookup" ~call:"async" [ "key string" ] "widget option Lwt.t" ];
   write "malformed.bin"
     [ record [ "crate fake"; "item function"; "rust f"; "call async"; "ocaml_name f";
                "ocaml_result unit Lwt.t" ] ];

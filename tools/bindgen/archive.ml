@@ -7,14 +7,7 @@
 open Fail
 
 let read_file path =
-  match open_in_bin path with
-  | exception Sys_error e -> fail "cannot read %s" e
-  | ic -> (
-    Fun.protect
-      ~finally:(fun () -> close_in_noerr ic)
-      (fun () ->
-        try really_input_string ic (in_channel_length ic)
-        with Sys_error e | Failure e -> fail "cannot read %s: %s" path e))
+  match Tool_files.read_file path with Ok s -> s | Error e -> fail "cannot read %s" e
 
 (** [is_at s i sub]: [sub] occurs in [s] at [i]. *)
 let is_at s i sub =

@@ -33,6 +33,28 @@ let of_markdown lines =
         String.sub code 1 (m - 2)
       else code
     in
+    let code_span i k j =
+      Buffer.add_char b '[';
+      String.iter
+        (function
+          | ('[' | ']') as c -> Buffer.add_char b '\\'; Buffer.add_char b c
+          | c -> Buffer.add_char b c)
+        (span_text (String.sub text (i + k) (j - i - k)));
+      Buffer.add_char b ']'
+    in
+    (* Where the bracketed part of a link that starts at [i] (a ['\['] or a ['\]']) ends:
+       after [(target)] or [\[reference\]] without a line break, or at [i] if neither. *)
+    let skip_target i =
+      let close = function '(' -> Some ')' | '[' -> Some ']' | _ -> None in
+      if i >= n then i
+      else
+        match close text.[i] with
+        | None -> i
+        | Some c -> (
+          match String.index_from_opt text (i + 1) c with
+          | Some e when not (String.contains (String.sub text i (e - i)) '\n') -> e + 1
+          | _ -> i)
+    in
     let rec go i =
       if i < n then
         match text.[i] with
@@ -43,14 +65,19 @@ let of_markdown lines =
             Buffer.add_string b (String.sub text i k);
             go (i + k)
           | Some j ->
-            Buffer.add_char b '[';
-            String.iter
-              (function
-                | ('[' | ']') as c -> Buffer.add_char b '\\'; Buffer.add_char b c
-                | c -> Buffer.add_char b c)
-              (span_text (String.sub text (i + k) (j - i - k)));
-            Buffer.add_char b ']';
+            code_span i k j;
             go (j + k))
+        | '[' when i + 1 < n && text.[i + 1] = '`' -> (
+          (* A Rust intra-doc link, [[`Item`]] with an optional target: its code only,
+             since the item's OCaml name may differ and odoc cannot resolve a Rust path. *)
+          let k = run_at (i + 1) in
+          match closing k (i + 1 + k) with
+          | Some j when j + k < n && text.[j + k] = ']' ->
+            code_span (i + 1) k j;
+            go (skip_target (j + k + 1))
+          | _ ->
+            Buffer.add_string b "\\[";
+            go (i + 1))
         | ('{' | '}' | '[' | ']' | '@') as c ->
           Buffer.add_char b '\\';
           Buffer.add_char b c;
@@ -181,6 +208,8 @@ let comment lines =
     let last = List.length lines - 1 in
     List.mapi
       (fun i l ->
-        let l = if i = 0 then "(** " ^ l else if l = "" then "" else "    " ^ l in
+        let l =
+          if i = 0 then "(** " ^ l else if String.trim l = "" then "" else "    " ^ l
+        in
         if i = last then l ^ " *)" else l)
       lines

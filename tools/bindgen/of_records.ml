@@ -2,7 +2,7 @@
    OCaml name and type is the record's, as the proc macros wrote it: nothing is mapped here.
    What only the whole crate shows is checked: no two values with one name in a scope, no two
    objects or data types with one OCaml type, a method's object present, at most 5 parameters,
-   no type of another crate's data types; then the data types' declarations (Data_decls). *)
+   no type of another crate's data types nor one declared nowhere; then the data types' declarations (Data_decls). *)
 
 open Fail
 
@@ -15,11 +15,48 @@ type context = {
 
 let describe ctx r = Record.describe ~crate:ctx.crate r
 
-(* A record's OCaml type [ty] ([what]: which one, for the message), refused if it names a data
-   type of another crate. *)
-let check_type ctx (r : Record.t) what ty =
+(* The type constructors OCaml's Stdlib declares, usable unqualified in any module. *)
+let stdlib_types =
+  [ "int"; "char"; "string"; "bytes"; "float"; "bool"; "unit"; "exn"; "array"; "list";
+    "option"; "result"; "int32"; "int64"; "nativeint"; "lazy_t"; "ref"; "floatarray";
+    "in_channel"; "out_channel"; "format"; "format4"; "format6"; "fpclass"; "open_flag";
+    "extension_constructor" ]
+
+(* An unqualified type constructor in [ty] that nothing declares where the binding is printed:
+   not these bindings (their data types and objects; [t] too in an object's module), not the
+   Stdlib. Such a type (a hand-written [OCamlRepr] naming a type no binding declares, say)
+   would otherwise fail later, when the generated file is compiled. *)
+let undeclared ctx ~in_object ty =
+  List.find_opt
+    (fun id ->
+      (not (String.contains id '.'))
+      && id.[0] <> '\''
+      && (not (List.mem id stdlib_types))
+      && (not (List.mem id ctx.local))
+      && not (in_object && id = "t"))
+    (Data_decls.identifiers ty)
+
+(* Why the OCaml type [ty] cannot be printed, if it cannot: it names a data type of another
+   crate, or a type declared nowhere. *)
+let type_problem ctx ~in_object ty =
   match Data_decls.foreign_hint ctx.foreign ~local:ctx.local ty with
-  | Some hint -> fail "%s: %s: %s" (describe ctx r) what hint
+  | Some hint -> Some hint
+  | None ->
+    Option.map
+      (fun id ->
+        Printf.sprintf
+          "the OCaml type `%s` (in `%s`) is declared nowhere: neither by these bindings (a \
+           #[lwt_rust::record], variant, error or object of crate %s) nor by OCaml's Stdlib; \
+           derive one of those for the Rust type, or name a type qualified by its module in \
+           its OCamlRepr's OCAML_TYPE"
+          id ty ctx.crate)
+      (undeclared ctx ~in_object ty)
+
+(* A record's OCaml type [ty] ([what]: which one, for the message), refused if it cannot be
+   printed. *)
+let check_type ctx (r : Record.t) what ty =
+  match type_problem ctx ~in_object:(r.kind = Method) ty with
+  | Some why -> fail "%s: %s: %s" (describe ctx r) what why
   | None -> ty
 
 (* A name in a scope: printed ([value]) or only kept from other values ([None]: a stream's raw
@@ -113,8 +150,8 @@ let build ~crate ~foreign (records : Record.t list) =
     (fun d ->
       List.iter
         (fun ty ->
-          match Data_decls.foreign_hint foreign ~local:ctx.local ty with
-          | Some hint -> fail "%s::%s: %s" crate (Data_decls.rust d) hint
+          match type_problem ctx ~in_object:false ty with
+          | Some why -> fail "%s::%s: %s" crate (Data_decls.rust d) why
           | None -> ())
         (Data_decls.member_types d))
     data;
