@@ -80,6 +80,9 @@ let test_close () =
   let before = dropped_now () in
   let c = Counter.create 1 in
   let c' = T.same_counter c in
+  (* A method on [c'] first, which the receiver check then remembers: closing [c] must make
+     it forget, as the object is closed through another value. *)
+  Alcotest.(check int) "the other value works" 1 (Counter.get c');
   Counter.close c;
   Alcotest.(check bool) "close raises Closed afterwards" true
     (match Counter.get c with _ -> false | exception e -> is_closed e);

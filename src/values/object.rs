@@ -375,46 +375,77 @@ pub struct ObjectValue<T>(PhantomData<T>);
 /// drops no object: the objects still held then are leaked (see [`release_at_exit`]).
 struct Table {
     slab: RefCell<KeyedSlab<Held>>,
-    /// Entries removed so far (a count that only grows): a receiver confirmed by the slab
-    /// stays confirmed while no entry was removed, since only a removal makes a key stop
-    /// holding its allocation (an insert makes a new key: slots reused get a new generation).
-    removals: Cell<u64>,
-    /// The last receiver the slab confirmed: its key, its address and `removals` then. A
-    /// method called again on the same value (the common case) is checked against it, without
-    /// the slab's borrow and lookup (dependent loads on the hot path of every method call).
-    confirmed: Cell<(i64, *const (), u64)>,
 }
 
 impl Table {
     /// Removes the entry of `key`.
     fn remove(&self, key: i64) -> Option<Held> {
-        self.removals.set(self.removals.get().wrapping_add(1));
+        forget_confirmed();
         self.slab.borrow_mut().remove(key)
     }
 
     /// Removes every entry.
     fn take_all(&self) -> Vec<Held> {
-        self.removals.set(self.removals.get().wrapping_add(1));
+        forget_confirmed();
         self.slab.borrow_mut().take_all()
     }
 
     /// Whether the entry of `key` holds the allocation at `address`.
-    #[inline(always)]
     fn holds(&self, key: i64, address: *const ()) -> bool {
-        let removals = self.removals.get();
-        if self.confirmed.get() == (key, address, removals) {
-            return true;
-        }
-        let held = self
-            .slab
+        self.slab
             .borrow()
             .get(key)
-            .is_some_and(|held| std::ptr::addr_eq(held.address, address));
-        if held {
-            self.confirmed.set((key, address, removals));
-        }
-        held
+            .is_some_and(|held| std::ptr::addr_eq(held.address, address))
     }
+}
+
+/// The last method receiver checked in full ([`confirm`]): its key, its object's id and
+/// address. A method called again on the same value (the common case) is checked against it
+/// alone, a load and two comparisons, without the table's borrow and lookup or the object's
+/// reads.
+///
+/// Why a match is enough: the block's id names one object (ids are never reused, across all
+/// types, so with the block's type checked the object is a `Shared<T>`), which is at
+/// `address`; when it was confirmed, the block's key held it in the table and it was open.
+/// Both stay true until an entry is removed or an object closed, and each of those forgets
+/// the confirmation: [`Table::remove`] and [`Table::take_all`] are the only ways out of the
+/// table, and every object marked closed was taken out of it first ([`close`],
+/// [`release_at_exit`]).
+///
+/// Owner thread only (a thread-local): set and read by method stubs, forgotten by the table's
+/// removals, all on the thread that owns the table. No destructor, so reaching it needs no
+/// registration check.
+struct Confirmed {
+    key: Cell<i64>,
+    /// [`NO_ID`] while nothing is confirmed.
+    id: Cell<i64>,
+    address: Cell<*const ()>,
+}
+
+/// No object has this id (they count from 1): a block never matches a forgotten confirmation.
+const NO_ID: i64 = 0;
+
+thread_local! {
+    /// The owner thread's objects held by OCaml values, by key.
+    static TABLE: Table = const {
+        Table {
+            slab: RefCell::new(KeyedSlab::new()),
+        }
+    };
+
+    /// The owner thread's last confirmed receiver (see [`Confirmed`]).
+    static CONFIRMED: Confirmed = const {
+        Confirmed {
+            key: Cell::new(-1),
+            id: Cell::new(NO_ID),
+            address: Cell::new(std::ptr::null()),
+        }
+    };
+}
+
+/// Forgets the confirmed receiver: an entry is about to leave the table.
+fn forget_confirmed() {
+    CONFIRMED.with(|confirmed| confirmed.id.set(NO_ID));
 }
 
 /// A table entry: the object, and its address as a thin pointer, which a method's receiver
@@ -443,17 +474,6 @@ impl Drop for Table {
     }
 }
 
-thread_local! {
-    /// The owner thread's objects held by OCaml values, by key.
-    static TABLE: Table = const {
-        Table {
-            slab: RefCell::new(KeyedSlab::new()),
-            removals: Cell::new(0),
-            // No key is negative: never matches before a first confirmation.
-            confirmed: Cell::new((-1, std::ptr::null(), 0)),
-        }
-    };
-}
 
 /// Keys of values the GC finalised, from any thread, for the owner to release.
 static FINALISED: Mutex<Vec<i64>> = Mutex::new(Vec::new());
@@ -613,13 +633,9 @@ unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
 }
 
 /// The object of a method's receiver (the `this` of the stubs `#[lwt_rust::object]` makes):
-/// the hot path of every method call, so it reads the object's address from the block instead
-/// of looking the key up in the table.
-///
-/// Why the address is valid: it is used only once the table's entry for the block's key is
-/// found to hold that very allocation (a generation-checked slab lookup and a pointer
-/// comparison, no hashing). Without that check, a block copied with `Obj.dup` would keep the
-/// address after `close` or the finaliser of the other copy dropped the object.
+/// the hot path of every method call. Besides the block's type, it compares the block's key
+/// and id with the receiver confirmed last (see [`Confirmed`]); any other value goes through
+/// [`confirm`], the full check.
 ///
 /// # Safety
 /// Owner thread, inside a stub, runtime lock held; `value` is a valid OCaml value.
@@ -632,8 +648,35 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     // SAFETY: a block of `T`'s operations (checked above): its words were written by
     // `to_ocaml::<T>`.
     let [key, id, address] = unsafe { *words(value) };
+    let confirmed = CONFIRMED.with(|confirmed| {
+        (confirmed.id.get() == id && confirmed.key.get() == key).then(|| confirmed.address.get())
+    });
+    let shared = match confirmed {
+        // The block's id names a `Shared<T>` (see `Confirmed`).
+        Some(address) => address.cast::<Shared<T>>(),
+        // SAFETY: the caller's contract.
+        None => unsafe { confirm::<T>(key, id, address) }.map_err(Refusal::arg_error::<T>)?,
+    };
+    // SAFETY: confirmed alive (held by the table) and open; owner thread, so the lease count is
+    // ours to change.
+    unsafe { *(*shared).owner_side.leases.get() += 1 };
+    Ok(Lease { shared })
+}
+
+/// The full check of a method's receiver, whose block (of `T`'s type, checked) holds `key`,
+/// `id` and `address`: the object at `address`, which is now [`Confirmed`].
+///
+/// Why the address is valid: it is used only once the table's entry for the block's key is
+/// found to hold that very allocation (a generation-checked slab lookup and a pointer
+/// comparison, no hashing). Without that check, a block copied with `Obj.dup` would keep the
+/// address after `close` or the finaliser of the other copy dropped the object.
+///
+/// # Safety
+/// Owner thread, inside a stub, runtime lock held; the three words are a block's of type `T`.
+#[inline(never)]
+unsafe fn confirm<T: Object>(key: i64, id: i64, address: i64) -> Result<*const Shared<T>, Refusal> {
     if key < 0 || runtime::is_shut_down() {
-        return Err(Refusal::Closed.arg_error::<T>());
+        return Err(Refusal::Closed);
     }
     let shared = address as *const Shared<T>;
     // A copy of the block (`Obj.dup`) keeps the key of an entry that `close` or the finaliser
@@ -643,18 +686,16 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     let held = TABLE.with(|table| table.holds(key, shared.cast()))
         // SAFETY: the entry holds this allocation (just confirmed), so it is alive.
         && unsafe { (*shared).id } as i64 == id;
-    if !held {
-        return Err(Refusal::Closed.arg_error::<T>());
+    // SAFETY: as above (read only once held).
+    if !held || unsafe { (*shared).closed.load(Relaxed) } {
+        return Err(Refusal::Closed);
     }
-    // SAFETY: the key's entry holds a strong count on this allocation (checked above), so it
-    // is alive; owner thread, so the lease count is ours to change.
-    unsafe {
-        if (*shared).closed.load(Relaxed) {
-            return Err(Refusal::Closed.arg_error::<T>());
-        }
-        *(*shared).owner_side.leases.get() += 1;
-    }
-    Ok(Lease { shared })
+    CONFIRMED.with(|confirmed| {
+        confirmed.key.set(key);
+        confirmed.id.set(id);
+        confirmed.address.set(shared.cast());
+    });
+    Ok(shared)
 }
 
 enum Refusal {
