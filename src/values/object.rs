@@ -132,9 +132,16 @@ struct Shared<T> {
 /// The part of an object only the owner thread touches: the running methods' leases (see
 /// [`Lease`]), and the table entry kept for them when OCaml released its value meanwhile.
 struct OwnerSide {
+    /// The running methods' leases, plus [`NOT_PARKED`] while `parked` is `None`: the release
+    /// of the last lease finds 0 exactly when an entry waits for it, so a lease's release (on
+    /// the hot path of every method call) is one decrement and one test.
     leases: UnsafeCell<usize>,
     parked: UnsafeCell<Option<Arc<dyn Entry>>>,
 }
+
+/// Added to an object's lease count while no entry is parked in it (see [`OwnerSide`]): more
+/// than any count of leases can reach.
+const NOT_PARKED: usize = 1 << (usize::BITS - 1);
 
 // SAFETY: the fields are read and written on the owner thread only: by `Lease` (made by a
 // method stub, held by the method's future or stub, both on the owner thread: local tasks
@@ -175,16 +182,17 @@ fn release(entry: Arc<dyn Entry>) {
 /// [`release`], giving back the panic of the object's destructor, if any, instead of counting it.
 fn release_or_panic(entry: Arc<dyn Entry>) -> Option<Panic> {
     let side = entry.owner_side();
-    // SAFETY: owner thread (the module invariant for `OwnerSide`).
-    if unsafe { *side.leases.get() } > 0 {
-        // SAFETY: as above; no reference into `parked` is alive.
-        let parked = unsafe { &mut *side.parked.get() };
-        if parked.is_none() {
-            *parked = Some(entry);
-            return None;
-        }
-        // Else one parked count is enough: this entry's count goes (not the last one).
+    // SAFETY: owner thread (the module invariant for `OwnerSide`); no other reference into
+    // its fields is alive.
+    let (leases, parked) = unsafe { (&mut *side.leases.get(), &mut *side.parked.get()) };
+    if parked.is_none() && *leases > NOT_PARKED {
+        // Leases are running: the last one drops the entry (its count reaching 0).
+        *leases -= NOT_PARKED;
+        *parked = Some(entry);
+        return None;
     }
+    // Else nothing runs, or one parked count is enough: this entry's count goes (not the
+    // last one, then).
     drop_contained(entry)
 }
 
@@ -232,13 +240,13 @@ impl<T: Object> Drop for Lease<T> {
     fn drop(&mut self) {
         // SAFETY: alive while this lease exists; owner thread (`Lease` is `!Send`).
         let side = unsafe { &(*self.shared).owner_side };
-        // SAFETY: owner thread; no other reference into the counters is alive.
-        // (A method's lease is usually the only one: the count goes back to 0 on every call,
-        // and an entry is rarely parked.)
+        // SAFETY: owner thread; no other reference into the count is alive.
+        // (A method's lease is usually the only one, and an entry is rarely parked: 0 means
+        // both the last lease and a parked entry, see `OwnerSide`.)
         let parked = unsafe {
             let leases = &mut *side.leases.get();
             *leases -= 1;
-            *leases == 0 && (*side.parked.get()).is_some()
+            *leases == 0
         };
         if parked {
             release_parked(side);
@@ -246,12 +254,15 @@ impl<T: Object> Drop for Lease<T> {
     }
 }
 
-/// The last lease on an object went: drops the table entry parked in it, if any.
+/// The last lease on an object went, with a table entry parked in it: drops the entry.
 #[cold]
 #[inline(never)]
 fn release_parked(side: &OwnerSide) {
-    // SAFETY: owner thread (the caller's, a lease's drop); no other reference into `parked`.
-    let parked = unsafe { (*side.parked.get()).take() };
+    // SAFETY: owner thread (the caller's, a lease's drop); no other reference into the fields.
+    let parked = unsafe {
+        *side.leases.get() = NOT_PARKED;
+        (*side.parked.get()).take()
+    };
     // Last: this may drop the object itself. A lease is dropped by a method's stub or future,
     // possibly while a panic of the method unwinds: the destructor's own panic must not
     // escape (a panic during unwinding aborts).
@@ -324,7 +335,7 @@ impl<T: Object> Obj<T> {
             id: NEXT_ID.fetch_add(1, Relaxed),
             closed: AtomicBool::new(false),
             owner_side: OwnerSide {
-                leases: UnsafeCell::new(0),
+                leases: UnsafeCell::new(NOT_PARKED),
                 parked: UnsafeCell::new(None),
             },
             value,
