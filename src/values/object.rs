@@ -684,6 +684,7 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
 ///
 /// # Safety
 /// Owner thread, inside a stub, runtime lock held; the three words are a block's of type `T`.
+#[cold]
 #[inline(never)]
 unsafe fn confirm<T: Object>(key: i64, id: i64, address: i64) -> Result<*const Shared<T>, Refusal> {
     if key < 0 || runtime::is_shut_down() {
