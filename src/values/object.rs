@@ -255,9 +255,13 @@ impl<T: Object> Drop for Lease<T> {
 }
 
 /// The last lease on an object went, with a table entry parked in it: drops the entry.
+///
+/// `extern "C"`, so that the compiler knows it never unwinds (it contains every panic): the
+/// callers' own panic handling (a method's future dropped inside `catch_unwind` on every
+/// call) is then optimised out.
 #[cold]
 #[inline(never)]
-fn release_parked(side: &OwnerSide) {
+extern "C" fn release_parked(side: &OwnerSide) {
     // SAFETY: owner thread (the caller's, a lease's drop); no other reference into the fields.
     let parked = unsafe {
         *side.leases.get() = NOT_PARKED;
