@@ -37,6 +37,8 @@
 //!   kept until a drain runs;
 //! - entries are taken out of the table before they are dropped, so a destructor that makes
 //!   or closes objects finds the table free;
+//! - a method's receiver is checked in full once per value and then against the last one
+//!   confirmed (see `Confirmed`), which every removal from the table forgets;
 //! - a method holds its object through a [`Lease`] (a count without atomics, owner thread
 //!   only) rather than an `Obj<T>` clone: an entry released while leases exist is parked in
 //!   the object and dropped with the last lease;
@@ -425,7 +427,10 @@ impl Table {
 /// Both stay true until an entry is removed or an object closed, and each of those forgets
 /// the confirmation: [`Table::remove`] and [`Table::take_all`] are the only ways out of the
 /// table, and every object marked closed was taken out of it first ([`close`],
-/// [`release_at_exit`]).
+/// [`release_at_exit`]). Nor does a match look at the shutdown flag: after `Lwt_rust.shutdown`
+/// each way a method starts (a synchronous stub's body, `spawn`, a stream) refuses with
+/// `Shut_down` on its own, and `release_all` empties the table, which forgets the
+/// confirmation.
 ///
 /// Owner thread only (a thread-local): set and read by method stubs, forgotten by the table's
 /// removals, all on the thread that owns the table. No destructor, so reaching it needs no
