@@ -494,7 +494,6 @@ impl Drop for Table {
     }
 }
 
-
 /// Keys of values the GC finalised, from any thread, for the owner to release.
 static FINALISED: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
