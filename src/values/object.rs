@@ -653,8 +653,8 @@ unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
 
 /// The object of a method's receiver (the `this` of the stubs `#[lwt_rust::object]` makes):
 /// the hot path of every method call. Besides the block's type, it compares the block's key
-/// and id with the receiver confirmed last (see [`Confirmed`]); any other value goes through
-/// [`confirm`], the full check.
+/// and id with the receiver confirmed last (see `Confirmed`); any other value goes through
+/// `confirm`, the full check.
 ///
 /// # Safety
 /// Owner thread, inside a stub, runtime lock held; `value` is a valid OCaml value.
