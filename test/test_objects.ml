@@ -80,6 +80,9 @@ let test_close () =
   let before = dropped_now () in
   let c = Counter.create 1 in
   let c' = T.same_counter c in
+  (* A method on [c'] first, which the receiver check then remembers: closing [c] must make
+     it forget, as the object is closed through another value. *)
+  Alcotest.(check int) "the other value works" 1 (Counter.get c');
   Counter.close c;
   Alcotest.(check bool) "close raises Closed afterwards" true
     (match Counter.get c with _ -> false | exception e -> is_closed e);
@@ -129,7 +132,24 @@ let test_running_method_keeps_its_object () =
   let p = Counter.add_after c 5 20 in
   Counter.close c;
   Alcotest.(check int) "a method running at close finishes" 15 (await p);
-  Alcotest.(check int) "then dropped, once" 2 (collect_and_count before 2)
+  Alcotest.(check int) "then dropped, once" 2 (collect_and_count before 2);
+  (* Two methods running at close, each through one of two values of the object, both
+     closed: the object is dropped with the last lease, not the first, and once. *)
+  let c = Counter.create 1 in
+  let c' = T.same_counter c in
+  let ready1, go1 = Lwt.wait () and ready2, go2 = Lwt.wait () in
+  let p1 = Counter.add_when c 1 (fun () -> ready1) in
+  let p2 = Counter.add_when c' 2 (fun () -> ready2) in
+  Counter.close c;
+  Counter.close c';
+  Lwt.wakeup go1 ();
+  Alcotest.(check int) "the first method finishes" 2 (await p1);
+  Gc.full_major ();
+  ignore (Lwt_rust.stats ());
+  Alcotest.(check int) "not dropped while the second runs" 2 (T.objects_dropped () - before);
+  Lwt.wakeup go2 ();
+  Alcotest.(check int) "the second method finishes" 4 (await p2);
+  Alcotest.(check int) "then dropped, once" 3 (collect_and_count before 3)
 
 (* Object functions called by an OCaml closure that Rust calls (inside the runtime Rust lent
    to that call): a nested stub, which works as any other. *)

@@ -134,6 +134,10 @@ impl Outcome {
 /// another thread (the body does not run), a panic (its message). If `fail` itself cannot
 /// complete (an asynchronous exception interrupts it twice in a row), `last_resort` gives a
 /// value made in advance, which allocates nothing; no panic ever leaves this function.
+///
+/// Inlined into the stub (each stub has its own `body`, so this is no copy): called, it
+/// would take the stub's arguments in memory, one store and one load each.
+#[inline(always)]
 fn contained_stub(
     body: impl FnOnce() -> ocaml::Raw,
     fail: impl Fn(FailureKind, &str) -> ocaml::Raw,
@@ -150,6 +154,9 @@ fn contained_stub(
 /// [`contained_stub`] for any [`Outcome`]: `body` may also fail with a kind and a message,
 /// which `fail` turns into the outcome as it does a panic's. The outcome's value (returned or
 /// raised) is rooted across the exit of the frame when that exit calls OCaml.
+///
+/// Inlined into the stub, as [`contained_stub`].
+#[inline(always)]
 fn contained(
     body: impl FnOnce() -> Result<Outcome, (FailureKind, String)>,
     fail: impl Fn(FailureKind, &str) -> Outcome,

@@ -37,6 +37,8 @@
 //!   kept until a drain runs;
 //! - entries are taken out of the table before they are dropped, so a destructor that makes
 //!   or closes objects finds the table free;
+//! - a method's receiver is checked in full once per value and then against the last one
+//!   confirmed (see `Confirmed`), which every removal from the table forgets;
 //! - a method holds its object through a [`Lease`] (a count without atomics, owner thread
 //!   only) rather than an `Obj<T>` clone: an entry released while leases exist is parked in
 //!   the object and dropped with the last lease;
@@ -132,9 +134,16 @@ struct Shared<T> {
 /// The part of an object only the owner thread touches: the running methods' leases (see
 /// [`Lease`]), and the table entry kept for them when OCaml released its value meanwhile.
 struct OwnerSide {
+    /// The running methods' leases, plus [`NOT_PARKED`] while `parked` is `None`: the release
+    /// of the last lease finds 0 exactly when an entry waits for it, so a lease's release (on
+    /// the hot path of every method call) is one decrement and one test.
     leases: UnsafeCell<usize>,
     parked: UnsafeCell<Option<Arc<dyn Entry>>>,
 }
+
+/// Added to an object's lease count while no entry is parked in it (see [`OwnerSide`]): more
+/// than any count of leases can reach.
+const NOT_PARKED: usize = 1 << (usize::BITS - 1);
 
 // SAFETY: the fields are read and written on the owner thread only: by `Lease` (made by a
 // method stub, held by the method's future or stub, both on the owner thread: local tasks
@@ -175,16 +184,17 @@ fn release(entry: Arc<dyn Entry>) {
 /// [`release`], giving back the panic of the object's destructor, if any, instead of counting it.
 fn release_or_panic(entry: Arc<dyn Entry>) -> Option<Panic> {
     let side = entry.owner_side();
-    // SAFETY: owner thread (the module invariant for `OwnerSide`).
-    if unsafe { *side.leases.get() } > 0 {
-        // SAFETY: as above; no reference into `parked` is alive.
-        let parked = unsafe { &mut *side.parked.get() };
-        if parked.is_none() {
-            *parked = Some(entry);
-            return None;
-        }
-        // Else one parked count is enough: this entry's count goes (not the last one).
+    // SAFETY: owner thread (the module invariant for `OwnerSide`); no other reference into
+    // its fields is alive.
+    let (leases, parked) = unsafe { (&mut *side.leases.get(), &mut *side.parked.get()) };
+    if parked.is_none() && *leases > NOT_PARKED {
+        // Leases are running: the last one drops the entry (its count reaching 0).
+        *leases -= NOT_PARKED;
+        *parked = Some(entry);
+        return None;
     }
+    // Else nothing runs, or one parked count is enough: this entry's count goes (not the
+    // last one, then).
     drop_contained(entry)
 }
 
@@ -232,13 +242,13 @@ impl<T: Object> Drop for Lease<T> {
     fn drop(&mut self) {
         // SAFETY: alive while this lease exists; owner thread (`Lease` is `!Send`).
         let side = unsafe { &(*self.shared).owner_side };
-        // SAFETY: owner thread; no other reference into the counters is alive.
-        // (A method's lease is usually the only one: the count goes back to 0 on every call,
-        // and an entry is rarely parked.)
+        // SAFETY: owner thread; no other reference into the count is alive.
+        // (A method's lease is usually the only one, and an entry is rarely parked: 0 means
+        // both the last lease and a parked entry, see `OwnerSide`.)
         let parked = unsafe {
             let leases = &mut *side.leases.get();
             *leases -= 1;
-            *leases == 0 && (*side.parked.get()).is_some()
+            *leases == 0
         };
         if parked {
             release_parked(side);
@@ -246,12 +256,19 @@ impl<T: Object> Drop for Lease<T> {
     }
 }
 
-/// The last lease on an object went: drops the table entry parked in it, if any.
+/// The last lease on an object went, with a table entry parked in it: drops the entry.
+///
+/// `extern "C"`, so that the compiler knows it never unwinds (it contains every panic): the
+/// callers' own panic handling (a method's future dropped inside `catch_unwind` on every
+/// call) is then optimised out.
 #[cold]
 #[inline(never)]
-fn release_parked(side: &OwnerSide) {
-    // SAFETY: owner thread (the caller's, a lease's drop); no other reference into `parked`.
-    let parked = unsafe { (*side.parked.get()).take() };
+extern "C" fn release_parked(side: &OwnerSide) {
+    // SAFETY: owner thread (the caller's, a lease's drop); no other reference into the fields.
+    let parked = unsafe {
+        *side.leases.get() = NOT_PARKED;
+        (*side.parked.get()).take()
+    };
     // Last: this may drop the object itself. A lease is dropped by a method's stub or future,
     // possibly while a panic of the method unwinds: the destructor's own panic must not
     // escape (a panic during unwinding aborts).
@@ -324,7 +341,7 @@ impl<T: Object> Obj<T> {
             id: NEXT_ID.fetch_add(1, Relaxed),
             closed: AtomicBool::new(false),
             owner_side: OwnerSide {
-                leases: UnsafeCell::new(0),
+                leases: UnsafeCell::new(NOT_PARKED),
                 parked: UnsafeCell::new(None),
             },
             value,
@@ -375,46 +392,80 @@ pub struct ObjectValue<T>(PhantomData<T>);
 /// drops no object: the objects still held then are leaked (see [`release_at_exit`]).
 struct Table {
     slab: RefCell<KeyedSlab<Held>>,
-    /// Entries removed so far (a count that only grows): a receiver confirmed by the slab
-    /// stays confirmed while no entry was removed, since only a removal makes a key stop
-    /// holding its allocation (an insert makes a new key: slots reused get a new generation).
-    removals: Cell<u64>,
-    /// The last receiver the slab confirmed: its key, its address and `removals` then. A
-    /// method called again on the same value (the common case) is checked against it, without
-    /// the slab's borrow and lookup (dependent loads on the hot path of every method call).
-    confirmed: Cell<(i64, *const (), u64)>,
 }
 
 impl Table {
     /// Removes the entry of `key`.
     fn remove(&self, key: i64) -> Option<Held> {
-        self.removals.set(self.removals.get().wrapping_add(1));
+        forget_confirmed();
         self.slab.borrow_mut().remove(key)
     }
 
     /// Removes every entry.
     fn take_all(&self) -> Vec<Held> {
-        self.removals.set(self.removals.get().wrapping_add(1));
+        forget_confirmed();
         self.slab.borrow_mut().take_all()
     }
 
     /// Whether the entry of `key` holds the allocation at `address`.
-    #[inline(always)]
     fn holds(&self, key: i64, address: *const ()) -> bool {
-        let removals = self.removals.get();
-        if self.confirmed.get() == (key, address, removals) {
-            return true;
-        }
-        let held = self
-            .slab
+        self.slab
             .borrow()
             .get(key)
-            .is_some_and(|held| std::ptr::addr_eq(held.address, address));
-        if held {
-            self.confirmed.set((key, address, removals));
-        }
-        held
+            .is_some_and(|held| std::ptr::addr_eq(held.address, address))
     }
+}
+
+/// The last method receiver checked in full ([`confirm`]): its key, its object's id and
+/// address. A method called again on the same value (the common case) is checked against it
+/// alone, a load and two comparisons, without the table's borrow and lookup or the object's
+/// reads.
+///
+/// Why a match is enough: the block's id names one object (ids are never reused, across all
+/// types, so with the block's type checked the object is a `Shared<T>`), which is at
+/// `address`; when it was confirmed, the block's key held it in the table and it was open.
+/// Both stay true until an entry is removed or an object closed, and each of those forgets
+/// the confirmation: [`Table::remove`] and [`Table::take_all`] are the only ways out of the
+/// table, and every object marked closed was taken out of it first ([`close`],
+/// [`release_at_exit`]). Nor does a match look at the shutdown flag: after `Lwt_rust.shutdown`
+/// each way a method starts (a synchronous stub's body, `spawn`, a stream) refuses with
+/// `Shut_down` on its own, and `release_all` empties the table, which forgets the
+/// confirmation.
+///
+/// Owner thread only (a thread-local): set and read by method stubs, forgotten by the table's
+/// removals, all on the thread that owns the table. No destructor, so reaching it needs no
+/// registration check.
+struct Confirmed {
+    key: Cell<i64>,
+    /// [`NO_ID`] while nothing is confirmed.
+    id: Cell<i64>,
+    address: Cell<*const ()>,
+}
+
+/// No object has this id (they count from 1): a block never matches a forgotten confirmation.
+const NO_ID: i64 = 0;
+
+thread_local! {
+    /// The owner thread's objects held by OCaml values, by key.
+    static TABLE: Table = const {
+        Table {
+            slab: RefCell::new(KeyedSlab::new()),
+        }
+    };
+
+    /// The owner thread's last confirmed receiver (see [`Confirmed`]).
+    static CONFIRMED: Confirmed = const {
+        Confirmed {
+            key: Cell::new(-1),
+            id: Cell::new(NO_ID),
+            address: Cell::new(std::ptr::null()),
+        }
+    };
+}
+
+/// Forgets the confirmed receiver: an entry is about to leave the table.
+fn forget_confirmed() {
+    CONFIRMED.with(|confirmed| confirmed.id.set(NO_ID));
 }
 
 /// A table entry: the object, and its address as a thin pointer, which a method's receiver
@@ -441,18 +492,6 @@ impl Drop for Table {
     fn drop(&mut self) {
         std::mem::forget(self.slab.get_mut().take_all());
     }
-}
-
-thread_local! {
-    /// The owner thread's objects held by OCaml values, by key.
-    static TABLE: Table = const {
-        Table {
-            slab: RefCell::new(KeyedSlab::new()),
-            removals: Cell::new(0),
-            // No key is negative: never matches before a first confirmation.
-            confirmed: Cell::new((-1, std::ptr::null(), 0)),
-        }
-    };
 }
 
 /// Keys of values the GC finalised, from any thread, for the owner to release.
@@ -613,13 +652,9 @@ unsafe fn lookup<T: Object>(value: RawOCaml) -> Result<Obj<T>, Refusal> {
 }
 
 /// The object of a method's receiver (the `this` of the stubs `#[lwt_rust::object]` makes):
-/// the hot path of every method call, so it reads the object's address from the block instead
-/// of looking the key up in the table.
-///
-/// Why the address is valid: it is used only once the table's entry for the block's key is
-/// found to hold that very allocation (a generation-checked slab lookup and a pointer
-/// comparison, no hashing). Without that check, a block copied with `Obj.dup` would keep the
-/// address after `close` or the finaliser of the other copy dropped the object.
+/// the hot path of every method call. Besides the block's type, it compares the block's key
+/// and id with the receiver confirmed last (see `Confirmed`); any other value goes through
+/// `confirm`, the full check.
 ///
 /// # Safety
 /// Owner thread, inside a stub, runtime lock held; `value` is a valid OCaml value.
@@ -632,8 +667,36 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     // SAFETY: a block of `T`'s operations (checked above): its words were written by
     // `to_ocaml::<T>`.
     let [key, id, address] = unsafe { *words(value) };
+    let confirmed = CONFIRMED.with(|confirmed| {
+        (confirmed.id.get() == id && confirmed.key.get() == key).then(|| confirmed.address.get())
+    });
+    let shared = match confirmed {
+        // The block's id names a `Shared<T>` (see `Confirmed`).
+        Some(address) => address.cast::<Shared<T>>(),
+        // SAFETY: the caller's contract.
+        None => unsafe { confirm::<T>(key, id, address) }.map_err(Refusal::arg_error::<T>)?,
+    };
+    // SAFETY: confirmed alive (held by the table) and open; owner thread, so the lease count is
+    // ours to change.
+    unsafe { *(*shared).owner_side.leases.get() += 1 };
+    Ok(Lease { shared })
+}
+
+/// The full check of a method's receiver, whose block (of `T`'s type, checked) holds `key`,
+/// `id` and `address`: the object at `address`, which is now [`Confirmed`].
+///
+/// Why the address is valid: it is used only once the table's entry for the block's key is
+/// found to hold that very allocation (a generation-checked slab lookup and a pointer
+/// comparison, no hashing). Without that check, a block copied with `Obj.dup` would keep the
+/// address after `close` or the finaliser of the other copy dropped the object.
+///
+/// # Safety
+/// Owner thread, inside a stub, runtime lock held; the three words are a block's of type `T`.
+#[cold]
+#[inline(never)]
+unsafe fn confirm<T: Object>(key: i64, id: i64, address: i64) -> Result<*const Shared<T>, Refusal> {
     if key < 0 || runtime::is_shut_down() {
-        return Err(Refusal::Closed.arg_error::<T>());
+        return Err(Refusal::Closed);
     }
     let shared = address as *const Shared<T>;
     // A copy of the block (`Obj.dup`) keeps the key of an entry that `close` or the finaliser
@@ -643,18 +706,16 @@ pub unsafe fn receiver<T: Object>(value: RawOCaml) -> Result<Lease<T>, conv::Arg
     let held = TABLE.with(|table| table.holds(key, shared.cast()))
         // SAFETY: the entry holds this allocation (just confirmed), so it is alive.
         && unsafe { (*shared).id } as i64 == id;
-    if !held {
-        return Err(Refusal::Closed.arg_error::<T>());
+    // SAFETY: as above (read only once held).
+    if !held || unsafe { (*shared).closed.load(Relaxed) } {
+        return Err(Refusal::Closed);
     }
-    // SAFETY: the key's entry holds a strong count on this allocation (checked above), so it
-    // is alive; owner thread, so the lease count is ours to change.
-    unsafe {
-        if (*shared).closed.load(Relaxed) {
-            return Err(Refusal::Closed.arg_error::<T>());
-        }
-        *(*shared).owner_side.leases.get() += 1;
-    }
-    Ok(Lease { shared })
+    CONFIRMED.with(|confirmed| {
+        confirmed.key.set(key);
+        confirmed.id.set(id);
+        confirmed.address.set(shared.cast());
+    });
+    Ok(shared)
 }
 
 enum Refusal {

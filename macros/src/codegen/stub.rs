@@ -50,8 +50,11 @@ impl Export<'_> {
             refused,
             start,
         } = self.finish()?;
+        // The closure takes the raw arguments by value (they are words): captured by
+        // reference, they would be stored on the stack and read back through one pointer
+        // each.
         let closure = quote! {
-            || {
+            move || {
                 let args: ::core::result::Result<
                     _,
                     (&'static str, #krate::__private::ArgError),
