@@ -15,9 +15,22 @@ let () =
   (* Its destructor panics at shutdown: contained, the others still dropped. *)
   let bomb = T.Bomb.create true in
   let bombs_before = T.bombs_dropped () in
+  (* Shutdown rejects the pending tasks, which runs their callbacks: one calls a method on
+     the value a method used last, while the objects are still held. Refused as any other
+     after shutdown: the method's body does not run. *)
+  let last = Counter.create 3 in
+  let countdowns = T.countdowns_started_raw () in
+  let called = ref false in
+  Lwt.on_failure (Counter.wait_forever (Counter.create 98)) (fun _ ->
+      called := true;
+      ignore (Counter.countdown_counted last));
   let created = T.objects_created () in
   Alcotest.(check int) "nothing dropped yet" 0 (dropped ());
+  Alcotest.(check int) "the last value a method used" 3 (Counter.get last);
   Lwt_main.run (Lwt_rust.shutdown ());
+  Alcotest.(check bool) "the callback ran at shutdown" true !called;
+  Alcotest.(check int) "no method body ran once shutdown began" countdowns
+    (T.countdowns_started_raw ());
   Alcotest.(check int) "every object dropped at shutdown, once" created (dropped ());
   Alcotest.(check int) "the panicking one too" (bombs_before + 1) (T.bombs_dropped_raw ());
   Alcotest.(check int) "none held any more" 0 (Lwt_rust.stats ()).live_objects;

@@ -31,6 +31,9 @@ pub(crate) fn shutdown() {
     if !runtime::begin_shutdown() {
         return;
     }
+    // Before any OCaml callback runs (rejecting the tasks runs some): the receiver confirmed
+    // last would otherwise start methods on objects the table still holds.
+    object::forget_confirmed();
     rust_to_ocaml::future::shut_down_local_tasks();
     // After the tasks: a read in flight fails with `Shut_down` rather than ending the stream.
     rust_to_ocaml::stream::close_all();

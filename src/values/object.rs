@@ -427,10 +427,10 @@ impl Table {
 /// Both stay true until an entry is removed or an object closed, and each of those forgets
 /// the confirmation: [`Table::remove`] and [`Table::take_all`] are the only ways out of the
 /// table, and every object marked closed was taken out of it first ([`close`],
-/// [`release_at_exit`]). Nor does a match look at the shutdown flag: after `Lwt_rust.shutdown`
-/// each way a method starts (a synchronous stub's body, `spawn`, a stream) refuses with
-/// `Shut_down` on its own, and `release_all` empties the table, which forgets the
-/// confirmation.
+/// [`release_at_exit`]). Nor does a match look at the shutdown flag: shutdown forgets the
+/// confirmation before any OCaml callback runs (a stream method's body runs before the stream
+/// is refused, so the stubs' own checks are not enough), and [`confirm`] confirms nothing
+/// afterwards.
 ///
 /// Owner thread only (a thread-local): set and read by method stubs, forgotten by the table's
 /// removals, all on the thread that owns the table. No destructor, so reaching it needs no
@@ -463,8 +463,9 @@ thread_local! {
     };
 }
 
-/// Forgets the confirmed receiver: an entry is about to leave the table.
-fn forget_confirmed() {
+/// Forgets the confirmed receiver: an entry is about to leave the table, or shutdown began
+/// (after which [`confirm`] confirms nothing, so no receiver skips its shutdown check).
+pub(crate) fn forget_confirmed() {
     CONFIRMED.with(|confirmed| confirmed.id.set(NO_ID));
 }
 

@@ -102,6 +102,17 @@ pub extern "C" fn objects_dropped_raw(_unit: ocaml::Raw) -> ocaml::Raw {
     ocaml::Raw(unsafe { ocaml::sys::val_int(crate::objects::DROPPED.load(SeqCst) as isize) })
 }
 
+/// How many `Counter::countdown_counted` bodies ran, read without a stub frame (as
+/// [`bombs_dropped_raw`]).
+#[lwt_rust::external(ocaml = "unit -> int")]
+#[export_name = "lwt_rust_demo_countdowns_started_raw"]
+pub extern "C" fn countdowns_started_raw(_unit: ocaml::Raw) -> ocaml::Raw {
+    // SAFETY: tagging an integer reads no memory.
+    ocaml::Raw(unsafe {
+        ocaml::sys::val_int(crate::objects::COUNTDOWNS_STARTED.load(SeqCst) as isize)
+    })
+}
+
 /// `objects_created`, read without a stub frame (as [`bombs_dropped_raw`]).
 #[lwt_rust::external(ocaml = "unit -> int")]
 #[export_name = "lwt_rust_demo_objects_created_raw"]

@@ -17,6 +17,7 @@ use lwt_rust::{Handle, OCamlFn, Obj};
 
 pub(crate) static DROPPED: AtomicI64 = AtomicI64::new(0);
 static DROPPED_OUTSIDE_OCAML: AtomicI64 = AtomicI64::new(0);
+pub(crate) static COUNTDOWNS_STARTED: AtomicI64 = AtomicI64::new(0);
 pub(crate) static CREATED: AtomicI64 = AtomicI64::new(0);
 
 /// Objects of this file made so far.
@@ -112,6 +113,14 @@ impl Counter {
     /// what it needs: it cannot borrow the object).
     #[lwt_rust(stream)]
     pub fn countdown(&self) -> impl Stream<Item = i64> {
+        futures::stream::iter((0..=self.value.get()).rev())
+    }
+
+    /// `countdown`, counting the calls whose body ran (read by `countdowns_started_raw`): a
+    /// method body that must not run after shutdown began.
+    #[lwt_rust(stream)]
+    pub fn countdown_counted(&self) -> impl Stream<Item = i64> {
+        COUNTDOWNS_STARTED.fetch_add(1, SeqCst);
         futures::stream::iter((0..=self.value.get()).rev())
     }
 
