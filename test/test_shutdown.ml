@@ -61,8 +61,13 @@ let () =
               Alcotest.(check string) "a read in flight" "Shut_down" (outcome read_in_flight);
               Alcotest.(check string) "a later read" "pending, then Shut_down"
                 (stream_read idle_stream);
+              let dropped_before_new = Lwt_rust_testlib.streams_dropped_raw () in
               Alcotest.(check string) "a new stream's first read" "pending, then Shut_down"
                 (stream_read (count_stream 3));
+              (* A plain [fn] returning a stream runs user code to build it: not after
+                 shutdown (a stream built would have been dropped, and counted). *)
+              Alcotest.(check int) "a new stream's body did not run" dropped_before_new
+                (Lwt_rust_testlib.streams_dropped_raw ());
               Alcotest.(check string) "a new call" "Shut_down" (outcome (echo_int 1 false));
               Alcotest.(check string) "a new call with a task" "Shut_down"
                 (outcome (echo (Lwt.return 1)));

@@ -207,10 +207,18 @@ fn failed_stream(kind: FailureKind, message: &str) -> ocaml::Raw {
 /// panics: a panic gives a stream whose first read fails with `Lwt_rust.Rust_panic`. The
 /// stream counterpart of [`lwt_stub`]; `#[lwt_rust::func(stream)]` uses it.
 /// Called from a thread other than the owner thread, the body does not run and the stream's
-/// first read fails with `Lwt_rust.Wrong_thread`.
+/// first read fails with `Lwt_rust.Wrong_thread`; once the bridge is shut down, the body does
+/// not run either (a plain `fn` returning a stream runs user code to build it) and the first
+/// read fails with `Lwt_rust.Shut_down`.
 pub fn stream_stub(body: impl FnOnce() -> ocaml::Raw) -> ocaml::Raw {
     contained_stub(
-        body,
+        || {
+            if runtime::is_shut_down() {
+                failed_stream(FailureKind::ShutDown, "")
+            } else {
+                body()
+            }
+        },
         failed_stream,
         // SAFETY: the runtime lock is held (a stub); returned to OCaml at once.
         || unsafe { ocaml::Raw(callbacks::interrupted_stream()) },

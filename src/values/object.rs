@@ -407,12 +407,13 @@ impl Table {
         self.slab.borrow_mut().take_all()
     }
 
-    /// Whether the entry of `key` holds the allocation at `address`.
-    fn holds(&self, key: i64, address: *const ()) -> bool {
-        self.slab
-            .borrow()
-            .get(key)
-            .is_some_and(|held| std::ptr::addr_eq(held.address, address))
+    /// Whether the entry of `key` holds the allocation at `address`, a `Shared<T>`. The type is
+    /// checked too, before anything is read through `address`: a block whose words were
+    /// forged (with `Obj`) may name another type's object.
+    fn holds<T: Object>(&self, key: i64, address: *const Shared<T>) -> bool {
+        self.slab.borrow().get(key).is_some_and(|held| {
+            std::ptr::addr_eq(held.address, address) && held.entry.as_any().is::<Shared<T>>()
+        })
     }
 }
 
@@ -422,7 +423,9 @@ impl Table {
 /// reads.
 ///
 /// Why a match is enough: the block's id names one object (ids are never reused, across all
-/// types, so with the block's type checked the object is a `Shared<T>`), which is at
+/// types, so with the block's type checked the object is a `Shared<T>`: true of every block
+/// `to_ocaml` made and of its `Obj.dup` copies; a block whose words were rewritten with `Obj`
+/// is as far outside OCaml's type safety as `Obj.magic`, and only the full check holds it off), which is at
 /// `address`; when it was confirmed, the block's key held it in the table and it was open.
 /// Both stay true until an entry is removed or an object closed, and each of those forgets
 /// the confirmation: [`Table::remove`] and [`Table::take_all`] are the only ways out of the
@@ -704,7 +707,7 @@ unsafe fn confirm<T: Object>(key: i64, id: i64, address: i64) -> Result<*const S
     // of the other copy removed: the address must not be trusted before the table confirms
     // that the key still holds this very allocation. (A key whose slot was reused has another
     // generation; the id, read only once the allocation is known alive, settles the rest.)
-    let held = TABLE.with(|table| table.holds(key, shared.cast()))
+    let held = TABLE.with(|table| table.holds(key, shared))
         // SAFETY: the entry holds this allocation (just confirmed), so it is alive.
         && unsafe { (*shared).id } as i64 == id;
     // SAFETY: as above (read only once held).
