@@ -241,15 +241,14 @@ unsafe fn is_custom_with(value: RawOCaml, identifier: &std::ffi::CStr) -> bool {
 }
 
 macro_rules! leaf {
-    ($rust:ty, $marker:ty, |$v:ident| $check:expr $(; $extra:item)*) => {
+    ($rust:ty, $marker:ty, |$v:ident| $check:expr) => {
         impl OCamlRepr for $rust {
             type Marker = $marker;
-            $($extra)*
             #[inline]
             unsafe fn check($v: RawOCaml) -> bool {
                 // SAFETY: `$v` is valid and the runtime lock held (the trait's contract), which
-                // is what `is_block_with` and `is_custom_with` ask; a string's bytes are read
-                // only once it is known to be a string block. (`unit` and `bool` need none.)
+                // is what `is_block_with` and `is_custom_with` ask. (`unit` and `bool` need
+                // none.)
                 #[allow(unused_unsafe)]
                 unsafe {
                     $check
@@ -292,11 +291,20 @@ leaf!(Int64, OCamlInt64, |v| is_custom_with(v, c"_j"));
 leaf!(f64, OCamlFloat, |v| is_block_with(v, tag::DOUBLE, None));
 // A Rust `String` must be UTF-8: other OCaml strings are refused, never silently altered
 // (`Bytes` takes any bytes).
-leaf!(String, Utf8String, |v| is_block_with(v, tag::STRING, None)
-    && utf8(string_bytes(v)).is_some();
+impl OCamlRepr for String {
+    type Marker = Utf8String;
+
     fn ocaml_type() -> String {
         format!("{} (valid UTF-8)", <Self as OCamlRepr>::OCAML_TYPE.as_str())
-    });
+    }
+
+    #[inline]
+    unsafe fn check(v: RawOCaml) -> bool {
+        // SAFETY: the trait's contract, which is `is_utf8_string`'s.
+        unsafe { is_utf8_string(v) }
+    }
+}
+
 leaf!(Bytes, OCamlBytes, |v| is_block_with(v, tag::STRING, None));
 
 /// The bytes of the OCaml string `v`, its length read from the block as OCaml's
@@ -315,6 +323,16 @@ unsafe fn string_bytes<'a>(v: RawOCaml) -> &'a [u8] {
         let len = size - 1 - usize::from(*bytes.add(size - 1));
         std::slice::from_raw_parts(bytes, len)
     }
+}
+
+/// Whether `v` is a string block holding UTF-8.
+///
+/// # Safety
+/// Runtime lock held; `v` is a valid OCaml value.
+#[inline]
+unsafe fn is_utf8_string(v: RawOCaml) -> bool {
+    // SAFETY: the caller's contract; the bytes are read only once `v` is known to be a string.
+    unsafe { is_block_with(v, tag::STRING, None) && utf8(string_bytes(v)).is_some() }
 }
 
 /// `bytes` as a `str` if they are UTF-8. ASCII (names, keys, most short strings) is
