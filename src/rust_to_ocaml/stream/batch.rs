@@ -60,15 +60,7 @@ impl<T: 'static> StreamSource<T> {
                 items.reserve(stream.size_hint().0.min(wanted));
                 while items.len() < BATCH_ITEMS && !close_requested.get() {
                     match stream.as_mut().poll_next(cx) {
-                        Poll::Ready(Some(Ok(item))) => {
-                            // A second item ready is a batch: room for all of it at once (the
-                            // stream's `size_hint` is often `(0, None)`), not a doubling at 4,
-                            // 8, 16 and 32 items.
-                            if items.len() == items.capacity() {
-                                items.reserve_exact(BATCH_ITEMS - items.len());
-                            }
-                            items.push(item)
-                        }
+                        Poll::Ready(Some(Ok(item))) => items.push(item),
                         Poll::Pending => return None,
                         Poll::Ready(None) => return Some(None),
                         Poll::Ready(Some(Err(err))) => return Some(Some(Failure::Error(err))),
