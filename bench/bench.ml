@@ -432,6 +432,25 @@ let sum_rows name make n () =
 
 let stream_100k_rows n = sum_rows "stream_100k_rows" Lwt_rust_testlib.scan_rows n
 
+(* What OCaml alone pays for what a Rust stream does: an [Lwt_stream.from] (a promise per item,
+   as the bridge's OCaml side) producing each value on demand (a fresh row allocated per
+   read, as the bridge's conversion does), against [Lwt_stream.of_list] of values built
+   before. *)
+let counting make =
+  let next = ref 0 in
+  fun n ->
+    next := 0;
+    Lwt_stream.from (fun () ->
+        let i = !next in
+        if i >= n then Lwt.return_none
+        else begin
+          next := i + 1;
+          Lwt.return (Some (make i))
+        end)
+
+let from_100k_ints n = sum_items "from_100k_ints" (counting Fun.id) n
+let from_100k_rows n = sum_rows "from_100k_rows" (counting scan_row) n
+
 let of_list_100k_rows n =
   let rows = List.init n scan_row in
   sum_rows "of_list_100k_rows" (fun _ -> Lwt_stream.of_list rows) n
@@ -624,6 +643,20 @@ let run_all () =
          bool, int option), read in batches; ns per row"
       (stream_100k_rows s.scan)
   in
+  let from_ints =
+    run_row ~name:"from_100k_ints" ~n:s.scan ~ops:s.scan ~paired:of_list_ints
+      ~note:
+        "pure OCaml: Lwt_stream.from counting 0 .. n-1 (a promise per item, as a Rust stream's \
+         reads), against of_list_100k_ints; ns per item"
+      (from_100k_ints s.scan)
+  in
+  let from_rows =
+    run_row ~name:"from_100k_rows" ~n:s.scan ~ops:s.scan ~paired:of_list_rows
+      ~note:
+        "pure OCaml: Lwt_stream.from making each row as it is read (a promise and a fresh row \
+         per item, as a Rust stream's reads), against of_list_100k_rows; ns per row"
+      (from_100k_rows s.scan)
+  in
   let ocaml_items =
     run_row ~bridge:true ~name:"ocaml_stream_items" ~n:s.items ~ops:s.items
       ~paired:of_list
@@ -692,7 +725,7 @@ let run_all () =
     [ pause_loop; callback; sync; ready; ready_vs_detach; detach; blocking;
       detach_in_flight; blocking_in_flight; yield; cross_thread; run_in_main;
       small; large; lwt_map_small; lwt_map_large; of_list; rust_items; ocaml_items; of_list_ints;
-      scan_ints; of_list_rows; scan_rows; method_ready;
+      scan_ints; of_list_rows; scan_rows; from_ints; from_rows; method_ready;
       records; objects; tuple_ready; record_ready; variant_ready; rust_error; typed_error ]
 
 (* {1 Reporting} *)

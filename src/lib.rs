@@ -159,6 +159,7 @@ pub use ffi::handshake::VERSION;
 pub mod conv {
     pub use crate::values::conv::{
         Array, Bytes, Int64, Lwt, LwtFn, LwtStream, OCamlArray, OCamlRepr, Opaque, Resolver,
+        Utf8String,
     };
 }
 

@@ -66,6 +66,16 @@ pub struct Bytes(pub Vec<u8>);
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Array<T>(pub Vec<T>);
 
+/// The OCaml type `string` holding UTF-8: the marker of `String` (ocaml-interop's own
+/// `String` marker reads any bytes, replacing what is not UTF-8). A `String` crosses with this
+/// crate's conversions: to OCaml, one string block and one copy; from OCaml, one UTF-8 check
+/// and one allocation.
+pub enum Utf8String {}
+
+impl OCamlTypeText for Utf8String {
+    const OCAML_TYPE: TypeText = TypeText::new("string");
+}
+
 // The OCaml types of this module's markers (the others': `type_text`).
 impl<T: OCamlTypeText> OCamlTypeText for Lwt<T> {
     const OCAML_TYPE: TypeText = TypeText::apply(T::OCAML_TYPE, "Lwt.t");
@@ -231,15 +241,14 @@ unsafe fn is_custom_with(value: RawOCaml, identifier: &std::ffi::CStr) -> bool {
 }
 
 macro_rules! leaf {
-    ($rust:ty, $marker:ty, |$v:ident| $check:expr $(; $extra:item)*) => {
+    ($rust:ty, $marker:ty, |$v:ident| $check:expr) => {
         impl OCamlRepr for $rust {
             type Marker = $marker;
-            $($extra)*
             #[inline]
             unsafe fn check($v: RawOCaml) -> bool {
                 // SAFETY: `$v` is valid and the runtime lock held (the trait's contract), which
-                // is what `is_block_with` and `is_custom_with` ask; a string's bytes are read
-                // only once it is known to be a string block. (`unit` and `bool` need none.)
+                // is what `is_block_with` and `is_custom_with` ask. (`unit` and `bool` need
+                // none.)
                 #[allow(unused_unsafe)]
                 unsafe {
                     $check
@@ -282,20 +291,98 @@ leaf!(Int64, OCamlInt64, |v| is_custom_with(v, c"_j"));
 leaf!(f64, OCamlFloat, |v| is_block_with(v, tag::DOUBLE, None));
 // A Rust `String` must be UTF-8: other OCaml strings are refused, never silently altered
 // (`Bytes` takes any bytes).
-leaf!(String, String, |v| is_block_with(
-    v,
-    tag::STRING,
-    None
-)
-    && std::str::from_utf8(std::slice::from_raw_parts(
-        sys::string_val(v),
-        sys::caml_string_length(v)
-    ))
-    .is_ok();
+impl OCamlRepr for String {
+    type Marker = Utf8String;
+
     fn ocaml_type() -> String {
         format!("{} (valid UTF-8)", <Self as OCamlRepr>::OCAML_TYPE.as_str())
-    });
+    }
+
+    #[inline]
+    unsafe fn check(v: RawOCaml) -> bool {
+        // SAFETY: the trait's contract, which is `is_utf8_string`'s.
+        unsafe { is_utf8_string(v) }
+    }
+}
+
 leaf!(Bytes, OCamlBytes, |v| is_block_with(v, tag::STRING, None));
+
+/// The bytes of the OCaml string `v`, its length read from the block as OCaml's
+/// `caml_string_length` does (the last byte of the block says how many padding bytes precede
+/// it), without the call.
+///
+/// # Safety
+/// Runtime lock held; `v` is a string block. The slice is valid until the next allocation.
+#[inline]
+unsafe fn string_bytes<'a>(v: RawOCaml) -> &'a [u8] {
+    // SAFETY: a string block of `wosize` words holds `wosize * 8` bytes, the last of which is
+    // the padding count (at most 7), so the length is in bounds.
+    unsafe {
+        let bytes = sys::string_val(v);
+        let size = sys::wosize_val(v) * std::mem::size_of::<RawOCaml>();
+        let len = size - 1 - usize::from(*bytes.add(size - 1));
+        std::slice::from_raw_parts(bytes, len)
+    }
+}
+
+/// Whether `v` is a string block holding UTF-8.
+///
+/// # Safety
+/// Runtime lock held; `v` is a valid OCaml value.
+#[inline]
+unsafe fn is_utf8_string(v: RawOCaml) -> bool {
+    // SAFETY: the caller's contract; the bytes are read only once `v` is known to be a string.
+    unsafe { is_block_with(v, tag::STRING, None) && utf8(string_bytes(v)).is_some() }
+}
+
+/// `bytes` as a `str` if they are UTF-8. ASCII (names, keys, most short strings) is
+/// recognised by a word-at-a-time scan; anything else gets the full check.
+#[inline]
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
+// SAFETY: a string block of the string's length, filled before anything else allocates.
+unsafe impl ToOCaml<Utf8String> for String {
+    #[inline]
+    fn to_ocaml<'a>(&self, cr: &'a mut OCamlRuntime) -> OCaml<'a, Utf8String> {
+        // SAFETY: `cr` proves the runtime lock is held; `caml_alloc_string` makes a block of
+        // at least `len` bytes, filled at once.
+        unsafe {
+            let block = sys::caml_alloc_string(self.len());
+            std::ptr::copy_nonoverlapping(self.as_ptr(), sys::string_val(block), self.len());
+            OCaml::new(cr, block)
+        }
+    }
+}
+
+// SAFETY: reads the bytes of a string block, copying them; never builds a `String` of bytes
+// that are not UTF-8.
+unsafe impl FromOCaml<Utf8String> for String {
+    #[inline]
+    fn from_ocaml(v: OCaml<Utf8String>) -> Self {
+        // SAFETY: an `OCaml` value exists only while the runtime lock is held, and a value of
+        // this marker is a string block; the bytes are copied before anything allocates.
+        let bytes = unsafe { string_bytes(v.raw()) };
+        match utf8(bytes) {
+            Some(text) => text.to_owned(),
+            None => not_utf8(bytes),
+        }
+    }
+}
+
+/// A string that is not UTF-8, read where no shape check ran first (the checked paths refuse
+/// it): as ocaml-interop reads it, with replacement characters.
+#[cold]
+#[inline(never)]
+fn not_utf8(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
 
 impl<T: OCamlRepr> OCamlRepr for Option<T> {
     type Marker = Option<T::Marker>;

@@ -163,6 +163,25 @@ pub fn float_record<'a, M>(cr: &'a mut OCamlRuntime, fields: &[f64]) -> OCaml<'a
     }
 }
 
+/// Stores `value` into `slot`, a field of a block allocated by this thread and still holding
+/// the `()` it was initialised with. An immediate needs no write barrier there: the GC has no
+/// young pointer to remember and no old value to mark. A block pointer goes through
+/// `caml_modify`, since the block may have been promoted by an allocation since it was made.
+///
+/// # Safety
+/// Runtime lock held; `slot` is such a field; `value` is a valid value, read after the last
+/// allocation.
+#[inline]
+pub(crate) unsafe fn store_fresh(slot: *mut RawOCaml, value: RawOCaml) {
+    if sys::is_long(value) {
+        // SAFETY: the caller's contract; an immediate stored over an immediate.
+        unsafe { slot.write(value) }
+    } else {
+        // SAFETY: the caller's contract.
+        unsafe { sys::caml_modify(slot, value) }
+    }
+}
+
 /// A block being built: allocated with every field `()`, rooted while its fields are
 /// converted (each conversion may allocate and move it), then handed out.
 pub struct Block<M: 'static> {
@@ -193,10 +212,10 @@ impl<M: 'static> Block<M> {
         let field = value.to_ocaml(cr);
         // SAFETY: the field's value is read right after its conversion, and the block from its
         // root after that (nothing allocates in between); `i` is below the block's size (the
-        // generated code's contract); `caml_modify` tells the GC about the store.
+        // generated code's contract).
         unsafe {
             let field = field.raw();
-            sys::caml_modify(sys::field(self.root.raw(), i), field);
+            store_fresh(sys::field(self.root.raw(), i), field);
         }
     }
 

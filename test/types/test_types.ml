@@ -7,7 +7,14 @@ module T = Lwt_rust_testlib
 
 (* ---------- Generators ---------- *)
 
-let gen_string = QCheck.Gen.(string_size ~gen:printable (0 -- 12))
+(* Printable ASCII, and UTF-8 with characters of two, three and four bytes: every length
+   from 0 to 40 bytes, so that each padding of OCaml's string blocks is met, and the check
+   Rust makes (an ASCII scan first, the full UTF-8 check otherwise) takes both paths. *)
+let gen_string =
+  let open QCheck.Gen in
+  let wide = oneof (List.map return [ "\xc3\xa9"; "\xe2\x9c\x93"; "\xf0\x9f\x90\xab" ]) in
+  let piece = oneof [ map (String.make 1) printable; wide ] in
+  map (String.concat "") (list_size (0 -- 12) piece)
 
 (* OCaml's int is 63 bits, Rust's i64 holds it. *)
 let gen_point = QCheck.Gen.(map2 (fun x y -> { T.x; y }) float float)
@@ -223,6 +230,12 @@ let test_forgeries () =
   refused ~ty:"shape" (fun () -> T.echo_shape (T.Labelled ("x", Obj.magic 42)));
   refused ~ty:"tree" (fun () ->
       T.echo_tree (T.Node (T.Leaf, 1, T.Node (Obj.magic 9, 2, T.Leaf))));
+  (* A string that is not UTF-8 where a Rust String is read: a record's field, inside an
+     option, after ASCII (the first byte that is not ASCII decides). *)
+  refused ~ty:"user" (fun () ->
+      T.echo_user { T.id = 1; name = "\xff"; email = None; admin = false });
+  refused ~ty:"user" (fun () ->
+      T.echo_user { T.id = 1; name = "a"; email = Some "plain ascii then \xc3("; admin = false });
   (* The same for async functions: the promise is rejected. *)
   refused_async ~ty:"user" (fun () -> T.echo_user_async (Obj.magic (1, 2) : T.user));
   refused_async ~ty:"db_error" (fun () -> T.echo_db_error_async (Obj.magic 5 : T.db_error))

@@ -21,6 +21,7 @@ use ocaml::sys;
 use ocaml_interop::{OCaml, OCamlRuntime, OCamlUniformArray, ToOCaml};
 
 use super::{Failure, StreamSource};
+use crate::values::data_types::store_fresh;
 use crate::values::root::Root;
 
 /// The most items one read takes from a Rust stream: a slow reader never makes Rust hold
@@ -93,7 +94,8 @@ impl<T: 'static> StreamSource<T> {
 }
 
 // SAFETY: the array is made by `caml_alloc` and filled with the items' own conversions, each
-// stored with `caml_modify`; an array made smaller after a panic holds the same values.
+// stored once over the `()` it was made with (`store_fresh`); an array made smaller after a
+// panic holds the same values.
 unsafe impl<T, M> ToOCaml<OCamlUniformArray<M>> for Batch<T>
 where
     T: ToOCaml<M>,
@@ -117,7 +119,7 @@ where
                 // read from its root after the conversion allocated; `done < n`, its size.
                 unsafe {
                     let value = item.to_ocaml(cr).raw();
-                    sys::caml_modify(sys::field(array.raw(), done), value);
+                    store_fresh(sys::field(array.raw(), done), value);
                 }
                 done += 1;
             }
