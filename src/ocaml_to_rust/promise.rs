@@ -191,15 +191,24 @@ impl<T: 'static> Future for Promise<T> {
                 this.key = TAKEN;
                 // Settled: nothing left to cancel.
                 this.lwt = None;
-                Poll::Ready(match outcome {
+                match outcome {
                     // SAFETY: the value came from the `'a Lwt.t` this promise was made from,
                     // whose `'a` is `T`.
-                    Ok(root) => Ok(unsafe { root.cast() }),
-                    Err(err) => Err(*err),
-                })
+                    Ok(root) => Poll::Ready(Ok(unsafe { root.cast() })),
+                    Err(err) => Poll::Ready(Err(unboxed(err))),
+                }
             }
         }
     }
+}
+
+/// A rejection's error, out of its box. Out of line: inlined, its copy was merged with the
+/// common path's, which then copied the error's words from memory never written (a
+/// store-forwarding stall on every fulfilled await).
+#[cold]
+#[inline(never)]
+fn unboxed(err: Box<OCamlError>) -> OCamlError {
+    *err
 }
 
 impl<T: 'static> Drop for Promise<T> {
