@@ -207,6 +207,7 @@ impl<T: 'static> Future for Promise<T> {
 /// store-forwarding stall on every fulfilled await).
 #[cold]
 #[inline(never)]
+#[allow(clippy::boxed_local)] // The box is what the slot holds; taking it apart is the point.
 fn unboxed(err: Box<OCamlError>) -> OCamlError {
     *err
 }
