@@ -401,24 +401,36 @@ module Awaited = struct
     gc_hook ();
     promise_rejected key exn
 
-  let report_once p key =
-    match Lwt.state p with
-    | Lwt.Return v -> fulfilled key v
-    | Lwt.Fail exn -> rejected key exn
-    | Lwt.Sleep -> ()
-
-  let report p key = completing2 report_once p key
+  (* Reports the outcome of [p] to slot [key], repeated until done despite asynchronous
+     exceptions, as [completing] does (Rust ignores a second report for a slot). Written out
+     rather than through [completing2]: it runs at every await, and the indirect calls cost
+     more than the rest of it. *)
+  let rec report p key =
+    match
+      match Lwt.state p with
+      | Lwt.Return v -> fulfilled key v
+      | Lwt.Fail exn -> rejected key exn
+      | Lwt.Sleep -> ()
+    with
+    | () -> ()
+    | exception exn ->
+      report_async exn;
+      report p key
 
   (* One closure per awaited promise ([Lwt.on_any] would take two, plus a bigger wrapper): it
      reads the outcome from the promise once it has settled. Repeating it after an
      asynchronous exception may attach twice: Rust ignores a second report for a slot. *)
-  let attach_once p key =
-    gc_hook ();
-    match Lwt.state p with
-    | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
-    | _ -> report p key
-
-  let attach p key = completing2 attach_once p key
+  let rec attach p key =
+    match
+      gc_hook ();
+      match Lwt.state p with
+      | Lwt.Sleep -> Lwt.on_termination p (fun () -> report p key)
+      | _ -> report p key
+    with
+    | () -> ()
+    | exception exn ->
+      report_async exn;
+      attach p key
 
   (* [f arg], attached to slot [key]: a Rust task calling an OCaml closure and awaiting its
      promise, in one crossing. An exception from [f] reaches Rust (nothing is attached then). *)

@@ -29,6 +29,17 @@ let () =
               let read_in_flight = Lwt_stream.get reading_stream in
               Alcotest.(check (option int)) "a stream works before" (Some 0)
                 (Lwt_main.run (Lwt_stream.get idle_stream));
+              (* A task spawned through a handle, polled once and waiting for a wake that
+                 never comes: shutdown must wake it and finish it with an error. *)
+              wait_in_handle_task ();
+              let rec until_waiting tries =
+                if handle_tasks () = 0 && tries > 0 then begin
+                  Lwt_main.run (Lwt_unix.sleep 0.01);
+                  until_waiting (tries - 1)
+                end
+              in
+              until_waiting 500;
+              Alcotest.(check int) "a handle task waits for a wake" 1 (handle_tasks ());
               (* A thread blocked in run_blocking (30 s timeout) while the OCaml thread is
                  not draining: shutdown must release it at once with an error. *)
               block_until_shutdown ();
@@ -43,6 +54,14 @@ let () =
               in
               Alcotest.(check string) "the blocked thread got an error, then was refused"
                 "lwt_rust was shut down; then refused: shut down" (wait_for_thread 500);
+              let rec waiting_outcome tries =
+                match Lwt_rust_testlib.waiting_outcome_raw () with
+                | "" when tries > 0 -> Unix.sleepf 0.01; waiting_outcome (tries - 1)
+                | "" -> "still waiting after 5 s"
+                | outcome -> outcome
+              in
+              Alcotest.(check string) "the waiting handle task was woken and finished"
+                "lwt_rust was shut down" (waiting_outcome 500);
               Alcotest.(check string) "a pending task's promise" "Shut_down" (outcome waiting);
               Alcotest.(check string) "a never-ending task's promise" "Shut_down" (outcome forever);
               Alcotest.(check int) "its future was dropped" (dropped + 1)

@@ -7,9 +7,10 @@
 //! Invariants:
 //! - a slot is removed exactly once: when Rust takes the outcome, or when the `Promise` is
 //!   dropped; its roots go with it;
-//! - while pending, the slot roots the Lwt promise itself, so that dropping the `Promise`
-//!   (a `select` loser, a timeout) can `Lwt.cancel` it: cancelable promises (`Lwt.task`) are
-//!   cancelled, others are unaffected;
+//! - the `Promise` itself roots the Lwt promise until it takes the outcome, so that dropping it
+//!   while the slot is pending (a `select` loser, a timeout) can `Lwt.cancel` it: cancelable
+//!   promises (`Lwt.task`) are cancelled, others are unaffected. The root is the `Promise`'s, not
+//!   the slot's, so that making a promise and reporting its outcome each touch the table once;
 //! - keys are generation-checked (`keyed::KeyedSlab`): a settlement arriving after the `Promise`
 //!   was dropped is ignored;
 //! - everything here runs on the owner thread (see `runtime`) with the runtime lock held:
@@ -36,12 +37,8 @@ use crate::values::error::OCamlError;
 use crate::values::root::Root;
 
 enum Slot {
-    Pending {
-        waker: Option<Waker>,
-        /// The Lwt promise, to cancel it if the `Promise` is dropped first. `None` only while
-        /// [`OCamlFn::call`](crate::ocaml_to_rust::closure::OCamlFn::call) is making it.
-        lwt: Option<Root<Lwt<Opaque>>>,
-    },
+    /// Not settled yet; the waker of the task that last polled the `Promise`.
+    Pending(Option<Waker>),
     Fulfilled(Root<Opaque>),
     /// Boxed: rejections are rare, and the table's entries are as big as its biggest variant.
     Rejected(Box<OCamlError>),
@@ -59,8 +56,22 @@ thread_local! {
 /// promise if that is cancelable.
 #[must_use = "a Promise does nothing unless awaited"]
 pub struct Promise<T: 'static> {
-    key: Option<i64>,
+    /// The slot's key; [`TAKEN`] once the outcome was taken.
+    key: i64,
+    /// The Lwt promise, rooted until the outcome is taken: dropping the `Promise` while its slot
+    /// is pending cancels it.
+    lwt: Option<Root<Lwt<Opaque>>>,
     _type: PhantomData<*const T>,
+}
+
+/// The key of a [`Promise`] whose outcome was taken (keys are non-negative).
+const TAKEN: i64 = -1;
+
+/// What a poll found, taken out of the table's borrow: the outcome, or the waker it replaced
+/// (dropped after the borrow, since dropping a waker may run arbitrary code).
+enum Polled {
+    Pending(Option<Waker>),
+    Ready(Result<Root<Opaque>, Box<OCamlError>>),
 }
 
 impl<T: 'static> Promise<T> {
@@ -86,14 +97,10 @@ impl<T: 'static> Promise<T> {
         assert_in_ocaml_context("lwt_rust::Promise");
         // SAFETY: the caller's contract.
         let lwt = unsafe { Root::from_raw(raw) };
-        let key = SLOTS.with(|slots| {
-            slots.borrow_mut().insert(Slot::Pending {
-                waker: None,
-                lwt: Some(lwt),
-            })
-        });
+        let key = Self::reserve();
         let promise = Promise {
-            key: Some(key),
+            key,
+            lwt: Some(lwt),
             _type: PhantomData,
         };
         // SAFETY: OCaml context; rooting and inserting touched no OCaml memory, so `raw` is
@@ -106,31 +113,21 @@ impl<T: 'static> Promise<T> {
     /// [`OCamlFn::call`](crate::ocaml_to_rust::closure::OCamlFn::call): OCaml makes the promise and attaches
     /// it to this slot in one callback; then [`Promise::made`] or [`Promise::not_made`].
     pub(crate) fn reserve() -> i64 {
-        SLOTS.with(|slots| {
-            slots.borrow_mut().insert(Slot::Pending {
-                waker: None,
-                lwt: None,
-            })
-        })
+        SLOTS.with(|slots| slots.borrow_mut().insert(Slot::Pending(None)))
     }
 
-    /// The promise of a reserved slot, now attached to the Lwt promise `raw`. Roots `raw` if
-    /// it is still pending (an already settled promise has reported at once and needs no
-    /// root: there is nothing left to cancel).
+    /// The promise of a reserved slot, now attached to the Lwt promise `raw`, which it roots
+    /// (without a look at the table: an already settled promise, which has reported at once, is
+    /// rooted too, and released when the outcome is taken).
     ///
     /// # Safety
     /// OCaml context; `raw` is the valid `'a Lwt.t` attached to slot `key`, read after the
     /// last allocation.
     pub(crate) unsafe fn made(key: i64, raw: RawOCaml) -> Self {
-        SLOTS.with(|slots| {
-            if let Some(Slot::Pending { lwt, .. }) = slots.borrow_mut().get_mut(key) {
-                // SAFETY: the caller's contract; nothing allocated since (rooting allocates
-                // nothing on the OCaml heap).
-                *lwt = Some(unsafe { Root::from_raw(raw) });
-            }
-        });
         Promise {
-            key: Some(key),
+            key,
+            // SAFETY: the caller's contract; nothing allocated since.
+            lwt: Some(unsafe { Root::from_raw(raw) }),
             _type: PhantomData,
         }
     }
@@ -162,53 +159,80 @@ impl<T: 'static> Future for Promise<T> {
     type Output = Result<Root<T>, OCamlError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let key = self.key.expect("Promise polled after it completed");
-        let settled = SLOTS.with(|slots| {
+        let key = self.key;
+        assert_ne!(key, TAKEN, "Promise polled after it completed");
+        // One look-up. The outcome comes out as two words (a root or a box), never as a whole
+        // slot: a slot moved through memory costs a store-forwarding stall on every await.
+        let polled = SLOTS.with(|slots| {
             let mut slots = slots.borrow_mut();
             match slots.get_mut(key).expect("a live Promise has a slot") {
-                Slot::Pending { waker, .. } => {
-                    if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                        *waker = Some(cx.waker().clone());
-                    }
-                    None
+                Slot::Pending(waker) => {
+                    Polled::Pending(if waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        None
+                    } else {
+                        waker.replace(cx.waker().clone())
+                    })
                 }
-                _ => slots.remove(key),
+                _ => Polled::Ready(match slots.remove(key) {
+                    Some(Slot::Fulfilled(root)) => Ok(root),
+                    Some(Slot::Rejected(err)) => Err(err),
+                    _ => unreachable!("a settled slot was just seen"),
+                }),
             }
         });
-        match settled {
-            None => Poll::Pending,
-            Some(slot) => {
-                self.key = None;
-                Poll::Ready(match slot {
+        match polled {
+            Polled::Pending(replaced) => {
+                // Outside the borrow.
+                drop(replaced);
+                Poll::Pending
+            }
+            Polled::Ready(outcome) => {
+                let this = &mut *self;
+                this.key = TAKEN;
+                // Settled: nothing left to cancel.
+                this.lwt = None;
+                match outcome {
                     // SAFETY: the value came from the `'a Lwt.t` this promise was made from,
                     // whose `'a` is `T`.
-                    Slot::Fulfilled(root) => Ok(unsafe { root.cast() }),
-                    Slot::Rejected(err) => Err(*err),
-                    Slot::Pending { .. } => unreachable!("a pending slot is never removed here"),
-                })
+                    Ok(root) => Poll::Ready(Ok(unsafe { root.cast() })),
+                    Err(err) => Poll::Ready(Err(unboxed(err))),
+                }
             }
         }
     }
 }
 
+/// A rejection's error, out of its box. Out of line: inlined, its copy was merged with the
+/// common path's, which then copied the error's words from memory never written (a
+/// store-forwarding stall on every fulfilled await).
+#[cold]
+#[inline(never)]
+#[allow(clippy::boxed_local)] // The box is what the slot holds; taking it apart is the point.
+fn unboxed(err: Box<OCamlError>) -> OCamlError {
+    *err
+}
+
 impl<T: 'static> Drop for Promise<T> {
     fn drop(&mut self) {
-        let Some(key) = self.key else { return };
+        if self.key == TAKEN {
+            return;
+        }
         // Take the slot out first: dropping it, or cancelling, may re-enter this module. At
         // exit the table may already be gone (thread-locals destroyed): nothing to do then.
         let slot = SLOTS
-            .try_with(|slots| slots.borrow_mut().remove(key))
+            .try_with(|slots| slots.borrow_mut().remove(self.key))
             .ok()
             .flatten();
-        if let Some(Slot::Pending { lwt: Some(lwt), .. }) = slot {
+        let lwt = self.lwt.take();
+        if let (Some(Slot::Pending(_)), Some(lwt)) = (slot, lwt) {
             if in_ocaml_context() {
                 // Cancelling runs OCaml code: not while a value borrowed through
                 // `with_runtime` may be alive (see the module invariants).
                 defer_while_lent(move || {
                     // SAFETY: OCaml context (checked above, and deferred work runs in the same
-                    // stub frame), runtime not lent; the value is read from its root just
-                    // before the call. Cancelling reports back through the rejected stub,
-                    // which finds no slot and ignores it.
+                    // stub frame), runtime not lent; the value is read from its root just before
+                    // the call. Cancelling reports back through the rejected stub, which finds
+                    // no slot and ignores it.
                     unsafe { callbacks::lwt_cancel(lwt.raw()) }
                 });
             }
@@ -242,23 +266,33 @@ pub(crate) fn settled_off_thread(key: i64) {
 /// or a slot already settled is ignored.
 fn settle(key: i64, make: impl FnOnce() -> Slot) {
     let pending =
-        SLOTS.with(|slots| matches!(slots.borrow_mut().get_mut(key), Some(Slot::Pending { .. })));
+        SLOTS.with(|slots| matches!(slots.borrow_mut().get_mut(key), Some(Slot::Pending(_))));
     if !pending {
         return;
     }
     // Build the outcome (this may call OCaml) with the table not borrowed.
     let outcome = make();
-    let previous = SLOTS.with(|slots| {
-        let mut slots = slots.borrow_mut();
-        let slot = slots.get_mut(key)?;
-        Some(std::mem::replace(slot, outcome))
-    });
-    // Dropped outside the borrow: the old slot's root and waker.
-    if let Some(Slot::Pending {
-        waker: Some(waker), ..
-    }) = previous
-    {
+    let waker = SLOTS.with(|slots| replace_pending(&mut slots.borrow_mut(), key, outcome));
+    // Woken outside the borrow.
+    if let Some(waker) = waker {
         waker.wake();
+    }
+}
+
+/// Puts `outcome` in slot `key` if it is pending, and returns the waker it held. Otherwise
+/// (stale key, slot already settled) `outcome` is dropped.
+#[inline]
+fn replace_pending(slots: &mut KeyedSlab<Slot>, key: i64, outcome: Slot) -> Option<Waker> {
+    match slots.get_mut(key) {
+        Some(slot) => match slot {
+            Slot::Pending(waker) => {
+                let waker = waker.take();
+                *slot = outcome;
+                waker
+            }
+            _ => None,
+        },
+        None => None,
     }
 }
 
@@ -267,25 +301,14 @@ fn settle(key: i64, make: impl FnOnce() -> Slot) {
 /// # Safety
 /// OCaml context; `value` is valid (read after the last allocation).
 pub(crate) unsafe fn fulfilled(key: i64, value: RawOCaml) {
-    // One look-up: rooting the value calls no OCaml code, so it can be made with the table
-    // borrowed (unlike a rejection's description).
-    let previous = SLOTS.with(|slots| {
-        let mut slots = slots.borrow_mut();
-        match slots.get_mut(key) {
-            Some(slot @ Slot::Pending { .. }) => Some(std::mem::replace(
-                slot,
-                // SAFETY: the caller's contract (OCaml context, `value` valid, nothing
-                // allocated since it was read).
-                Slot::Fulfilled(unsafe { Root::from_raw(value) }),
-            )),
-            _ => None,
-        }
-    });
-    // Dropped outside the borrow: the old slot's root and waker.
-    if let Some(Slot::Pending {
-        waker: Some(waker), ..
-    }) = previous
-    {
+    // SAFETY: the caller's contract (OCaml context, `value` valid, nothing allocated since it
+    // was read). Rooted even for a stale key (rare: a dropped `Promise` whose Lwt promise
+    // could not be cancelled), and then released at once.
+    let value = Slot::Fulfilled(unsafe { Root::from_raw(value) });
+    // One look-up: rooting called no OCaml code, unlike a rejection's description (`settle`).
+    let waker = SLOTS.with(|slots| replace_pending(&mut slots.borrow_mut(), key, value));
+    // Woken outside the borrow: a wake may run arbitrary code.
+    if let Some(waker) = waker {
         waker.wake();
     }
 }

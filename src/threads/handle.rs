@@ -2,33 +2,37 @@
 //! work to the OCaml thread.
 //!
 //! Invariants:
-//! - a `Handle` is `Send + Sync + Clone` and never touches OCaml itself: it only queues tasks
-//!   on the OCaml thread's executor (the same run queue and coalesced notification as every
-//!   other wake); OCaml values are read only by the tasks, on the OCaml thread;
+//! - a `Handle` is `Send + Sync`, cheap to clone, and never touches OCaml itself: it only
+//!   queues tasks on the OCaml thread's executor (the same run queue and coalesced notification
+//!   as every other wake); OCaml values are read only by the tasks, on the OCaml thread;
 //! - submissions hold a permit of a bounded semaphore from the moment they are accepted until
 //!   the OCaml thread first polls them: at most `capacity` submitted tasks wait to start.
 //!   Wakes of running tasks take no permit and are never limited;
-//! - every task spawned through a handle is registered until it finishes, so that
-//!   the bridge's shutdown (`lwt_rust_shutdown`, in `ffi::lifecycle`) can abort it
-//!   ([`abort_all`]); its join handle then reports
-//!   [`JoinError::ShutDown`].
+//! - every task accepted before the bridge's shutdown (`lwt_rust_shutdown`, in
+//!   `ffi::lifecycle`) finishes with [`JoinError::ShutDown`] unless it finished before: a task
+//!   checks for the shutdown each time it is polled, and the shutdown wakes every task waiting
+//!   for a wake ([`abort_all`]) and waits for the submissions already past their own check to be
+//!   queued, so that its drains poll them. The submitting threads and the OCaml thread share
+//!   nothing else than the run queue and the semaphore: a submission takes no lock and
+//!   allocates only its task.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use async_lock::{Semaphore, SemaphoreGuardArc};
-use futures::future::{AbortHandle, Abortable};
+use async_lock::{Semaphore, SemaphoreGuard};
+use futures::future::CatchUnwind;
 use futures::FutureExt;
 use ocaml_interop::OCamlRuntime;
-use slab::Slab;
 
 use crate::engine::executor::Spawner;
+use crate::engine::keyed::KeyedSlab;
 use crate::runtime::{self, is_shut_down, on_ocaml_thread, LwtNotifier};
 use crate::values::panic_report::panic_message;
 
@@ -37,15 +41,21 @@ pub const DEFAULT_CAPACITY: usize = 65_536;
 
 static CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_CAPACITY);
 
-/// What every handle shares. Lives as long as any handle; `Send + Sync`.
+/// What every handle shares, made once and kept for the life of the process; `Send + Sync`.
 struct Shared {
     spawner: Spawner<LwtNotifier>,
-    permits: Arc<Semaphore>,
-    /// Abort handles of the tasks spawned through handles and not finished yet.
-    running: Mutex<Slab<AbortHandle>>,
+    permits: Semaphore,
+    /// Submissions past their shutdown check and not queued yet (see [`Submitting`]).
+    submitting: AtomicUsize,
 }
 
-static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+static SHARED: OnceLock<Shared> = OnceLock::new();
+
+thread_local! {
+    /// The wakers of the tasks spawned through handles that wait for a wake, woken by the
+    /// shutdown ([`abort_all`]). Owner thread only: handle tasks are polled there.
+    static WAITING: RefCell<KeyedSlab<Waker>> = const { RefCell::new(KeyedSlab::new()) };
+}
 
 /// Sets how many submitted tasks may wait to start. Only before the first [`Handle`] exists.
 pub fn set_capacity(capacity: usize) -> Result<(), &'static str> {
@@ -64,7 +74,7 @@ pub fn set_capacity(capacity: usize) -> Result<(), &'static str> {
 /// Obtained on the OCaml thread with [`Handle::current`].
 #[derive(Clone)]
 pub struct Handle {
-    shared: Arc<Shared>,
+    shared: &'static Shared,
 }
 
 impl fmt::Debug for Handle {
@@ -131,15 +141,13 @@ impl Handle {
     pub fn current() -> Handle {
         let shared = SHARED.get_or_init(|| {
             let spawner = runtime::with_executor(|ex| ex.spawner());
-            Arc::new(Shared {
+            Shared {
                 spawner,
-                permits: Arc::new(Semaphore::new(CAPACITY.load(Relaxed))),
-                running: Mutex::new(Slab::new()),
-            })
+                permits: Semaphore::new(CAPACITY.load(Relaxed)),
+                submitting: AtomicUsize::new(0),
+            }
         });
-        Handle {
-            shared: shared.clone(),
-        }
+        Handle { shared }
     }
 
     /// Runs `future` on the OCaml thread, waiting for room if `capacity` submissions are
@@ -152,7 +160,7 @@ impl Handle {
         if is_shut_down() {
             return Err(JoinError::ShutDown);
         }
-        let permit = self.shared.permits.acquire_arc().await;
+        let permit = self.shared.permits.acquire().await;
         self.spawn_with(future, permit)
             .map_err(|_| JoinError::ShutDown)
     }
@@ -167,7 +175,7 @@ impl Handle {
         if is_shut_down() {
             return Err(TrySpawnError::ShutDown(future));
         }
-        match self.shared.permits.try_acquire_arc() {
+        match self.shared.permits.try_acquire() {
             Some(permit) => self
                 .spawn_with(future, permit)
                 .map_err(TrySpawnError::ShutDown),
@@ -209,67 +217,161 @@ impl Handle {
         block_on_timeout(self.run(f), timeout).unwrap_or(Err(JoinError::Timeout))
     }
 
-    /// Registers and queues a task. The shutdown flag is checked under the registry lock,
-    /// which `abort_all` also takes after setting it: every accepted task is either aborted
-    /// by the shutdown or refused here.
+    /// Queues a task, unless the shutdown has begun: then the future is handed back. See
+    /// [`Submitting`] for why no accepted task can miss the shutdown's drains.
     fn spawn_with<F>(
         &self,
         future: F,
-        permit: SemaphoreGuardArc,
+        permit: SemaphoreGuard<'static>,
     ) -> Result<JoinHandle<F::Output>, F>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (abort, registration) = AbortHandle::new_pair();
-        let mut running = self.shared.running.lock().expect("poisoned");
+        let _submitting = Submitting::enter(&self.shared.submitting);
         if is_shut_down() {
             return Err(future);
         }
-        // Unregisters when the future is dropped, polled or not (a task cancelled before it
-        // started must not stay registered).
-        let unregister = Unregister {
-            shared: self.shared.clone(),
-            key: running.insert(abort),
-        };
-        let task = self.shared.spawner.spawn(async move {
-            // The task has left the submission queue: make room for another.
-            drop(permit);
-            let _unregister = unregister;
-            let guarded = AssertUnwindSafe(future).catch_unwind();
-            match Abortable::new(guarded, registration).await {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(panic)) => Err(JoinError::Panicked(panic_message(&panic))),
-                Err(_aborted) => Err(JoinError::ShutDown),
-            }
+        let task = self.shared.spawner.spawn(Submitted {
+            permit: Some(permit),
+            waiting: None,
+            future: AssertUnwindSafe(future).catch_unwind(),
         });
-        drop(running);
         Ok(JoinHandle {
             task: Some(task.fallible()),
         })
     }
 }
 
-/// Aborts every task spawned through a handle (shutdown). They finish, with
-/// [`JoinError::ShutDown`], the next time the OCaml thread polls them.
-pub(crate) fn abort_all() {
-    if let Some(shared) = SHARED.get() {
-        for (_, abort) in shared.running.lock().expect("poisoned").iter() {
-            abort.abort();
+/// A submission between its shutdown check and the push of its task onto the run queue.
+///
+/// The submission counts itself (`fetch_add`, `SeqCst`) before it reads the shutdown flag
+/// (`SeqCst`); the shutdown sets the flag (`SeqCst`), then [`abort_all`] waits for the count to
+/// fall to 0 before the shutdown's drains. In the single order of those `SeqCst` operations, a
+/// submission that read the flag clear counted itself before the flag was set, so the
+/// shutdown's read of the count comes after that count: it waits for the push, which the
+/// count's `Release` decrement makes visible to it. A submission that read the flag set queues
+/// nothing. Hence every accepted task is queued before the shutdown drains.
+struct Submitting<'a>(&'a AtomicUsize);
+
+impl<'a> Submitting<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, SeqCst);
+        Submitting(count)
+    }
+}
+
+impl Drop for Submitting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Release);
+    }
+}
+
+/// A task spawned through a handle, as the OCaml thread polls it: it gives its permit back when
+/// first polled, finishes with [`JoinError::ShutDown`] once the bridge is shut down, contains
+/// the future's panics, and while it waits for a wake keeps its waker in [`WAITING`] so that
+/// the shutdown can wake it.
+struct Submitted<F> {
+    /// Held until the first poll (the task leaves the submission queue).
+    permit: Option<SemaphoreGuard<'static>>,
+    /// The key of the waker in [`WAITING`], while registered.
+    waiting: Option<i64>,
+    future: CatchUnwind<AssertUnwindSafe<F>>,
+}
+
+impl<F: Future> Future for Submitted<F> {
+    type Output = Result<F::Output, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self` (neither here
+        // nor by `Drop`), and `Submitted` has no `Unpin` impl of its own; the other fields are
+        // not pinned and are only assigned or taken.
+        let this = unsafe { self.get_unchecked_mut() };
+        // The task has left the submission queue: make room for another.
+        this.permit = None;
+        if is_shut_down() {
+            return Poll::Ready(this.finish(Err(JoinError::ShutDown)));
+        }
+        // SAFETY: see above.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        match future.poll(cx) {
+            Poll::Ready(Ok(value)) => Poll::Ready(this.finish(Ok(value))),
+            Poll::Ready(Err(panic)) => {
+                Poll::Ready(this.finish(Err(JoinError::Panicked(panic_message(&panic)))))
+            }
+            Poll::Pending => {
+                this.wait_for_wake(cx.waker());
+                // A shutdown made inside this very poll woke the waiting tasks before this
+                // one was registered.
+                if is_shut_down() {
+                    Poll::Ready(this.finish(Err(JoinError::ShutDown)))
+                } else {
+                    Poll::Pending
+                }
+            }
         }
     }
 }
 
-struct Unregister {
-    shared: Arc<Shared>,
-    key: usize,
+impl<F> Submitted<F> {
+    /// Registers (or refreshes) the task's waker in [`WAITING`]. Owner thread (a poll).
+    fn wait_for_wake(&mut self, waker: &Waker) {
+        WAITING.with(|waiting| {
+            let mut waiting = waiting.borrow_mut();
+            if let Some(registered) = self.waiting.and_then(|key| waiting.get_mut(key)) {
+                if !registered.will_wake(waker) {
+                    *registered = waker.clone();
+                }
+                return;
+            }
+            self.waiting = Some(waiting.insert(waker.clone()));
+        });
+    }
+
+    /// Leaves [`WAITING`], and gives `result`.
+    fn finish<T>(&mut self, result: T) -> T {
+        self.unregister();
+        result
+    }
+
+    /// Removes the task's waker from [`WAITING`], if registered. Only the owner thread has
+    /// entries there; after the shutdown took them all, the key is stale and nothing happens.
+    fn unregister(&mut self) {
+        if let Some(key) = self.waiting.take() {
+            if on_ocaml_thread() {
+                let waker = WAITING
+                    .try_with(|waiting| waiting.borrow_mut().remove(key))
+                    .ok()
+                    .flatten();
+                // Outside the borrow: dropping a waker may run arbitrary code.
+                drop(waker);
+            }
+        }
+    }
 }
 
-impl Drop for Unregister {
+impl<F> Drop for Submitted<F> {
     fn drop(&mut self) {
-        if let Ok(mut running) = self.shared.running.lock() {
-            running.try_remove(self.key);
+        self.unregister();
+    }
+}
+
+/// Wakes every task spawned through a handle that waits for a wake (shutdown, on the OCaml
+/// thread, after the shutdown flag was set): on their next poll, they finish with
+/// [`JoinError::ShutDown`]. First waits for the submissions already past their shutdown check
+/// to be queued (see [`Submitting`]): the shutdown's drains must see them.
+pub(crate) fn abort_all() {
+    if let Some(shared) = SHARED.get() {
+        while shared.submitting.load(SeqCst) != 0 {
+            std::thread::yield_now();
         }
+    }
+    let waiting = WAITING
+        .try_with(|waiting| waiting.borrow_mut().take_all())
+        .unwrap_or_default();
+    // Outside the borrow: a wake may run arbitrary code.
+    for waker in waiting {
+        waker.wake();
     }
 }
 
@@ -339,9 +441,10 @@ fn block_on_timeout<F: Future>(future: F, timeout: Duration) -> Option<F::Output
     }
 }
 
-/// Number of tasks spawned through handles and not dropped yet (registered for shutdown).
+/// Number of tasks spawned through handles that wait for a wake, registered for the shutdown to
+/// wake them. On the OCaml thread (elsewhere: 0).
 pub fn live_handle_tasks() -> usize {
-    SHARED
-        .get()
-        .map_or(0, |shared| shared.running.lock().map_or(0, |r| r.len()))
+    WAITING
+        .try_with(|waiting| waiting.borrow().len())
+        .unwrap_or(0)
 }

@@ -54,7 +54,9 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -501,6 +503,10 @@ impl Drop for Table {
 /// Keys of values the GC finalised, from any thread, for the owner to release.
 static FINALISED: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
+/// Whether [`FINALISED`] may hold keys: set with the lock held after a push, cleared with the
+/// lock held when the keys are taken. Every drain reads it, and takes the lock only when set.
+static ANY_FINALISED: AtomicBool = AtomicBool::new(false);
+
 /// The three words of an object's custom block: key, id, object address.
 ///
 /// # Safety
@@ -532,10 +538,10 @@ unsafe extern "C" fn finalize(value: RawOCaml) {
         return;
     }
     // Inside the GC: no OCaml call, no table. A poisoned lock still holds a valid Vec.
-    FINALISED
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(key);
+    let mut finalised = FINALISED.lock().unwrap_or_else(|p| p.into_inner());
+    finalised.push(key);
+    ANY_FINALISED.store(true, Release);
+    drop(finalised);
     // After the push: a drain that clears the request takes the key with it, or a later
     // request comes. The request is kept until a drain runs (before the executor started
     // too), so the object is released at the next stub exit or turn of the Lwt loop.
@@ -555,7 +561,15 @@ unsafe extern "C" fn hash(value: RawOCaml) -> sys::Intnat {
 
 /// Drops the objects whose OCaml values the GC finalised (owner thread, outside the GC).
 pub(crate) fn release_finalised() {
-    let keys = std::mem::take(&mut *FINALISED.lock().unwrap_or_else(|p| p.into_inner()));
+    // A key pushed after this read comes with a drain request of its own (see `finalize`).
+    if !ANY_FINALISED.load(Acquire) {
+        return;
+    }
+    let keys = {
+        let mut finalised = FINALISED.lock().unwrap_or_else(|p| p.into_inner());
+        ANY_FINALISED.store(false, Relaxed);
+        std::mem::take(&mut *finalised)
+    };
     if keys.is_empty() {
         return;
     }

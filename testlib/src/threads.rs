@@ -369,7 +369,48 @@ pub fn thread_outcome() -> Option<String> {
     THREAD_OUTCOME.lock().expect("poisoned").clone()
 }
 
-/// `handle_tasks : unit -> int`: tasks spawned through handles and not dropped yet.
+/// What the task started by [`wait_in_handle_task`] finished with.
+static WAITING_OUTCOME: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// `wait_in_handle_task : unit -> unit`: starts a thread that spawns, through a `Handle`, a task
+/// that waits for a wake that never comes, then records what its join handle gives (read it
+/// with `waiting_outcome_raw`, after `Lwt_rust.shutdown`).
+#[lwt_rust::func]
+pub fn wait_in_handle_task() {
+    let handle = Handle::current();
+    *WAITING_OUTCOME.lock().expect("poisoned") = None;
+    std::thread::spawn(move || {
+        let outcome = futures::executor::block_on(async {
+            match handle.spawn(futures::future::pending::<()>()).await {
+                Ok(join) => match join.await {
+                    Ok(()) => "finished".to_owned(),
+                    Err(err) => err.to_string(),
+                },
+                Err(err) => format!("refused: {err}"),
+            }
+        });
+        *WAITING_OUTCOME.lock().expect("poisoned") = Some(outcome);
+    });
+}
+
+/// `waiting_outcome_raw : unit -> string`: what the task of [`wait_in_handle_task`] finished
+/// with, read without a stub frame (after `Lwt_rust.shutdown`); `""` until it finished.
+#[lwt_rust::external(ocaml = "unit -> string")]
+#[export_name = "lwt_rust_demo_waiting_outcome_raw"]
+pub extern "C" fn waiting_outcome_raw(_unit: Raw) -> Raw {
+    let outcome = WAITING_OUTCOME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default();
+    // SAFETY: OCaml called this function (runtime lock held); one allocation, returned at once.
+    Raw(unsafe {
+        ocaml::sys::caml_alloc_initialized_string(outcome.len(), outcome.as_ptr().cast())
+    })
+}
+
+/// `handle_tasks : unit -> int`: tasks spawned through handles that wait for a wake
+/// (registered for the shutdown to wake them).
 #[lwt_rust::func]
 pub fn handle_tasks() -> i64 {
     lwt_rust::diagnostics::live_handle_tasks() as i64

@@ -181,7 +181,25 @@ struct Shared<N> {
     queue: RunQueue<Runnable>,
     local: OwnerQueue,
     notifier: N,
+    /// Leaked, one per executor (two cache lines): the counters outlive the executor, so that a
+    /// task's future counts itself with a plain reference rather than a reference count, whose
+    /// increments and decrements would be two more atomic operations per task, on a cache line
+    /// every thread that spawns shares with the owner thread.
+    stats: &'static Counters,
+}
+
+/// An executor's counters, and its owner thread's token: a task's future dropped on the owner
+/// thread is counted there without a locked instruction.
+struct Counters {
     stats: Stats,
+    owner: usize,
+}
+
+impl std::ops::Deref for Counters {
+    type Target = Stats;
+    fn deref(&self) -> &Stats {
+        &self.stats
+    }
 }
 
 impl<N: Notifier> Shared<N> {
@@ -255,7 +273,10 @@ impl<N: Notifier> Executor<N> {
                 queue: RunQueue::new(),
                 local: OwnerQueue::new(),
                 notifier,
-                stats: Stats::new(),
+                stats: Box::leak(Box::new(Counters {
+                    stats: Stats::new(),
+                    owner: thread_token(),
+                })),
             }),
             draining: Cell::new(false),
             budget: Cell::new(DEFAULT_BUDGET),
@@ -409,9 +430,9 @@ impl<N: Notifier> Spawner<N> {
     {
         let shared = self.shared.clone();
         shared.stats.task_spawned();
-        let future = CountLive::<F, N, false> {
+        let future = CountLive::<F, false> {
             future,
-            shared: self.shared.clone(),
+            stats: shared.stats,
         };
         let (runnable, task) = async_task::spawn(future, move |r| shared.schedule(r));
         runnable.schedule();
@@ -428,9 +449,9 @@ impl<N: Notifier> Spawner<N> {
         // Counted as the owner's: async-task's `spawn_local` keeps the future on this thread
         // (it is polled and dropped here, or the process aborts).
         shared.stats.owner_task_spawned();
-        let future = CountLive::<F, N, true> {
+        let future = CountLive::<F, true> {
             future,
-            shared: self.shared.clone(),
+            stats: shared.stats,
         };
         async_task::spawn_local(future, move |r| shared.schedule(r))
     }
@@ -438,12 +459,12 @@ impl<N: Notifier> Spawner<N> {
 
 /// Wraps a task's future to keep `live_tasks` exact: counted at spawn, uncounted on drop.
 /// `OWNER`: a local task, counted in the owner thread's counters.
-struct CountLive<F, N: Notifier, const OWNER: bool> {
+struct CountLive<F, const OWNER: bool> {
     future: F,
-    shared: Arc<Shared<N>>,
+    stats: &'static Counters,
 }
 
-impl<F: Future, N: Notifier, const OWNER: bool> Future for CountLive<F, N, OWNER> {
+impl<F: Future, const OWNER: bool> Future for CountLive<F, OWNER> {
     type Output = F::Output;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and
@@ -452,12 +473,14 @@ impl<F: Future, N: Notifier, const OWNER: bool> Future for CountLive<F, N, OWNER
     }
 }
 
-impl<F, N: Notifier, const OWNER: bool> Drop for CountLive<F, N, OWNER> {
+impl<F, const OWNER: bool> Drop for CountLive<F, OWNER> {
     fn drop(&mut self) {
-        if OWNER {
-            self.shared.stats.owner_task_dropped();
+        // A local task's future lives and dies on the owner thread; another task's is dropped
+        // there too unless the executor is gone (or the task is cancelled elsewhere).
+        if OWNER || thread_token() == self.stats.owner {
+            self.stats.owner_task_dropped();
         } else {
-            self.shared.stats.task_dropped();
+            self.stats.task_dropped();
         }
     }
 }

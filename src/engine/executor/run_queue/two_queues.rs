@@ -33,6 +33,7 @@ pub(crate) trait OwnerQueue<T> {
 }
 
 /// Runs at most `budget` items from `local` and `queue`; `run` may push to either.
+#[inline]
 pub(crate) fn drain_both<T>(
     local: &impl OwnerQueue<T>,
     queue: &RunQueue<T>,
