@@ -47,6 +47,9 @@ enum Slot {
     Rejected(Box<OCamlError>),
 }
 
+/// `Promise::key` once the outcome was taken (keys are never negative).
+const TAKEN: i64 = -1;
+
 thread_local! {
     static SLOTS: RefCell<KeyedSlab<Slot>> = const { RefCell::new(KeyedSlab::new()) };
 }
@@ -59,7 +62,10 @@ thread_local! {
 /// promise if that is cancelable.
 #[must_use = "a Promise does nothing unless awaited"]
 pub struct Promise<T: 'static> {
-    key: Option<i64>,
+    /// The slot's key, or `TAKEN` once the outcome was taken. A plain `i64` rather than an
+    /// `Option` (keys are never negative): half the size, and a task awaiting one promise keeps
+    /// this key twice in its future's box.
+    key: i64,
     _type: PhantomData<*const T>,
 }
 
@@ -93,7 +99,7 @@ impl<T: 'static> Promise<T> {
             })
         });
         let promise = Promise {
-            key: Some(key),
+            key,
             _type: PhantomData,
         };
         // SAFETY: OCaml context; rooting and inserting touched no OCaml memory, so `raw` is
@@ -130,7 +136,7 @@ impl<T: 'static> Promise<T> {
             }
         });
         Promise {
-            key: Some(key),
+            key,
             _type: PhantomData,
         }
     }
@@ -162,7 +168,8 @@ impl<T: 'static> Future for Promise<T> {
     type Output = Result<Root<T>, OCamlError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let key = self.key.expect("Promise polled after it completed");
+        let key = self.key;
+        assert!(key != TAKEN, "Promise polled after it completed");
         let settled = SLOTS.with(|slots| {
             let mut slots = slots.borrow_mut();
             match slots.get_mut(key).expect("a live Promise has a slot") {
@@ -178,7 +185,7 @@ impl<T: 'static> Future for Promise<T> {
         match settled {
             None => Poll::Pending,
             Some(slot) => {
-                self.key = None;
+                self.key = TAKEN;
                 Poll::Ready(match slot {
                     // SAFETY: the value came from the `'a Lwt.t` this promise was made from,
                     // whose `'a` is `T`.
@@ -193,7 +200,10 @@ impl<T: 'static> Future for Promise<T> {
 
 impl<T: 'static> Drop for Promise<T> {
     fn drop(&mut self) {
-        let Some(key) = self.key else { return };
+        let key = self.key;
+        if key == TAKEN {
+            return;
+        }
         // Take the slot out first: dropping it, or cancelling, may re-enter this module. At
         // exit the table may already be gone (thread-locals destroyed): nothing to do then.
         let slot = SLOTS

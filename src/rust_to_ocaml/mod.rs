@@ -21,3 +21,4 @@ pub mod box_cache;
 pub mod direct_return;
 pub mod future;
 pub mod stream;
+mod task;
