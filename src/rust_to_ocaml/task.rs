@@ -355,18 +355,20 @@ impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O,
 /// Settles `resolver` with `outcome`.
 fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
     with_runtime(|cr| {
-        // Every arm: OCaml context (tasks are polled in it); values are read from roots or
-        // made just before the call that uses them.
-        match Settlement::of(outcome, |value| value.to_boxroot(cr)) {
+        // The value is converted straight to a raw value (no root): nothing allocates between
+        // its conversion and the call, as reading the resolver from its root does not.
+        // SAFETY: OCaml context (tasks are polled in it); the raw value is used below, before
+        // any allocation.
+        match Settlement::of(outcome, |value| unsafe { value.to_ocaml(cr).raw() }) {
             // SAFETY: see above.
             Settlement::Value(value) => unsafe {
-                callbacks::wakeup_later(resolver.raw(), value.get_raw())
+                callbacks::wakeup_later(resolver.raw(), value)
             },
-            // SAFETY: see above.
+            // SAFETY: OCaml context; the exception is read from its root for the call.
             Settlement::Exception(err) => unsafe {
                 callbacks::wakeup_later_exn(resolver.raw(), err.exception().raw())
             },
-            // SAFETY: see above.
+            // SAFETY: OCaml context.
             Settlement::Failure(kind, msg) => unsafe {
                 callbacks::reject_with_failure(resolver, kind, &msg)
             },
@@ -398,5 +400,25 @@ pub(crate) fn cancel_task(key: i64) {
         // until it is dropped below, after the state's last use.
         unsafe { entry.state.as_ref() }.cancel();
         drop(entry.handle);
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use crate::ocaml_to_rust::promise::Promise;
+    use crate::values::conv::Opaque;
+
+    fn size_of_ret<R, G: Fn(Promise<Opaque>) -> R>(_: G) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    #[test]
+    fn sizes() {
+        let f = size_of_ret(|awaited: Promise<Opaque>| async move { Ok::<_, Error>(awaited.await?) });
+        eprintln!("echo future {f}");
+        eprintln!("RunTask {}", std::mem::size_of::<RunTask<std::future::Ready<Result<(), Error>>, (), ()>>());
+        eprintln!("Cancellable {}", std::mem::size_of::<Cancellable>());
+        eprintln!("slab entry {}", std::mem::size_of::<slab::Slab<(u32, Cancellable)>>());
     }
 }
