@@ -313,4 +313,3 @@ pub(super) fn merge<T>(outcome: Outcome<T>, drop_panic: Option<Panic>) -> Outcom
 pub(super) fn drop_contained<F>(future: Option<F>) -> Option<Panic> {
     catch_unwind(AssertUnwindSafe(|| drop(future))).err()
 }
-
