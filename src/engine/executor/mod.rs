@@ -54,6 +54,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -283,7 +284,7 @@ impl<N: Notifier> Executor<N> {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (runnable, task) = self.spawner().make_local(future);
+        let (runnable, task) = make_local(&self.shared, future);
         runnable.schedule();
         task
     }
@@ -295,7 +296,7 @@ impl<N: Notifier> Executor<N> {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.spawner().make_local(future)
+        make_local(&self.shared, future)
     }
 
     /// Polls ready tasks, at most [`budget`](Self::budget) of them; see the module docs for
@@ -417,22 +418,46 @@ impl<N: Notifier> Spawner<N> {
         runnable.schedule();
         task
     }
+}
 
-    /// Owner thread only (callers are `Executor` methods; the executor is `!Send`).
-    fn make_local<F>(&self, future: F) -> (Runnable, Task<F::Output>)
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let shared = self.shared.clone();
-        // Counted as the owner's: async-task's `spawn_local` keeps the future on this thread
-        // (it is polled and dropped here, or the process aborts).
-        shared.stats.owner_task_spawned();
-        let future = CountLive::<F, N, true> {
-            future,
-            shared: self.shared.clone(),
-        };
-        async_task::spawn_local(future, move |r| shared.schedule(r))
+/// Makes a local task. Owner thread only (callers are `Executor` methods; the executor is
+/// `!Send`). One reference to `shared` per task, the schedule function's.
+fn make_local<F, N: Notifier>(shared: &Arc<Shared<N>>, future: F) -> (Runnable, Task<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    // Counted as the owner's: async-task's `spawn_local` keeps the future on this thread
+    // (it is polled and dropped here, or the process aborts).
+    shared.stats.owner_task_spawned();
+    let future = CountLiveLocal {
+        future,
+        stats: NonNull::from(&shared.stats),
+    };
+    let shared = shared.clone();
+    async_task::spawn_local(future, move |r| shared.schedule(r))
+}
+
+/// [`CountLive`] of a local task, without a reference count: `stats` belongs to the `Shared`
+/// that the task's schedule function keeps alive, and async-task drops a task's future before
+/// its schedule function. Lives on the owner thread, like the task.
+struct CountLiveLocal<F> {
+    future: F,
+    stats: NonNull<Stats>,
+}
+
+impl<F: Future> Future for CountLiveLocal<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned, as in `CountLive`.
+        unsafe { self.map_unchecked_mut(|s| &mut s.future) }.poll(cx)
+    }
+}
+
+impl<F> Drop for CountLiveLocal<F> {
+    fn drop(&mut self) {
+        // SAFETY: the stats outlive the future (see the type's doc).
+        unsafe { self.stats.as_ref() }.owner_task_dropped();
     }
 }
 
