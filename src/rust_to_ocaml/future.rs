@@ -2,9 +2,10 @@
 //!
 //! [`spawn`] polls the future once, synchronously. If it is ready, the caller gets an already
 //! settled promise (`Lwt.return` / `Lwt.fail`): no task, no queue, no notification. Otherwise
-//! the future becomes a task on the OCaml thread's executor, polled again at once so that it
-//! registers the task's real waker, and the caller gets the promise of a cancelable
-//! `Lwt.task` whose resolver the task holds rooted.
+//! the future becomes a task on the OCaml thread's executor (`task`), polled again at once so
+//! that it registers the task's real waker, before its promise exists: finished then, the
+//! caller gets an already settled promise too; still pending, the caller gets the promise of
+//! a cancelable `Lwt.task` whose resolver the task holds rooted.
 //!
 //! Invariants:
 //! - the promise settles exactly once: with the value, with the exception of an [`Error`],
