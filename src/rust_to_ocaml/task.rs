@@ -328,8 +328,9 @@ where
             Poll::Ready(outcome) => Some(outcome),
         };
         // Finished or cancelled: drop the future before settling, so that its destructors
-        // have run when OCaml resumes.
-        let drop_panic = drop_contained(Some(future));
+        // have run when OCaml resumes. Its block goes back to the box cache, for the next
+        // call's future.
+        let drop_panic = crate::rust_to_ocaml::box_cache::recycle(future);
         this.finish(polled, drop_panic);
         Poll::Ready(())
     }
