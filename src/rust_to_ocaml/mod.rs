@@ -21,5 +21,6 @@
 pub mod box_cache;
 pub mod direct_return;
 pub mod future;
+mod outcome;
 pub mod stream;
 mod task;

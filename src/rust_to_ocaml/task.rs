@@ -31,7 +31,7 @@ use ocaml_interop::ToOCaml;
 
 use crate::engine::keyed::KeyedSlab;
 use crate::runtime::{is_shut_down, with_executor, with_runtime};
-use crate::rust_to_ocaml::future::{
+use crate::rust_to_ocaml::outcome::{
     drop_contained, merge, poll_contained, ready_promise, Outcome, Settlement,
 };
 use crate::values::callbacks::{self, FailureKind};
