@@ -45,7 +45,7 @@ pub(crate) use crate::rust_to_ocaml::task::{cancel_task, shut_down_local_tasks};
 ///
 /// # Panics
 /// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
-/// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
+/// [`with_runtime`](crate::runtime::with_runtime) (spawning runs OCaml code, which could move the values borrowed there).
 /// Wrap stubs in [`lwt_stub`](crate::ffi::boundary::lwt_stub), which turns such a panic into a rejected promise.
 #[inline]
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
