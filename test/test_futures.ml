@@ -108,6 +108,24 @@ let ready_future_is_resolved_at_once () =
   Alcotest.(check int) "a yielding future is a task" (after.spawned + 1) (Lwt_rust.stats ()).spawned;
   Alcotest.(check int) "which completes" 41 (await p)
 
+(* A future pending on the call's first probe and finished by its task's first poll, which
+   runs before the task's promise is made: the call returns the outcome already settled, and
+   the task is gone. *)
+let finished_by_the_task_first_poll () =
+  let before = Lwt_rust.stats () in
+  let p = finish_on_task_poll 41 in
+  Alcotest.(check bool) "resolved when the call returns" true (outcome p = `Resolved 42);
+  Alcotest.(check int) "through a task" (before.spawned + 1) (Lwt_rust.stats ()).spawned;
+  Alcotest.(check int) "which is gone" 0 (Lwt_rust.stats ()).live_tasks;
+  (match outcome (finish_on_task_poll 0) with
+   | `Failed (Lwt_rust.Rust_error "zero") -> ()
+   | _ -> Alcotest.fail "an Err on that poll: not rejected with Rust_error at once");
+  (match outcome (finish_on_task_poll (-1)) with
+   | `Failed (Lwt_rust.Rust_panic _) -> ()
+   | _ -> Alcotest.fail "a panic on that poll: not rejected with Rust_panic at once");
+  Alcotest.(check int) "still resolves when awaited" 8 (await (finish_on_task_poll 7));
+  check_nothing_live "after the futures finished by their task's first poll"
+
 let cancel_drops_the_future () =
   let before = dropped_futures () in
   let p = never () in
@@ -221,6 +239,8 @@ let () =
           Alcotest.test_case "ints beyond 63 bits are refused" `Quick out_of_range_values;
           Alcotest.test_case "a ready future resolves at once" `Quick
             ready_future_is_resolved_at_once;
+          Alcotest.test_case "a task's first poll may finish it" `Quick
+            finished_by_the_task_first_poll;
         ] );
       ( "cancellation",
         [

@@ -4,8 +4,8 @@
 //! [`spawn`] must pin a future before polling it, and cannot move it afterwards, so it boxes
 //! every future, even one that turns out to be ready on that first poll (no task is created).
 //! For such calls the allocation and its `free` were a quarter of the cost. Here the block of
-//! a future that finished on its first poll is kept, and the next future of the same layout
-//! is written into it.
+//! a future that finished on its first poll, or later as a task, is kept, and the next future
+//! of the same layout is written into it.
 //!
 //! Invariants:
 //! - every cached block was allocated by the global allocator with exactly the layout stored

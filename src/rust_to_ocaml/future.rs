@@ -2,9 +2,10 @@
 //!
 //! [`spawn`] polls the future once, synchronously. If it is ready, the caller gets an already
 //! settled promise (`Lwt.return` / `Lwt.fail`): no task, no queue, no notification. Otherwise
-//! the future becomes a task on the OCaml thread's executor, polled again at once so that it
-//! registers the task's real waker, and the caller gets the promise of a cancelable
-//! `Lwt.task` whose resolver the task holds rooted.
+//! the future becomes a task on the OCaml thread's executor (`task`), polled again at once so
+//! that it registers the task's real waker, before its promise exists: finished then, the
+//! caller gets an already settled promise too; still pending, the caller gets the promise of
+//! a cancelable `Lwt.task` whose resolver the task holds rooted.
 //!
 //! Invariants:
 //! - the promise settles exactly once: with the value, with the exception of an [`Error`],
@@ -17,40 +18,24 @@
 //!   caught here and never reaches OCaml;
 //! - everything here runs on the OCaml thread, in the OCaml context.
 
-use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use ocaml::sys::{self, Value as RawOCaml};
+use ocaml::sys::Value as RawOCaml;
 use ocaml_interop::ToOCaml;
 
-use crate::engine::keyed::KeyedSlab;
-use crate::runtime::{assert_may_call_ocaml, is_shut_down, with_executor, with_runtime};
-use crate::rust_to_ocaml::direct_return;
+use crate::runtime::{assert_may_call_ocaml, is_shut_down};
+use crate::rust_to_ocaml::outcome::{drop_contained, merge, poll_contained, ready_promise};
+use crate::rust_to_ocaml::{direct_return, task};
 use crate::values::callbacks::{self, FailureKind};
-use crate::values::conv::{OCamlRepr, Resolver};
-use crate::values::error::{fitting, into_error, Error, OCamlError};
+use crate::values::conv::OCamlRepr;
+use crate::values::error::{fitting, into_error, Error};
 use crate::values::panic_report::{panic_message, report_panic, Panic};
 use crate::values::root::Root;
 
-type Outcome<T> = Result<Result<T, Error>, Panic>;
-
-/// Polls `future`, catching a panic (it comes back as `Ready(Err(panic))`).
-#[inline]
-fn poll_contained<F: Future>(
-    future: Pin<&mut F>,
-    cx: &mut Context<'_>,
-) -> Poll<Result<F::Output, Panic>> {
-    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-        Ok(Poll::Pending) => Poll::Pending,
-        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-        Err(panic) => Poll::Ready(Err(panic)),
-    }
-}
+pub(crate) use crate::rust_to_ocaml::task::{cancel_task, shut_down_local_tasks};
 
 /// Runs `future` on the OCaml thread and returns the `'a Lwt.t` of its outcome, as a raw value
 /// to hand straight back to OCaml from a stub (nothing may allocate in between).
@@ -60,7 +45,7 @@ fn poll_contained<F: Future>(
 ///
 /// # Panics
 /// Outside the OCaml context (see [`crate::runtime::in_ocaml_context`]), or inside
-/// [`with_runtime`] (spawning runs OCaml code, which could move the values borrowed there).
+/// [`with_runtime`](crate::runtime::with_runtime) (spawning runs OCaml code, which could move the values borrowed there).
 /// Wrap stubs in [`lwt_stub`](crate::ffi::boundary::lwt_stub), which turns such a panic into a rejected promise.
 #[inline]
 pub fn spawn<O, T, F>(future: F) -> ocaml::Raw
@@ -118,7 +103,7 @@ where
             // SAFETY: OCaml context (checked above); returned to OCaml at once.
             ocaml::Raw(unsafe { callbacks::rejected_promise(FailureKind::ShutDown, "") })
         }
-        Poll::Pending => ocaml::Raw(spawn_task(future)),
+        Poll::Pending => ocaml::Raw(task::spawn_task(future)),
     }
 }
 
@@ -219,59 +204,6 @@ impl<F: Future, M: Fn(F::Output) -> R, R> Future for MapOutput<F, M> {
     }
 }
 
-/// What an outcome becomes in OCaml: the one mapping shared by a promise settled at once
-/// ([`ready_promise`]) and a resolver woken later ([`settle`]).
-enum Settlement<V> {
-    /// The value, converted (a panic while converting is a `Rust_panic`).
-    Value(V),
-    /// The OCaml exception the future returned: re-raised as the very same value.
-    Exception(OCamlError),
-    /// A failure the bridge names (`Rust_error`, `Rust_panic`), with its message.
-    Failure(FailureKind, String),
-}
-
-impl<V> Settlement<V> {
-    /// Maps `outcome`, converting a value with `convert`, whose panic is contained.
-    fn of<T>(outcome: Outcome<T>, convert: impl FnOnce(T) -> V) -> Self {
-        match outcome {
-            Ok(Ok(value)) => match catch_unwind(AssertUnwindSafe(|| convert(value))) {
-                Ok(value) => Settlement::Value(value),
-                Err(panic) => Settlement::Failure(FailureKind::Panic, panic_message(&panic)),
-            },
-            Ok(Err(Error::OCaml(err))) => Settlement::Exception(err),
-            Ok(Err(Error::Rust(msg))) => Settlement::Failure(FailureKind::Error, msg),
-            Err(panic) => Settlement::Failure(FailureKind::Panic, panic_message(&panic)),
-        }
-    }
-}
-
-/// A settled promise for an outcome available at once.
-///
-/// # Safety
-/// OCaml context, with the runtime handle not lent (`spawn` asserts both): the handle is
-/// recovered here without `with_runtime`'s checks, which `spawn` has just made.
-#[inline(never)]
-unsafe fn ready_promise<O, T: ToOCaml<O>>(outcome: Outcome<T>) -> RawOCaml {
-    // SAFETY: the caller guarantees the OCaml context (runtime lock held) and that no other
-    // `&mut OCamlRuntime` is alive in this stub frame; this one lives until the return.
-    // (Not `with_runtime`, whose checks `spawn` has just made, on the hot path of a ready call;
-    // ocaml-interop has no public way to get the handle inside a stub, see `with_runtime`.)
-    let cr = unsafe { ocaml_interop::internal::recover_runtime_handle_mut() };
-    // SAFETY: OCaml context (the caller's contract); the value is passed to OCaml below right
-    // after `to_ocaml` made it, with no allocation in between.
-    let settlement = Settlement::of(outcome, |value| unsafe { value.to_ocaml(cr).raw() });
-    // Every arm: OCaml context (the caller's contract); each value is passed to OCaml right
-    // after it is made or read from its root, with no allocation in between.
-    match settlement {
-        // SAFETY: see above.
-        Settlement::Value(value) => unsafe { direct_return::lwt_return(value) },
-        // SAFETY: see above; the exception is read from its root for the call.
-        Settlement::Exception(err) => unsafe { callbacks::lwt_fail(err.exception().raw()) },
-        // SAFETY: see above.
-        Settlement::Failure(kind, msg) => unsafe { callbacks::rejected_promise(kind, &msg) },
-    }
-}
-
 /// `Lwt.return value`, for a future that finished on its first poll with a value: the hot
 /// path of a ready call ([`ready_promise`] handles every other outcome).
 ///
@@ -300,276 +232,4 @@ unsafe fn ready_value<O, T: ToOCaml<O>>(value: T) -> RawOCaml {
 unsafe fn conversion_panicked(panic: Panic) -> RawOCaml {
     // SAFETY: the caller's contract.
     unsafe { callbacks::rejected_promise(FailureKind::Panic, &panic_message(&panic)) }
-}
-
-/// Settles `resolver` with `outcome`.
-fn settle<O, T: ToOCaml<O>>(resolver: &Root<Resolver<O>>, outcome: Outcome<T>) {
-    with_runtime(|cr| {
-        // Every arm: OCaml context (tasks are polled in it); values are read from roots or
-        // made just before the call that uses them.
-        match Settlement::of(outcome, |value| value.to_boxroot(cr)) {
-            // SAFETY: see above.
-            Settlement::Value(value) => unsafe {
-                callbacks::wakeup_later(resolver.raw(), value.get_raw())
-            },
-            // SAFETY: see above.
-            Settlement::Exception(err) => unsafe {
-                callbacks::wakeup_later_exn(resolver.raw(), err.exception().raw())
-            },
-            // SAFETY: see above.
-            Settlement::Failure(kind, msg) => unsafe {
-                callbacks::reject_with_failure(resolver, kind, &msg)
-            },
-        }
-    })
-}
-
-/// A panic while dropping the future turns a success into a `Rust_panic`.
-#[inline(always)]
-fn merge<T>(outcome: Outcome<T>, drop_panic: Option<Panic>) -> Outcome<T> {
-    match (outcome, drop_panic) {
-        (Ok(_), Some(panic)) => Err(panic),
-        (outcome, _) => outcome,
-    }
-}
-
-/// Drops a future, returning the panic its destructor raised, if any.
-fn drop_contained<F>(future: Option<F>) -> Option<Panic> {
-    catch_unwind(AssertUnwindSafe(|| drop(future))).err()
-}
-
-/// The state a running task shares with its cancel entry.
-///
-/// While the task is pending, `handle` keeps it alive: async-task frees a detached task whose
-/// last waker is gone without dropping its future, so the handle is only detached once the
-/// future is gone. Cancelling drops the handle, which makes the executor free the task.
-///
-/// Plain `Cell`s (values taken out and put back), which keeps the state small: the future is
-/// taken out while it is polled, so a cancel arriving during the poll finds it missing and
-/// sets `cancel_requested` instead.
-struct TaskState<F: Future<Output = Result<T, Error>>, O: 'static, T> {
-    /// The future, pinned in its box; every poll goes through [`poll_contained`].
-    future: Cell<Option<Pin<Box<F>>>>,
-    resolver: Cell<Option<Root<Resolver<O>>>>,
-    handle: Cell<Option<async_task::Task<()>>>,
-    /// Set when `Lwt.cancel` arrives while the future is being polled.
-    cancel_requested: Cell<bool>,
-    cancel_key: Cell<i64>,
-}
-
-/// What the cancel stub and shutdown see of a task.
-trait Cancel {
-    /// `Lwt.cancel` was called on the task's promise.
-    fn cancel(&self);
-    /// The library is shutting down: drop the future, reject the promise with `Shut_down`.
-    fn shut_down(&self);
-}
-
-thread_local! {
-    /// Tasks whose promise may still be cancelled, by the key their `on_cancel` carries.
-    /// `ManuallyDrop`: at exit the tasks still pending are abandoned, never dropped by the
-    /// thread-local's destructor (outside any stub).
-    static CANCELLABLE: ManuallyDrop<RefCell<KeyedSlab<Rc<dyn Cancel>>>> =
-        const { ManuallyDrop::new(RefCell::new(KeyedSlab::new())) };
-}
-
-impl<F, O, T> Cancel for TaskState<F, O, T>
-where
-    F: Future<Output = Result<T, Error>>,
-    O: 'static,
-{
-    fn cancel(&self) {
-        // The promise is already cancelled (Lwt rejected it with Canceled): release the
-        // resolver without settling. Dropping the handle cancels the task: async-task has the
-        // executor free it (it was idle) or frees it when its current poll returns.
-        drop(self.resolver.take());
-        drop(self.handle.take());
-        match self.future.take() {
-            // Taken out of its cell first: its destructors may re-enter.
-            Some(future) => {
-                if let Some(panic) = drop_contained(Some(future)) {
-                    report_panic("a cancelled task's destructor", &panic_message(&panic));
-                }
-            }
-            // Being polled right now (the poll called OCaml, which cancelled), or already
-            // gone: the task drops the future as soon as the poll returns.
-            None => self.cancel_requested.set(true),
-        }
-    }
-
-    fn shut_down(&self) {
-        let resolver = self.resolver.take();
-        self.cancel();
-        if let Some(resolver) = resolver {
-            // SAFETY: shutdown runs in the OCaml context (a stub).
-            unsafe { callbacks::reject_with_failure(&resolver, FailureKind::ShutDown, "") };
-        }
-    }
-}
-
-/// Drops every pending Rust → OCaml task and rejects its promise with `Shut_down`.
-pub(crate) fn shut_down_local_tasks() {
-    // Taken out of the table first: rejecting runs OCaml callbacks, which may re-enter it.
-    let tasks = CANCELLABLE.with(|c| c.borrow_mut().take_all());
-    for task in tasks {
-        task.shut_down();
-    }
-}
-
-fn spawn_task<F, O, T>(future: Pin<Box<F>>) -> RawOCaml
-where
-    F: Future<Output = Result<T, Error>> + 'static,
-    O: 'static,
-    T: ToOCaml<O> + 'static,
-{
-    let state = Rc::new(TaskState {
-        future: Cell::new(Some(future)),
-        resolver: Cell::new(None),
-        handle: Cell::new(None),
-        cancel_requested: Cell::new(false),
-        cancel_key: Cell::new(-1),
-    });
-    let key = CANCELLABLE.with(|c| c.borrow_mut().insert(state.clone() as Rc<dyn Cancel>));
-    state.cancel_key.set(key);
-    // If making the promise fails (an asynchronous exception raised inside `Lwt_rust.task`
-    // panics here), the task never exists: its cancel entry must go too, with the future.
-    struct ForgetOnUnwind(i64);
-    impl Drop for ForgetOnUnwind {
-        fn drop(&mut self) {
-            if std::thread::panicking() {
-                forget_cancel_key(self.0);
-            }
-        }
-    }
-    let forget_on_unwind = ForgetOnUnwind(key);
-    // SAFETY: OCaml context (spawn checked it); the pair is read at once and
-    // `Root::from_raw` does not allocate on the OCaml heap.
-    let promise = unsafe {
-        let pair = callbacks::cancelable_task(Some(key));
-        let promise: Root<Resolver<O>> = Root::from_raw(sys::field(pair, 0).read());
-        state
-            .resolver
-            .set(Some(Root::from_raw(sys::field(pair, 1).read())));
-        promise
-    };
-    std::mem::forget(forget_on_unwind);
-    let (runnable, handle) = with_executor(|ex| {
-        ex.spawn_unscheduled(RunTask {
-            state: state.clone(),
-        })
-    });
-    state.handle.set(Some(handle));
-    drop(state);
-    // Poll again at once, now with the task's own waker.
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| runnable.run())) {
-        report_panic("a task's poll", &panic_message(&panic));
-    }
-    // SAFETY: OCaml context; returned to OCaml with no allocation in between.
-    unsafe { promise.raw() }
-}
-
-/// The future the executor polls for a task: drives the user's future and settles the
-/// promise.
-struct RunTask<F: Future<Output = Result<T, Error>>, O: 'static, T> {
-    state: Rc<TaskState<F, O, T>>,
-}
-
-impl<F, O, T> Future for RunTask<F, O, T>
-where
-    F: Future<Output = Result<T, Error>>,
-    O: 'static,
-    T: ToOCaml<O>,
-{
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let state = &self.state;
-        // Out of its cell while polled (see `TaskState`).
-        let Some(mut future) = state.future.take() else {
-            return Poll::Ready(());
-        };
-        let polled = match poll_contained(future.as_mut(), cx) {
-            Poll::Pending if !state.cancel_requested.get() => {
-                state.future.set(Some(future));
-                return Poll::Pending;
-            }
-            Poll::Pending => None,
-            Poll::Ready(outcome) => Some(outcome),
-        };
-        // Finished or cancelled: drop the future before settling, so that its destructors
-        // have run when OCaml resumes.
-        let drop_panic = drop_contained(Some(future));
-        forget_cancel_key(state.cancel_key.get());
-        // Nothing is left to cancel: let the task be freed once this poll returns.
-        if let Some(handle) = state.handle.take() {
-            handle.detach();
-        }
-        let resolver = state.resolver.take();
-        if let (Some(outcome), Some(resolver)) = (polled, resolver) {
-            let outcome = merge(outcome, drop_panic);
-            // Settling must not fail silently: if it panics (it should not), reject with
-            // Rust_panic through the path that needs nothing but the OCaml context.
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| settle(&resolver, outcome))) {
-                // SAFETY: tasks are polled in the OCaml context.
-                unsafe {
-                    callbacks::reject_with_failure(
-                        &resolver,
-                        FailureKind::Panic,
-                        &panic_message(&panic),
-                    )
-                };
-            }
-        }
-        Poll::Ready(())
-    }
-}
-
-impl<F: Future<Output = Result<T, Error>>, O: 'static, T> Drop for RunTask<F, O, T> {
-    fn drop(&mut self) {
-        let state = &self.state;
-        let future = state.future.take();
-        let drop_panic = drop_contained(future);
-        forget_cancel_key(state.cancel_key.get());
-        let resolver = state.resolver.take();
-        let Some(resolver) = resolver else {
-            return;
-        };
-        if !crate::runtime::in_ocaml_context() {
-            // No runtime to settle with (the executor is being torn down at exit): release
-            // the root only.
-            return;
-        }
-        if is_shut_down() {
-            // SAFETY: OCaml context, checked above.
-            unsafe { callbacks::reject_with_failure(&resolver, FailureKind::ShutDown, "") };
-            return;
-        }
-        let message = match drop_panic {
-            Some(panic) => format!(
-                "the Rust task was dropped before it finished, and its destructor panicked: {}",
-                panic_message(&panic)
-            ),
-            None => "the Rust task was dropped before it finished".to_owned(),
-        };
-        // SAFETY: OCaml context, checked above.
-        unsafe { callbacks::reject_with_failure(&resolver, FailureKind::Dropped, &message) };
-    }
-}
-
-fn forget_cancel_key(key: i64) {
-    // The entry holds an `Rc` to the state; drop it outside the table's borrow. At exit the
-    // table may already be gone (thread-locals destroyed): nothing is left to forget then.
-    let entry = CANCELLABLE
-        .try_with(|c| c.borrow_mut().remove(key))
-        .ok()
-        .flatten();
-    drop(entry);
-}
-
-/// The cancel stub's body: `Lwt.cancel` was called on the promise of task `key`.
-pub(crate) fn cancel_task(key: i64) {
-    let entry = CANCELLABLE.with(|c| c.borrow_mut().remove(key));
-    if let Some(task) = entry {
-        task.cancel();
-    }
 }

@@ -2,7 +2,8 @@
 //! `'a Lwt_stream.t`.
 //!
 //! What it owns: [`future`] (a future polled once synchronously, then a task of the executor
-//! whose completion settles the OCaml promise), [`stream`] (a Rust stream as an OCaml stream
+//! whose completion settles the OCaml promise; the task itself, its cancel table and its first poll
+//! before the promise exists are in `task`), [`stream`] (a Rust stream as an OCaml stream
 //! source pulled a batch of ready items at a time), [`direct_return`] (`Lwt.return v` built in the minor
 //! heap when a future is ready on its first poll) and [`box_cache`] (recycled boxes for the
 //! futures spawned before their first poll).
@@ -20,4 +21,6 @@
 pub mod box_cache;
 pub mod direct_return;
 pub mod future;
+mod outcome;
 pub mod stream;
+mod task;

@@ -315,6 +315,29 @@ pub async fn add_yield(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
 }
 
+/// `finish_on_task_poll : int -> int Lwt.t`: pending on `spawn`'s first probe only (it wakes
+/// itself once), so the task's first poll, made before the task's promise exists, finishes it
+/// with `n + 1`; with `n = 0` it fails there with a Rust error, with `n < 0` it panics there.
+#[lwt_rust::func]
+pub async fn finish_on_task_poll(n: i64) -> Result<i64, Error> {
+    let mut polls = 0;
+    futures::future::poll_fn(|cx| {
+        polls += 1;
+        if polls > 1 {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    match n {
+        0 => Err(Error::Rust("zero".to_owned())),
+        n if n < 0 => panic!("deliberate panic on the task's first poll"),
+        n => Ok(n + 1),
+    }
+}
+
 /// `add_sync : int -> int -> int`: a plain synchronous external doing the same addition, the
 /// baseline of the calls above. It reads and returns immediates only, touches neither the
 /// OCaml heap nor this crate's state, so it needs no stub guard and may be called from any

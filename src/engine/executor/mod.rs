@@ -304,7 +304,7 @@ impl<N: Notifier> Executor<N> {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (runnable, task) = self.spawner().make_local(future);
+        let (runnable, task) = make_local(&self.shared, future);
         runnable.schedule();
         task
     }
@@ -316,7 +316,7 @@ impl<N: Notifier> Executor<N> {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.spawner().make_local(future)
+        make_local(&self.shared, future)
     }
 
     /// Polls ready tasks, at most [`budget`](Self::budget) of them; see the module docs for
@@ -438,23 +438,24 @@ impl<N: Notifier> Spawner<N> {
         runnable.schedule();
         task
     }
+}
 
-    /// Owner thread only (callers are `Executor` methods; the executor is `!Send`).
-    fn make_local<F>(&self, future: F) -> (Runnable, Task<F::Output>)
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let shared = self.shared.clone();
-        // Counted as the owner's: async-task's `spawn_local` keeps the future on this thread
-        // (it is polled and dropped here, or the process aborts).
-        shared.stats.owner_task_spawned();
-        let future = CountLive::<F, true> {
-            future,
-            stats: shared.stats,
-        };
-        async_task::spawn_local(future, move |r| shared.schedule(r))
-    }
+/// Makes a local task. Owner thread only (callers are `Executor` methods; the executor is
+/// `!Send`). One reference to `shared` per task, the schedule function's.
+fn make_local<F, N: Notifier>(shared: &Arc<Shared<N>>, future: F) -> (Runnable, Task<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    // Counted as the owner's: async-task's `spawn_local` keeps the future on this thread
+    // (it is polled and dropped here, or the process aborts).
+    shared.stats.owner_task_spawned();
+    let future = CountLive::<F, true> {
+        future,
+        stats: shared.stats,
+    };
+    let shared = shared.clone();
+    async_task::spawn_local(future, move |r| shared.schedule(r))
 }
 
 /// Wraps a task's future to keep `live_tasks` exact: counted at spawn, uncounted on drop.
