@@ -54,9 +54,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{
-    AtomicBool, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
-};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -505,6 +503,13 @@ static FINALISED: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
 /// Whether [`FINALISED`] may hold keys: set with the lock held after a push, cleared with the
 /// lock held when the keys are taken. Every drain reads it, and takes the lock only when set.
+///
+/// Set and read `SeqCst`, like the drain request: a finaliser sets it, then asks for a drain
+/// (a `SeqCst` swap) and sends nothing if one was asked for already; a drain clears that
+/// request (a `SeqCst` store), then reads this flag. Only with all four in the single `SeqCst`
+/// order must a drain whose clearing came after the finaliser's swap see the flag set (an
+/// `Acquire` read may be served before the clearing store: `ldapr` after `stlr` on AArch64),
+/// so a key is never left for a drain that nobody asks for.
 static ANY_FINALISED: AtomicBool = AtomicBool::new(false);
 
 /// The three words of an object's custom block: key, id, object address.
@@ -540,7 +545,7 @@ unsafe extern "C" fn finalize(value: RawOCaml) {
     // Inside the GC: no OCaml call, no table. A poisoned lock still holds a valid Vec.
     let mut finalised = FINALISED.lock().unwrap_or_else(|p| p.into_inner());
     finalised.push(key);
-    ANY_FINALISED.store(true, Release);
+    ANY_FINALISED.store(true, SeqCst);
     drop(finalised);
     // After the push: a drain that clears the request takes the key with it, or a later
     // request comes. The request is kept until a drain runs (before the executor started
@@ -562,7 +567,7 @@ unsafe extern "C" fn hash(value: RawOCaml) -> sys::Intnat {
 /// Drops the objects whose OCaml values the GC finalised (owner thread, outside the GC).
 pub(crate) fn release_finalised() {
     // A key pushed after this read comes with a drain request of its own (see `finalize`).
-    if !ANY_FINALISED.load(Acquire) {
+    if !ANY_FINALISED.load(SeqCst) {
         return;
     }
     let keys = {
